@@ -1,0 +1,86 @@
+"""The reply object: what every call returns, success or failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One model call's answer with its usage, latency and cost.
+
+    ``status`` is ``"ok"``, ``"error"`` or ``"cancelled"``; on failure ``error`` holds the one-line
+    explanation and ``text`` is empty. ``raw`` is the decoded wire response (for streams, the
+    assembled final state). ``message`` is the assistant turn in Converse's shape, for history.
+    """
+
+    text: str = ""
+    model: str = ""
+    region: str = ""
+    endpoint: str = ""
+    api: str = ""
+    usage: dict[str, int] = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+    latency_ms: float = 0.0
+    stop_reason: str | None = None
+    cost_usd: float = float("nan")
+    raw: Any = None
+    status: str = "ok"
+    error: str | None = None
+    error_code: str | None = None
+    request_id: str | None = None
+    response_id: str | None = None  # Responses API id (for previous_response_id)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # [{"id", "name", "input"}]
+    message: dict[str, Any] | None = None
+    time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    streamed: bool = False
+    embedding: Any = None  # a numpy array for embedding calls
+    chat: str | None = None  # conversation name, for --chat
+
+    @property
+    def input_tokens(self) -> int:
+        return int(self.usage.get("input_tokens") or 0)
+
+    @property
+    def output_tokens(self) -> int:
+        return int(self.usage.get("output_tokens") or 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ledger's columns for this reply."""
+        return {
+            "time": self.time, "region": self.region, "endpoint": self.endpoint, "api": self.api,
+            "model": self.model, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+            "total_tokens": int(self.usage.get("total_tokens") or self.input_tokens + self.output_tokens),
+            "latency_ms": self.latency_ms, "cost_usd": self.cost_usd, "stop_reason": self.stop_reason,
+            "status": self.status, "error": self.error, "request_id": self.request_id, "chat": self.chat,
+        }
+
+    def to_frame(self):
+        """This reply as a one-row pandas DataFrame (the ledger's columns plus ``text``)."""
+        import pandas as pd
+
+        return pd.DataFrame([{**self.to_dict(), "text": self.text}])
+
+    def __repr__(self) -> str:
+        head = f"Reply(model={self.model!r}, status={self.status!r}, tokens={self.input_tokens}/{self.output_tokens})"
+        return head if self.ok else f"{head[:-1]}, error={self.error!r})"
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        from . import display
+
+        p.text(display.plain(self))
+
+    def _repr_markdown_(self) -> str:
+        from . import display
+
+        return display.markdown(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        from . import display
+
+        return display.mimebundle(self)

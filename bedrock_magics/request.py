@@ -1,0 +1,65 @@
+"""What one call to Bedrock asks for, independent of the wire API that will carry it.
+
+The conversation is kept in Converse's shape (Bedrock's canonical one): a list of messages
+``{"role": "user"|"assistant", "content": [block, ...]}`` whose blocks are ``{"text": str}``,
+``{"toolUse": {"toolUseId", "name", "input"}}`` or
+``{"toolResult": {"toolUseId", "content": [{"text": str}|{"json": obj}], "status": "success"|"error"}}``.
+Each route translates it to its own wire format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+ENDPOINTS = ("runtime", "mantle")
+APIS = {"runtime": ("converse", "invoke", "chat", "responses"), "mantle": ("responses", "chat")}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A client-side tool: a name, a description and a JSON Schema for its input."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One model call: where it goes, what it says and with which settings."""
+
+    model: str
+    messages: tuple[dict[str, Any], ...]
+    region: str = "us-east-1"
+    endpoint: str = "runtime"  # runtime | mantle
+    api: str = "converse"  # converse | invoke | chat | responses
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+    # mantle Responses keeps the conversation server-side: send only the new input with this id.
+    previous_response_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # route-specific fields (e.g. embedding options)
+
+    @classmethod
+    def from_prompt(cls, prompt: str, model: str, **settings: Any) -> "Request":
+        """A single-turn request for ``prompt``."""
+        return cls(model=model, messages=(user_message(prompt),), **settings)
+
+    def with_messages(self, messages: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> "Request":
+        return replace(self, messages=tuple(messages))
+
+    @property
+    def prompt(self) -> str:
+        """The text of the last user message."""
+        for message in reversed(self.messages):
+            if message["role"] == "user":
+                return "".join(b.get("text", "") for b in message["content"])
+        return ""
+
+
+def user_message(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": [{"text": text}]}
