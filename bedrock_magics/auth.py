@@ -1,0 +1,486 @@
+"""Where credentials come from, one cached client per (region, surface, kind, credentials), redaction.
+
+``Clients`` hands out three kinds of client:
+
+* ``"bedrock"``: boto3's control-plane client (surface ``control``);
+* ``"bedrock-runtime"``: boto3's runtime client (surface ``runtime``);
+* ``"openai"``: an ``openai.OpenAI`` client configured by the SDK's own Bedrock provider
+  (``openai.providers.bedrock``) for ``runtime`` (base ``{runtime}/openai/v1``) or ``mantle``
+  (base ``{mantle}/v1``).
+
+Which credentials, in order of precedence (the same for every kind, so that one cell never signs
+one way on boto3 and another way on openai):
+
+1. ``api_key=`` (set by ``%bedrock key``): a Bedrock API key sent as a bearer token.
+2. ``credentials=(access_key_id, secret_access_key, session_token)``: SigV4 with exactly these.
+3. ``profile=``: SigV4 with that AWS profile (an explicit choice beats an API key in the environment).
+4. ``AWS_BEARER_TOKEN_BEDROCK``: a Bedrock API key from the environment (boto3 and the openai
+   provider both read it themselves, and both prefer it to SigV4).
+5. The default AWS credential chain (environment, config files, SSO, instance role): SigV4.
+
+How the key from ``%bedrock key`` reaches boto3: botocore reads bearer tokens only through the
+session's ``token_provider`` component, whose default implementation looks at the environment. We
+register our own token provider on a private botocore session (``session.register_component``)
+and set ``signature_version="bearer"`` in the client's ``Config``, so the key lives only in this
+object's memory and never in ``os.environ`` (where child processes and ``%env`` would see it).
+Conversely, for explicit SigV4 choices (2 and 3) we set ``signature_version="v4"`` in code, which
+is botocore's documented way to stop an environment API key from taking over.
+
+Clients are created once per (region, surface, kind, credential identity) and reused; the identity
+includes a fingerprint of the secrets and of the AWS environment variables that change what a
+client does, so exporting new variables (``%bedrock local start``) or entering a new key gives
+new clients, while ordinary calls never build one.
+
+``redact(text)`` removes every secret this process knows of (and anything shaped like one) from a
+string: exceptions, reprs and status lines go through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from . import endpoints
+
+KINDS = ("bedrock", "bedrock-runtime", "openai")
+# Which kinds each surface serves.
+_SURFACE_KINDS = {"control": ("bedrock",), "runtime": ("bedrock-runtime", "openai"), "mantle": ("openai",)}
+
+BEARER_ENV = "AWS_BEARER_TOKEN_BEDROCK"
+# Environment variables that change which credentials/endpoint/trust a client uses: a change in any
+# of them (compared by fingerprint, never stored in clear) makes new clients.
+_IDENTITY_ENV = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", BEARER_ENV, "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_BEDROCK_MANTLE",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_AUTH_SCHEME_PREFERENCE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
+    "SSL_CERT_FILE",
+)
+_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", BEARER_ENV)
+# botocore's default attempts per retry mode (legacy counts 5, standard and adaptive 3).
+_DEFAULT_ATTEMPTS = {"legacy": 5, "standard": 3, "adaptive": 3}
+_POOL = 64
+
+# --------------------------------------------------------------------------------------------------
+# Redaction
+# --------------------------------------------------------------------------------------------------
+
+_known_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_MASK = "****"
+
+_SECRET_PATTERNS = (
+    # Long-term Bedrock API keys: "ABSK" + base64.
+    re.compile(r"ABSK[A-Za-z0-9+/]{16,}={0,2}"),
+    # Short-term Bedrock API keys: "bedrock-api-key-" + base64 of a presigned URL.
+    re.compile(r"bedrock-api-key-[A-Za-z0-9+/=_%\-]+"),
+    # Bearer tokens in headers or logs.
+    re.compile(r"(?<=Bearer )[A-Za-z0-9._~+/=\-]{8,}"),
+    # Presigned-URL session tokens.
+    re.compile(r"(?<=X-Amz-Security-Token=)[^&\s\"']+", re.IGNORECASE),
+)
+# Secret values after their names, as in ~/.aws/credentials, env dumps, JSON or kwargs reprs.
+_NAMED_SECRET = re.compile(
+    r"(?P<name>aws_secret_access_key|secret_access_key|secretaccesskey|aws_session_token|session_token|"
+    r"sessiontoken|aws_bearer_token_bedrock|api_key)(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>[A-Za-z0-9/+=._\-]{8,})",
+    re.IGNORECASE,
+)
+
+
+def remember_secret(*values: str | None) -> None:
+    """Add secret values that ``redact`` must remove wherever they appear."""
+    with _secrets_lock:
+        _known_secrets.update(v for v in values if v and len(v) >= 6)
+
+
+def _local_secrets() -> tuple[str, ...]:
+    # The local service's documented secrets are secrets for redaction too (see its module).
+    try:
+        from .local import credentials as local
+    except Exception:
+        return ()
+    return (local.SECRET_ACCESS_KEY, local.API_KEY)
+
+
+def redact(text: str, extra: Iterable[str | None] = ()) -> str:
+    """``text`` with every known secret value and every secret-shaped string replaced by ``****``."""
+    if not text:
+        return text
+    with _secrets_lock:
+        secrets = set(_known_secrets)
+    secrets.update(v for v in extra if v)
+    secrets.update(v for v in (os.environ.get(name) for name in _SECRET_ENV) if v)
+    secrets.update(_local_secrets())
+    # Longest first, so that a secret containing another is removed whole.
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 6 and secret in text:
+            text = text.replace(secret, _MASK)
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(_MASK, text)
+    return _NAMED_SECRET.sub(lambda m: f"{m['name']}{m['sep']}{_MASK}", text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Credential plans
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a client will authenticate: ``bearer`` / ``sigv4`` / ``chain`` and a description."""
+
+    mode: str  # "key" (api_key=), "static" (credentials=), "profile", "env-key", "chain"
+    fingerprint: str  # hash of everything that identifies the credentials (never shown)
+
+
+def _fingerprint(*parts: Any) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(repr(part).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _mask_key_id(access_key_id: str | None) -> str:
+    if not access_key_id:
+        return "?"
+    return f"{access_key_id[:4]}…{access_key_id[-4:]}" if len(access_key_id) > 8 else "****"
+
+
+class _StaticTokenProvider:
+    """A botocore ``token_provider`` component that returns one Bedrock API key.
+
+    Replaces botocore's default chain (environment, then SSO) on our private session, so that
+    ``%bedrock key`` works without exporting ``AWS_BEARER_TOKEN_BEDROCK``.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def load_token(self, **kwargs: Any):
+        from botocore.tokens import FrozenAuthToken
+
+        return FrozenAuthToken(self._token)
+
+    def __repr__(self) -> str:  # never show the key
+        return "_StaticTokenProvider(****)"
+
+
+class Clients:
+    """Cached boto3 and openai clients for Bedrock's three surfaces (see the module docstring).
+
+    Thread-safe: ``get`` may be called from many worker threads at once (``--concurrency``); each
+    client is built once under a lock and then shared (boto3 and openai clients are thread-safe).
+    """
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        api_key: str | None = None,
+        credentials: tuple[str, str, str | None] | tuple[str, str] | None = None,
+        endpoint_urls: Mapping[str, str] | None = None,
+        ca_bundle: str | None = None,
+        retry_mode: str = "adaptive",
+        max_attempts: int | None = None,
+    ) -> None:
+        if retry_mode not in _DEFAULT_ATTEMPTS:
+            raise ValueError(f"retry_mode must be one of {', '.join(_DEFAULT_ATTEMPTS)}, not {retry_mode!r}")
+        if credentials is not None and (len(credentials) not in (2, 3) or not credentials[0] or not credentials[1]):
+            raise ValueError("credentials must be (access_key_id, secret_access_key[, session_token])")
+        self.profile = profile or None
+        self._api_key = api_key or None
+        self._credentials = tuple(credentials) + (None,) * (3 - len(credentials)) if credentials else None
+        self.endpoint_urls = dict(endpoint_urls or {})
+        self.ca_bundle = ca_bundle or None
+        self.retry_mode = retry_mode
+        self.max_attempts = max_attempts
+        self._lock = threading.RLock()
+        self._clients: dict[tuple, Any] = {}
+        self._sessions: dict[str, Any] = {}
+        remember_secret(self._api_key, *(self._credentials[1:] if self._credentials else ()))
+
+    # -- settings that %bedrock key / %bedrock local change ------------------------------------------
+
+    @property
+    def api_key(self) -> str | None:
+        """The Bedrock API key from ``%bedrock key`` (write-only in spirit: never printed)."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: str | None) -> None:
+        self._api_key = value or None
+        remember_secret(self._api_key)
+
+    @property
+    def credentials(self) -> tuple[str, str, str | None] | None:
+        return self._credentials
+
+    @credentials.setter
+    def credentials(self, value: tuple[str, ...] | None) -> None:
+        self._credentials = tuple(value) + (None,) * (3 - len(value)) if value else None
+        if self._credentials:
+            remember_secret(*self._credentials[1:])
+
+    # -- the plan -------------------------------------------------------------------------------------
+
+    def _env_fingerprint(self) -> str:
+        return _fingerprint(*(os.environ.get(name) for name in _IDENTITY_ENV))
+
+    def _plan(self) -> _Plan:
+        env = self._env_fingerprint()
+        if self._api_key:
+            return _Plan("key", _fingerprint("key", self._api_key, env))
+        if self._credentials:
+            return _Plan("static", _fingerprint("static", *self._credentials, env))
+        if self.profile:
+            return _Plan("profile", _fingerprint("profile", self.profile, env))
+        token = os.environ.get(BEARER_ENV)
+        if token:
+            remember_secret(token)
+            return _Plan("env-key", _fingerprint("env-key", env))
+        return _Plan("chain", _fingerprint("chain", env))
+
+    # -- sessions and clients -----------------------------------------------------------------------
+
+    def _session(self, plan: _Plan):
+        """The boto3 session for ``plan`` (one per credential identity; caller holds the lock)."""
+        session = self._sessions.get(plan.fingerprint)
+        if session is not None:
+            return session
+        import boto3
+        import botocore.session
+
+        core = botocore.session.Session(profile=self.profile if plan.mode == "profile" else None)
+        if plan.mode == "key":
+            core.register_component("token_provider", _StaticTokenProvider(self._api_key or ""))
+        if plan.mode == "static":
+            akid, secret, token = self._credentials  # type: ignore[misc]
+            session = boto3.Session(aws_access_key_id=akid, aws_secret_access_key=secret,
+                                    aws_session_token=token, botocore_session=core)
+        else:
+            session = boto3.Session(botocore_session=core)
+        self._sessions[plan.fingerprint] = session
+        return session
+
+    def _attempts(self) -> int:
+        return self.max_attempts or _DEFAULT_ATTEMPTS[self.retry_mode]
+
+    def _boto3_client(self, region: str, surface: str, kind: str, plan: _Plan):
+        from botocore.config import Config
+
+        settings: dict[str, Any] = {
+            "retries": {"mode": self.retry_mode, "total_max_attempts": self._attempts()},
+            "max_pool_connections": _POOL,
+        }
+        if plan.mode == "key":
+            settings["signature_version"] = "bearer"
+        elif plan.mode in ("static", "profile"):
+            # Explicit SigV4 wins over an API key in the environment (botocore's documented switch).
+            settings["signature_version"] = "v4"
+        endpoint = endpoints.resolve(region, surface, self.endpoint_urls)
+        return self._session(plan).client(
+            kind, region_name=region, config=Config(**settings),
+            endpoint_url=endpoint.boto3_endpoint_url, verify=self.ca_bundle or None,
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        # boto3 trusts AWS_CA_BUNDLE; the openai SDK (httpx2) would trust only SSL_CERT_FILE/certifi,
+        # so the same bundle is handed to its HTTP client explicitly.
+        bundle = self.ca_bundle or os.environ.get("AWS_CA_BUNDLE")
+        if not bundle:
+            return True
+        return ssl.create_default_context(cafile=bundle)
+
+    def _openai_client(self, region: str, surface: str, plan: _Plan):
+        import httpx2
+        import openai
+        from openai.providers import bedrock
+
+        base_url = endpoints.openai_base_url(region, surface, self.endpoint_urls)
+        options: dict[str, Any] = {"endpoint": surface, "region": region, "base_url": base_url}
+        if plan.mode == "key":
+            options["api_key"] = self._api_key
+        elif plan.mode == "env-key":
+            token = os.environ.get(BEARER_ENV, "")
+            options["token_provider"] = lambda: token
+        else:
+            # SigV4 with exactly the credentials boto3 would use (profile, explicit, or the chain):
+            # the provider asks this session each time it signs, so refreshes are shared too.
+            session = self._session(plan)
+            options["credential_provider"] = session.get_credentials
+        http_client = openai.DefaultHttpxClient(
+            verify=self._ssl_context(),
+            limits=httpx2.Limits(max_connections=_POOL, max_keepalive_connections=_POOL),
+        )
+        return openai.OpenAI(provider=bedrock(**options), http_client=http_client,
+                             max_retries=self._attempts() - 1)
+
+    def get(self, region: str, surface: str, kind: str) -> Any:
+        """The client of ``kind`` for ``surface`` in ``region``, built on first use and then reused.
+
+        ``kind`` is ``"bedrock"`` (surface ``control``), ``"bedrock-runtime"`` (``runtime``) or
+        ``"openai"`` (``runtime`` or ``mantle``). Raises ``ValueError`` for other combinations and
+        ``endpoints.UnknownRegionError`` for a region where the surface does not run.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"unknown client kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if kind not in _SURFACE_KINDS.get(surface, ()):
+            choices = ", ".join(f"{s}/{k}" for s, ks in _SURFACE_KINDS.items() for k in ks)
+            raise ValueError(f"no {kind!r} client for surface {surface!r}; valid pairs: {choices}")
+        endpoint = endpoints.resolve(region, surface, self.endpoint_urls)
+        if endpoint.source == "default":
+            # Only real AWS hosts are limited to AWS's regions; an override serves what it serves.
+            endpoints.check_region(region, surface)
+        plan = self._plan()
+        key = (region, surface, kind, plan.fingerprint, endpoint.url, self.ca_bundle, self.retry_mode,
+               self.max_attempts)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                if kind == "openai":
+                    client = self._openai_client(region, surface, plan)
+                else:
+                    client = self._boto3_client(region, surface, kind, plan)
+                self._clients[key] = client
+            return client
+
+    def aws_credentials(self):
+        """The botocore credentials SigV4 would use (explicit, profile or the default chain), or None."""
+        mode = "static" if self._credentials else "profile" if self.profile else "chain"
+        plan = _Plan(mode, _fingerprint("sigv4-only", mode, self._credentials, self.profile, self._env_fingerprint()))
+        with self._lock:
+            session = self._session(plan)
+        return session.get_credentials()
+
+    def close(self) -> None:
+        """Close the openai clients' connection pools and forget every client."""
+        with self._lock:
+            for client in self._clients.values():
+                close = getattr(client, "close", None)
+                if callable(close):
+                    try:
+                        close()
+                    except Exception:
+                        pass
+            self._clients.clear()
+            self._sessions.clear()
+
+    # -- describing -----------------------------------------------------------------------------------
+
+    def credential_source(self) -> tuple[str, str]:
+        """``(auth, description)``: ``auth`` is ``"bearer"``, ``"sigv4"`` or ``"none"``; never a secret."""
+        plan = self._plan()
+        local = _local_identity()
+        if plan.mode == "key":
+            note = " (the local service's key)" if local and self._api_key == local[1] else ""
+            return "bearer", f"API key from %bedrock key{note}"
+        if plan.mode == "env-key":
+            note = " (the local service's key)" if local and os.environ.get(BEARER_ENV) == local[1] else ""
+            return "bearer", f"API key from {BEARER_ENV}{note}"
+        if plan.mode == "static":
+            akid = self._credentials[0] if self._credentials else None
+            if local and akid == local[0]:
+                return "sigv4", "local service credentials (SigV4)"
+            return "sigv4", f"SigV4 with credentials passed in (access key {_mask_key_id(akid)})"
+        with self._lock:
+            session = self._session(plan)
+        try:
+            creds = session.get_credentials()
+        except Exception as exc:  # e.g. a profile that does not exist
+            return "none", f"none found ({type(exc).__name__}: {redact(str(exc))})"
+        if creds is None:
+            return "none", "none found"
+        akid = getattr(creds, "access_key", None)
+        if local and akid == local[0]:
+            return "sigv4", "local service credentials (SigV4)"
+        method = getattr(creds, "method", "") or ""
+        if plan.mode == "profile":
+            return "sigv4", f"SigV4 with profile {self.profile!r}"
+        where = {
+            "env": "from environment",
+            "shared-credentials-file": "from the shared credentials file",
+            "config-file": "from the AWS config file",
+            "sso": "from AWS SSO",
+            "login": "from aws login",
+            "iam-role": "from the instance role",
+            "container-role": "from the container role",
+            "assume-role": "from an assumed role",
+            "assume-role-with-web-identity": "from web identity",
+            "custom-process": "from credential_process",
+        }.get(method, f"from {method or 'the default chain'}")
+        profile = os.environ.get("AWS_PROFILE")
+        suffix = f" (profile {profile!r})" if profile and method != "env" else ""
+        return "sigv4", f"SigV4 {where}{suffix}"
+
+    def describe(self, region: str = "us-east-1") -> list[dict[str, str]]:
+        """One row per surface for ``%bedrock status``: URL, where it came from, which credentials.
+
+        Never contains a secret; makes no network call (resolving the default chain may read
+        config files or ask the instance metadata service, like boto3 would).
+        """
+        auth, source = self.credential_source()
+        rows = []
+        for surface in endpoints.SURFACES:
+            endpoint = endpoints.resolve(region, surface, self.endpoint_urls)
+            url_source = {"override": "local service" if endpoint.is_local else "override",
+                          "default": "AWS"}.get(endpoint.source, endpoint.source)
+            clients = {"control": "boto3 bedrock", "runtime": "boto3 bedrock-runtime, openai",
+                       "mantle": "openai"}[surface]
+            rows.append({"surface": surface, "url": endpoint.url, "url_source": url_source,
+                         "auth": auth, "credentials": source, "clients": clients})
+        return rows
+
+    def redact(self, text: str) -> str:
+        """``redact(text)`` also removing this object's own secrets."""
+        extra = [self._api_key, *(self._credentials[1:] if self._credentials else ())]
+        return redact(text, extra)
+
+    def __repr__(self) -> str:
+        plan = self._plan().mode
+        what = {"key": "api_key=****", "static": f"credentials=({_mask_key_id(self._credentials[0] if self._credentials else None)}, ****)",
+                "profile": f"profile={self.profile!r}", "env-key": f"api_key=${BEARER_ENV}",
+                "chain": "credentials=default chain"}[plan]
+        overrides = ", ".join(f"{k}={v}" for k, v in sorted(self.endpoint_urls.items())) or "none"
+        return f"Clients({what}, endpoint_urls=[{overrides}], retry_mode={self.retry_mode!r}, cached={len(self._clients)})"
+
+
+def _local_identity() -> tuple[str, str] | None:
+    """The local service's ``(access key id, API key)``, to recognise them in descriptions."""
+    try:
+        from .local import credentials as local
+    except Exception:
+        return None
+    return local.ACCESS_KEY_ID, local.API_KEY
+
+
+def short_term_key(region: str, clients: Clients | None = None, hours: float = 12) -> str:
+    """A short-term Bedrock API key for ``region`` made from SigV4 credentials (``aws-bedrock-token-generator``).
+
+    Uses ``clients``' AWS credentials (explicit, profile or the default chain; an API key cannot
+    make another key). The key is remembered for redaction.
+    """
+    from datetime import timedelta
+
+    from aws_bedrock_token_generator import provide_token
+    from botocore.exceptions import NoCredentialsError
+
+    clients = clients or Clients()
+    creds = clients.aws_credentials()
+    if creds is None:
+        raise NoCredentialsError()
+
+    class _Provider:  # the generator asks a botocore-style provider for .load()
+        def load(self):
+            return creds
+
+    token = provide_token(region=region, aws_credentials_provider=_Provider(), expiry=timedelta(hours=hours))
+    remember_secret(token)
+    return token

@@ -1,0 +1,1422 @@
+"""DataFrames at scale: one call per row, model comparison, dry runs, embeddings, batch jobs.
+
+Everything here takes a :class:`~bedrock_magics.core.Bedrock` (``bm``) and goes through its public
+contract only: ``bm.request(prompt, **overrides) -> Request`` to resolve settings, and
+``bm.send(request, record=True) -> Reply`` to make one call (priced and written to the ledger).
+So every row of a run behaves exactly like one ``%%bedrock`` cell on the same route.
+
+How a run works (:func:`map_rows`, :func:`compare`, :func:`embed_rows`)
+----------------------------------------------------------------------
+
+* The calling thread renders each row's prompt, builds its :class:`Request` and hands it to a
+  :class:`~concurrent.futures.ThreadPoolExecutor` of ``concurrency`` workers. At most
+  ``2 × concurrency`` rows are queued at once, so a 100,000-row frame never holds 100,000 futures.
+* Workers only call the model. They post each finished row to a queue; the calling thread reads
+  the queue, fills the result columns and advances the ``tqdm`` bar. Nothing but the calling thread
+  touches the bar or the frame (widgets and pandas are not thread-safe).
+* Retries are the SDKs' own: botocore's adaptive mode for boto3 routes, the openai SDK's retries
+  for the OpenAI routes. A row still throttled after them slows the whole run down (a shared
+  pacer: the interval between calls doubles on each throttle and decays on each success) and is
+  tried again, at most :data:`THROTTLE_RETRIES` times. Any other failure is final for that row:
+  its error goes in ``COL_error`` and the other rows go on.
+* Resume: each successful reply is stored in the ledger's reply cache under a hash of its request.
+  Running the same frame again sends only the rows that are missing or failed; cached rows keep
+  their original cost in ``COL_cost_usd`` but add no ledger row and are counted as "from cache".
+  ``use_cache=False`` sends every row.
+* Ctrl-C (KeyboardInterrupt in the calling thread): rows not yet sent are cancelled, calls already
+  in flight are waited for (they are billed anyway; a second Ctrl-C abandons them), and
+  :class:`BatchInterrupted` — a ``KeyboardInterrupt`` — is raised with the partial frame in
+  ``.frame``: finished rows filled in, the rest with ``COL_error == "cancelled"``.
+
+Bedrock batch inference jobs (:func:`submit_job`, :func:`job_status`, :func:`wait_job`,
+:func:`collect_job`) write the rows as JSONL to S3, run ``CreateModelInvocationJob`` and read the
+``*.jsonl.out`` files back, joined by ``recordId`` (never by order: Bedrock does not promise it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from .reply import Reply
+from .request import Request
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .core import Bedrock
+
+__all__ = [
+    "BatchInterrupted", "THROTTLE_RETRIES", "DEFAULT_CONCURRENCY",
+    "map_rows", "compare", "dry_run", "embed_rows", "estimate_tokens", "model_slug",
+    "submit_job", "job_status", "wait_job", "collect_job",
+]
+
+#: Workers when neither the call nor ``Bedrock.concurrency`` says how many.
+DEFAULT_CONCURRENCY = 8
+#: How many more times a row is sent after the SDK's own retries gave up on a throttle.
+THROTTLE_RETRIES = 3
+#: The error text of rows a run never sent because it was interrupted.
+CANCELLED = "cancelled"
+
+# Error codes (boto3 ``Error.Code``, openai exception names, HTTP status) that mean "slow down".
+_THROTTLE_CODES = {"throttlingexception", "toomanyrequestsexception", "ratelimiterror", "ratelimitexceeded",
+                   "rate_limit_exceeded", "throttling", "throttled", "requestlimitexceeded",
+                   "slowdown", "429"}
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A DataFrame run stopped by Ctrl-C; ``.frame`` holds the partial result.
+
+    It *is* a ``KeyboardInterrupt``, so scripts, Run All, nbclient and papermill stop as usual.
+    The magic catches it, stores ``.frame`` in ``DEST`` and says how many rows finished; Python
+    callers do the same::
+
+        try:
+            out = bm.map(df, "Summarise: {text}")
+        except BatchInterrupted as stop:
+            out = stop.frame        # finished rows kept; the rest have COL_error == "cancelled"
+    """
+
+    def __init__(self, frame: "pd.DataFrame", summary: str) -> None:
+        super().__init__(summary)
+        self.frame = frame
+        self.summary = summary
+
+
+# ==================================================================================================
+# Small adapters onto the other modules (kept here, in one place, so the contracts are visible)
+
+
+def _cache_api(bm: "Bedrock") -> tuple[Callable[[Request], str], Callable[[str], Reply | None],
+                                        Callable[[str, Reply], None]]:
+    """``(cache_key, cache_get, cache_put)`` of ``bm``'s ledger (the reply cache behind resume)."""
+    ledger = getattr(bm, "ledger", None)
+    if ledger is not None and hasattr(ledger, "cache_get"):
+        key = getattr(ledger, "cache_key", None)
+        if key is None:
+            from .ledger import cache_key as key
+        return key, ledger.cache_get, ledger.cache_put
+    from . import ledger as module
+
+    return module.cache_key, module.cache_get, module.cache_put
+
+
+def _send(bm: "Bedrock", request: Request) -> Reply:
+    """One recorded call. ``send`` returns failures as error replies; anything it raises anyway
+    (a bug, a missing dependency) becomes an error reply too, so one row never stops a run."""
+    try:
+        return bm.send(request, record=True)
+    except Exception as exc:  # noqa: BLE001 - a row's failure is data, not a crash
+        return _error_reply(request, exc)
+
+
+def _error_reply(request: Request, exc: BaseException) -> Reply:
+    code = getattr(exc, "code", None) or _client_error_code(exc) or type(exc).__name__
+    return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
+                 status="error", error=_one_line(exc), error_code=str(code), cost_usd=0.0)
+
+
+def _client_error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return (response.get("Error") or {}).get("Code")
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _is_throttle(reply: Reply) -> bool:
+    code = (reply.error_code or "").strip().lower()
+    if code in _THROTTLE_CODES or "throttl" in code:
+        return True
+    # Some wrappers only keep the message; Bedrock's throttle messages say "Too many requests/tokens".
+    text = (reply.error or "").lower()
+    return "throttlingexception" in text or "too many requests" in text or "too many tokens" in text
+
+
+def _concurrency(bm: "Bedrock", concurrency: int | None) -> int:
+    value = concurrency if concurrency is not None else getattr(bm, "concurrency", None) or DEFAULT_CONCURRENCY
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"concurrency must be a whole number >= 1, not {value!r}")
+    return value
+
+
+def _render(template: str, namespace: Mapping[str, Any] | None, row: Mapping[str, Any] | None) -> str:
+    from .templating import render
+
+    return render(template, namespace or {}, row=row)
+
+
+def _warm_up(bm: "Bedrock", request: Request) -> None:
+    """Create the route's client in the calling thread, before any worker needs it: boto3
+    sessions are not thread-safe while they build clients, and the first build is slow."""
+    warm = getattr(bm, "client_for", None) or getattr(bm, "client", None)
+    if callable(warm):
+        try:
+            warm(request)
+        except Exception:  # noqa: BLE001 - a bad route fails each row with its own clear error
+            pass
+
+
+# ==================================================================================================
+# Client-side pacing
+
+
+class _Pacer:
+    """Spaces out call starts across the workers of one run, after the service says "slow down".
+
+    Unlimited until a throttle gets past the SDK's retries; then the gap between two call starts
+    doubles on each throttle (from 50 ms, at most 5 s) and shrinks by 2 % on each success, back to
+    unlimited once it is under a millisecond: multiplicative decrease, slow recovery, one shared
+    bucket — the rate-limit behaviour botocore's adaptive mode has per client, extended to the
+    openai SDK and to throttles that outlast the SDK's retries.
+    """
+
+    FIRST_GAP, MAX_GAP, RECOVERY = 0.05, 5.0, 0.98
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._gap = 0.0
+        self._next = 0.0
+
+    def wait(self, stop: threading.Event) -> None:
+        """Block until this worker may start a call (returns early when ``stop`` is set)."""
+        with self._lock:
+            if self._gap == 0.0:
+                return
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._gap
+        if slot > now:
+            stop.wait(slot - now)
+
+    def throttled(self) -> None:
+        with self._lock:
+            self._gap = min(self.MAX_GAP, max(self.FIRST_GAP, self._gap * 2))
+            self._next = max(self._next, time.monotonic() + self._gap)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self._gap:
+                self._gap *= self.RECOVERY
+                if self._gap < 0.001:
+                    self._gap = 0.0
+
+    @property
+    def gap(self) -> float:
+        return self._gap
+
+
+# ==================================================================================================
+# The engine shared by map_rows, compare and embed_rows
+
+
+@dataclass
+class _Task:
+    pos: int  # row position in the frame (iloc)
+    slot: int  # which column set the answer goes to (the model's index in compare)
+    request: Request | None
+    failed: Reply | None = None  # a row that cannot be sent (its prompt did not render): its error
+
+
+@dataclass
+class _Done:
+    task: _Task
+    reply: Reply
+    cached: bool = False
+
+
+@dataclass
+class _Stats:
+    """What a run did, for the progress bar, the summary line and ``frame.attrs``."""
+
+    total: int
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    cached: int = 0
+    cancelled: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_known: bool = True
+    errors: Counter = field(default_factory=Counter)
+    interrupted: bool = False
+
+    def add(self, done: _Done) -> None:
+        reply = done.reply
+        self.done += 1
+        if done.cached:
+            self.cached += 1
+        elif reply.status == "cancelled":
+            pass
+        else:
+            # What this run spent: cached rows were paid for by an earlier run.
+            self.input_tokens += reply.input_tokens
+            self.output_tokens += reply.output_tokens
+            if reply.cost_usd is None or (isinstance(reply.cost_usd, float) and math.isnan(reply.cost_usd)):
+                self.cost_known = self.cost_known and not reply.ok
+            else:
+                self.cost_usd += float(reply.cost_usd)
+        if reply.ok:
+            self.ok += 1
+        elif reply.status == "cancelled":
+            self.cancelled += 1
+        else:
+            self.failed += 1
+            self.errors[reply.error_code or "Error"] += 1
+
+    def postfix(self) -> str:
+        return (f"errors={self.failed}, tokens={self.input_tokens + self.output_tokens:,}, "
+                f"cost={self._money()}")
+
+    def _money(self) -> str:
+        return f"${self.cost_usd:,.4f}" if self.cost_known else f"≥${self.cost_usd:,.4f} (some prices unknown)"
+
+    def summary(self, noun: str = "rows") -> str:
+        parts = [f"{self.total:,} {noun}"]
+        if self.failed:
+            detail = ", ".join(f"{code} ×{n}" for code, n in self.errors.most_common())
+            parts.append(f"{self.failed:,} failed ({detail})")
+        cancelled = self.total - self.done + self.cancelled
+        if cancelled:
+            parts.append(f"{cancelled:,} cancelled")
+        parts.append(f"{self.input_tokens + self.output_tokens:,} tokens")
+        parts.append(self._money())
+        if self.cached:
+            parts.append(f"{self.cached:,} from cache")
+        return " · ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.total, "ok": self.ok, "failed": self.failed, "cached": self.cached,
+                "cancelled": self.total - self.done + self.cancelled, "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens, "cost_usd": self.cost_usd if self.cost_known else math.nan,
+                "errors": dict(self.errors), "interrupted": self.interrupted}
+
+
+ProgressCallback = Callable[[int, int, Reply], None]
+
+
+class _Runner:
+    """Runs tasks on a thread pool; the calling thread consumes results in completion order."""
+
+    def __init__(self, bm: "Bedrock", *, concurrency: int, use_cache: bool, progress: bool, total: int,
+                 desc: str, on_row: ProgressCallback | None = None, unit: str = "row") -> None:
+        self.bm = bm
+        self.concurrency = concurrency
+        self.use_cache = use_cache
+        self.progress = progress
+        self.total = total
+        self.desc = desc
+        self.unit = unit
+        self.on_row = on_row
+        self.stats = _Stats(total=total)
+        self.pacer = _Pacer()
+        self._stop = threading.Event()
+        self._results: queue.SimpleQueue[_Done] = queue.SimpleQueue()
+        self._cache = _cache_api(bm) if use_cache else None
+
+    # -- worker side --------------------------------------------------------------------------
+
+    def _work(self, task: _Task) -> None:
+        try:
+            self._results.put(self._call(task))
+        except BaseException as exc:  # noqa: BLE001 - never let a row vanish without a result
+            self._results.put(_Done(task, _error_reply(task.request or Request(model="", messages=()), exc)))
+
+    def _call(self, task: _Task) -> _Done:
+        if task.failed is not None:
+            return _Done(task, task.failed)
+        request = task.request
+        assert request is not None
+        key = None
+        if self._cache is not None:
+            cache_key, cache_get, _ = self._cache
+            try:
+                key = cache_key(request)
+                hit = cache_get(key)
+            except Exception:  # noqa: BLE001 - a broken cache must not stop the run: just send
+                key, hit = None, None
+            if hit is not None and hit.ok:
+                return _Done(task, hit, cached=True)
+        reply: Reply | None = None
+        for attempt in range(THROTTLE_RETRIES + 1):
+            self.pacer.wait(self._stop)
+            if self._stop.is_set():
+                return _Done(task, reply or _cancelled(request))
+            reply = _send(self.bm, request)
+            if reply.ok:
+                self.pacer.succeeded()
+                break
+            if not _is_throttle(reply):
+                break
+            self.pacer.throttled()
+        assert reply is not None
+        if reply.ok and key is not None:
+            try:
+                self._cache[2](key, reply)  # type: ignore[index]
+            except Exception:  # noqa: BLE001 - the answer is still good; only resume loses it
+                pass
+        return _Done(task, reply)
+
+    # -- calling-thread side --------------------------------------------------------------------
+
+    def run(self, tasks: Iterable[_Task], sink: Callable[[_Done], None]) -> _Stats:
+        """Send every task; ``sink`` gets each result in the calling thread.
+
+        Raises KeyboardInterrupt (after cancelling and draining) when interrupted; the caller
+        turns it into :class:`BatchInterrupted` with its partial frame.
+        """
+        bar = self._bar()
+        window = 2 * self.concurrency
+        futures: dict[Future, _Task] = {}
+        pending = 0
+        tasks = iter(tasks)
+        exhausted = False
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="bedrock-row")
+        try:
+            try:
+                while True:
+                    while not exhausted and pending < window:
+                        task = next(tasks, None)
+                        if task is None:
+                            exhausted = True
+                            break
+                        futures[pool.submit(self._work, task)] = task
+                        pending += 1
+                    if pending == 0:
+                        break
+                    try:
+                        done = self._results.get(timeout=0.1)  # short waits keep Ctrl-C responsive
+                    except queue.Empty:
+                        continue
+                    pending -= 1
+                    self._accept(done, sink, bar)
+                    for future in [f for f in futures if f.done()]:
+                        del futures[future]
+            except KeyboardInterrupt:
+                self.stats.interrupted = True
+                self._stop.set()
+                unstarted = sum(future.cancel() for future in futures)
+                pending -= unstarted
+                self._drain(pending, sink, bar)
+                raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            if bar is not None:
+                bar.close()
+        return self.stats
+
+    def _drain(self, pending: int, sink: Callable[[_Done], None], bar: Any) -> None:
+        """After Ctrl-C: collect the calls already in flight (they are billed, so keep them).
+        A second Ctrl-C stops waiting; those rows stay cancelled, their replies still reach the
+        ledger (and the cache, for the next run)."""
+        if bar is not None and pending:
+            bar.set_description_str(f"{self.desc}: interrupted, finishing {pending} call(s) in flight")
+        try:
+            while pending > 0:
+                try:
+                    done = self._results.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                pending -= 1
+                self._accept(done, sink, bar, callback=False)
+        except KeyboardInterrupt:
+            pass
+
+    def _accept(self, done: _Done, sink: Callable[[_Done], None], bar: Any, callback: bool = True) -> None:
+        if done.reply.status == "cancelled":
+            return  # never sent: the row stays cancelled
+        sink(done)
+        self.stats.add(done)
+        if bar is not None:
+            bar.set_postfix_str(self.stats.postfix(), refresh=False)
+            bar.update(1)
+        if callback and self.on_row is not None:
+            self.on_row(self.stats.done, self.total, done.reply)
+
+    def _bar(self) -> Any:
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.total, desc=self.desc, unit=self.unit, dynamic_ncols=True, leave=True)
+
+
+def _cancelled(request: Request) -> Reply:
+    return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
+                 status="cancelled", error=CANCELLED, cost_usd=0.0)
+
+
+# ==================================================================================================
+# Result columns
+
+
+class _Columns:
+    """The result columns of one column set (``COL``, ``COL_input_tokens`` ... ``COL_error``),
+    filled by row position; rows never filled read as cancelled."""
+
+    SUFFIXES = ("input_tokens", "output_tokens", "latency_ms", "cost_usd", "error")
+
+    def __init__(self, out: str, n: int, value: Callable[[Reply], Any] | None = None,
+                 suffixes: Sequence[str] | None = None) -> None:
+        import numpy as np
+
+        if suffixes is not None:
+            self.SUFFIXES = tuple(suffixes)
+        self.out = out
+        self.value = value or (lambda reply: reply.text)
+        self.values = np.full(n, None, dtype=object)
+        self.input_tokens = np.zeros(n, dtype="int64")
+        self.output_tokens = np.zeros(n, dtype="int64")
+        self.latency_ms = np.full(n, np.nan)
+        self.cost_usd = np.full(n, np.nan)
+        self.error = np.full(n, CANCELLED, dtype=object)
+        self.filled = np.zeros(n, dtype=bool)
+
+    def put(self, pos: int, reply: Reply) -> None:
+        self.filled[pos] = True
+        self.values[pos] = self.value(reply) if reply.ok else None
+        self.input_tokens[pos] = reply.input_tokens
+        self.output_tokens[pos] = reply.output_tokens
+        self.latency_ms[pos] = reply.latency_ms
+        self.cost_usd[pos] = math.nan if reply.cost_usd is None else reply.cost_usd
+        self.error[pos] = None if reply.ok else (reply.error or reply.error_code or "error")
+
+    def names(self) -> list[str]:
+        return [self.out] + [f"{self.out}_{suffix}" for suffix in self.SUFFIXES]
+
+    def attach(self, frame: "pd.DataFrame") -> None:
+        """Add the columns to ``frame`` in place (by position, so any index works)."""
+        import pandas as pd
+
+        # Cancelled rows have no token counts: NA, not a misleading 0.
+        tokens_in = pd.array(self.input_tokens, dtype="Int64")
+        tokens_out = pd.array(self.output_tokens, dtype="Int64")
+        tokens_in[~self.filled] = pd.NA
+        tokens_out[~self.filled] = pd.NA
+        data = {"input_tokens": tokens_in, "output_tokens": tokens_out, "latency_ms": self.latency_ms,
+                "cost_usd": self.cost_usd, "error": self.error}
+        frame[self.out] = self.values
+        for suffix in self.SUFFIXES:
+            frame[f"{self.out}_{suffix}"] = data[suffix]
+
+
+def _base_frame(frame: "pd.DataFrame", replaced: Sequence[str]) -> "pd.DataFrame":
+    """A new frame with ``frame``'s index and columns, minus result columns about to be rewritten
+    (a second run with the same ``out`` replaces its columns instead of failing)."""
+    drop = [name for name in replaced if name in frame.columns]
+    base = frame.drop(columns=drop) if drop else frame
+    return base.copy(deep=False)
+
+
+def _check_frame(frame: Any, what: str = "frame") -> None:
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, not {type(frame).__name__}")
+
+
+def _check_out(out: Any) -> str:
+    if not isinstance(out, str) or not out.strip():
+        raise ValueError(f"out must be a non-empty column name, not {out!r}")
+    return out
+
+
+def _rows(frame: "pd.DataFrame") -> Iterator[dict[str, Any]]:
+    """Each row as a ``{column: value}`` dict, lazily (``itertuples`` is ~50× faster than ``iloc``)."""
+    names = [str(name) for name in frame.columns]
+    for values in frame.itertuples(index=False, name=None):
+        yield dict(zip(names, values))
+
+
+def _prompts(frame: "pd.DataFrame", template: str, namespace: Mapping[str, Any] | None) -> Iterator[str]:
+    for row in _rows(frame):
+        yield _render(template, namespace, row)
+
+
+def _check_inputs(bm: "Bedrock", frame: "pd.DataFrame", template: Any, namespace: Mapping[str, Any] | None,
+                  settings: Sequence[Mapping[str, Any]]) -> Request | None:
+    """Fail at once, before anything is sent, on what would fail every row: a template naming a
+    missing column (the templating module's one-line error on the first row) or bad settings
+    (``Bedrock.request``'s ValueError). Returns the first row's request (None for an empty frame)."""
+    if not isinstance(template, str) or not template.strip():
+        raise ValueError(f"the template must be non-empty text, not {template!r}")
+    for options in settings:
+        bm.request("settings check", **options)
+    if len(frame) == 0:
+        return None
+    first = next(_prompts(frame.iloc[:1], template, namespace))
+    return bm.request(first, **settings[0]) if first.strip() else None
+
+
+def _row_tasks(bm: "Bedrock", frame: "pd.DataFrame", template: str, namespace: Mapping[str, Any] | None,
+               settings: Sequence[Mapping[str, Any]]) -> Iterator[_Task]:
+    """One task per row and column set, built lazily. A row whose prompt cannot be rendered or is
+    empty becomes an error row (never sent, no ledger row) instead of stopping the run."""
+    for pos, row in enumerate(_rows(frame)):
+        try:
+            prompt = _render(template, namespace, row)
+        except Exception as exc:  # noqa: BLE001 - e.g. an index that this row's value lacks
+            for slot, options in enumerate(settings):
+                yield _Task(pos, slot, None, failed=_unsent(options, f"the prompt of this row cannot be rendered: "
+                                                                     f"{_one_line(exc)}"))
+            continue
+        for slot, options in enumerate(settings):
+            try:
+                request = bm.request(prompt, **options)
+            except ValueError as exc:  # an empty prompt, typically
+                yield _Task(pos, slot, None, failed=_unsent(options, _one_line(exc)))
+            else:
+                yield _Task(pos, slot, request)
+
+
+def _unsent(options: Mapping[str, Any], error: str) -> Reply:
+    return Reply(model=str(options.get("model") or ""), status="error", error=error, error_code="InvalidRow",
+                 cost_usd=0.0)
+
+
+def _finish(frame: "pd.DataFrame", stats: _Stats, progress: bool, noun: str = "rows") -> "pd.DataFrame":
+    summary = stats.summary(noun)
+    frame.attrs["bedrock"] = {**stats.as_dict(), "summary": summary}
+    if progress:
+        print(summary)
+    if stats.interrupted:
+        raise BatchInterrupted(frame, summary)
+    return frame
+
+
+# ==================================================================================================
+# map_rows
+
+
+def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = "answer",
+             concurrency: int | None = None, use_cache: bool = True, progress: bool = True,
+             namespace: Mapping[str, Any] | None = None, on_row: ProgressCallback | None = None,
+             **overrides: Any) -> "pd.DataFrame":
+    """One model call per row of ``frame``; a new frame with the answers.
+
+    ``template`` is rendered per row: ``{column}`` from the row, ``{name}`` from ``namespace``.
+    ``overrides`` are ``Bedrock.request`` settings (``model``, ``endpoint``, ``api``, ``system``,
+    ``max_tokens``, ...), so a run works on every route.
+
+    Returns a new frame with ``frame``'s index and columns plus ``out``, ``{out}_input_tokens``,
+    ``{out}_output_tokens``, ``{out}_latency_ms``, ``{out}_cost_usd`` and ``{out}_error`` (None
+    when the row succeeded). ``result.attrs["bedrock"]`` holds the run's counts and its summary
+    line (``"200 rows · 3 failed (ThrottlingException ×3) · 12,345 tokens · $0.0123"``), which is
+    also printed when ``progress`` is true. Tokens and cost in the summary are what this run
+    spent; rows served from the reply cache keep their original cost in ``{out}_cost_usd``.
+
+    ``on_row(done, total, reply)`` is called in the calling thread after each row (for custom
+    progress reporting; raising ``KeyboardInterrupt`` from it interrupts the run).
+
+    Raises :class:`BatchInterrupted` (a ``KeyboardInterrupt``) on Ctrl-C, carrying the partial
+    frame in ``.frame``: finished rows are kept, unsent rows have ``{out}_error == "cancelled"``.
+    """
+    _check_frame(frame)
+    out = _check_out(out)
+    workers = _concurrency(bm, concurrency)
+    first = _check_inputs(bm, frame, template, namespace, [overrides])
+    columns = _Columns(out, len(frame))
+    result = _base_frame(frame, columns.names())
+    if first is not None:
+        _warm_up(bm, first)
+    runner = _Runner(bm, concurrency=workers, use_cache=use_cache, progress=progress and len(frame) > 0,
+                     total=len(frame), desc=out, on_row=on_row)
+    try:
+        runner.run(_row_tasks(bm, frame, template, namespace, [overrides]),
+                   lambda done: columns.put(done.task.pos, done.reply))
+    except KeyboardInterrupt:
+        pass  # runner.stats.interrupted is set: _finish raises BatchInterrupted with the frame
+    columns.attach(result)
+    return _finish(result, runner.stats, progress and len(frame) > 0)
+
+
+# ==================================================================================================
+# compare
+
+#: The columns of a single-prompt comparison, one row per model.
+COMPARE_COLUMNS = ("model", "text", "input_tokens", "output_tokens", "latency_ms", "cost_usd", "error")
+
+_GEO = re.compile(r"^(?:us|eu|apac|jp|au|ca|global|us-gov)\.")
+
+
+def model_slug(model: str, others: Sequence[str] = ()) -> str:
+    """A short column-name-safe name for ``model``, unique among ``others``.
+
+    >>> model_slug("us.amazon.nova-lite-v1:0")
+    'nova_lite_v1_0'
+    >>> model_slug("us.amazon.nova-lite-v1:0", ["us.amazon.nova-lite-v1:0", "eu.amazon.nova-lite-v1:0"])
+    'us_amazon_nova_lite_v1_0'
+    """
+    def short(ident: str) -> str:
+        ident = ident.rsplit("/", 1)[-1]  # ARNs: the resource id
+        ident = _GEO.sub("", ident)
+        ident = ident.split(".", 1)[1] if "." in ident else ident  # drop the provider
+        return _slug(ident)
+
+    if not others or len({short(m) for m in others}) == len(set(others)):
+        return short(model)
+    return _slug(model.rsplit("/", 1)[-1] if len({_slug(m.rsplit("/", 1)[-1]) for m in others}) == len(set(others))
+                 else model)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower() or "model"
+
+
+def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: "pd.DataFrame | None" = None,
+            template: str | None = None, out: str = "answer", concurrency: int | None = None,
+            use_cache: bool | None = None, progress: bool | None = None,
+            namespace: Mapping[str, Any] | None = None, on_row: ProgressCallback | None = None,
+            **overrides: Any) -> "pd.DataFrame":
+    """The same prompt on several models, all calls concurrent.
+
+    Without ``frame``: one row per model with ``model, text, input_tokens, output_tokens,
+    latency_ms, cost_usd, error`` (plus ``stop_reason``); a model that failed is a row with its
+    error, never dropped.
+
+    With ``frame``: ``template`` (or ``prompt`` as the template) is rendered per row and sent to
+    every model; the result has ``frame``'s columns plus one column set per model,
+    ``{out}_{slug}``, ``{out}_{slug}_input_tokens`` ... ``{out}_{slug}_error``, where ``slug`` is
+    :func:`model_slug` (``us.amazon.nova-lite-v1:0`` -> ``nova_lite_v1_0``);
+    ``result.attrs["bedrock"]["columns"]`` maps each model to its slug.
+
+    ``use_cache`` defaults to True with a frame (resume) and False for a single prompt (a fresh
+    comparison). Raises :class:`BatchInterrupted` on Ctrl-C, like :func:`map_rows`.
+    """
+    import pandas as pd
+
+    models = list(dict.fromkeys(models or ()))
+    if not models:
+        raise ValueError("compare needs at least one model")
+    workers = _concurrency(bm, concurrency)
+    if frame is not None:
+        return _compare_frame(bm, frame, template or prompt, models, out=out, concurrency=workers,
+                              use_cache=True if use_cache is None else use_cache,
+                              progress=True if progress is None else progress, namespace=namespace,
+                              on_row=on_row, overrides=overrides)
+    if not isinstance(prompt, str):
+        raise ValueError("compare needs a prompt (or a frame and a template)")
+
+    requests = [bm.request(prompt, **{**overrides, "model": model}) for model in models]
+    for request in requests:
+        _warm_up(bm, request)
+    replies: list[Reply | None] = [None] * len(models)
+
+    def sink(done: _Done) -> None:
+        replies[done.task.slot] = done.reply
+
+    runner = _Runner(bm, concurrency=min(workers, len(models)), use_cache=bool(use_cache),
+                     progress=bool(progress), total=len(models), desc="compare", on_row=on_row, unit="model")
+    try:
+        runner.run((_Task(0, slot, request) for slot, request in enumerate(requests)), sink)
+    except KeyboardInterrupt:
+        pass
+    rows = []
+    for model, reply in zip(models, replies):
+        reply = reply or _cancelled(requests[models.index(model)])
+        rows.append({"model": model, "text": reply.text if reply.ok else None,
+                     "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
+                     "latency_ms": reply.latency_ms, "cost_usd": reply.cost_usd,
+                     "error": None if reply.ok else (reply.error or reply.error_code or "error"),
+                     "stop_reason": reply.stop_reason})
+    result = pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "stop_reason"])
+    return _finish(result, runner.stats, bool(progress), noun="models")
+
+
+def _compare_frame(bm: "Bedrock", frame: "pd.DataFrame", template: str | None, models: list[str], *, out: str,
+                   concurrency: int, use_cache: bool, progress: bool, namespace: Mapping[str, Any] | None,
+                   on_row: ProgressCallback | None, overrides: dict[str, Any]) -> "pd.DataFrame":
+    _check_frame(frame)
+    out = _check_out(out)
+    if not isinstance(template, str):
+        raise ValueError("compare over a frame needs a template (or the prompt as the template)")
+    slugs = {model: model_slug(model, models) for model in models}
+    sets = [_Columns(f"{out}_{slugs[model]}", len(frame)) for model in models]
+    result = _base_frame(frame, [name for cols in sets for name in cols.names()])
+    settings = [{**overrides, "model": model} for model in models]
+    first = _check_inputs(bm, frame, template, namespace, settings)
+    if first is not None:
+        for options in settings:
+            _warm_up(bm, bm.request(first.prompt, **options))
+    # Tasks go row by row, every model per row: an interrupted run has whole rows, not whole models.
+    runner = _Runner(bm, concurrency=concurrency, use_cache=use_cache, progress=progress and len(frame) > 0,
+                     total=len(frame) * len(models), desc=f"compare {len(models)} models", on_row=on_row,
+                     unit="call")
+    try:
+        runner.run(_row_tasks(bm, frame, template, namespace, settings),
+                   lambda done: sets[done.task.slot].put(done.task.pos, done.reply))
+    except KeyboardInterrupt:
+        pass
+    for cols in sets:
+        cols.attach(result)
+    return _finish_compare(result, runner.stats, progress and len(frame) > 0, slugs)
+
+
+def _finish_compare(result: "pd.DataFrame", stats: _Stats, progress: bool, slugs: dict[str, str]) -> "pd.DataFrame":
+    summary = stats.summary("calls")
+    result.attrs["bedrock"] = {**stats.as_dict(), "summary": summary, "columns": slugs}
+    if progress:
+        print(summary)
+    if stats.interrupted:
+        raise BatchInterrupted(result, summary)
+    return result
+
+
+# ==================================================================================================
+# dry_run
+
+#: ``count_method`` values: Bedrock's CountTokens, or this module's estimate.
+COUNT_TOKENS, ESTIMATE, INVALID = "count_tokens", "estimate", "invalid row"
+
+
+def estimate_tokens(request: Request) -> int:
+    """A rough input-token count for ``request``: about four characters per token (the usual
+    rule of thumb for English with BPE tokenizers), plus three per message for the chat format."""
+    chars = len(request.system or "")
+    for message in request.messages:
+        for block in message.get("content", ()):
+            if "text" in block:
+                chars += len(block["text"])
+            else:
+                chars += len(json.dumps(block, default=str))
+    return math.ceil(chars / 4) + 3 * len(request.messages)
+
+
+def _bare_model(model: str) -> str:
+    """The foundation-model id behind a profile id or ARN (CountTokens takes only bare ids)."""
+    ident = model.rsplit("/", 1)[-1] if model.startswith("arn:") else model
+    return _GEO.sub("", ident)
+
+
+class _TokenCounter:
+    """CountTokens where the model supports it, the estimate elsewhere; learns per model.
+
+    Bedrock documents CountTokens for some models only (Anthropic Claude) and only by bare
+    foundation-model id; the client cannot know which in advance, so the first ValidationException
+    for a model switches that model to the estimate for the rest of the run. CountTokens is free.
+    """
+
+    def __init__(self, bm: "Bedrock") -> None:
+        self.bm = bm
+        self._unsupported: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.notes: dict[str, str] = {}
+
+    def count(self, request: Request | None) -> tuple[int, str]:
+        if request is None:  # the row has no prompt
+            return 0, INVALID
+        model = _bare_model(request.model)
+        if request.endpoint != "runtime" or model in self._unsupported:
+            return estimate_tokens(request), ESTIMATE
+        try:
+            client = _runtime_client(self.bm, request)
+            body: dict[str, Any] = {"messages": [_plain_message(m) for m in request.messages]}
+            if request.system:
+                body["system"] = [{"text": request.system}]
+            response = client.count_tokens(modelId=model, input={"converse": body})
+            return int(response["inputTokens"]), COUNT_TOKENS
+        except Exception as exc:  # noqa: BLE001 - any refusal means: estimate this model
+            with self._lock:
+                self._unsupported[model] = _one_line(exc)
+                self.notes.setdefault(request.model, f"CountTokens unavailable: {_one_line(exc)}")
+            return estimate_tokens(request), ESTIMATE
+
+
+def _plain_message(message: dict[str, Any]) -> dict[str, Any]:
+    return {"role": message["role"], "content": list(message["content"])}
+
+
+def _runtime_client(bm: "Bedrock", request: Request) -> Any:
+    """The boto3 ``bedrock-runtime`` client ``bm`` uses for ``request``'s region."""
+    return bm.clients.get(request.region, "runtime", "bedrock-runtime")
+
+
+def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str | None = None, *,
+            namespace: Mapping[str, Any] | None = None, concurrency: int | None = None,
+            progress: bool = False, **overrides: Any) -> "pd.DataFrame":
+    """Count input tokens and estimate cost, sending nothing billable.
+
+    ``frame_or_prompt`` is a DataFrame (with ``template`` rendered per row, as in :func:`map_rows`)
+    or a single prompt. Returns a frame (``frame``'s index and columns, or one row) plus
+    ``prompt``, ``input_tokens``, ``count_method`` (``"count_tokens"``: Bedrock's CountTokens,
+    free; ``"estimate"``: ~4 characters per token, for models without CountTokens),
+    ``input_cost_usd``, ``max_output_tokens`` (the request's ``max_tokens``) and ``max_cost_usd``
+    (input + ``max_output_tokens`` at output prices: an upper bound; NaN without ``max_tokens``).
+
+    ``result.attrs["bedrock"]`` holds the totals and a summary line (printed when ``progress``).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from . import prices
+
+    if isinstance(frame_or_prompt, str):
+        base = pd.DataFrame(index=pd.RangeIndex(1))
+        requests: list[Request | None] = [bm.request(frame_or_prompt, **overrides)]
+    else:
+        _check_frame(frame_or_prompt, "frame_or_prompt")
+        base = frame_or_prompt
+        _check_inputs(bm, base, template, namespace, [overrides])
+        requests = [task.request for task in _row_tasks(bm, base, template, namespace, [overrides])]
+    n = len(requests)
+    workers = _concurrency(bm, concurrency)
+    counter = _TokenCounter(bm)
+    first = next((r for r in requests if r is not None), None)
+    if first is not None:
+        _warm_up(bm, first)
+    tokens = np.zeros(n, dtype="int64")
+    methods = np.empty(n, dtype=object)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bedrock-count") as pool:
+        for pos, (count, method) in enumerate(pool.map(counter.count, requests)):
+            tokens[pos], methods[pos] = count, method
+    overrides_prices = getattr(bm, "prices", None) or None
+    lookups: dict[str, Any] = {}  # one price lookup per model, not per row
+    price = [lookups.setdefault(r.model, prices.lookup(r.model, overrides_prices)) if r is not None else None
+             for r in requests]
+    input_cost = np.array([tokens[i] / 1000 * p.input_per_1k if p else np.nan for i, p in enumerate(price)])
+    max_out = np.array([r.max_tokens if r is not None and r.max_tokens else np.nan for r in requests], dtype=float)
+    max_cost = np.array([input_cost[i] + max_out[i] / 1000 * p.output_per_1k if p else np.nan
+                         for i, p in enumerate(price)])
+
+    result = _base_frame(base, ["prompt", "model", "input_tokens", "count_method", "input_cost_usd",
+                                "max_output_tokens", "max_cost_usd"])
+    result["prompt"] = [r.prompt if r is not None else None for r in requests]
+    result["model"] = [r.model if r is not None else None for r in requests]
+    result["input_tokens"] = tokens
+    result["count_method"] = methods
+    result["input_cost_usd"] = input_cost
+    result["max_output_tokens"] = pd.array([None if math.isnan(v) else int(v) for v in max_out], dtype="Int64")
+    result["max_cost_usd"] = max_cost
+
+    total_in = int(tokens.sum())
+    method_counts = Counter(methods.tolist())
+    how = ", ".join(f"{k} ×{v:,}" for k, v in method_counts.most_common())
+    parts = [f"{n:,} {'row' if n == 1 else 'rows'}", f"{total_in:,} input tokens ({how})",
+             f"input ≈ ${np.nansum(input_cost):,.4f}" if not np.isnan(input_cost).all() else "price unknown"]
+    if not np.isnan(max_cost).any():
+        parts.append(f"at most ${max_cost.sum():,.4f} with max_tokens")
+    parts.append("nothing sent")
+    summary = " · ".join(parts)
+    result.attrs["bedrock"] = {"rows": n, "input_tokens": total_in, "input_cost_usd": float(np.nansum(input_cost)),
+                               "max_cost_usd": float(max_cost.sum()) if not np.isnan(max_cost).any() else math.nan,
+                               "count_methods": dict(method_counts), "notes": dict(counter.notes),
+                               "summary": summary}
+    if progress:
+        print(summary)
+    return result
+
+
+# ==================================================================================================
+# embed_rows
+
+
+def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str | None = None, *,
+               out: str | None = None, model: str | None = None, concurrency: int | None = None,
+               dimensions: int | None = None, normalize: bool | None = None, input_type: str | None = None,
+               use_cache: bool = True, progress: bool = True, on_row: ProgressCallback | None = None,
+               region: str | None = None) -> "pd.DataFrame":
+    """Embed one text column: one InvokeModel call per row, concurrent, resumable like :func:`map_rows`.
+
+    ``model`` is an embedding model: Titan Text Embeddings (``amazon.titan-embed-text-v2:0``, which
+    takes ``dimensions`` 256/512/1024 and ``normalize``) or Cohere Embed
+    (``cohere.embed-english-v3``, ``cohere.embed-multilingual-v3``, which take ``input_type``:
+    ``search_document`` by default, ``search_query``, ``classification``, ``clustering``).
+    ``frame`` may also be a list or Series of texts (then the column is ``text``).
+
+    Returns a new frame with ``frame``'s index and columns plus ``out`` (default
+    ``{column}_embedding``: one 1-D ``numpy.float32`` array per row, None when the row failed),
+    ``{out}_input_tokens``, ``{out}_cost_usd`` and ``{out}_error``. A row whose cell is empty or
+    not text is an error row and is not sent. Raises :class:`BatchInterrupted` on Ctrl-C.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        if isinstance(frame, str) or not isinstance(frame, Iterable):
+            raise TypeError("embed_rows takes a DataFrame and a column name, or a list of texts")
+        frame = pd.DataFrame({"text": list(frame)}, index=frame.index if isinstance(frame, pd.Series) else None)
+        column = column or "text"
+    if column is None or column not in frame.columns:
+        known = ", ".join(map(str, frame.columns[:10]))
+        raise ValueError(f"embed_rows needs the name of a text column; {column!r} is not one of: {known}")
+    if not model:
+        raise ValueError("embed_rows needs an embedding model, e.g. model='amazon.titan-embed-text-v2:0' "
+                         "or model='cohere.embed-english-v3'")
+    from .routes import codecs
+
+    family = codecs.family_of(model)
+    if family not in codecs.EMBED_FAMILIES:
+        raise ValueError(f"{model} is not an embedding model; use Titan Text Embeddings "
+                         "(amazon.titan-embed-text-v2:0) or Cohere Embed (cohere.embed-english-v3)")
+    out = _check_out(out or f"{column}_embedding")
+    workers = _concurrency(bm, concurrency)
+    extra = {name: value for name, value in (("dimensions", dimensions), ("normalize", normalize),
+                                             ("input_type", input_type)) if value is not None}
+    settings: dict[str, Any] = {"model": model, "endpoint": "runtime", "api": "invoke", "extra": extra}
+    if region:
+        settings["region"] = region
+    _warm_up(bm, bm.request("settings check", **settings))
+
+    def tasks() -> Iterator[_Task]:
+        for pos, text in enumerate(frame[column].tolist()):
+            if not isinstance(text, str) or not text.strip():
+                yield _Task(pos, 0, None, failed=_unsent(settings, f"no text to embed in column {column!r} "
+                                                                   f"(found {text!r})"))
+            else:
+                yield _Task(pos, 0, bm.request(text, **settings))
+
+    def vector(reply: Reply) -> Any:
+        return None if reply.embedding is None else np.asarray(reply.embedding, dtype=np.float32)
+
+    columns = _Columns(out, len(frame), value=vector, suffixes=("input_tokens", "cost_usd", "error"))
+    result = _base_frame(frame, columns.names())
+    runner = _Runner(bm, concurrency=workers, use_cache=use_cache, progress=progress and len(frame) > 0,
+                     total=len(frame), desc=out, on_row=on_row)
+    try:
+        runner.run(tasks(), lambda done: columns.put(done.task.pos, done.reply))
+    except KeyboardInterrupt:
+        pass
+    columns.attach(result)
+    return _finish(result, runner.stats, progress and len(frame) > 0)
+
+
+# ==================================================================================================
+# Bedrock batch inference jobs (CreateModelInvocationJob over S3)
+
+#: Bedrock's documented batch discount: batch inference costs 50 % of on-demand for supported models.
+BATCH_PRICE_FACTOR = 0.5
+#: Bedrock's default quota of records per input file (and per job); larger frames are split in files.
+RECORDS_PER_FILE = 50_000
+#: The usual minimum of records per job on AWS (per model, adjustable); below it AWS fails the job.
+MIN_RECORDS = 100
+#: Job statuses after which nothing changes.
+TERMINAL = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
+
+_SIDE_CAR = "bedrock-magics.json"
+_JOB_NAME = re.compile(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}")
+_JOB_ID = re.compile(r"[a-z0-9]{12}")
+_RECORD_ID = re.compile(r"ROW(\d{8})")
+
+
+def record_id(pos: int) -> str:
+    """The ``recordId`` of the row at position ``pos`` (``ROW00000042``: 11 characters, like
+    Bedrock's own ``CALL0000001``). Results are joined back by it, never by line order."""
+    return f"ROW{pos:08d}"
+
+
+def _position(rid: Any) -> int | None:
+    match = _RECORD_ID.fullmatch(str(rid))
+    return int(match.group(1)) if match else None
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    if not isinstance(uri, str) or not uri.startswith("s3://") or len(uri) <= 5:
+        raise ValueError(f"s3_uri must look like s3://bucket/prefix/, not {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def _s3_endpoint(bm: "Bedrock") -> str | None:
+    """Where S3 is: None when boto3 should decide (``AWS_ENDPOINT_URL_S3`` — boto3 reads it itself —
+    or real AWS); the local service's moto S3 server when ``bm`` uses the local service."""
+    import os
+
+    if os.environ.get("AWS_ENDPOINT_URL_S3"):
+        return None
+    service = getattr(bm, "local_service", None)
+    if service is None:
+        return None
+    url = getattr(service, "s3_endpoint", None)
+    if isinstance(url, str) and url:
+        return url
+    # The service starts moto's S3 lazily; ask it for the address (LocalService has no public
+    # accessor yet: see the report).
+    from .local.jobs import ensure_s3
+
+    return ensure_s3(service.app)
+
+
+def _s3_client(bm: "Bedrock", region: str) -> Any:
+    """A boto3 S3 client with the identity ``bm`` signs Bedrock calls with."""
+    import boto3
+    from botocore.config import Config
+
+    endpoint = _s3_endpoint(bm)
+    credentials = bm.clients.aws_credentials()
+    keys: dict[str, Any] = {}
+    if credentials is not None:
+        frozen = credentials.get_frozen_credentials()
+        keys = {"aws_access_key_id": frozen.access_key, "aws_secret_access_key": frozen.secret_key,
+                "aws_session_token": frozen.token}
+    session = boto3.session.Session(region_name=region, **keys)
+    config = Config(retries={"mode": "standard"}, s3={"addressing_style": "path"} if endpoint else {})
+    return session.client("s3", endpoint_url=endpoint, config=config)
+
+
+def _control(bm: "Bedrock", region: str) -> Any:
+    return bm.clients.get(region, "control", "bedrock")
+
+
+def _explained(exc: Exception, what: str) -> Exception:
+    """A boto3 failure as the package's one-line BedrockError."""
+    from .errors import explain
+
+    error = explain(exc)
+    error.message = f"{what}: {error.message}"
+    return error
+
+
+def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: str, role_arn: str,
+               model: str | None = None, name: str | None = None, out: str = "answer",
+               namespace: Mapping[str, Any] | None = None, timeout_hours: int | None = None,
+               progress: bool = True, **overrides: Any) -> dict[str, Any]:
+    """Submit the rows of ``frame`` as a Bedrock batch inference job (50 % of on-demand prices).
+
+    Each row's prompt (``template`` rendered as in :func:`map_rows`) becomes one JSONL record
+    ``{"recordId": "ROW00000042", "modelInput": <the model's InvokeModel body>}`` (the id is the
+    row's position in ``frame``). Records are written under ``{s3_uri}/{name}/input/`` (files of
+    at most 50,000 records), results go to ``{s3_uri}/{name}/output/``, and a small
+    ``{s3_uri}/{name}/bedrock-magics.json`` remembers the row count and ``out`` for
+    :func:`collect_job`. ``role_arn`` is the service role Bedrock assumes to read and write there.
+    The bucket must exist.
+
+    Returns ``{"name", "arn", "job_id", "status", "model", "region", "records", "input_uri",
+    "output_uri"}`` and prints one status line when ``progress``. Follow it with
+    :func:`job_status`, :func:`wait_job` and :func:`collect_job`.
+    """
+    _check_frame(frame)
+    out = _check_out(out)
+    bucket, key = _split_s3(s3_uri)
+    if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
+        raise ValueError(f"role_arn must be the ARN of an IAM service role Bedrock can assume, not {role_arn!r}")
+    name = name or f"bedrock-magics-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    if not _JOB_NAME.fullmatch(name):
+        raise ValueError(f"job name {name!r} is not valid: up to 63 letters, digits and hyphens, starting with a "
+                         "letter or digit")
+    if len(frame) == 0:
+        raise ValueError("the frame has no rows: nothing to submit")
+    settings = {**overrides, "api": "invoke", "endpoint": "runtime", **({"model": model} if model else {})}
+    _check_inputs(bm, frame, template, namespace, [settings])
+
+    from .routes import codecs
+
+    lines: list[str] = []
+    first: Request | None = None
+    codec = None
+    for task in _row_tasks(bm, frame, template, namespace, [settings]):
+        if task.request is None:
+            raise ValueError(f"row {task.pos} cannot be submitted: {task.failed.error if task.failed else ''}")
+        request = task.request
+        if codec is None:
+            first = request
+            codec = codecs.codec_for(request.model, request.extra.get("family"))  # UnsupportedFamilyError
+        body = codec.encode(request)
+        body.update(request.extra.get("body") or {})
+        lines.append(json.dumps({"recordId": record_id(task.pos), "modelInput": body}, separators=(",", ":"),
+                                ensure_ascii=False))
+    assert first is not None
+    region = first.region
+
+    folder = (key.rstrip("/") + "/" if key.strip("/") else "") + name + "/"
+    input_uri = f"s3://{bucket}/{folder}input/"
+    output_uri = f"s3://{bucket}/{folder}output/"
+    s3 = _s3_client(bm, region)
+    try:
+        for number, start in enumerate(range(0, len(lines), RECORDS_PER_FILE), 1):
+            chunk = "\n".join(lines[start:start + RECORDS_PER_FILE]) + "\n"
+            s3.put_object(Bucket=bucket, Key=f"{folder}input/records-{number:05d}.jsonl", Body=chunk.encode())
+        sidecar = {"version": 1, "name": name, "records": len(lines), "out": out, "model": first.model,
+                   "region": region, "template": template}
+        s3.put_object(Bucket=bucket, Key=folder + _SIDE_CAR, Body=json.dumps(sidecar).encode())
+    except Exception as exc:  # noqa: BLE001 - explained in one line
+        raise _explained(exc, f"writing the records to s3://{bucket}/{folder}") from None
+
+    params: dict[str, Any] = {
+        "jobName": name, "roleArn": role_arn, "modelId": first.model,
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output_uri}},
+    }
+    if timeout_hours is not None:
+        params["timeoutDurationInHours"] = int(timeout_hours)
+    try:
+        arn = _control(bm, region).create_model_invocation_job(**params)["jobArn"]
+    except Exception as exc:  # noqa: BLE001
+        raise _explained(exc, f"creating batch job {name}") from None
+    info = {"name": name, "arn": arn, "job_id": arn.rsplit("/", 1)[-1], "status": "Submitted",
+            "model": first.model, "region": region, "records": len(lines), "input_uri": input_uri,
+            "output_uri": output_uri}
+    if progress:
+        print(f"batch job {name} submitted: {len(lines):,} records · {first.model} · {region} · "
+              f"results to {output_uri}")
+        if len(lines) < MIN_RECORDS:
+            print(f"note: Bedrock usually requires at least {MIN_RECORDS} records per job (a per-model quota); "
+                  "smaller jobs may fail validation on AWS — use map_rows for small frames.")
+    return info
+
+
+def _find_job(bm: "Bedrock", name_or_arn: str, region: str | None) -> tuple[Any, dict[str, Any]]:
+    """``(control client, GetModelInvocationJob response)`` for a job name, id or ARN."""
+    if not isinstance(name_or_arn, str) or not name_or_arn.strip():
+        raise ValueError("give a batch job name, id or ARN")
+    ident = name_or_arn.strip()
+    if ident.startswith("arn:"):
+        region = ident.split(":")[3] or region
+    region = region or bm.region
+    client = _control(bm, region)
+    try:
+        if ident.startswith("arn:") or _JOB_ID.fullmatch(ident):
+            try:
+                return client, client.get_model_invocation_job(jobIdentifier=ident)
+            except Exception as exc:  # noqa: BLE001 - a 12-character name looks like an id: try the name
+                if ident.startswith("arn:") or _client_error_code(exc) != "ResourceNotFoundException":
+                    raise
+        matches = []
+        for page in client.get_paginator("list_model_invocation_jobs").paginate(nameContains=ident):
+            matches += [job for job in page.get("invocationJobSummaries", []) if job.get("jobName") == ident]
+        if not matches:
+            raise ValueError(f"no batch inference job named {ident!r} in {region}")
+        newest = max(matches, key=lambda job: job.get("submitTime") or 0)
+        return client, client.get_model_invocation_job(jobIdentifier=newest["jobArn"])
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _explained(exc, f"looking up batch job {ident}") from None
+
+
+def _status_dict(job: dict[str, Any]) -> dict[str, Any]:
+    arn = job.get("jobArn", "")
+    total = job.get("totalRecordCount")
+    processed = job.get("processedRecordCount")
+    return {
+        "name": job.get("jobName"), "arn": arn, "job_id": arn.rsplit("/", 1)[-1], "status": job.get("status"),
+        "message": job.get("message"), "model": job.get("modelId"),
+        "region": arn.split(":")[3] if arn.count(":") >= 3 else None,
+        "submitted": job.get("submitTime"), "ended": job.get("endTime"),
+        "total": total, "processed": processed, "succeeded": job.get("successRecordCount"),
+        "failed": job.get("errorRecordCount"),
+        "input_uri": ((job.get("inputDataConfig") or {}).get("s3InputDataConfig") or {}).get("s3Uri"),
+        "output_uri": ((job.get("outputDataConfig") or {}).get("s3OutputDataConfig") or {}).get("s3Uri"),
+    }
+
+
+def job_status(bm: "Bedrock", name_or_arn: str, *, region: str | None = None) -> dict[str, Any]:
+    """The state of a batch job (by name, id or ARN): ``{"name", "arn", "job_id", "status",
+    "message", "model", "region", "submitted", "ended", "total", "processed", "succeeded",
+    "failed", "input_uri", "output_uri"}``. Record counts read 0 or None while AWS validates."""
+    _, job = _find_job(bm, name_or_arn, region)
+    return _status_dict(job)
+
+
+def wait_job(bm: "Bedrock", name_or_arn: str, *, poll_s: float = 30.0, timeout_s: float | None = None,
+             progress: bool = True, region: str | None = None) -> dict[str, Any]:
+    """Poll a batch job until it ends (Completed, PartiallyCompleted, Failed, Stopped or Expired),
+    showing a progress bar of processed records; returns the final :func:`job_status` dict.
+
+    Polls quickly at first, then every ``poll_s`` seconds (AWS jobs take minutes to hours).
+    ``timeout_s`` stops waiting (the job goes on) with ``TimeoutError``. Ctrl-C stops waiting too;
+    the job keeps running on Bedrock.
+    """
+    client, job = _find_job(bm, name_or_arn, region)
+    arn = job["jobArn"]
+    status = _status_dict(job)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=status["total"] or None, desc=f"job {status['name']}", unit="record", dynamic_ncols=True)
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    delay = 0.2
+    try:
+        while True:
+            if bar is not None:
+                if status["total"] and bar.total != status["total"]:
+                    bar.total = status["total"]
+                bar.n = status["processed"] or 0
+                bar.set_postfix_str(f"{status['status']}, failed={status['failed'] or 0}", refresh=False)
+                bar.refresh()
+            if status["status"] in TERMINAL:
+                return status
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"batch job {status['name']} is still {status['status']} after {timeout_s:g} s "
+                                   "(it keeps running; wait again or check job_status)")
+            time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
+            delay = min(poll_s, delay * 1.5)
+            try:
+                status = _status_dict(client.get_model_invocation_job(jobIdentifier=arn))
+            except Exception as exc:  # noqa: BLE001
+                raise _explained(exc, f"polling batch job {status['name']}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _read_outputs(s3: Any, output_uri: str, job_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+    """``({recordId: output line}, manifest)`` from ``{output_uri}/{job_id}/*.jsonl.out``."""
+    bucket, key = _split_s3(output_uri)
+    prefix = (key.rstrip("/") + "/" if key.strip("/") else "") + job_id + "/"
+    lines: dict[str, dict[str, Any]] = {}
+    manifest = None
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            name = obj["Key"]
+            if name.endswith("manifest.json.out"):
+                manifest = json.loads(s3.get_object(Bucket=bucket, Key=name)["Body"].read() or b"{}")
+            elif name.endswith(".jsonl.out"):
+                body = s3.get_object(Bucket=bucket, Key=name)["Body"].read().decode("utf-8", errors="replace")
+                for raw in body.splitlines():
+                    if raw.strip():
+                        line = json.loads(raw)
+                        lines[str(line.get("recordId"))] = line
+    return lines, manifest
+
+
+def _read_sidecar(s3: Any, input_uri: str | None) -> dict[str, Any] | None:
+    """The ``bedrock-magics.json`` submit_job wrote next to the input folder (None for other jobs)."""
+    if not input_uri or not input_uri.rstrip("/").endswith("/input"):
+        return None
+    bucket, key = _split_s3(input_uri.rstrip("/")[: -len("input")] + _SIDE_CAR)
+    try:
+        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except Exception:  # noqa: BLE001 - not ours, or removed: collect without it
+        return None
+
+
+def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = None, *, out: str | None = None,
+                record: bool = True, progress: bool = True, region: str | None = None) -> "pd.DataFrame":
+    """Read a finished batch job's results back into a DataFrame.
+
+    Output lines are matched to rows by ``recordId`` (never by order). With ``frame`` (the frame
+    that was submitted) the result has its index and columns plus ``out``,
+    ``{out}_input_tokens``, ``{out}_output_tokens``, ``{out}_latency_ms`` (NaN: Bedrock does not
+    report per-record latency), ``{out}_cost_usd`` (at batch prices, half of on-demand) and
+    ``{out}_error``; without it, one row per record with a ``record_id`` column. Records missing from
+    the output (a stopped or partially completed job) are error rows, so a rerun can resubmit them.
+
+    With ``record``, each record's usage becomes one ledger row (``api="batch"``) — once per job:
+    collecting the same job again adds nothing. Raises ``RuntimeError`` if the job has not ended.
+    """
+    import pandas as pd
+
+    from . import prices
+    from .routes import _common, codecs
+
+    _, job = _find_job(bm, name_or_arn, region)
+    status = _status_dict(job)
+    if status["status"] not in TERMINAL:
+        raise RuntimeError(f"batch job {status['name']} is {status['status']}: wait for it to finish "
+                           "(wait_job) before collecting")
+    if not status["output_uri"]:
+        raise RuntimeError(f"batch job {status['name']} has no output location")
+    s3 = _s3_client(bm, status["region"] or bm.region)
+    try:
+        lines, manifest = _read_outputs(s3, status["output_uri"], status["job_id"])
+        sidecar = _read_sidecar(s3, status["input_uri"])
+    except Exception as exc:  # noqa: BLE001
+        raise _explained(exc, f"reading the results of batch job {status['name']}") from None
+
+    out = _check_out(out or (sidecar or {}).get("out") or "answer")
+    if sidecar is not None:
+        n = int(sidecar["records"])
+    else:
+        positions = [_position(rid) for rid in lines]
+        n = max((p for p in positions if p is not None), default=-1) + 1 if all(p is not None for p in positions) \
+            else len(lines)
+    if frame is not None:
+        _check_frame(frame)
+        if len(frame) != n:
+            raise ValueError(f"the frame has {len(frame):,} rows but batch job {status['name']} has {n:,} records: "
+                             "pass the frame that was submitted (or none)")
+    # Records not named ROW########: numbered in id order (jobs this module did not submit).
+    foreign = sorted(rid for rid in lines if _position(rid) is None)
+    index_of = {rid: n - len(foreign) + i for i, rid in enumerate(foreign)} if foreign else {}
+
+    model = status["model"] or ""
+    family = codecs.family_of(model)
+    codec = codecs.codec_for(model, family) if family not in codecs.EMBED_FAMILIES else None
+    price_overrides = getattr(bm, "prices", None) or None
+    columns = _Columns(out, n)
+    replies: list[Reply] = []
+    ended = status["ended"]
+    for rid, line in lines.items():
+        pos = _position(rid)
+        pos = index_of.get(rid) if pos is None else pos
+        if pos is None or pos >= n:
+            continue
+        reply = Reply(model=model, region=status["region"] or "", endpoint="runtime", api="batch",
+                      request_id=f"{status['job_id']}:{rid}", latency_ms=math.nan)
+        if ended is not None:
+            reply.time = ended
+        if "modelOutput" in line and codec is not None:
+            decoded = codec.decode(line["modelOutput"] or {})
+            reply.text = decoded.text
+            reply.usage = _common.usage(decoded.input_tokens, decoded.output_tokens)
+            reply.stop_reason = _common.normalize_stop(decoded.stop)
+            reply.raw = line["modelOutput"]
+            reply.cost_usd = prices.cost(model, reply.input_tokens, reply.output_tokens,
+                                         price_overrides) * BATCH_PRICE_FACTOR
+        else:
+            err = line.get("error") or {}
+            reply.status = "error"
+            reply.error_code = str(err.get("errorCode") or "RecordError")
+            reply.error = f"{err.get('errorCode', '')}: {err.get('errorMessage', 'the record failed')}".strip(": ")
+            reply.cost_usd = 0.0
+        columns.put(pos, reply)
+        replies.append(reply)
+    columns.error[~columns.filled] = f"missing from the output of batch job {status['name']} ({status['status']})"
+
+    if frame is not None:
+        result = _base_frame(frame, columns.names())
+    else:
+        ids = [None] * n
+        for rid in lines:
+            pos = _position(rid)
+            pos = index_of.get(rid) if pos is None else pos
+            if pos is not None and pos < n:
+                ids[pos] = rid
+        result = pd.DataFrame({"record_id": [rid or record_id(i) for i, rid in enumerate(ids)]})
+    columns.attach(result)
+
+    recorded = False
+    if record and replies:
+        recorded = _record_once(bm, status["arn"], replies)
+    stats = _Stats(total=n)
+    for reply in replies:
+        stats.add(_Done(_Task(0, 0, None), reply))
+    summary = stats.summary("records") + f" · batch job {status['name']} {status['status']}"
+    if record and not recorded and replies:
+        summary += " · already in the ledger"
+    result.attrs["bedrock"] = {**stats.as_dict(), "summary": summary, "job": status, "manifest": manifest}
+    if progress:
+        print(summary)
+    return result
+
+
+def _record_once(bm: "Bedrock", arn: str, replies: list[Reply]) -> bool:
+    """Append the records' usage to the ledger unless this job was collected before.
+
+    The marker lives in the ledger's reply cache under ``batch-job:{arn}``, so it survives
+    restarts and is shared by every notebook using the same ledger file."""
+    ledger = bm.ledger
+    marker = f"batch-job:{arn}"
+    if ledger.cache_get(marker) is not None:
+        return False
+    for reply in replies:
+        bm.record(reply)
+    ledger.cache_put(marker, Reply(text=f"collected {len(replies)} records", model=replies[0].model,
+                                   api="batch", cost_usd=0.0))
+    return True

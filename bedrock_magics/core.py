@@ -1,0 +1,753 @@
+"""``Bedrock``: the Python API behind the magics (``ask``, ``stream``, ``usage``, ``models``, ``map`` ...).
+
+Everything the magics do is a plain call here, usable from scripts and tests without IPython::
+
+    from bedrock_magics import Bedrock
+
+    bm = Bedrock(region="us-west-2")
+    reply = bm.ask("Summarise this paragraph: ...", max_tokens=200)
+    for piece in bm.stream("Tell me a story"):
+        ...                          # str deltas, then the final Reply
+    bm.ask("Hello", chat="notes")    # a named conversation, continued by the next chat="notes" call
+    bm.ask("What is 6 x 7?", tools=[multiply])   # Python functions as tools, run to the final answer
+    bm.usage()                       # the ledger of this session as a DataFrame
+
+One call flows ``request() -> send() -> record()``: :meth:`Bedrock.request` resolves the settings
+into a :class:`~bedrock_magics.request.Request` (no I/O, ``ValueError`` for bad input);
+:meth:`Bedrock.send` makes the call through the route of its endpoint and API and returns a
+:class:`~bedrock_magics.reply.Reply` whatever happens (a failure is a reply with ``status="error"``);
+:meth:`Bedrock.record` prices it and appends one ledger row. ``ask``/``stream`` add conversations
+and tool loops on top, and raise :class:`~bedrock_magics.errors.BedrockError` for a failed call after
+its row is written. Nothing here touches IPython or displays anything.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from traitlets import observe
+
+from .config import APIS, DEFAULT_APIS, ENDPOINTS, BedrockSettings, did_you_mean
+from .reply import Reply
+from .request import Request, ToolSpec, user_message
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .auth import Clients
+    from .catalog import Catalog
+    from .conversation import Conversations
+    from .errors import BedrockError
+    from .ledger import Ledger
+    from .local.server import LocalService
+    from .tools import ToolRound
+
+__all__ = ["Bedrock", "CLIENT_KINDS"]
+
+#: The client kind (``auth.Clients.get``) each wire API is spoken with.
+CLIENT_KINDS = {"converse": "bedrock-runtime", "invoke": "bedrock-runtime", "embed": "bedrock-runtime",
+                "count_tokens": "bedrock-runtime", "chat": "openai", "responses": "openai"}
+
+# Options of request()/ask()/stream() besides the prompt; a typo gets a did-you-mean.
+_OPTIONS = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop",
+            "chat", "tools", "extra", "messages")
+
+# The local service, shared by every Bedrock in this process (one port, one CA): see use_local().
+_local_service: "LocalService | None" = None
+_local_owned = False
+_local_lock = threading.Lock()
+
+
+class Bedrock(BedrockSettings):
+    """Amazon Bedrock from Python: every endpoint and API, with a ledger of every call.
+
+    Settings are traits (see :class:`~bedrock_magics.config.BedrockSettings`), passed as keywords
+    (``Bedrock(region="eu-central-1", model="eu.amazon.nova-lite-v1:0")``) or configured as
+    ``Bedrock`` in IPython (``%config Bedrock.stream = False``). Per-call keywords of
+    :meth:`ask`/:meth:`stream`/:meth:`request` override them for one call.
+
+    Attributes:
+        session: this object's session id; its ledger rows carry it (``usage()`` shows them).
+        cell: the notebook cell number written with each row (the magic sets it; None in scripts).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._lock = threading.RLock()
+        self._clients: Clients | None = None
+        self._clients_key: tuple | None = None
+        self._catalog: Catalog | None = None
+        self._ledger: Ledger | None = None
+        self._chats: Conversations | None = None
+        self._api_key: str | None = None
+        self._service: LocalService | None = None
+        self._ledger_warned = False
+        super().__init__(**kwargs)
+        self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        self.cell: int | None = None
+
+    def __repr__(self) -> str:
+        where = "local service" if self.local else self.region
+        return (f"Bedrock(region={self.region!r}, endpoint={self.endpoint!r}, api={self.default_api()!r}, "
+                f"model={self.default_model()!r}, {where})")
+
+    # ==============================================================================================
+    # Plumbing: clients, ledger, catalog, conversations
+
+    @property
+    def clients(self) -> "Clients":
+        """The ``auth.Clients`` for the current identity (rebuilt when profile, local mode, API key or
+        retry settings change; clients per region and endpoint are cached inside it)."""
+        with self._lock:
+            service = self._local() if self.local else None
+            if service is not None:
+                from .local import credentials as local_credentials
+
+                key = ("local", id(service), self._api_key, self.retry_mode, self.max_attempts)
+                options = dict(endpoint_urls=service.endpoints, ca_bundle=service.ca_file,
+                               credentials=(local_credentials.ACCESS_KEY_ID, local_credentials.SECRET_ACCESS_KEY))
+            else:
+                key = ("aws", self.profile, self._api_key, self.retry_mode, self.max_attempts)
+                options = dict(profile=self.profile)
+            if self._clients is None or key != self._clients_key:
+                from .auth import Clients
+
+                old = self._clients
+                self._clients = Clients(api_key=self._api_key, retry_mode=self.retry_mode,
+                                        max_attempts=self.max_attempts, **options)
+                self._clients_key = key
+                self._catalog = None
+                if old is not None:
+                    old.close()
+            return self._clients
+
+    def client_for(self, request: Request) -> Any:
+        """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
+        kind = CLIENT_KINDS.get(request.api)
+        if kind is None:
+            raise ValueError(f"no client speaks the {request.api!r} API")
+        return self.clients.get(request.region, request.endpoint, kind)
+
+    @property
+    def ledger(self) -> "Ledger":
+        """The ledger at ``ledger_path`` (opened on first read or write)."""
+        with self._lock:
+            if self._ledger is None or self._ledger.path != self.ledger_path:
+                from .ledger import Ledger
+
+                self._ledger = Ledger(self.ledger_path)
+            return self._ledger
+
+    @property
+    def catalog(self) -> "Catalog":
+        """The model catalog (control plane + mantle ``/v1/models``), cached per region."""
+        clients = self.clients
+        with self._lock:
+            if self._catalog is None:
+                from .catalog import Catalog
+
+                self._catalog = Catalog(clients)
+            return self._catalog
+
+    @property
+    def chats(self) -> "Conversations":
+        """The named conversations (``chat="name"``): ``.names()``, ``.get(name)``, ``.reset(name)``, ``.frame()``."""
+        with self._lock:
+            if self._chats is None:
+                from .conversation import Conversations
+
+                self._chats = Conversations()
+            return self._chats
+
+    def reset_chat(self, name: str | None = None) -> list[str]:
+        """Forget the conversation ``name`` (every conversation when None); returns the names forgotten."""
+        return self.chats.reset(name)
+
+    def set_api_key(self, key: str | None) -> None:
+        """Use this Bedrock API key (bearer) for every call; kept in memory only. ``None`` forgets it."""
+        if key is not None and (not isinstance(key, str) or not key.strip()):
+            raise ValueError("the API key is empty")
+        with self._lock:
+            self._api_key = key.strip() if key else None
+        if key:
+            from .auth import remember_secret
+
+            remember_secret(self._api_key)
+
+    @property
+    def has_api_key(self) -> bool:
+        """True when :meth:`set_api_key` gave a key (the key itself is never shown)."""
+        return self._api_key is not None
+
+    @observe("ledger_path")
+    def _drop_ledger(self, change: Any) -> None:
+        with self._lock:
+            if self._ledger is not None:
+                self._ledger.close()
+                self._ledger = None
+
+    @observe("region", "profile", "endpoint", "local")
+    def _drop_clients(self, change: Any) -> None:
+        # Clients are cached per (region, endpoint) inside auth.Clients, so a new region or endpoint
+        # needs nothing here; a new identity (profile, local mode) rebuilds them on next use (the
+        # `clients` property compares identities). The catalog of a changed identity is stale.
+        if change.name in ("profile", "local"):
+            with self._lock:
+                self._catalog = None
+
+    def close(self) -> None:
+        """Close the clients' connection pools and the ledger (both reopen on next use)."""
+        with self._lock:
+            if self._clients is not None:
+                self._clients.close()
+                self._clients = None
+                self._clients_key = None
+            if self._ledger is not None:
+                self._ledger.close()
+
+    # ==============================================================================================
+    # The local service
+
+    def use_local(self, start: bool = True, service: "LocalService | None" = None) -> "LocalService":
+        """Route every call of this object to the local Bedrock service (on 127.0.0.1) and return it.
+
+        The service is shared by the whole process: the first ``use_local()`` starts it in a
+        background thread, later ones reuse it. ``service`` adopts one already running (tests pass
+        their fixture's). With ``start=False`` only a running service is used (``RuntimeError`` if none).
+        The local credentials are used for signing; nothing is exported to ``os.environ``.
+        """
+        global _local_service, _local_owned
+        with _local_lock:
+            if service is not None:
+                svc = service
+            elif _local_service is not None and _is_running(_local_service):
+                svc = _local_service
+            elif not start:
+                raise RuntimeError("the local Bedrock service is not running: use_local() starts it")
+            else:
+                from .local import LocalService
+
+                svc = LocalService(port=0)
+                svc.start()
+                _local_service, _local_owned = svc, True
+        with self._lock:
+            self._service = svc
+        self.local = True
+        return svc
+
+    def stop_local(self) -> None:
+        """Stop using the local service (and stop it, if ``use_local`` started it in this process)."""
+        global _local_service, _local_owned
+        with _local_lock:
+            svc = self._service or _local_service
+            if svc is not None and svc is _local_service and _local_owned:
+                svc.stop()
+                _local_service, _local_owned = None, False
+        with self._lock:
+            self._service = None
+        self.local = False
+
+    @property
+    def local_service(self) -> "LocalService | None":
+        """The local service this object uses (None when not in local mode or not started yet)."""
+        return self._service if self.local else None
+
+    def _local(self) -> "LocalService":
+        """The service for ``local=True``: ours, the process's, or a new one (config said local)."""
+        svc = self._service
+        if svc is not None and _is_running(svc):
+            return svc
+        with _local_lock:
+            shared = _local_service
+        if shared is not None and _is_running(shared):
+            self._service = shared
+            return shared
+        return self.use_local(start=True)
+
+    # ==============================================================================================
+    # request -> send -> record
+
+    def request(self, prompt: str, **overrides: Any) -> Request:
+        """Resolve the settings and per-call ``overrides`` into a :class:`Request` (no I/O).
+
+        Overrides: ``model, region, endpoint, api, system, max_tokens, temperature, top_p, stop``,
+        ``chat`` (the named conversation's history, or its ``previous_response_id`` on mantle
+        Responses, is attached), ``tools`` (Python functions or ``ToolSpec``\\ s), ``extra`` (route
+        fields), ``messages`` (earlier turns, Converse-shaped, placed before the prompt).
+
+        Raises:
+            ValueError: one line naming what is wrong and the valid values.
+        """
+        _check_options(overrides)
+        if not isinstance(prompt, str):
+            raise ValueError(f"the prompt must be a string, not {type(prompt).__name__}")
+        if not prompt.strip():
+            raise ValueError("the prompt is empty: write it in the cell (or pass it to ask())")
+        endpoint = _choice("endpoint", overrides.get("endpoint"), ENDPOINTS) or self.endpoint
+        api = overrides.get("api")
+        if api is None:
+            api = self.default_api(endpoint)
+        else:
+            api = _choice("api", api, ("converse", "invoke", "chat", "responses"))
+            if api not in APIS[endpoint]:
+                raise ValueError(f"the {endpoint} endpoint does not serve the {api!r} API; on {endpoint} use "
+                                 f"{' or '.join(APIS[endpoint])}")
+        region = self._call_value("region", overrides.get("region"))
+        model = self._call_value("model", overrides.get("model")) if overrides.get("model") else \
+            self.default_model(endpoint)
+        _check_endpoint_region(region, endpoint, self._service.endpoints if self.local and self._service else None)
+        system = overrides["system"] if overrides.get("system") is not None else self.system
+        settings = {name: self._call_value(name, overrides[name]) if overrides.get(name) is not None
+                    else getattr(self, name) for name in ("max_tokens", "temperature", "top_p")}
+        request = Request(
+            model=model, messages=tuple(_messages(overrides.get("messages"))) + (user_message(prompt),),
+            region=region, endpoint=endpoint, api=api, system=system or None, stop=_stops(overrides.get("stop")),
+            tools=_tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
+        chat = _chat_name(overrides.get("chat"))
+        if chat is not None:
+            request = self.chats.get(chat).prepare(request)
+        return request
+
+    def _call_value(self, name: str, value: Any) -> Any:
+        """A per-call value checked with the setting's own validation (``ValueError`` with its message)."""
+        if value is None:
+            return getattr(self, name)
+        from traitlets import TraitError
+
+        trait = self.traits()[name]
+        try:
+            value = trait.validate(self, value)
+            validators = {"region": self._check_region, "model": self._check_model}
+            if name in validators:
+                value = validators[name]({"value": value, "trait": trait, "owner": self})
+        except TraitError as exc:
+            raise ValueError(str(exc).replace("Bedrock.", "", 1)) from None
+        return value
+
+    def send(self, request: Request, record: bool = True, cell: int | None = None) -> Reply:
+        """Make one call and return its :class:`Reply`; never raises for a failed call.
+
+        A failure is a reply with ``status="error"`` and a one-line ``error`` (cause and fix).
+        With ``record`` the reply is priced and written to the ledger. Safe to call from worker
+        threads (``map`` does); it touches neither IPython nor the display.
+        ``KeyboardInterrupt`` records a ``cancelled`` row and propagates.
+        """
+        reply, _ = self._call(request, record=record, cell=cell)
+        return reply
+
+    def record(self, reply: Reply, cell: int | None = None) -> None:
+        """Price ``reply`` (unless it already has a cost) and append it to the ledger.
+
+        A ledger that cannot be written (read-only disk, ...) warns once and never fails the call.
+        """
+        self.price(reply)
+        try:
+            self.ledger.append(reply, self.session, cell if cell is not None else self.cell)
+        except Exception as exc:  # noqa: BLE001 - the answer matters more than its bookkeeping
+            if not self._ledger_warned:
+                self._ledger_warned = True
+                warnings.warn(f"the ledger at {self.ledger_path} cannot be written ({type(exc).__name__}: {exc}); "
+                              f"calls are not being recorded. Set Bedrock.ledger_path to a writable file.",
+                              RuntimeWarning, stacklevel=2)
+
+    def price(self, reply: Reply) -> float:
+        """Set and return ``reply.cost_usd`` from the price table (``Bedrock.prices`` first).
+
+        A failed call that used no tokens costs 0; a cancelled one with no usage is unknown (NaN).
+        """
+        if reply.cost_usd is not None and not math.isnan(reply.cost_usd):
+            return reply.cost_usd
+        if not reply.input_tokens and not reply.output_tokens and not reply.ok:
+            reply.cost_usd = 0.0 if reply.status == "error" else math.nan
+            return reply.cost_usd
+        from . import prices
+
+        reply.cost_usd = prices.cost(reply.model, reply.input_tokens, reply.output_tokens, self.prices or None)
+        return reply.cost_usd
+
+    def _call(self, request: Request, record: bool = True, cell: int | None = None,
+              chat: str | None = None) -> tuple[Reply, "BedrockError | None"]:
+        """One non-streaming call: ``(reply, error)``; the error is None on success."""
+        from . import routes
+
+        start = time.perf_counter()
+        try:
+            route = routes.get(request.endpoint, request.api)
+            reply = route.send(self.client_for(request), request)
+            error = None
+        except KeyboardInterrupt:
+            reply = _failed(request, _ms_since(start), status="cancelled", error="cancelled (interrupted)",
+                            code="Cancelled")
+            reply.chat = chat
+            if record:
+                self.record(reply, cell)
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an explained reply
+            elapsed = _ms_since(start)  # before explain(), which may ask the catalog for hints
+            error = self._explain(exc, request)
+            reply = _failed(request, elapsed, error=error)
+        reply.chat = chat
+        if record:
+            self.record(reply, cell)
+        return reply, error
+
+    def _explain(self, exc: BaseException, request: Request) -> "BedrockError":
+        from .errors import explain
+
+        return explain(exc, request, _Hints(self, exc, request))
+
+    # ==============================================================================================
+    # ask / stream
+
+    def ask(self, prompt: str, *, model: str | None = None, region: str | None = None, endpoint: str | None = None,
+            api: str | None = None, system: str | None = None, max_tokens: int | None = None,
+            temperature: float | None = None, top_p: float | None = None, stop: str | Sequence[str] | None = None,
+            chat: str | bool | None = None, tools: Sequence[Callable[..., Any]] | None = None,
+            on_round: Callable[["ToolRound"], None] | None = None, cell: int | None = None,
+            **extra: Any) -> Reply:
+        """Ask once and return the :class:`Reply` (recorded in the ledger).
+
+        ``chat="name"`` continues that conversation (``True``: the default one). ``tools`` are Python
+        functions the model may call: the loop runs them and asks again until the final answer
+        (one ledger row per round; ``on_round(ToolRound)`` is called after each round).
+        ``extra`` keywords go to ``request()`` (``messages``, ``extra``).
+
+        Raises:
+            ValueError: bad input (one line).
+            BedrockError: the call failed (after its ledger row was written).
+        """
+        options = _options(locals())
+        name = _chat_name(chat)
+        tools = options["tools"] = self._chat_tools(name, tools)
+        if tools:
+            return _last(self._tool_rounds(prompt, options, name, on_round, cell, streaming=False))
+        request = self.request(prompt, **options, chat=name)
+        reply, error = self._call(request, cell=cell, chat=name)
+        if error is not None:
+            raise error
+        self._remember(name, request, [reply.message or _assistant(reply)], reply)
+        return reply
+
+    def stream(self, prompt: str, *, model: str | None = None, region: str | None = None,
+               endpoint: str | None = None, api: str | None = None, system: str | None = None,
+               max_tokens: int | None = None, temperature: float | None = None, top_p: float | None = None,
+               stop: str | Sequence[str] | None = None, chat: str | bool | None = None,
+               tools: Sequence[Callable[..., Any]] | None = None,
+               on_round: Callable[["ToolRound"], None] | None = None, cell: int | None = None,
+               **extra: Any) -> Iterator[str | Reply]:
+        """Ask and stream: yields ``str`` text deltas as they arrive, then the final :class:`Reply`.
+
+        Same keywords as :meth:`ask`. The reply is recorded when the stream ends. If the consumer
+        stops early (``break``, ``close()``) or the user interrupts, a ``cancelled`` row is recorded
+        with the text received so far, and the interruption propagates.
+
+        Raises:
+            ValueError: bad input (at the first ``next()``).
+            BedrockError: the call failed, possibly mid-stream (after its ledger row was written).
+        """
+        options = _options(locals())
+        name = _chat_name(chat)
+        tools = options["tools"] = self._chat_tools(name, tools)
+        if tools:
+            yield from self._tool_rounds(prompt, options, name, on_round, cell, streaming=True)
+            return
+        request = self.request(prompt, **options, chat=name)
+        reply = yield from self._stream_call(request, cell=cell, chat=name)
+        self._remember(name, request, [reply.message or _assistant(reply)], reply)
+        yield reply
+
+    def _stream_call(self, request: Request, cell: int | None, chat: str | None) -> Iterator[str]:
+        """Stream one call: yields deltas, records, and returns the Reply (raises BedrockError on failure)."""
+        from . import routes
+
+        start = time.perf_counter()
+        pieces: list[str] = []
+        source = None
+        reply = None
+        try:
+            route = routes.get(request.endpoint, request.api)
+            source = route.stream(self.client_for(request), request)
+            for piece in source:
+                if isinstance(piece, Reply):
+                    reply = piece
+                    break
+                pieces.append(piece)
+                yield piece
+            if reply is None:
+                raise RuntimeError("the stream ended without a final reply")
+        except (KeyboardInterrupt, GeneratorExit):
+            cancelled = _failed(request, _ms_since(start), status="cancelled", error="cancelled (interrupted)",
+                                code="Cancelled", text="".join(pieces))
+            cancelled.streamed, cancelled.chat = True, chat
+            self.record(cancelled, cell)
+            raise
+        except Exception as exc:  # noqa: BLE001 - explained, recorded, raised
+            elapsed = _ms_since(start)
+            error = self._explain(exc, request)
+            failed = _failed(request, elapsed, error=error, text="".join(pieces))
+            failed.streamed, failed.chat = True, chat
+            self.record(failed, cell)
+            raise error from exc
+        finally:
+            if source is not None and hasattr(source, "close"):
+                source.close()  # release the HTTP stream now, not at garbage collection
+        reply.streamed, reply.chat = True, chat
+        self.record(reply, cell)
+        return reply
+
+    def _tool_rounds(self, prompt: str, options: dict[str, Any], chat: str | None,
+                     on_round: Callable[["ToolRound"], None] | None, cell: int | None,
+                     streaming: bool) -> Iterator[str | Reply]:
+        """The tool loop (see :class:`~bedrock_magics.tools.ToolLoop`): yields deltas (when streaming)
+        and finally the answer's Reply."""
+        from .conversation import uses_server_state
+        from .errors import BedrockError
+        from .tools import Toolbox, ToolLoop, ToolLoopError
+
+        toolbox = Toolbox(options.pop("tools"))
+        request = self.request(prompt, **options, chat=chat)
+        loop = ToolLoop(request, toolbox, max_rounds=self.max_tool_rounds,
+                        stateful=uses_server_state(request.endpoint, request.api))
+        current: Request | None = loop.first
+        reply: Reply | None = None
+        while current is not None:
+            if streaming:
+                reply = yield from self._stream_call(current, cell=cell, chat=chat)
+            else:
+                reply, error = self._call(current, cell=cell, chat=chat)
+                if error is not None:
+                    raise error
+            try:
+                current = loop.next(reply)
+            except ToolLoopError as exc:
+                raise BedrockError(str(exc), code="ToolLoopLimit",
+                                   hint="Raise Bedrock.max_tool_rounds, or check what the tools return.") from None
+            finally:
+                if on_round is not None and loop.rounds:
+                    on_round(loop.rounds[-1])
+        # The exchange for the conversation: the user's turn and every turn after it.
+        self._remember(chat, request, loop.messages[len(request.messages):], reply, toolbox.functions)
+        yield reply
+
+    def _remember(self, chat: str | None, request: Request, turns: list[dict[str, Any]], reply: Reply,
+                  functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        """Append a finished exchange to the named conversation (failures never reach here)."""
+        if chat is None or not reply.ok:
+            return
+        conversation = self.chats.get(chat)
+        conversation.add([request.messages[-1], *turns], reply)
+        conversation.functions.update(functions or {})
+
+    def _chat_tools(self, chat: str | None, tools: Sequence[Callable[..., Any]] | None) -> list | None:
+        """``tools`` plus those the conversation used before (the new ones win by name)."""
+        if chat is None or chat not in self.chats or not self.chats.get(chat).functions:
+            return list(tools) if tools else None
+        from .tools import tool_spec
+
+        merged = dict(self.chats.get(chat).functions)
+        for fn in tools or ():
+            merged[tool_spec(fn).name] = fn
+        return list(merged.values())
+
+    # ==============================================================================================
+    # Tables
+
+    def usage(self, all_sessions: bool = False) -> "pd.DataFrame":
+        """The ledger as a DataFrame (one row per call): this session's rows, or every session's.
+
+        Columns: ``time, region, endpoint, api, model, input_tokens, output_tokens, total_tokens,
+        latency_ms, cost_usd, stop_reason, status, error, request_id, chat, session, cell``.
+        """
+        return self.ledger.frame(None if all_sessions else self.session)
+
+    def models(self, region: str | None = None, provider: str | None = None, refresh: bool = False) -> "pd.DataFrame":
+        """The models, inference profiles and mantle models callable in ``region`` (default: ours)."""
+        region = self._call_value("region", region) if region else self.region
+        return self.catalog.models(region, provider=provider, refresh=refresh)
+
+    def map(self, frame: "pd.DataFrame", template: str, **kwargs: Any) -> "pd.DataFrame":
+        """One call per row of ``frame`` with ``template`` (``{column}``); see :func:`batch.map_rows`."""
+        from . import batch
+
+        return batch.map_rows(self, frame, template, **kwargs)
+
+    def compare(self, prompt: str | None, models: Sequence[str], **kwargs: Any) -> "pd.DataFrame":
+        """The same prompt to several models, one row each; see :func:`batch.compare`."""
+        from . import batch
+
+        return batch.compare(self, prompt, models, **kwargs)
+
+    def embed(self, frame_or_texts: Any, *args: Any, **kwargs: Any) -> Any:
+        """Embeddings of texts or of a DataFrame column; see :func:`batch.embed_rows`."""
+        from . import batch
+
+        return batch.embed_rows(self, frame_or_texts, *args, **kwargs)
+
+    def dry_run(self, frame_or_prompt: Any, *args: Any, **kwargs: Any) -> "pd.DataFrame":
+        """Count tokens and estimate cost without a billable call; see :func:`batch.dry_run`."""
+        from . import batch
+
+        return batch.dry_run(self, frame_or_prompt, *args, **kwargs)
+
+
+# ==================================================================================================
+# Helpers
+
+
+class _Hints(Mapping):
+    """What the catalog knows about a failed call's model, for ``errors.explain``: computed on first
+    access only, and only for failures that can be about the model (a throttled call needs none)."""
+
+    _KEYS = ("supported_apis", "close_models")
+
+    def __init__(self, bm: Bedrock, exc: BaseException, request: Request) -> None:
+        self._bm, self._exc, self._request = bm, exc, request
+        self._values: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = {}
+            if _status_of(self._exc) in (400, 404):
+                try:
+                    catalog = self._bm.catalog
+                    region, model = self._request.region, self._request.model
+                    self._values["supported_apis"] = catalog.apis_for(region, model)
+                    self._values["close_models"] = catalog.close_matches(region, model)
+                except Exception:  # noqa: BLE001 - hints are a bonus; the error must still be explained
+                    self._values = {}
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _status_of(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _is_running(service: Any) -> bool:
+    running = getattr(service, "running", None)
+    if running is not None:
+        return bool(running() if callable(running) else running)
+    # LocalService has no public flag (yet): its private handle is set between start() and stop().
+    return getattr(service, "_running", True) is not None
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000.0, 3)
+
+
+def _failed(request: Request, latency_ms: float, *, error: Any = None, status: str = "error",
+            code: str | None = None, text: str = "") -> Reply:
+    """The reply of a call that did not finish."""
+    return Reply(text=text, model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
+                 latency_ms=latency_ms, status=status,
+                 error=str(error) if error is not None else None,
+                 error_code=code or getattr(error, "code", None), request_id=getattr(error, "request_id", None))
+
+
+def _assistant(reply: Reply) -> dict[str, Any]:
+    return {"role": "assistant", "content": [{"text": reply.text}]}
+
+
+def _options(scope: dict[str, Any]) -> dict[str, Any]:
+    """The request() overrides among ask()/stream()'s arguments (``None`` means "not given")."""
+    extra = scope.get("extra") or {}
+    names = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop", "tools")
+    options = {name: scope[name] for name in names if scope.get(name) is not None}
+    _check_options(extra)
+    return {**options, **extra}
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    for name in options:
+        if name not in _OPTIONS:
+            raise ValueError(f"unknown option {name!r}; the options are {', '.join(_OPTIONS)}."
+                             f"{did_you_mean(name, _OPTIONS)}")
+
+
+def _choice(name: str, value: Any, choices: Sequence[str]) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}.{did_you_mean(value, choices)}")
+
+
+def _check_endpoint_region(region: str, endpoint: str, overrides: Mapping[str, str] | None) -> None:
+    """Mantle runs in fewer regions than the runtime: say so before any call (real AWS hosts only)."""
+    from . import endpoints
+
+    if endpoints.resolve(region, endpoint, overrides).source == "default":
+        endpoints.check_region(region, endpoint)  # UnknownRegionError is a ValueError with one line
+
+
+def _stops(stop: Any) -> tuple[str, ...]:
+    if stop is None:
+        return ()
+    if isinstance(stop, str):
+        stop = [stop]
+    stops = tuple(stop)
+    if not all(isinstance(s, str) and s for s in stops):
+        raise ValueError(f"stop must be a string or a list of non-empty strings, not {stop!r}")
+    return stops
+
+
+def _tool_specs(tools: Any) -> tuple[ToolSpec, ...]:
+    if not tools:
+        return ()
+    if callable(tools) or isinstance(tools, ToolSpec):
+        tools = [tools]
+    specs = [t for t in tools if isinstance(t, ToolSpec)]
+    functions = [t for t in tools if not isinstance(t, ToolSpec)]
+    if functions:
+        from .tools import Toolbox
+
+        specs += list(Toolbox(functions).specs)
+    return tuple(specs)
+
+
+def _messages(messages: Any) -> list[dict[str, Any]]:
+    if not messages:
+        return []
+    out = list(messages)
+    for message in out:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") or \
+                not isinstance(message.get("content"), (list, tuple)):
+            raise ValueError("messages must be Converse-shaped: {'role': 'user'|'assistant', 'content': [{'text': ...}]}")
+    return out
+
+
+def _chat_name(chat: Any) -> str | None:
+    if chat is None or chat is False:
+        return None
+    if chat is True:
+        from .conversation import DEFAULT_NAME
+
+        return DEFAULT_NAME
+    if not isinstance(chat, str) or not chat.strip():
+        raise ValueError(f"chat must be a conversation name, not {chat!r}")
+    return chat.strip()
+
+
+def _last(items: Iterable[Any]) -> Any:
+    last = None
+    for last in items:
+        pass
+    return last

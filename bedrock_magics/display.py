@@ -1,0 +1,501 @@
+"""How replies look: the answer, a one-line footer, formats, and streaming into a cell.
+
+* :func:`mimebundle` / :func:`markdown` / :func:`plain` render a :class:`~bedrock_magics.reply.Reply`
+  (``Reply._repr_*`` delegate here) as the answer followed by :func:`footer`: model · route ·
+  tokens · latency · estimated cost, plus the stop reason whenever the answer did not simply end
+  (a reply cut by ``--max-tokens`` says so: no silent caps).
+* The format of a reply (``--format``) is remembered here, by the reply's identity, so that the
+  reply object stays a plain data record.
+* :class:`StreamView` shows a streamed answer as it grows: one display handle updated in place
+  (coalesced to ~15 updates/s so the IOPub rate limit is never reached) in a kernel, plain text
+  written to stdout in terminal IPython.
+* The "don't draw it twice" rule: a reply already shown (streamed, or ``--quiet``) and returned
+  as the cell's value must not render again. :func:`mark_shown` sets a one-shot flag for the
+  current cell; :func:`show_reply`, registered by the magic as IPython's display printer for
+  ``Reply``, honours it (the displayhook still sets ``_`` and ``Out``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import sys
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .reply import Reply
+
+__all__ = [
+    "footer", "plain", "markdown", "mimebundle", "set_format", "mark_shown", "show_reply", "StreamView",
+    "tool_round", "FORMATS",
+]
+
+FORMATS = ("markdown", "text", "json", "code", "html")
+UPDATES_PER_SECOND = 15.0
+# Stop reasons that mean "the answer simply ended" on the various APIs.
+_NORMAL_STOPS = {None, "", "end_turn", "stop", "completed", "COMPLETE", "FINISH", "endoftext"}
+_CURSOR = " ▍"
+
+
+class _Entry:
+    __slots__ = ("format", "shown_in")
+
+    def __init__(self) -> None:
+        self.format: str | None = None
+        self.shown_in: int | None = None  # execution count of the cell that already showed it
+
+
+# Keyed by id(): a Reply is an unhashable dataclass, so it can't go in a WeakKeyDictionary.
+# weakref.finalize drops the entry when the reply is collected, so an id is never reused stale.
+_registry: dict[int, _Entry] = {}
+
+
+def _entry(reply: Any) -> _Entry:
+    key = id(reply)
+    entry = _registry.get(key)
+    if entry is None:
+        entry = _registry[key] = _Entry()
+        try:
+            weakref.finalize(reply, _registry.pop, key, None)
+        except TypeError:  # not weak-referenceable: keep no state for it
+            _registry.pop(key, None)
+    return entry
+
+
+def set_format(reply: Any, fmt: str | None) -> None:
+    """Show ``reply`` in ``fmt`` (``markdown``, ``text``, ``json``, ``code``, ``html``) from now on."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    _entry(reply).format = fmt
+
+
+def format_of(reply: Any) -> str:
+    """The format ``reply`` is shown in (markdown unless set)."""
+    entry = _registry.get(id(reply))
+    return (entry.format if entry else None) or "markdown"
+
+
+def mark_shown(reply: Any, shell: Any = None) -> None:
+    """Tell the displayhook of the current cell not to draw ``reply`` again (one-shot)."""
+    shell = shell or _shell()
+    _entry(reply).shown_in = getattr(shell, "execution_count", 0)
+
+
+def show_reply(reply: Any) -> None:
+    """IPython display printer for replies: draw it, unless this cell already showed it."""
+    shell = _shell()
+    entry = _registry.get(id(reply))
+    if entry is not None and entry.shown_in is not None:
+        already = entry.shown_in == getattr(shell, "execution_count", 0)
+        entry.shown_in = None  # one shot: a later display() draws it normally
+        if already:
+            return
+    from IPython.display import display
+
+    display(mimebundle(reply), raw=True)
+
+
+# -- the footer ------------------------------------------------------------------------------------
+
+def _money(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "cost unknown"
+    if value == 0:
+        return "$0"
+    if value >= 1:
+        return f"${value:,.2f}"
+    if value >= 0.01:
+        return f"${value:.4f}"
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return f"${text}" if text not in ("0", "") else "< $0.000001"
+
+
+def _duration(ms: float) -> str:
+    if not ms or ms != ms:
+        return "0 ms"
+    return f"{ms:,.0f} ms" if ms < 10_000 else f"{ms / 1000:,.1f} s"
+
+
+def _stop_note(reply: Any) -> str | None:
+    reason = reply.stop_reason
+    if reason in _NORMAL_STOPS:
+        return None
+    if reason in ("max_tokens", "length", "max_output_tokens", "incomplete"):
+        return f"stopped: {reason} (answer cut off; raise --max-tokens)"
+    return f"stopped: {reason}"
+
+
+def footer(reply: "Reply") -> str:
+    """One line: model · route · input/output tokens · latency · estimated cost (· stop reason)."""
+    route = "/".join(p for p in (reply.endpoint, reply.api) if p)
+    parts = [reply.model or "unknown model"]
+    if route:
+        parts.append(route)
+    if reply.status == "dry_run":
+        parts.append(f"{reply.input_tokens:,} input tokens")
+        parts.append(f"{_money(reply.cost_usd)} estimated · dry run, nothing sent")
+    else:
+        parts.append(f"{reply.input_tokens:,} in / {reply.output_tokens:,} out tokens")
+        parts.append(_duration(reply.latency_ms))
+        parts.append(_money(reply.cost_usd))
+    note = _stop_note(reply)
+    if note:
+        parts.append(note)
+    if reply.status == "cancelled":
+        parts.append("cancelled")
+    return " · ".join(parts)
+
+
+# -- renderings --------------------------------------------------------------------------------------
+
+def _footer_md(line: str) -> str:
+    return f"\n\n<sub>{html.escape(line)}</sub>"
+
+
+def _footer_html(line: str) -> str:
+    return f'<div style="opacity:0.7;font-size:smaller;margin-top:0.3em">{html.escape(line)}</div>'
+
+
+def _close_fences(text: str) -> str:
+    """Close an unterminated code fence (a reply cut mid-block) so the footer isn't swallowed by it."""
+    return text + "\n```" if len(re.findall(r"^\s*```", text, flags=re.M)) % 2 else text
+
+
+_FENCE = re.compile(r"^\s*```([\w+#.-]*)[^\n]*\n(.*?)\n?\s*```\s*$", re.S)
+_INNER_FENCE = re.compile(r"```([\w+#.-]*)[^\n]*\n(.*?)\n\s*```", re.S)
+
+
+def _unfence(text: str) -> tuple[str, str | None]:
+    """The content of a reply that is (or contains) one fenced block, and the block's language."""
+    match = _FENCE.match(text) or _INNER_FENCE.search(text)
+    if match:
+        return match.group(2), (match.group(1) or None)
+    return text, None
+
+
+def _parse_json(text: str) -> tuple[bool, Any, str]:
+    for candidate in (text.strip(), _unfence(text)[0].strip()):
+        try:
+            return True, json.loads(candidate), ""
+        except ValueError as exc:
+            error = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if hasattr(exc, "msg") else str(exc)
+    return False, None, error
+
+
+def _error_bundle(reply: Any, line: str) -> dict[str, Any]:
+    code = reply.error_code or "error"
+    message = reply.error or "the call failed"
+    return {"text/markdown": f"**{html.escape(code)}**: {html.escape(message)}" + _footer_md(line),
+            "text/plain": f"{code}: {message}\n{line}"}
+
+
+def mimebundle(reply: "Reply", fmt: str | None = None) -> dict[str, Any]:
+    """The display data of ``reply`` in ``fmt`` (default: the reply's remembered format).
+
+    Always ``text/plain``; ``text/markdown`` for markdown, json and code; ``application/json``
+    for valid JSON; ``text/html`` for code (highlighted) and html (in a sandboxed iframe: the
+    model's HTML is untrusted and must not run scripts in the notebook).
+    """
+    fmt = fmt or format_of(reply)
+    line = footer(reply)
+    text = reply.text or ""
+    if reply.status == "error":
+        return _error_bundle(reply, line)
+    if fmt == "text":
+        return {"text/plain": f"{text}\n{line}"}
+    if fmt == "json":
+        ok, value, error = _parse_json(text)
+        if not ok:
+            line = f"{line} · not valid JSON ({error}); shown as text"
+            return {"text/plain": f"{text}\n{line}"}
+        pretty = json.dumps(value, indent=2, ensure_ascii=False)
+        return {"application/json": value if isinstance(value, (dict, list)) else {"value": value},
+                "text/markdown": f"```json\n{pretty}\n```" + _footer_md(line),
+                "text/plain": f"{pretty}\n{line}"}
+    if fmt == "code":
+        from IPython.display import Code
+
+        code, language = _unfence(text)
+        code_html = Code(data=code, language=language or "python")._repr_html_()
+        return {"text/html": code_html + _footer_html(line),
+                "text/markdown": f"```{language or 'python'}\n{code}\n```" + _footer_md(line),
+                "text/plain": f"{code}\n{line}"}
+    if fmt == "html":
+        source = _unfence(text)[0] if _FENCE.match(text) else text
+        frame = (f'<iframe sandbox="" srcdoc="{html.escape(source, quote=True)}" title="model reply (sandboxed)" '
+                 'style="width:100%;height:24em;border:1px solid #8884;resize:vertical"></iframe>')
+        return {"text/html": frame + _footer_html(line), "text/plain": f"{text}\n{line}"}
+    return {"text/markdown": _close_fences(text) + _footer_md(line), "text/plain": f"{text}\n{line}"}
+
+
+def markdown(reply: "Reply") -> str:
+    """The answer as Markdown followed by the footer."""
+    bundle = mimebundle(reply, "markdown")
+    return bundle.get("text/markdown", bundle["text/plain"])
+
+
+def plain(reply: "Reply") -> str:
+    """The answer as plain text followed by the footer (terminal IPython, ``text/plain``)."""
+    return mimebundle(reply)["text/plain"]
+
+
+def tool_round(calls: list[dict[str, Any]]) -> str:
+    """One line per tool call of a round: ``🔧 name(args) → output``."""
+    lines = []
+    for call in calls:
+        args = ", ".join(f"{k}={v!r}" for k, v in (call.get("input") or {}).items())
+        output = str(call.get("output", ""))
+        output = output if len(output) <= 120 else output[:119] + "…"
+        mark = "⚠ " if call.get("status") == "error" else ""
+        lines.append(f"🔧 {call.get('name')}({args}) → {mark}{output}")
+    return "\n".join(lines)
+
+
+# -- streaming ----------------------------------------------------------------------------------------
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return None
+    return get_ipython()
+
+
+def is_rich(shell: Any) -> bool:
+    """True when display updates render in place (a kernel, or captured outputs), False in a terminal."""
+    if shell is None:
+        return False
+    if getattr(shell, "kernel", None) is not None:
+        return True
+    from IPython.core.displaypub import DisplayPublisher
+
+    return type(getattr(shell, "display_pub", None)) is not DisplayPublisher
+
+
+class StreamView:
+    """A streamed answer shown as it grows.
+
+    In a kernel: one ``display(..., display_id=True)`` handle; deltas are coalesced to at most
+    ``rate`` updates per second (Jupyter drops output beyond its IOPub rate limit) and rendered as
+    Markdown with a cursor; :meth:`finish` makes the last update the finished rendering with its
+    footer. In terminal IPython: deltas are written to stdout as they come, then the footer.
+
+    Every call must come from the thread running the cell (display messages belong to the cell).
+    """
+
+    def __init__(self, label: str = "", fmt: str = "markdown", shell: Any = None, rate: float = UPDATES_PER_SECOND):
+        self.shell = shell if shell is not None else _shell()
+        self.fmt = fmt
+        self.rich = is_rich(self.shell)
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.parts: list[str] = []
+        self.notes: list[str] = []
+        self.updates = 0  # display updates sent (not counting the placeholder)
+        self._last = 0.0
+        self._dirty = False
+        self._handle = None
+        if self.rich:
+            from IPython.display import display
+
+            waiting = f"*waiting for {label}…*" if label else "*waiting…*"
+            self._handle = display({"text/markdown": waiting, "text/plain": waiting.strip("*")},
+                                   raw=True, display_id=True)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def add(self, delta: str) -> None:
+        """Append a text delta."""
+        if not delta:
+            return
+        self.parts.append(delta)
+        if not self.rich:
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+            return
+        self._dirty = True
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._update(self._partial())
+            self._last = now
+
+    def note(self, line: str) -> None:
+        """Show a line above the answer (a tool round as it happens)."""
+        self.notes.append(line)
+        if not self.rich:
+            sys.stdout.write(("\n" if self.parts and not self.text.endswith("\n") else "") + line + "\n")
+            sys.stdout.flush()
+            return
+        self._update(self._partial())
+        self._last = time.monotonic()
+
+    def finish(self, reply: "Reply") -> None:
+        """Replace the growing text by the finished rendering with its footer; mark it shown."""
+        set_format(reply, self.fmt)
+        if self.rich:
+            bundle = mimebundle(reply)
+            if self.notes:
+                bundle = _with_notes(bundle, self.notes)
+            self._update(bundle)
+        else:
+            ending = "" if self.text.endswith("\n") or not self.parts else "\n"
+            sys.stdout.write(ending + footer(reply) + "\n")
+            sys.stdout.flush()
+        mark_shown(reply, self.shell)
+
+    def abort(self, why: str) -> None:
+        """End the view after a failure or interrupt: keep what arrived, say it stopped."""
+        if self.rich:
+            text = _close_fences(self.text) if self.parts else ""
+            note = f"<sub>{html.escape(why)}</sub>"
+            self._update({"text/markdown": self._notes_md() + (text + "\n\n" if text else "") + note,
+                          "text/plain": f"{self.text}\n{why}"})
+        else:
+            sys.stdout.write(("\n" if self.parts and not self.text.endswith("\n") else "") + why + "\n")
+            sys.stdout.flush()
+
+    def _notes_md(self) -> str:
+        return "".join(f"<sub>{html.escape(n)}</sub><br>\n" for n in self.notes) + ("\n" if self.notes else "")
+
+    def _partial(self) -> dict[str, Any]:
+        text = self.text
+        self._dirty = False
+        if self.fmt in ("text", "html"):  # never render half an untrusted HTML document
+            return {"text/plain": "\n".join(self.notes + [text])}
+        return {"text/markdown": self._notes_md() + _close_fences(text) + _CURSOR,
+                "text/plain": "\n".join(self.notes + [text])}
+
+    def _update(self, bundle: dict[str, Any]) -> None:
+        if self._handle is not None:
+            self._handle.update(bundle, raw=True)
+            self.updates += 1
+
+
+def _with_notes(bundle: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """``bundle`` with the tool-round lines above the answer in every text format."""
+    out = dict(bundle)
+    block = "\n".join(notes)
+    if "text/markdown" in out:
+        out["text/markdown"] = "".join(f"<sub>{html.escape(n)}</sub><br>\n" for n in notes) + "\n" + out["text/markdown"]
+    if "text/html" in out:
+        out["text/html"] = "".join(f"<div style='opacity:0.7'>{html.escape(n)}</div>" for n in notes) + out["text/html"]
+    out["text/plain"] = f"{block}\n{out['text/plain']}"
+    return out
+
+
+# -- small tables and previews (status, chat, table modes) ------------------------------------------
+
+class Table:
+    """A small table that renders as Markdown in a notebook and as aligned text in a terminal."""
+
+    def __init__(self, header: list[str], rows: list[list[Any]], title: str | None = None,
+                 notes: list[str] | None = None) -> None:
+        self.header = header
+        self.rows = [[("" if v is None else str(v)) for v in row] for row in rows]
+        self.title = title
+        self.notes = notes or []
+
+    def _repr_markdown_(self) -> str:
+        def cell(value: str) -> str:
+            return html.escape(value).replace("|", "\\|")
+
+        lines = [f"**{html.escape(self.title)}**", ""] if self.title else []
+        lines.append("| " + " | ".join(self.header) + " |")
+        lines.append("|" + "---|" * len(self.header))
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in self.rows]
+        lines += [""] + [html.escape(n) for n in self.notes] if self.notes else []
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        widths = [max(len(str(h)), *(len(r[i]) for r in self.rows)) if self.rows else len(str(h))
+                  for i, h in enumerate(self.header)]
+        lines = [self.title] if self.title else []
+        for row in [self.header, *self.rows]:
+            lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+        return "\n".join(lines + self.notes)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+_STATUS_SETTINGS = ("region", "endpoint", "api", "model", "mantle_model", "stream", "format", "max_tokens",
+                    "temperature", "top_p", "system", "profile", "concurrency", "local", "ledger_path")
+
+
+def status(bm: Any, local_error: BaseException | None = None) -> Table:
+    """``%bedrock status``: each setting with where it came from, then each endpoint's URL and credentials."""
+    sources = bm.sources()
+    rows = [[name, _short(sources[name]["value"]), sources[name]["source"]]
+            for name in _STATUS_SETTINGS if name in sources]
+    region = sources.get("region", {}).get("value") or "us-east-1"
+    clients = getattr(bm, "clients", None)
+    for row in (clients.describe(region) if clients is not None else []):
+        rows.append([f"{row['surface']} endpoint", row["url"], row["url_source"]])
+    if clients is not None and rows:
+        row = clients.describe(region)[0]
+        rows.append(["credentials", f"{row['auth']}: {row['credentials']}", "never shown"])
+    notes = []
+    if local_error is not None:
+        notes.append(f"The local service failed to start: {type(local_error).__name__}: {local_error}")
+    return Table(["setting", "value", "source"], rows, title="Bedrock status", notes=notes)
+
+
+def local_status(bm: Any) -> str:
+    """One line on the local service: running where, or not running."""
+    service = getattr(bm, "local_service", None)
+    if service is None:
+        return "The local Bedrock service is not running (%bedrock local start starts it)."
+    return f"The local Bedrock service is running at {service.url}; calls from %bedrock go to it."
+
+
+def conversation(chats: Any, name: str | None) -> Any:
+    """``%bedrock chat [NAME]``: all conversations as a frame, or one as a transcript."""
+    if name is None:
+        return chats.frame()
+    if name not in chats:
+        known = ", ".join(chats.names()) or "none yet"
+        from IPython.core.error import UsageError
+
+        raise UsageError(f"no conversation named {name!r} (conversations: {known}); start one with %%bedrock --chat {name}")
+    chat = chats.get(name)
+    text = chat.transcript()
+    title = f"{name}: {chat.turns} turn{'s' if chat.turns != 1 else ''} · {', '.join(chat.models) or 'no model yet'}"
+    return _Text(title, text)
+
+
+class _Text:
+    def __init__(self, title: str, body: str) -> None:
+        self.title, self.body = title, body
+
+    def _repr_markdown_(self) -> str:
+        return f"**{html.escape(self.title)}**\n\n" + "\n\n".join(
+            "> " + html.escape(p).replace("\n", "\n> ") for p in self.body.split("\n\n") if p)
+
+    def __repr__(self) -> str:
+        return f"{self.title}\n\n{self.body}"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+def preview(result: Any, dest: str, rows: int = 5) -> None:
+    """Show what was stored in DEST: a reply in full; a DataFrame's first rows (the run printed its summary)."""
+    from IPython.display import display
+
+    if hasattr(result, "head") and hasattr(result, "columns"):
+        n = len(result)
+        shown = f"first {rows} of {n:,} rows" if n > rows else f"{n} row{'s' if n != 1 else ''}"
+        print(f"{dest}: DataFrame, {shown}")
+        display(result.head(rows))
+    else:
+        display(result)
+
+
+def _short(value: Any, limit: int = 70) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

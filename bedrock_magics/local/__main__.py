@@ -1,0 +1,81 @@
+"""``python -m bedrock_magics.local``: run the local Bedrock service in the foreground.
+
+It prints one ``export NAME=value`` line per variable that points boto3, the aws CLI and the
+openai SDK at it (paste them into another shell, or ``eval`` them), then a comment line, then
+serves until interrupted (Ctrl-C / SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import signal
+import sys
+import threading
+from typing import Sequence
+
+from .server import LOOPBACK_HOSTS, LocalService
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bedrock_magics.local",
+                                description="Run the local Bedrock service (control plane, runtime and mantle "
+                                            "on one loopback port) and print the environment that uses it.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: 0, any free port)")
+    p.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="added latency of every request")
+    p.add_argument("--throttle-rpm", type=int, default=None, metavar="N",
+                   help="requests per minute before ThrottlingException")
+    p.add_argument("--error-rate", type=float, default=0.0, metavar="F",
+                   help="fraction of requests failing with ServiceUnavailableException (0..1)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the error-rate generator (deterministic runs)")
+    p.add_argument("--http", action="store_true",
+                   help="serve plain HTTP instead of HTTPS (boto3 then cannot use bearer API keys)")
+    p.add_argument("--state-dir", default=None, help="where the local CA is kept (default: the user cache dir)")
+    p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback")
+    p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the service until SIGINT/SIGTERM; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.host not in LOOPBACK_HOSTS and not args.allow_remote:
+        parser.error(f"--host {args.host} is not a loopback address; add --allow-remote to listen on it")
+    if not 0.0 <= args.error_rate <= 1.0:
+        parser.error("--error-rate must be between 0 and 1")
+    if args.port < 0 or args.port > 65535:
+        parser.error("--port must be between 0 and 65535")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    svc = LocalService(host=args.host, port=args.port, tls=not args.http, latency_ms=args.latency_ms,
+                       throttle_rpm=args.throttle_rpm, error_rate=args.error_rate, state_dir=args.state_dir,
+                       verbose=args.verbose, allow_remote=args.allow_remote, seed=args.seed)
+    try:
+        svc.start()
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    # These lines include the documented local credentials on purpose: they open only this service.
+    for name, value in svc.env.items():
+        print(f"export {name}={shlex.quote(value)}")
+    note = "" if svc.tls else " (plain HTTP: no bearer key, SigV4 only)"
+    print(f"# local Bedrock service on {svc.url}{note}; mantle at {svc.endpoints['mantle']}. "
+          "Stop it with Ctrl-C (SIGINT) or SIGTERM.", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        svc.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""``%bedrock`` / ``%%bedrock``: the IPython shell over :class:`bedrock_magics.core.Bedrock`.
+
+Parse the line (``options``), call the core, hand the result to ``display`` — nothing else. Only
+IPython, traitlets and this package's light modules are imported at load; boto3, openai, pandas and
+ipywidgets load on first use.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import weakref
+from collections import ChainMap
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
+
+from . import display, options, templating
+
+__all__ = ["BedrockMagics", "load", "unload", "current"]
+
+LOCAL_BANNER = ("Replies come from the local Bedrock service on 127.0.0.1 (offline; no AWS account is used). "
+                "`%bedrock local stop` sends calls to AWS.")
+
+_loaded: "weakref.WeakKeyDictionary[Any, BedrockMagics]" = weakref.WeakKeyDictionary()
+
+
+@magics_class
+class BedrockMagics(Magics):
+    """The ``bedrock`` line/cell magic bound to one ``Bedrock`` configurable."""
+
+    def __init__(self, shell: Any, bm: Any) -> None:
+        super().__init__(shell)
+        self.bm = bm
+        self.started_local = False  # this load started the local service: unload stops it
+        self._local_thread: threading.Thread | None = None
+        self._local_error: BaseException | None = None
+
+    @no_var_expand
+    @needs_local_scope
+    @line_cell_magic
+    def bedrock(self, line: str, cell: str | None = None, local_ns: dict | None = None) -> Any:
+        """Amazon Bedrock from a cell.
+
+        Cell mode sends the cell body as the prompt; ``{name}`` is replaced by the notebook
+        variable ``name`` (``{name[key]}``, ``{name:.2f}`` too; ``{{name}}`` for literal braces;
+        other braces, as in code or JSON, are left alone). The first line holds DEST and options::
+
+            %%bedrock answer -m us.amazon.nova-lite-v1:0 --max-tokens 200
+            Summarise {topic} in three bullet points.
+
+        The reply is shown with a footer (model · route · tokens · latency · cost), stored in DEST
+        and is the cell's value. ``-m A -m B`` compares models; ``--df FRAME --out COL`` runs the
+        prompt once per row (``{column}`` from the row); both give a DataFrame. A failed call still
+        records its row in ``%bedrock usage`` and fails the cell with a short error.
+
+        Line mode: ``%bedrock usage | status | local | key | chat | models | pick | job | help``.
+        Settings: ``%config Bedrock`` (``%config Bedrock.region = "us-west-2"``).
+        """
+        ns = self.shell.user_ns if local_ns is None or local_ns is self.shell.user_ns else ChainMap(
+            local_ns, self.shell.user_ns)
+        if cell is None:
+            command = options.parse_line(line, ns)
+            return getattr(self, "_" + command.name)(command.args)
+        return self._cell(options.parse_cell(line, ns), cell.strip(), ns)
+
+    # -- cell mode ------------------------------------------------------------------------------------
+
+    def _cell(self, opts: options.CellOptions, body: str, ns: Any) -> Any:
+        if not body and opts.mode != "embed":
+            raise UsageError("the cell has no prompt: write it below the %%bedrock line")
+        self._wait_for_local()
+        self.bm.cell = self.shell.execution_count  # ledger rows name the cell that made them
+        with self._profile(opts.profile), _bad_input_is_usage():
+            if opts.mode != "single":
+                return self._table(opts, body, ns)
+            prompt = body if opts.no_format else templating.render(body, ns)
+            if opts.dry_run:
+                return self._store(opts, self.bm.dry_run(prompt, **opts.settings()))
+            return self._ask(opts, prompt)
+
+    def _ask(self, opts: options.CellOptions, prompt: str) -> Any:
+        from .errors import BedrockError
+
+        fmt = opts.format or self.bm.format
+        stream = (self._stream_default() if opts.stream is None else opts.stream) and not opts.quiet
+        kwargs = dict(opts.settings(), chat=opts.chat, tools=opts.tools or None)
+        try:
+            reply = self._stream(prompt, fmt, kwargs) if stream else self.bm.ask(
+                prompt, on_round=None if opts.quiet else _print_round, **kwargs)
+        except BedrockError as exc:
+            if opts.dest:  # DEST still gets the failed reply, to inspect
+                self.shell.user_ns[opts.dest] = getattr(exc, "reply", None) or self._failed_reply(exc, prompt, opts)
+            raise
+        display.set_format(reply, fmt)
+        if opts.quiet:
+            display.mark_shown(reply, self.shell)
+        if opts.dest:
+            self.shell.user_ns[opts.dest] = reply
+        return reply
+
+    def _stream(self, prompt: str, fmt: str, kwargs: dict) -> Any:
+        label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
+        view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
+        reply = None
+
+        def on_round(round_: Any) -> None:
+            if round_.calls:
+                view.note(display.tool_round(round_.calls))
+
+        try:
+            for piece in self.bm.stream(prompt, on_round=on_round, **kwargs):
+                if isinstance(piece, str):
+                    view.add(piece)
+                else:
+                    reply = piece
+        except KeyboardInterrupt:
+            view.abort("interrupted: the stream was closed")
+            raise
+        except Exception as exc:
+            view.abort(f"stream failed ({getattr(exc, 'code', type(exc).__name__)})")
+            raise
+        view.finish(reply)
+        return reply
+
+    def _table(self, opts: options.CellOptions, template: str, ns: Any) -> Any:
+        from . import batch
+
+        settings = opts.settings()
+        common = dict(settings, namespace=ns, concurrency=opts.concurrency, progress=not opts.quiet)
+        if opts.df is not None:
+            if opts.mode != "embed":  # a typo in {column} fails now, before any row is sent
+                templating.check(template, ns, opts.df.columns)
+        elif not opts.no_format:
+            template = templating.render(template, ns)
+        try:
+            if opts.mode == "job":
+                result = batch.submit_job(self.bm, opts.df, template, s3_uri=opts.job, role_arn=opts.role,
+                                          name=opts.dest, **settings)
+            elif opts.dry_run:
+                result = self.bm.dry_run(opts.df if opts.df is not None else template,
+                                         template if opts.df is not None else None, **common)
+            elif opts.mode == "embed":
+                result = self.bm.embed(opts.df, column=opts.embed, out=opts.out or f"{opts.embed}_embedding",
+                                       **common)
+            elif opts.mode == "compare":
+                result = self.bm.compare(template, models=opts.models, frame=opts.df, out=opts.out or "answer",
+                                         use_cache=opts.cache if opts.df is not None else None, **common)
+            else:
+                result = self.bm.map(opts.df, template, out=opts.out or "answer", use_cache=opts.cache, **common)
+        except batch.BatchInterrupted as stop:
+            if opts.dest:
+                self.shell.user_ns[opts.dest] = stop.frame
+            raise
+        return self._store(opts, result)
+
+    def _stream_default(self) -> bool:
+        # Bedrock.stream is the method; the setting is whichever trait holds the default.
+        for name in ("streaming", "stream"):
+            trait = self.bm.traits().get(name)
+            if trait is not None:
+                return bool(trait.get(self.bm))
+        return True
+
+    def _failed_reply(self, exc: Any, prompt: str, opts: options.CellOptions) -> Any:
+        """A reply describing a failed call, for DEST, when the error does not carry one."""
+        from .reply import Reply
+
+        request = self.bm.request(prompt, **opts.settings())
+        return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
+                     status="error", error=str(exc), error_code=getattr(exc, "code", None),
+                     request_id=getattr(exc, "request_id", None), chat=opts.chat)
+
+    @contextmanager
+    def _profile(self, profile: str | None) -> Iterator[None]:
+        """``--profile P``: use that AWS profile for this cell only."""
+        if profile is None or profile == self.bm.profile:
+            yield
+            return
+        before = self.bm.profile
+        self.bm.profile = profile
+        try:
+            yield
+        finally:
+            self.bm.profile = before
+
+    def _store(self, opts: options.CellOptions, result: Any) -> Any:
+        """DEST gets the result and a short preview is shown; without DEST it is the cell's value."""
+        if not opts.dest:
+            return None if opts.quiet else result
+        self.shell.user_ns[opts.dest] = result
+        if not opts.quiet:
+            display.preview(result, opts.dest)
+        return None
+
+    # -- line mode ------------------------------------------------------------------------------------
+
+    def _usage(self, args: Any) -> Any:
+        return self.bm.usage(all_sessions=args.all)
+
+    def _status(self, args: Any) -> Any:
+        self._wait_for_local(raise_error=False)
+        return display.status(self.bm, local_error=self._local_error)
+
+    def _local(self, args: Any) -> None:
+        self._wait_for_local(raise_error=False)
+        if args.action == "start":
+            self.bm.use_local()
+            self.started_local = True
+            print(LOCAL_BANNER)
+        elif args.action == "stop":
+            self.bm.stop_local()
+            self.started_local = False
+            print("The local Bedrock service is stopped; calls go to AWS (see %bedrock status).")
+        else:
+            print(display.local_status(self.bm))
+
+    def _key(self, args: Any) -> None:
+        if args.clear:
+            self.bm.set_api_key(None)
+            print("API key forgotten; calls use the other credentials (see %bedrock status).")
+            return
+        import getpass
+
+        try:
+            key = getpass.getpass("Bedrock API key (kept in memory only): ")
+        except StdinNotImplementedError:
+            raise UsageError("this frontend can't prompt for input; set AWS_BEARER_TOKEN_BEDROCK in the "
+                             "kernel's environment instead") from None
+        if not key.strip():
+            raise UsageError("no key entered; nothing changed")
+        self.bm.set_api_key(key.strip())
+        print("API key set for this session (memory only; never written to the notebook or disk).")
+
+    def _chat(self, args: Any) -> Any:
+        if not args.reset:
+            return display.conversation(self.bm.chats, args.chat_name)
+        from .conversation import UnknownConversation
+
+        try:
+            gone = self.bm.chats.reset(args.chat_name)
+        except UnknownConversation as exc:
+            raise UsageError(str(exc)) from None
+        print(f"Forgot {len(gone)} conversation{'s' if len(gone) != 1 else ''}: {', '.join(gone) or 'none'}.")
+        return None
+
+    def _models(self, args: Any) -> Any:
+        self._wait_for_local()
+        return self.bm.models(region=args.region, provider=args.provider, refresh=args.refresh)
+
+    def _pick(self, args: Any) -> None:
+        from . import picker
+
+        self._wait_for_local(raise_error=False)
+        picker.pick(self.bm)  # displays itself; returning it would draw it twice
+
+    def _job(self, args: Any) -> Any:
+        from . import batch
+
+        self._wait_for_local()
+        if args.action == "status":
+            return batch.job_status(self.bm, args.job_name)
+        return batch.collect_job(self.bm, args.job_name)
+
+    def _help(self, args: Any) -> None:
+        print(HELP)
+
+    # -- the local service started at load (BEDROCK_MAGICS_LOCAL=1) ------------------------------------
+
+    def start_local_in_background(self) -> None:
+        """Start the local service on a thread so that ``%load_ext`` returns at once."""
+
+        def start() -> None:
+            try:
+                self.bm.use_local()
+            except BaseException as exc:  # noqa: BLE001 - reported on the next %bedrock call
+                self._local_error = exc
+
+        self.started_local = True
+        self._local_thread = threading.Thread(target=start, name="bedrock-local-start", daemon=True)
+        self._local_thread.start()
+
+    def _wait_for_local(self, raise_error: bool = True) -> None:
+        if self._local_thread is not None:
+            self._local_thread.join()
+            self._local_thread = None
+        if self._local_error is not None and raise_error:
+            error, self._local_error = self._local_error, None
+            self.started_local = False
+            raise UsageError(f"the local Bedrock service did not start ({type(error).__name__}: {error}); "
+                             "try %bedrock local start") from None
+
+
+def _print_round(round_: Any) -> None:
+    """A tool round of a non-streamed call, printed as it happens."""
+    if round_.calls:
+        print(display.tool_round(round_.calls), flush=True)
+
+
+@contextmanager
+def _bad_input_is_usage() -> Iterator[None]:
+    """The core raises ``ValueError`` (one line) for bad input: show it as a ``UsageError``."""
+    try:
+        yield
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+HELP = "\n".join([
+    inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
+    "%bedrock sub-commands:", options.line_help(),
+])
+BedrockMagics.bedrock.__doc__ = HELP
+
+
+def current(shell: Any = None) -> Any:
+    """The ``Bedrock`` object behind ``%bedrock`` in ``shell`` (the running one by default), or None."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    magics = _loaded.get(shell) if shell is not None else None
+    return magics.bm if magics is not None else None
+
+
+def load(shell: Any) -> None:
+    """Register ``%bedrock`` in ``shell`` with one ``Bedrock`` configurable (``%load_ext``).
+
+    Idempotent; with ``Bedrock.local`` (``BEDROCK_MAGICS_LOCAL=1``) it starts the local service on a
+    background thread and says that replies are local.
+    """
+    if shell in _loaded:
+        return
+    from .core import Bedrock
+    from .reply import Reply
+
+    # A configurable left by an older copy of the module (importlib.reload) would be configured twice.
+    shell.configurables[:] = [c for c in shell.configurables if type(c).__name__ != "Bedrock"]
+    bm = Bedrock(parent=shell)
+    shell.configurables.append(bm)
+    magics = BedrockMagics(shell, bm)
+    shell.register_magics(magics)
+    shell.display_formatter.ipython_display_formatter.for_type(Reply, display.show_reply)
+    _loaded[shell] = magics
+    if bm.local:
+        magics.start_local_in_background()
+        print(LOCAL_BANNER)
+
+
+def unload(shell: Any) -> None:
+    """Undo :func:`load`: remove the magic, the configurable and the display printer; stop the
+    local service if this load started it."""
+    magics = _loaded.pop(shell, None)
+    if magics is None:
+        return
+    from .reply import Reply
+
+    magics._wait_for_local(raise_error=False)
+    if magics.started_local:
+        magics.bm.stop_local()
+    close = getattr(magics.bm, "close", None)
+    if callable(close):
+        close()
+    if magics.bm in shell.configurables:
+        shell.configurables.remove(magics.bm)
+    for kind in ("line", "cell"):
+        shell.magics_manager.magics[kind].pop("bedrock", None)
+    shell.magics_manager.registry.pop(type(magics).__name__, None)
+    shell.display_formatter.ipython_display_formatter.pop(Reply, None)

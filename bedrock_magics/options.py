@@ -1,0 +1,441 @@
+"""The ``%%bedrock`` / ``%bedrock`` option grammar and its validation.
+
+argparse (IPython's ``MagicArgumentParser``) only fixes the *structure* of the line; values are
+then expanded (``$name`` / ``{name}`` for scalar options), converted and validated here, so every
+mistake is one ``UsageError`` line that says what was wrong and how to fix it, raised before
+anything is sent. Object options (``--df``, ``--tools``) take variable *names*, looked up in the
+notebook's namespace, never a pasted repr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import keyword
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.utils.process import arg_split
+
+from . import templating
+from .request import APIS, ENDPOINTS
+
+__all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
+
+FORMATS = ("markdown", "text", "json", "code", "html")
+TEMPERATURE_MAX = 1.0  # the range Bedrock.temperature accepts (config.py); Converse models use 0-1
+CONCURRENCY_MAX = 256
+
+
+@dataclass
+class CellOptions:
+    """The resolved first line of a ``%%bedrock`` cell.
+
+    ``None`` means "not given on the line": the ``Bedrock`` configuration decides.
+    """
+
+    dest: str | None = None
+    models: list[str] = field(default_factory=list)
+    region: str | None = None
+    endpoint: str | None = None
+    api: str | None = None
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] = field(default_factory=list)
+    stream: bool | None = None
+    format: str | None = None
+    chat: str | None = None
+    tools: list[Callable[..., Any]] = field(default_factory=list)
+    df: Any = None
+    df_name: str | None = None
+    out: str | None = None
+    embed: str | None = None
+    concurrency: int | None = None
+    dry_run: bool = False
+    cache: bool = True
+    job: str | None = None
+    role: str | None = None
+    profile: str | None = None
+    quiet: bool = False
+    no_format: bool = False
+
+    @property
+    def mode(self) -> str:
+        """``job``, ``embed``, ``compare`` (several models, on one prompt or over ``--df`` rows), ``map`` or ``single``."""
+        if self.job:
+            return "job"
+        if self.embed:
+            return "embed"
+        if len(self.models) > 1:
+            return "compare"
+        return "map" if self.df is not None else "single"
+
+    def settings(self) -> dict[str, Any]:
+        """The call settings given on the line, as keyword overrides for ``Bedrock`` calls."""
+        values = {
+            "model": self.models[0] if len(self.models) == 1 else None,
+            "region": self.region, "endpoint": self.endpoint, "api": self.api, "system": self.system,
+            "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
+            "stop": list(self.stop) or None, "profile": self.profile,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+@dataclass
+class LineCommand:
+    """A ``%bedrock SUBCOMMAND ...`` line: the sub-command's name and its parsed arguments."""
+
+    name: str
+    args: argparse.Namespace
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=100)
+
+
+class _Parser(MagicArgumentParser):
+    """``MagicArgumentParser`` with did-you-mean for unknown options and no abbreviations."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        # IPython's MagicHelpFormatter writes reST for magic_arguments' docstrings; plain text here.
+        super().__init__(prog=prog, formatter_class=_HelpFormatter, **kwargs)
+        self.allow_abbrev = False  # `--temp` must not silently mean `--temperature`
+
+    def error(self, message: str) -> None:
+        match = re.match(r"unrecognized arguments: (.*)", message)
+        if match:
+            first = arg_split(match.group(1), posix=True)[0] if match.group(1).strip() else ""
+            known = [s for a in self._actions for s in a.option_strings]
+            if first.startswith("-"):
+                close = [k for k in known if k.startswith(first) and len(first) > 2]
+                close = close or difflib.get_close_matches(first, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else f"; see {self.prog.split()[0]} help"
+                raise UsageError(f"{self.prog}: unknown option {first}{hint}")
+            raise UsageError(
+                f"{self.prog}: unexpected {first!r} on the first line; it holds DEST and options, "
+                "the prompt goes in the cell body (quote option values that contain spaces)"
+            )
+        raise UsageError(f"{self.prog}: {message}")
+
+
+@lru_cache(maxsize=1)
+def _cell_parser() -> _Parser:
+    p = _Parser("%%bedrock")
+    p.add_argument("dest", nargs="?", metavar="DEST", help="store the reply (or the DataFrame) in this variable")
+    p.add_argument("--model", "-m", action="append", default=[], metavar="ID",
+                   help="model id, inference-profile id or ARN; repeat it to compare models")
+    p.add_argument("--region", "-r", help="AWS region")
+    p.add_argument("--endpoint", "-e", metavar="runtime|mantle", help="which inference endpoint")
+    p.add_argument("--api", "-a", metavar="converse|invoke|chat|responses", help="which API on that endpoint")
+    p.add_argument("--system", "-s", metavar="TEXT", help="system prompt")
+    p.add_argument("--max-tokens", metavar="N", help="cap on output tokens")
+    p.add_argument("--temperature", metavar="T", help=f"sampling temperature (0 to {TEMPERATURE_MAX:g})")
+    p.add_argument("--top-p", metavar="P", help="nucleus sampling (0 to 1)")
+    p.add_argument("--stop", action="append", default=[], metavar="S", help="stop sequence (repeatable)")
+    stream = p.add_mutually_exclusive_group()
+    stream.add_argument("--stream", action="store_const", const=True, dest="stream", default=None,
+                        help="stream the answer into the cell as it arrives")
+    stream.add_argument("--no-stream", action="store_const", const=False, dest="stream",
+                        help="wait for the whole answer")
+    p.add_argument("--format", "-f", metavar="|".join(FORMATS), help="how the answer is shown")
+    p.add_argument("--chat", nargs="?", const="default", metavar="NAME",
+                   help="multi-turn: keep this conversation's history across cells (put DEST first)")
+    p.add_argument("--tools", metavar="f,g", help="Python functions from the notebook the model may call")
+    p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame; {column} from the row")
+    p.add_argument("--out", metavar="COL", help="column for the answers (--df)")
+    p.add_argument("--embed", metavar="COL", help="embed this column of --df instead of prompting")
+    p.add_argument("--concurrency", metavar="N", help="parallel calls in table modes")
+    p.add_argument("--dry-run", action="store_true", help="count tokens and estimate cost; send nothing billable")
+    p.add_argument("--no-cache", action="store_false", dest="cache", help="don't reuse cached rows (--df)")
+    p.add_argument("--job", metavar="s3://...", help="run --df as a Bedrock batch inference job under this S3 prefix")
+    p.add_argument("--role", metavar="ARN", help="IAM service role for --job")
+    p.add_argument("--profile", metavar="P", help="AWS profile")
+    p.add_argument("--quiet", "-q", action="store_true", help="store the reply without showing it")
+    p.add_argument("--no-format", action="store_true", help="send the cell text as is: no {name} interpolation")
+    return p
+
+
+def _line_parsers() -> dict[str, _Parser]:
+    parsers: dict[str, _Parser] = {}
+
+    def sub(name: str, help: str) -> _Parser:
+        parsers[name] = _Parser(f"%bedrock {name}", description=help)
+        return parsers[name]
+
+    sub("usage", "the ledger of calls as a DataFrame").add_argument(
+        "--all", action="store_true", help="every session's calls, not just this kernel's")
+    sub("status", "region, endpoint, API, model and where each setting and the credentials come from")
+    sub("local", "the local Bedrock service: start, stop or show it").add_argument(
+        "action", nargs="?", default="status", metavar="start|stop|status")
+    sub("key", "ask for a Bedrock API key (getpass); kept in memory only").add_argument(
+        "--clear", action="store_true", help="forget the key")
+    chat = sub("chat", "show or reset a --chat conversation")
+    chat.add_argument("chat_name", nargs="?", metavar="NAME", help="one conversation (all when omitted)")
+    chat.add_argument("--reset", action="store_true", help="forget its history (all conversations without NAME)")
+    models = sub("models", "the models of a region (a DataFrame)")
+    models.add_argument("--region", "-r", metavar="R", help="AWS region")
+    models.add_argument("--provider", metavar="P", help="only this provider")
+    models.add_argument("--refresh", action="store_true", help="ask the control plane again")
+    sub("pick", "widgets to choose region, endpoint, API and model")
+    job = sub("job", "a batch inference job started with --job")
+    job.add_argument("action", metavar="status|collect")
+    job.add_argument("job_name", metavar="NAME")
+    sub("help", "this help")
+    return parsers
+
+
+_LINE_PARSERS = _line_parsers()
+SUBCOMMANDS = tuple(_LINE_PARSERS)
+_CHOICES = {"local": ("start", "stop", "status"), "job": ("status", "collect")}
+
+
+def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
+    """Parse a ``%bedrock`` line: a sub-command and its arguments (``help`` when empty)."""
+    argv = _split(line)
+    name = argv[0] if argv else "help"
+    if name not in _LINE_PARSERS:
+        close = difflib.get_close_matches(name, SUBCOMMANDS, n=1)
+        hint = f"did you mean %bedrock {close[0]}? " if close else ""
+        raise UsageError(
+            f"%bedrock: unknown sub-command {name!r}; {hint}"
+            f"use one of {', '.join(SUBCOMMANDS)}, or %%bedrock with the prompt in the cell body"
+        )
+    args = _LINE_PARSERS[name].parse_args([_expand(a, namespace, f"%bedrock {name}") for a in argv[1:]])
+    if name in _CHOICES:
+        args.action = _choice(args.action, _CHOICES[name], f"%bedrock {name}")
+    if getattr(args, "region", None):
+        args.region = _region(args.region, "runtime")
+    return LineCommand(name, args)
+
+
+def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
+    """Parse and validate the first line of a ``%%bedrock`` cell.
+
+    Scalar values may use ``$name`` or ``{name}`` (``$$name`` / ``{{name}}`` for the literal text);
+    a whole ``-m $names`` / ``--stop $names`` token may name a list. ``--df``/``--tools`` take names.
+    """
+    ns = _parser_namespace(line)
+    expand = (lambda v, what: v) if ns.no_format else (lambda v, what: _expand(v, namespace, what))
+    opts = CellOptions(dest=_dest(ns.dest), stream=ns.stream, dry_run=ns.dry_run, cache=ns.cache,
+                       quiet=ns.quiet, no_format=ns.no_format)
+    opts.models = _listed(ns.model, namespace, "--model", ns.no_format)
+    opts.stop = _listed(ns.stop, namespace, "--stop", ns.no_format)
+    if ns.endpoint is not None:
+        opts.endpoint = _choice(expand(ns.endpoint, "--endpoint"), ENDPOINTS, "--endpoint")
+    if ns.api is not None:
+        opts.api = _choice(expand(ns.api, "--api"), APIS["runtime"], "--api")
+    if opts.endpoint == "mantle" and opts.api and opts.api not in APIS["mantle"]:
+        raise UsageError(
+            f"--api {opts.api} isn't served by the mantle endpoint (it serves {' and '.join(APIS['mantle'])}); "
+            "use --api responses or --api chat, or --endpoint runtime"
+        )
+    if ns.region is not None:
+        opts.region = _region(expand(ns.region, "--region"), opts.endpoint or "runtime")
+    if ns.format is not None:
+        opts.format = _choice(expand(ns.format, "--format"), FORMATS, "--format")
+    if ns.system is not None:
+        opts.system = expand(ns.system, "--system")
+    opts.max_tokens = _number(ns.max_tokens, int, "--max-tokens", 1, None, expand)
+    opts.temperature = _number(ns.temperature, float, "--temperature", 0.0, TEMPERATURE_MAX, expand)
+    opts.top_p = _number(ns.top_p, float, "--top-p", 0.0, 1.0, expand)
+    opts.concurrency = _number(ns.concurrency, int, "--concurrency", 1, CONCURRENCY_MAX, expand)
+    for name in ("chat", "out", "embed", "profile", "job", "role"):
+        value = getattr(ns, name)
+        if value is not None:
+            value = expand(value, f"--{name}").strip()
+            if not value:
+                raise UsageError(f"--{name} needs a value")
+            setattr(opts, name, value)
+    if opts.job and not opts.job.startswith("s3://"):
+        raise UsageError(f"--job takes an S3 prefix like s3://bucket/prefix/, got {opts.job!r}")
+    if opts.role and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/\S+", opts.role):
+        raise UsageError(f"--role takes an IAM role ARN like arn:aws:iam::123456789012:role/Name, got {opts.role!r}")
+    if ns.df is not None:
+        opts.df_name = _name(ns.df, "--df")
+        opts.df = _frame(opts.df_name, namespace)
+    if ns.tools is not None:
+        opts.tools = _tools(ns.tools, namespace)
+    _check_combinations(opts)
+    return opts
+
+
+def _check_combinations(o: CellOptions) -> None:
+    """Refuse option sets that can't mean anything, before anything is sent."""
+    table = o.df is not None or len(o.models) > 1
+    if o.no_format and o.df is not None:
+        raise UsageError("--no-format would send the same text for every row of --df; drop it to fill {column}")
+    if (o.embed or o.job) and len(o.models) > 1:
+        raise UsageError(f"--{'embed' if o.embed else 'job'} runs one model; give a single -m")
+    needs_df = [f"--{n}" for n in ("out", "embed", "job", "role") if getattr(o, n) is not None]
+    if needs_df and o.df is None:
+        raise UsageError(f"{needs_df[0]} needs --df FRAME (a DataFrame whose rows are sent)")
+    if o.concurrency is not None and not table:
+        raise UsageError("--concurrency applies to --df runs and -m comparisons (one prompt is one call)")
+    if table:
+        single_only = [f for f, on in (("--stream", o.stream), ("--chat", o.chat), ("--tools", o.tools),
+                                       ("--format", o.format)) if on]
+        if single_only:
+            what = "--df runs" if o.df is not None else "-m comparisons"
+            raise UsageError(f"{single_only[0]} applies to a single prompt, not to {what}")
+    if o.job and o.dry_run:
+        raise UsageError("--dry-run estimates a --df run; drop --job to see the estimate")
+
+
+def cell_help() -> str:
+    """The ``%%bedrock`` options as text (appended to the magic's docstring)."""
+    return _cell_parser().format_help()
+
+
+def line_help() -> str:
+    """One line per ``%bedrock`` sub-command."""
+    lines = []
+    for name, parser in _LINE_PARSERS.items():
+        usage = " ".join(parser.format_usage().replace("usage: ", "").split())
+        lines.append(f"  {usage:<40} {parser.description}")
+    return "\n".join(lines)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def _split(line: str) -> list[str]:
+    try:
+        return arg_split(line, posix=True)  # posix: quotes are removed, as a user expects
+    except ValueError as exc:
+        raise UsageError(f"can't read the %bedrock line: {exc} (check the quotes)") from None
+
+
+def _parser_namespace(line: str) -> argparse.Namespace:
+    return _cell_parser().parse_args(_split(line))
+
+
+_DOLLAR = re.compile(r"\$(\$?)([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _expand(value: str, namespace: Mapping[str, Any], what: str) -> str:
+    """``$name`` and ``{name}`` in an option value, from the namespace (``$$name`` is literal)."""
+
+    def dollar(match: re.Match[str]) -> str:
+        if match.group(1):
+            return "$" + match.group(2)
+        name = match.group(2)
+        if name not in namespace:
+            raise UsageError(f"no variable named {name!r} for ${name} in {what}; write $${name} for a literal ${name}")
+        return str(namespace[name])
+
+    if "{" in value:
+        value = templating.render(value, namespace)
+    return _DOLLAR.sub(dollar, value) if "$" in value else value
+
+
+_WHOLE_REF = re.compile(r"^(?:\$([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})$")
+
+
+def _listed(values: list[str], namespace: Mapping[str, Any], what: str, literal: bool) -> list[str]:
+    """A repeatable option's values; a whole ``$name`` holding a list or tuple adds each item."""
+    out: list[str] = []
+    for value in values:
+        ref = None if literal else _WHOLE_REF.match(value)
+        name = ref and (ref.group(1) or ref.group(2))
+        if name and isinstance(namespace.get(name), (list, tuple)):
+            out.extend(str(v) for v in namespace[name])
+            continue
+        value = value if literal else _expand(value, namespace, what)
+        if not value:
+            raise UsageError(f"{what} needs a value")
+        out.append(value)
+    return out
+
+
+def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
+    if value in choices:
+        return value
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(f"{what}: unknown value {value!r}; {hint}choose from {', '.join(choices)}")
+
+
+def _region(value: str, surface: str) -> str:
+    from . import endpoints  # botocore's region list is read on first use only
+
+    try:
+        return endpoints.check_region(value.strip(), surface)
+    except endpoints.UnknownRegionError as exc:
+        raise UsageError(f"--region: {exc}") from None
+
+
+def _number(value: str | None, kind: type, what: str, low: float | None, high: float | None,
+            expand: Callable[[str, str], str]) -> Any:
+    if value is None:
+        return None
+    text = expand(value, what).strip()
+    try:
+        number = kind(text)
+    except ValueError:
+        article = "an integer" if kind is int else "a number"
+        raise UsageError(f"{what} takes {article}, got {text!r}") from None
+    if number != number or (low is not None and number < low) or (high is not None and number > high):
+        bounds = f"at least {low}" if high is None else f"between {low:g} and {high:g}"
+        raise UsageError(f"{what} must be {bounds}, got {text}")
+    return number
+
+
+def _dest(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise UsageError(
+            f"DEST must be a Python variable name, got {value!r} "
+            "(the first line holds DEST and options; the prompt goes in the cell body)"
+        )
+    return value
+
+
+def _name(value: str, what: str) -> str:
+    """A variable name given to an object option; ``$frame`` and ``{frame}`` are accepted too."""
+    name = value.strip()
+    ref = _WHOLE_REF.match(name)
+    if ref:
+        name = ref.group(1) or ref.group(2)
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise UsageError(f"{what} takes a variable name, got {value!r}")
+    return name
+
+
+def _lookup(name: str, namespace: Mapping[str, Any], what: str) -> Any:
+    if name in namespace:
+        return namespace[name]
+    visible = [n for n in namespace if not n.startswith("_")]
+    close = difflib.get_close_matches(name, visible, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UsageError(f"{what}: no variable named {name!r} in the notebook{hint}")
+
+
+def _frame(name: str, namespace: Mapping[str, Any]) -> Any:
+    value = _lookup(name, namespace, "--df")
+    pandas = sys.modules.get("pandas")  # a DataFrame can only exist if pandas is already imported
+    if pandas is None or not isinstance(value, pandas.DataFrame):
+        raise UsageError(f"--df {name}: {name} is a {type(value).__name__}, not a pandas DataFrame")
+    return value
+
+
+def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any]]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--tools takes function names separated by commas, like --tools lookup,convert")
+    tools = []
+    for raw in names:
+        name = _name(raw, "--tools")
+        fn = _lookup(name, namespace, "--tools")
+        if not callable(fn):
+            raise UsageError(f"--tools {name}: {name} is a {type(fn).__name__}, not a function")
+        tools.append(fn)
+    return tools

@@ -1,0 +1,167 @@
+"""Estimated cost of a call, from a bundled, dated price table (``data/prices.json``).
+
+The table lists on-demand list prices per 1,000 tokens for the catalog's main models, with the date
+they were taken (``as_of``) and where from (``source``). Model identifiers are normalised before the
+lookup, so that an inference-profile id (``us.amazon.nova-lite-v1:0``), a foundation-model or
+inference-profile ARN, or a mantle id (``openai.gpt-oss-120b``) all find their base model's price.
+
+An unknown model costs ``NaN``, never 0: a silent zero would make a notebook's spend look smaller
+than it is. ``Bedrock.prices`` (a dict ``model -> {"input_per_1k", "output_per_1k"}``) overrides or
+extends the table. Nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Mapping
+
+__all__ = ["Price", "PriceWarning", "as_of", "check_overrides", "cost", "lookup", "normalize", "source", "table"]
+
+# Geographic and global cross-region inference-profile prefixes (``us.``, ``global.`` ...).
+_PROFILE_PREFIX = re.compile(r"^(?:us|eu|apac|jp|au|ca|global|us-gov)\.")
+# What may follow a mantle id to make the catalog id: "-1:0", "-v1:0", "-v2", ":0".
+_VERSION_TAIL = re.compile(r"^(?:-v?\d+(?::\d+)?|:\d+)$")
+# Provisioned-throughput variants carry a context suffix: "...-v1:0:200k".
+_CONTEXT_SUFFIX = re.compile(r":\d+k$")
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+class PriceWarning(UserWarning):
+    """Issued once per model whose price is unknown (its cost is NaN)."""
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per 1,000 input and output tokens for one model, with where the numbers came from."""
+
+    model: str
+    input_per_1k: float
+    output_per_1k: float
+    source: str
+    as_of: str | None
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    # Read once per process, on first use: importing this module costs nothing.
+    text = resources.files("bedrock_magics").joinpath("data/prices.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def as_of() -> str:
+    """The date (ISO) of the bundled prices."""
+    return _table()["as_of"]
+
+
+def source() -> str:
+    """Where the bundled prices come from, in words."""
+    return _table()["source"]
+
+
+def normalize(model: str) -> str:
+    """The base foundation-model id behind a model id, profile id or ARN.
+
+    >>> normalize("arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.amazon.nova-lite-v1:0")
+    'amazon.nova-lite-v1:0'
+    """
+    ident = (model or "").strip()
+    if ident.startswith("arn:"):
+        # arn:aws:bedrock:REGION:ACCOUNT:foundation-model/ID (or inference-profile/ID, ...)
+        ident = ident.split("/", 1)[1] if "/" in ident else ident
+    ident = _PROFILE_PREFIX.sub("", ident)
+    return _CONTEXT_SUFFIX.sub("", ident)
+
+
+def _find(model: str, prices: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The entry of ``prices`` for ``model``: exact, then normalised, then a unique versioned match."""
+    if model in prices:
+        return model, prices[model]
+    base = normalize(model)
+    if base in prices:
+        return base, prices[base]
+    aliases = _table().get("aliases", {})
+    if aliases.get(base) in prices:
+        return aliases[base], prices[aliases[base]]
+    # A mantle id is the catalog id without its version tail ("openai.gpt-oss-120b" -> "...-1:0").
+    hits = [key for key in prices if key.startswith(base) and _VERSION_TAIL.match(key[len(base):])]
+    if len(hits) == 1:
+        return hits[0], prices[hits[0]]
+    return None
+
+
+def lookup(model: str, overrides: Mapping[str, Mapping[str, float]] | None = None) -> Price | None:
+    """The price of ``model``: the user's override first, then the bundled table; None when unknown."""
+    if overrides:
+        found = _find(model, overrides)
+        if found is not None:
+            key, entry = found
+            return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), "Bedrock.prices", None)
+    table = _table()
+    found = _find(model, table["models"])
+    if found is None:
+        return None
+    key, entry = found
+    return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), table["source"], table["as_of"])
+
+
+def cost(model: str, input_tokens: int, output_tokens: int,
+         overrides: Mapping[str, Mapping[str, float]] | None = None) -> float:
+    """Estimated USD cost of one call; ``NaN`` (with one :class:`PriceWarning` per model) when unknown."""
+    price = lookup(model, overrides)
+    if price is None:
+        _warn_once(model)
+        return math.nan
+    return (input_tokens or 0) / 1000.0 * price.input_per_1k + (output_tokens or 0) / 1000.0 * price.output_per_1k
+
+
+def _warn_once(model: str) -> None:
+    with _warned_lock:
+        if model in _warned:
+            return
+        _warned.add(model)
+    warnings.warn(
+        f"no price known for model {model!r}: its cost_usd is NaN. "
+        f"Set Bedrock.prices[{model!r}] = {{'input_per_1k': ..., 'output_per_1k': ...}} to price it.",
+        PriceWarning, stacklevel=3)
+
+
+def check_overrides(value: Any) -> dict[str, dict[str, float]]:
+    """Validate a ``Bedrock.prices`` value; returns it normalised, raises ValueError with one line."""
+    if not isinstance(value, Mapping):
+        raise ValueError("Bedrock.prices must be a dict: model id -> {'input_per_1k': USD, 'output_per_1k': USD}")
+    clean: dict[str, dict[str, float]] = {}
+    for model, entry in value.items():
+        if not isinstance(model, str) or not model.strip():
+            raise ValueError(f"Bedrock.prices keys must be model ids (non-empty strings), not {model!r}")
+        if not isinstance(entry, Mapping) or not {"input_per_1k", "output_per_1k"} <= set(entry):
+            raise ValueError(f"Bedrock.prices[{model!r}] must be a dict with 'input_per_1k' and 'output_per_1k' "
+                             f"(USD per 1,000 tokens), not {entry!r}")
+        numbers = {}
+        for key in ("input_per_1k", "output_per_1k"):
+            number = entry[key]
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number) or number < 0:
+                raise ValueError(f"Bedrock.prices[{model!r}][{key!r}] must be a number >= 0 (USD per 1,000 tokens), "
+                                 f"not {number!r}")
+            numbers[key] = float(number)
+        clean[model] = numbers
+    return clean
+
+
+def table():
+    """The bundled prices as a DataFrame: ``model, name, input_per_1k, output_per_1k, as_of, source``."""
+    import pandas as pd
+
+    data = _table()
+    rows = [{"model": model, "name": entry.get("name"), "input_per_1k": entry["input_per_1k"],
+             "output_per_1k": entry["output_per_1k"], "as_of": data["as_of"], "source": data["source"]}
+            for model, entry in data["models"].items()]
+    return pd.DataFrame(rows)

@@ -1,0 +1,106 @@
+"""OpenAI Chat Completions on the runtime (``/openai/v1``) and on mantle (``/v1``), via the openai SDK.
+
+``client`` is the ``openai.OpenAI`` client from ``auth.Clients.get(region, endpoint, "openai")``
+(the SDK's Bedrock provider signs or sends the API key). Tool results in the conversation become
+``role: "tool"`` messages; the stream asks for usage in its last chunk (``include_usage``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..reply import Reply
+from ..request import Request
+from . import _common as c
+
+API = "chat"
+
+
+def chat_params(request: Request) -> dict[str, Any]:
+    """Keyword arguments of ``client.chat.completions.create`` for ``request``."""
+    params: dict[str, Any] = {"model": request.model, "messages": c.openai_chat_messages(request)}
+    if request.max_tokens is not None:
+        params["max_completion_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    if request.top_p is not None:
+        params["top_p"] = request.top_p
+    if request.stop:
+        params["stop"] = list(request.stop)
+    if request.tools:
+        params["tools"] = c.openai_chat_tools(request)
+    if request.extra.get("body"):
+        params["extra_body"] = dict(request.extra["body"])  # wire fields the SDK does not model
+    return params
+
+
+def _usage(u: dict[str, Any] | None) -> dict[str, int]:
+    u = u or {}
+    return c.usage(u.get("prompt_tokens"), u.get("completion_tokens"), u.get("total_tokens"))
+
+
+def send(client: Any, request: Request) -> Reply:
+    """One Chat Completions call."""
+    clock = c.Clock()
+    completion = client.chat.completions.create(**chat_params(request))
+    latency = clock.ms
+    raw = c.dump(completion)
+    choice = (raw.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    return c.reply(request, API, text=c.strip_reasoning(message.get("content") or ""), usage_=_usage(raw.get("usage")),
+                   stop_raw=choice.get("finish_reason"), raw=raw, latency_ms=latency,
+                   request_id=getattr(completion, "_request_id", None), response_id=raw.get("id"),
+                   tool_calls=c.chat_completion_calls(message))
+
+
+def stream(client: Any, request: Request) -> Iterator[str | Reply]:
+    """Streamed Chat Completions: content deltas, then the final Reply (``streamed=True``)."""
+    clock = c.Clock()
+    chunks = client.chat.completions.create(**chat_params(request), stream=True,
+                                            stream_options={"include_usage": True})
+    request_id = _stream_request_id(chunks)
+    text, finish, usage, completion_id, model = "", None, None, None, None
+    tools: dict[int, dict[str, Any]] = {}
+    try:
+        for chunk in chunks:
+            completion_id, model = chunk.id or completion_id, chunk.model or model
+            if chunk.usage is not None:
+                usage = c.dump(chunk.usage)
+            for choice in chunk.choices or ():
+                delta = choice.delta
+                if delta is not None and delta.content:
+                    text += delta.content
+                    yield delta.content
+                for i, call in enumerate((delta.tool_calls if delta is not None else None) or ()):
+                    tool = tools.setdefault(call.index if call.index is not None else i,
+                                            {"id": "", "name": "", "arguments": ""})
+                    tool["id"] = call.id or tool["id"]
+                    if call.function is not None:
+                        tool["name"] = call.function.name or tool["name"]
+                        tool["arguments"] += call.function.arguments or ""
+                if choice.finish_reason:
+                    finish = choice.finish_reason
+    finally:
+        chunks.close()
+    if finish is None:
+        from ..errors import BedrockError
+
+        raise BedrockError("The Chat Completions stream ended before the model finished.", code="IncompleteStream",
+                           request_id=request_id, hint="Retry the call; if it keeps happening try without --stream.")
+    calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["arguments"])}
+             for _, t in sorted(tools.items())]
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        message["tool_calls"] = [{"id": t["id"], "type": "function",
+                                  "function": {"name": t["name"], "arguments": t["arguments"]}}
+                                 for _, t in sorted(tools.items())]
+    raw = {"id": completion_id, "object": "chat.completion", "model": model,
+           "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+    yield c.reply(request, API, text=c.strip_reasoning(text), usage_=_usage(usage), stop_raw=finish, raw=raw,
+                  latency_ms=clock.ms, request_id=request_id, response_id=completion_id, tool_calls=calls,
+                  streamed=True)
+
+
+def _stream_request_id(stream: Any) -> str | None:
+    headers = getattr(getattr(stream, "response", None), "headers", None) or {}
+    return headers.get("x-request-id") or headers.get("x-amzn-requestid")

@@ -1,0 +1,706 @@
+"""InvokeModel body codecs: one per model family, chosen from the model id.
+
+InvokeModel carries each provider's native body. A ``Codec`` turns a ``Request`` (Converse-shaped
+conversation) into that body (``encode``), reads the response body (``decode``) and reads stream
+chunks (``stream()`` gives a ``StreamState``: ``feed(chunk) -> text delta``, then ``result()``).
+
+Families (bedrock-protocols.md §3.6): ``anthropic`` (Messages), ``nova`` (messages-v1),
+``titan-text``, ``llama`` (Llama 3 chat template in a prompt), ``mistral`` (``[INST]`` prompt),
+``mistral-chat`` (chat completion), ``cohere-command`` (Command R chat), ``gpt-oss`` (OpenAI Chat
+Completions body; also DeepSeek, Qwen, AI21 and other OpenAI-style bodies); the embedding families
+``titan-embed`` and ``cohere-embed`` are handled by ``routes.embed``.
+
+``family_of(model_id)`` reads the family from a model id, an inference-profile id (``us.``,
+``eu.``, ``apac.``, ``jp.``, ``au.``, ``ca.``, ``global.``, ``us-gov.``) or an ARN
+(``…/foundation-model/ID``, ``…/inference-profile/ID``, custom-model ARNs that embed their base
+model). ARNs that do not name their model (provisioned models, application inference profiles,
+imported models) have no family: ``codec_for`` then falls back to the Nova body, which mirrors
+Converse, and warns once; pass ``request.extra["family"]`` (the catalog knows it) to choose exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..request import Request
+from . import _common as c
+
+GEO_PREFIXES = ("us-gov.", "us.", "eu.", "apac.", "jp.", "au.", "ca.", "global.")
+TEXT_FAMILIES = ("anthropic", "nova", "titan-text", "llama", "mistral", "mistral-chat", "cohere-command", "gpt-oss")
+EMBED_FAMILIES = ("titan-embed", "cohere-embed")
+#: Anthropic's Messages body requires max_tokens; Converse's own default for Claude models is 4096.
+DEFAULT_MAX_TOKENS = 4096
+
+_MISTRAL_CHAT = re.compile(r"mistral-large-(24(07|11)|3)|pixtral|mistral-small-2[45]|ministral|magistral|devstral|"
+                           r"mistral-medium")
+
+
+def base_model_id(model_id: str) -> str:
+    """The foundation-model id inside a model id, profile id or ARN (``""`` when the ARN names none)."""
+    mid = model_id.strip()
+    if mid.startswith("arn:"):
+        resource = mid.split(":", 5)[5] if mid.count(":") >= 5 else ""
+        kind, _, rest = resource.partition("/")
+        if kind in ("foundation-model", "inference-profile"):
+            mid = rest
+        elif kind in ("custom-model", "model-customization-job"):
+            # custom-model/{base model id}:{context}/{suffix}: the base model is named.
+            mid = rest.rsplit("/", 1)[0] if "/" in rest else ""
+        else:  # provisioned-model, application-inference-profile, imported-model, prompt…
+            return ""
+    for prefix in GEO_PREFIXES:
+        if mid.startswith(prefix):
+            return mid[len(prefix):]
+    return mid
+
+
+def family_of(model_id: str) -> str | None:
+    """The body family of ``model_id`` (see the module docstring), or ``None`` when unknown."""
+    mid = base_model_id(model_id).lower()
+    if not mid:
+        return None
+    provider, _, name = mid.partition(".")
+    if provider == "anthropic":
+        return "anthropic"
+    if provider == "amazon":
+        if name.startswith("nova-canvas") or name.startswith("nova-reel") or name.startswith("titan-image"):
+            return "image"
+        if name.startswith("nova-sonic"):
+            return "speech"
+        if name.startswith("nova"):
+            return "nova"
+        if name.startswith("titan-embed"):
+            return "titan-embed"
+        if name.startswith("titan-text") or name.startswith("titan-tg1"):
+            return "titan-text"
+        return None
+    if provider == "meta":
+        return "llama"
+    if provider == "mistral":
+        return "mistral-chat" if _MISTRAL_CHAT.search(name) else "mistral"
+    if provider == "cohere":
+        return "cohere-embed" if name.startswith("embed") else "cohere-command"
+    if provider in ("openai", "deepseek", "qwen", "ai21", "moonshotai", "moonshot", "zai", "minimax", "google",
+                    "nvidia", "writer"):
+        return "gpt-oss"
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Decoded responses and stream state
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Decoded:
+    """What a response body (or an assembled stream) says, in wire-neutral terms."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    stop: Any = None  # the wire's own stop reason
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    response_id: str | None = None
+
+
+class StreamState:
+    """Accumulates one InvokeModelWithResponseStream: ``feed`` each decoded chunk, then ``result``."""
+
+    def __init__(self) -> None:
+        self.decoded = Decoded()
+        self.metrics: dict[str, Any] = {}
+
+    def feed(self, chunk: dict[str, Any]) -> str:
+        """Read one chunk; return its text delta (``""`` when it has none)."""
+        # Bedrock merges its invocation metrics into each family's last chunk.
+        metrics = chunk.get("amazon-bedrock-invocationMetrics")
+        if metrics:
+            self.metrics = metrics
+        delta = self._feed(chunk) or ""
+        self.decoded.text += delta
+        return delta
+
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def result(self) -> Decoded:
+        d = self.decoded
+        if d.input_tokens is None and self.metrics:
+            d.input_tokens = self.metrics.get("inputTokenCount")
+        if d.output_tokens is None and self.metrics:
+            d.output_tokens = self.metrics.get("outputTokenCount")
+        return d
+
+
+class Codec:
+    """A family's body format. Subclasses implement ``encode``, ``decode`` and ``stream``."""
+
+    family = ""
+    fallback = False  # True when chosen without knowing the model's family
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        raise NotImplementedError
+
+    def stream(self) -> StreamState:
+        raise NotImplementedError
+
+
+def _settings(request: Request, names: dict[str, str]) -> dict[str, Any]:
+    """Inference settings under this family's names (``names`` maps ours -> theirs), set ones only."""
+    values = {"max_tokens": request.max_tokens, "temperature": request.temperature, "top_p": request.top_p,
+              "stop": list(request.stop) if request.stop else None}
+    return {names[k]: v for k, v in values.items() if k in names and v is not None}
+
+
+def _tool_names(request: Request) -> dict[str, str]:
+    """toolUseId -> tool name, over the whole conversation (tool results only carry the id)."""
+    return {b["toolUse"]["toolUseId"]: b["toolUse"]["name"]
+            for m in request.messages for b in m.get("content") or () if "toolUse" in b}
+
+
+# --------------------------------------------------------------------------------------------------
+# Anthropic Messages
+# --------------------------------------------------------------------------------------------------
+
+
+class Anthropic(Codec):
+    family = "anthropic"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        messages = []
+        for m in request.messages:
+            content = []
+            for b in m.get("content") or ():
+                if "text" in b:
+                    content.append({"type": "text", "text": b["text"]})
+                elif "toolUse" in b:
+                    t = b["toolUse"]
+                    content.append({"type": "tool_use", "id": t["toolUseId"], "name": t["name"],
+                                    "input": t.get("input") or {}})
+                elif "toolResult" in b:
+                    r = b["toolResult"]
+                    part = {"type": "tool_result", "tool_use_id": r["toolUseId"],
+                            "content": [{"type": "text", "text": c.tool_result_text(r)}]}
+                    if r.get("status") == "error":
+                        part["is_error"] = True
+                    content.append(part)
+            messages.append({"role": m["role"], "content": content})
+        body: dict[str, Any] = {"anthropic_version": "bedrock-2023-05-31",
+                                "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS, "messages": messages}
+        if request.system:
+            body["system"] = request.system
+        body.update(_settings(request, {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}))
+        if request.tools:
+            body["tools"] = [{"name": t.name, **({"description": t.description} if t.description else {}),
+                              "input_schema": t.parameters} for t in request.tools]
+        return body
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        text = "".join(p.get("text", "") for p in body.get("content") or () if p.get("type") == "text")
+        calls = [{"id": p.get("id", ""), "name": p.get("name", ""), "input": p.get("input") or {}}
+                 for p in body.get("content") or () if p.get("type") == "tool_use"]
+        u = body.get("usage") or {}
+        return Decoded(text, calls, body.get("stop_reason"), u.get("input_tokens"), u.get("output_tokens"), body.get("id"))
+
+    def stream(self) -> StreamState:
+        return _AnthropicStream()
+
+
+class _AnthropicStream(StreamState):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tools: dict[int, dict[str, Any]] = {}
+
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        kind, d = chunk.get("type"), self.decoded
+        if kind == "message_start":
+            message = chunk.get("message") or {}
+            d.response_id = message.get("id")
+            u = message.get("usage") or {}
+            d.input_tokens = u.get("input_tokens", d.input_tokens)
+            d.output_tokens = u.get("output_tokens") or d.output_tokens
+        elif kind == "content_block_start":
+            block = chunk.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                self.tools[chunk.get("index", 0)] = {"id": block.get("id", ""), "name": block.get("name", ""), "json": ""}
+            elif block.get("text"):
+                return block["text"]
+        elif kind == "content_block_delta":
+            delta = chunk.get("delta") or {}
+            if delta.get("type") == "text_delta":
+                return delta.get("text", "")
+            if delta.get("type") == "input_json_delta":
+                self.tools.setdefault(chunk.get("index", 0), {"id": "", "name": "", "json": ""})["json"] += \
+                    delta.get("partial_json", "")
+        elif kind == "message_delta":
+            d.stop = (chunk.get("delta") or {}).get("stop_reason", d.stop)
+            u = chunk.get("usage") or {}
+            if u.get("output_tokens") is not None:
+                d.output_tokens = u["output_tokens"]
+            if u.get("input_tokens") is not None:
+                d.input_tokens = u["input_tokens"]
+        return ""
+
+    def result(self) -> Decoded:
+        self.decoded.tool_calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["json"])}
+                                   for _, t in sorted(self.tools.items())]
+        return super().result()
+
+
+# --------------------------------------------------------------------------------------------------
+# Amazon Nova (messages-v1: Converse's shape)
+# --------------------------------------------------------------------------------------------------
+
+
+class Nova(Codec):
+    family = "nova"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        from .converse import converse_kwargs
+
+        kwargs = converse_kwargs(request)
+        body: dict[str, Any] = {"schemaVersion": "messages-v1", "messages": kwargs["messages"]}
+        for key in ("system", "inferenceConfig", "toolConfig"):
+            if key in kwargs:
+                body[key] = kwargs[key]
+        return body
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        message = (body.get("output") or {}).get("message") or {}
+        text = "".join(b.get("text", "") for b in message.get("content") or ())
+        calls = [{"id": b["toolUse"].get("toolUseId", ""), "name": b["toolUse"].get("name", ""),
+                  "input": b["toolUse"].get("input") or {}} for b in message.get("content") or () if "toolUse" in b]
+        u = body.get("usage") or {}
+        return Decoded(text, calls, body.get("stopReason"), u.get("inputTokens"), u.get("outputTokens"))
+
+    def stream(self) -> StreamState:
+        return _NovaStream()
+
+
+class _NovaStream(StreamState):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tools: dict[int, dict[str, Any]] = {}
+
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        d = self.decoded
+        if "contentBlockStart" in chunk:
+            start = chunk["contentBlockStart"]
+            tool = (start.get("start") or {}).get("toolUse")
+            if tool:
+                self.tools[start.get("contentBlockIndex", 0)] = {"id": tool.get("toolUseId", ""),
+                                                                  "name": tool.get("name", ""), "json": ""}
+        elif "contentBlockDelta" in chunk:
+            event = chunk["contentBlockDelta"]
+            delta = event.get("delta") or {}
+            if "text" in delta:
+                return delta["text"]
+            if "toolUse" in delta:
+                tool = self.tools.setdefault(event.get("contentBlockIndex", 0), {"id": "", "name": "", "json": ""})
+                piece = (delta["toolUse"] or {}).get("input")
+                tool["json"] += piece if isinstance(piece, str) else json.dumps(piece or {})
+        elif "messageStop" in chunk:
+            d.stop = chunk["messageStop"].get("stopReason")
+        elif "metadata" in chunk:
+            u = chunk["metadata"].get("usage") or {}
+            d.input_tokens, d.output_tokens = u.get("inputTokens"), u.get("outputTokens")
+        return ""
+
+    def result(self) -> Decoded:
+        self.decoded.tool_calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["json"])}
+                                   for _, t in sorted(self.tools.items())]
+        return super().result()
+
+
+# --------------------------------------------------------------------------------------------------
+# Prompt-string families: Titan Text, Llama, Mistral (text completion)
+# --------------------------------------------------------------------------------------------------
+
+
+def _turns(request: Request) -> list[tuple[str, str]]:
+    """(role, text) per message; tool results become text (these families have no tool blocks)."""
+    out = []
+    for m in request.messages:
+        parts = [c.text_of(m)] if c.text_of(m) else []
+        parts += [c.tool_result_text(b["toolResult"]) for b in m.get("content") or () if "toolResult" in b]
+        out.append((m["role"], "\n".join(parts)))
+    return out
+
+
+class TitanText(Codec):
+    """Titan Text: one ``inputText``. A single user turn without system prompt is sent as is; a
+    conversation as the documented ``User: …\\nBot: …`` transcript ending in ``Bot:``."""
+
+    family = "titan-text"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        turns = _turns(request)
+        if len(turns) == 1 and not request.system:
+            text = turns[0][1]
+        else:
+            lines = [request.system] if request.system else []
+            lines += [f"{'User' if role == 'user' else 'Bot'}: {text}" for role, text in turns]
+            text = "\n".join(lines + ["Bot:"])
+        config = _settings(request, {"max_tokens": "maxTokenCount", "temperature": "temperature", "top_p": "topP",
+                                     "stop": "stopSequences"})
+        return {"inputText": text, "textGenerationConfig": config} if config else {"inputText": text}
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        results = body.get("results") or [{}]
+        return Decoded("".join(r.get("outputText", "") for r in results), [], results[-1].get("completionReason"),
+                       body.get("inputTextTokenCount"), sum(int(r.get("tokenCount") or 0) for r in results))
+
+    def stream(self) -> StreamState:
+        return _TitanStream()
+
+
+class _TitanStream(StreamState):
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        d = self.decoded
+        if chunk.get("inputTextTokenCount") is not None:
+            d.input_tokens = chunk["inputTextTokenCount"]
+        if chunk.get("totalOutputTextTokenCount") is not None:
+            d.output_tokens = chunk["totalOutputTextTokenCount"]
+        if chunk.get("completionReason"):
+            d.stop = chunk["completionReason"]
+        return chunk.get("outputText") or ""
+
+
+class Llama(Codec):
+    """Meta Llama 3/4: the chat template rendered into ``prompt``."""
+
+    family = "llama"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        parts = ["<|begin_of_text|>"]
+        if request.system:
+            parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{request.system}<|eot_id|>")
+        for role, text in _turns(request):
+            parts.append(f"<|start_header_id|>{role}<|end_header_id|>\n\n{text}<|eot_id|>")
+        parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
+        body = {"prompt": "".join(parts)}
+        body.update(_settings(request, {"max_tokens": "max_gen_len", "temperature": "temperature", "top_p": "top_p"}))
+        return body
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        return Decoded(body.get("generation") or "", [], body.get("stop_reason"), body.get("prompt_token_count"),
+                       body.get("generation_token_count"))
+
+    def stream(self) -> StreamState:
+        return _LlamaStream()
+
+
+class _LlamaStream(StreamState):
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        d = self.decoded
+        if chunk.get("prompt_token_count") is not None:
+            d.input_tokens = chunk["prompt_token_count"]
+        if chunk.get("generation_token_count") is not None:
+            d.output_tokens = chunk["generation_token_count"]
+        if chunk.get("stop_reason"):
+            d.stop = chunk["stop_reason"]
+        return chunk.get("generation") or ""
+
+
+class Mistral(Codec):
+    """Mistral text completion: ``<s>[INST] … [/INST]``. Mistral's template has no system role; the
+    system prompt opens the first turn inside ``<<SYS>>…<</SYS>>`` (the Llama 2 markers these
+    instruct models understand), so it stays distinguishable from the user's text."""
+
+    family = "mistral"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        prompt, pending_system = "<s>", request.system
+        for role, text in _turns(request):
+            if role == "user":
+                if pending_system:
+                    text, pending_system = f"<<SYS>>\n{pending_system}\n<</SYS>>\n\n{text}", None
+                prompt += f"[INST] {text} [/INST]"
+            else:
+                prompt += f"{text}</s>"
+        body = {"prompt": prompt}
+        body.update(_settings(request, {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
+                                        "stop": "stop"}))
+        return body
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        outputs = body.get("outputs") or [{}]
+        return Decoded("".join(o.get("text", "") for o in outputs), [], outputs[-1].get("stop_reason"))
+
+    def stream(self) -> StreamState:
+        return _MistralStream()
+
+
+class _MistralStream(StreamState):
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        outputs = chunk.get("outputs") or []
+        text = "".join(o.get("text", "") for o in outputs)
+        for o in outputs:
+            if o.get("stop_reason"):
+                self.decoded.stop = o["stop_reason"]
+        return text
+
+
+# --------------------------------------------------------------------------------------------------
+# Chat-completion bodies: Mistral chat and OpenAI-style (gpt-oss, DeepSeek, Qwen, …)
+# --------------------------------------------------------------------------------------------------
+
+
+class OpenAIChat(Codec):
+    """An OpenAI Chat Completions body (gpt-oss and other OpenAI-style models on InvokeModel)."""
+
+    family = "gpt-oss"
+    max_tokens_name = "max_completion_tokens"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {"messages": c.openai_chat_messages(request)}
+        body.update(_settings(request, {"max_tokens": self.max_tokens_name, "temperature": "temperature",
+                                        "top_p": "top_p", "stop": "stop"}))
+        if request.tools:
+            body["tools"] = c.openai_chat_tools(request)
+        return body
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        choice = (body.get("choices") or [{}])[0]
+        message = choice.get("message") or {}
+        u = body.get("usage") or {}
+        return Decoded(c.strip_reasoning(message.get("content") or ""), c.chat_completion_calls(message),
+                       choice.get("finish_reason") or choice.get("stop_reason"), u.get("prompt_tokens"),
+                       u.get("completion_tokens"), body.get("id"))
+
+    def stream(self) -> StreamState:
+        return _ChatStream()
+
+
+class MistralChat(OpenAIChat):
+    """Mistral chat completion (Mistral Large 24.07 and later): OpenAI-like messages and tools."""
+
+    family = "mistral-chat"
+    max_tokens_name = "max_tokens"
+
+
+class _ChatStream(StreamState):
+    """Chat-completion chunks: ``choices[0].delta`` (OpenAI) or ``choices[0].message`` (Mistral)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tools: dict[int, dict[str, Any]] = {}
+        self.reasoning = False
+
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        d = self.decoded
+        d.response_id = d.response_id or chunk.get("id")
+        u = chunk.get("usage") or {}
+        if u:
+            d.input_tokens, d.output_tokens = u.get("prompt_tokens"), u.get("completion_tokens")
+        text = ""
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or choice.get("message") or {}
+            text += delta.get("content") or ""
+            for i, call in enumerate(delta.get("tool_calls") or ()):
+                tool = self.tools.setdefault(call.get("index", i), {"id": "", "name": "", "json": ""})
+                fn = call.get("function") or {}
+                tool["id"] = call.get("id") or tool["id"]
+                tool["name"] = fn.get("name") or tool["name"]
+                args = fn.get("arguments")
+                tool["json"] += args if isinstance(args, str) else (json.dumps(args) if args else "")
+            reason = choice.get("finish_reason") or choice.get("stop_reason")
+            if reason:
+                d.stop = reason
+        return text
+
+    def result(self) -> Decoded:
+        self.decoded.tool_calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["json"])}
+                                   for _, t in sorted(self.tools.items())]
+        self.decoded.text = c.strip_reasoning(self.decoded.text)
+        return super().result()
+
+
+# --------------------------------------------------------------------------------------------------
+# Cohere Command R / R+
+# --------------------------------------------------------------------------------------------------
+
+_JSON_TO_COHERE = {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "array": "list",
+                   "object": "dict"}
+
+
+class CohereCommand(Codec):
+    """Cohere Command R chat: ``message`` + ``chat_history`` + ``preamble``; tools by name (no ids)."""
+
+    family = "cohere-command"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        messages = list(request.messages)
+        last = messages[-1] if messages else {"role": "user", "content": [{"text": ""}]}
+        history = []
+        for m in messages[:-1]:
+            history.append({"role": "USER" if m["role"] == "user" else "CHATBOT", "message": c.text_of(m)})
+        body: dict[str, Any] = {"message": c.text_of(last) if last["role"] == "user" else ""}
+        if history:
+            body["chat_history"] = history
+        if request.system:
+            body["preamble"] = request.system
+        body.update(_settings(request, {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "p",
+                                        "stop": "stop_sequences"}))
+        if "p" in body:  # Cohere accepts 0.01 <= p <= 0.99 only
+            body["p"] = min(max(body["p"], 0.01), 0.99)
+        if request.tools:
+            body["tools"] = [{"name": t.name, "description": t.description,
+                              "parameter_definitions": _cohere_parameters(t.parameters)} for t in request.tools]
+        results = [b["toolResult"] for b in last.get("content") or () if "toolResult" in b]
+        if results:
+            calls = {b["toolUse"]["toolUseId"]: b["toolUse"] for m in messages for b in m.get("content") or ()
+                     if "toolUse" in b}
+            body["tool_results"] = [
+                {"call": {"name": calls.get(r["toolUseId"], {}).get("name", ""),
+                          "parameters": calls.get(r["toolUseId"], {}).get("input") or {}},
+                 "outputs": [{"result": c.tool_result_text(r)}]} for r in results]
+        return body
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        calls = [{"id": f"cohere-{i}", "name": call.get("name", ""), "input": call.get("parameters") or {}}
+                 for i, call in enumerate(body.get("tool_calls") or ())]
+        units = (body.get("meta") or {}).get("billed_units") or {}
+        return Decoded(body.get("text") or "", calls, body.get("finish_reason"), units.get("input_tokens"),
+                       units.get("output_tokens"), body.get("response_id") or body.get("generation_id"))
+
+    def stream(self) -> StreamState:
+        return _CohereStream(self)
+
+
+def _cohere_parameters(schema: dict[str, Any]) -> dict[str, Any]:
+    required = set(schema.get("required") or ())
+    return {name: {**({"description": prop["description"]} if prop.get("description") else {}),
+                   "type": _JSON_TO_COHERE.get(prop.get("type", "string"), "str"), "required": name in required}
+            for name, prop in (schema.get("properties") or {}).items()}
+
+
+class _CohereStream(StreamState):
+    def __init__(self, codec: CohereCommand) -> None:
+        super().__init__()
+        self.codec = codec
+
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        kind = chunk.get("event_type")
+        if kind == "text-generation":
+            return chunk.get("text") or ""
+        if kind == "tool-calls-generation":
+            self.decoded.tool_calls = self.codec.decode({"tool_calls": chunk.get("tool_calls")}).tool_calls
+        if kind == "stream-end" or chunk.get("is_finished"):
+            self.decoded.stop = chunk.get("finish_reason") or self.decoded.stop
+            final = chunk.get("response")
+            if isinstance(final, dict):
+                decoded = self.codec.decode(final)
+                self.decoded.tool_calls = decoded.tool_calls or self.decoded.tool_calls
+                self.decoded.input_tokens = decoded.input_tokens
+                self.decoded.output_tokens = decoded.output_tokens
+                self.decoded.response_id = decoded.response_id
+        return ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Fallback: a Converse-like body, and a decoder that recognises every family's response
+# --------------------------------------------------------------------------------------------------
+
+
+class Fallback(Nova):
+    """For models whose family the id does not tell: send the Nova body (Converse's shape, which
+    Nova, custom Nova models and Converse-compatible imports accept) and decode any known response."""
+
+    family = "nova"
+    fallback = True
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        return _codec_for_body(body).decode(body)
+
+    def stream(self) -> StreamState:
+        return _SniffingStream()
+
+
+def _codec_for_body(body: dict[str, Any]) -> Codec:
+    if "output" in body:
+        return Nova()
+    if body.get("type") == "message" or "anthropic_version" in body:
+        return Anthropic()
+    if "choices" in body:
+        return OpenAIChat()
+    if "generation" in body:
+        return Llama()
+    if "outputs" in body:
+        return Mistral()
+    if "results" in body:
+        return TitanText()
+    if "finish_reason" in body or "chat_history" in body or "generation_id" in body:
+        return CohereCommand()
+    return Nova()
+
+
+class _SniffingStream(StreamState):
+    """Picks the right stream reader from the first chunk's shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner: StreamState | None = None
+
+    def feed(self, chunk: dict[str, Any]) -> str:
+        if self.inner is None:
+            if "type" in chunk and str(chunk.get("type", "")).startswith(("message", "content_block")):
+                self.inner = Anthropic().stream()
+            elif "choices" in chunk:
+                self.inner = _ChatStream()
+            elif "generation" in chunk:
+                self.inner = Llama().stream()
+            elif "outputs" in chunk:
+                self.inner = Mistral().stream()
+            elif "outputText" in chunk:
+                self.inner = TitanText().stream()
+            elif "event_type" in chunk:
+                self.inner = CohereCommand().stream()
+            else:
+                self.inner = Nova().stream()
+        return self.inner.feed(chunk)
+
+    def result(self) -> Decoded:
+        return self.inner.result() if self.inner else Decoded()
+
+
+_CODECS: dict[str, type[Codec]] = {
+    "anthropic": Anthropic, "nova": Nova, "titan-text": TitanText, "llama": Llama, "mistral": Mistral,
+    "mistral-chat": MistralChat, "cohere-command": CohereCommand, "gpt-oss": OpenAIChat,
+}
+_warned: set[str] = set()
+
+
+class UnsupportedFamilyError(ValueError):
+    """InvokeModel text generation was asked of a model that does not generate text."""
+
+
+def codec_for(model_id: str, family: str | None = None) -> Codec:
+    """The codec for ``model_id`` (or for ``family`` when given: the catalog's ``family`` field).
+
+    Raises ``UnsupportedFamilyError`` for image/speech models and for embedding families (use
+    ``routes.embed``); falls back to ``Fallback`` (with one warning per model) when the id tells
+    no family.
+    """
+    family = family or family_of(model_id)
+    if family in _CODECS:
+        return _CODECS[family]()
+    if family in EMBED_FAMILIES:
+        raise UnsupportedFamilyError(f"{model_id} is an embedding model: use routes.embed (Bedrock.embed)")
+    if family in ("image", "speech"):
+        raise UnsupportedFamilyError(f"{model_id} does not generate text ({family} model); this package sends text prompts")
+    if model_id not in _warned:
+        _warned.add(model_id)
+        warnings.warn(
+            f"InvokeModel: the body format of {model_id} is unknown (an ARN that does not name its model); "
+            "sending a Converse-shaped (Amazon Nova) body. Use --api converse, or pass the family.",
+            stacklevel=3,
+        )
+    return Fallback()

@@ -1,0 +1,99 @@
+"""InvokeModel and InvokeModelWithResponseStream on the runtime, through boto3's ``bedrock-runtime``.
+
+The body is the model family's native format (``codecs``); embedding models go to ``embed``.
+Usage comes from Bedrock's ``x-amzn-bedrock-*-token-count`` headers (what Bedrock bills) or, on
+streams, the ``amazon-bedrock-invocationMetrics`` of the last chunk; the body's own counts fill in
+when those are missing. Streams are read through botocore's event-stream parser.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from ..reply import Reply
+from ..request import Request
+from . import _common as c
+from . import codecs, embed
+
+API = "invoke"
+
+
+def _family(request: Request) -> str | None:
+    return request.extra.get("family") or codecs.family_of(request.model)
+
+
+def _body(codec: codecs.Codec, request: Request) -> bytes:
+    body = codec.encode(request)
+    body.update(request.extra.get("body") or {})  # caller's extra wire fields (e.g. top_k)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _header_int(headers: dict[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def send(client: Any, request: Request) -> Reply:
+    """One InvokeModel call (embedding models are delegated to ``embed.send``)."""
+    family = _family(request)
+    if family in codecs.EMBED_FAMILIES:
+        return embed.send(client, request)
+    codec = codecs.codec_for(request.model, family)
+    body = _body(codec, request)
+    clock = c.Clock()
+    response = client.invoke_model(modelId=request.model, body=body, contentType="application/json",
+                                   accept="application/json")
+    payload = response["body"].read()
+    latency = clock.ms
+    meta = response.get("ResponseMetadata") or {}
+    headers = meta.get("HTTPHeaders") or {}
+    raw = json.loads(payload or b"{}")
+    decoded = codec.decode(raw)
+    tokens_in = _header_int(headers, "x-amzn-bedrock-input-token-count")
+    tokens_out = _header_int(headers, "x-amzn-bedrock-output-token-count")
+    usage = c.usage(tokens_in if tokens_in is not None else decoded.input_tokens,
+                    tokens_out if tokens_out is not None else decoded.output_tokens)
+    out = c.reply(request, API, text=decoded.text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=latency,
+                  request_id=meta.get("RequestId"), response_id=decoded.response_id, tool_calls=decoded.tool_calls)
+    return out
+
+
+def stream(client: Any, request: Request) -> Iterator[str | Reply]:
+    """InvokeModelWithResponseStream: text deltas, then the final Reply (``streamed=True``)."""
+    family = _family(request)
+    if family in codecs.EMBED_FAMILIES:
+        yield from embed.stream(client, request)
+        return
+    codec = codecs.codec_for(request.model, family)
+    body = _body(codec, request)
+    clock = c.Clock()
+    response = client.invoke_model_with_response_stream(modelId=request.model, body=body,
+                                                        contentType="application/json", accept="application/json")
+    request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
+    state = codec.stream()
+    chunks: list[Any] = []
+    for event in response["body"]:
+        part = event.get("chunk")
+        if not part:
+            continue
+        chunk = json.loads(part.get("bytes") or b"{}")
+        chunks.append(chunk)
+        delta = state.feed(chunk)
+        if delta:
+            yield delta
+    decoded = state.result()
+    if decoded.stop is None and not state.metrics:
+        from ..errors import BedrockError
+
+        raise BedrockError("The InvokeModelWithResponseStream response ended before the model finished.",
+                           code="IncompleteStream", request_id=request_id,
+                           hint="Retry the call; if it keeps happening try without --stream.")
+    usage = c.usage(state.metrics.get("inputTokenCount", decoded.input_tokens),
+                    state.metrics.get("outputTokenCount", decoded.output_tokens))
+    raw = {"chunks": chunks, "contentType": response.get("contentType")}
+    yield c.reply(request, API, text=decoded.text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=clock.ms,
+                  request_id=request_id, response_id=decoded.response_id, tool_calls=decoded.tool_calls, streamed=True)

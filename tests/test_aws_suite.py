@@ -1,0 +1,181 @@
+"""The same kind of checks as the local-service tests, against REAL Amazon Bedrock.
+
+Runs only when AWS credentials are present (``tests/conftest.py`` skips every ``aws``-marked test
+otherwise) and costs a few cents at most: a handful of short calls to a cheap model.
+
+Settings (environment):
+
+* ``BEDROCK_MAGICS_AWS_REGION`` — region, default ``us-east-1``;
+* ``BEDROCK_MAGICS_AWS_MODEL`` — Converse/InvokeModel model, default ``us.amazon.nova-micro-v1:0``;
+* ``BEDROCK_MAGICS_AWS_OPENAI_MODEL`` — model for Chat Completions on the runtime's ``/openai/v1``
+  (documented for OpenAI's models), default ``openai.gpt-oss-20b-1:0``.
+
+Run with ``pytest -m aws tests/test_aws_suite.py``. Local-service endpoint overrides left in the
+environment (``AWS_ENDPOINT_URL_BEDROCK*``, ``AWS_BEDROCK_BASE_URL`` and, when those pointed at
+loopback, the local CA variables) are removed for these tests so that they reach AWS itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.aws
+
+REGION = os.environ.get("BEDROCK_MAGICS_AWS_REGION", "us-east-1")
+MODEL = os.environ.get("BEDROCK_MAGICS_AWS_MODEL", "us.amazon.nova-micro-v1:0")
+OPENAI_MODEL = os.environ.get("BEDROCK_MAGICS_AWS_OPENAI_MODEL", "openai.gpt-oss-20b-1:0")
+
+# Geography prefixes of system-defined inference profiles (bedrock-protocols.md §2.4).
+_GEO_PREFIXES = ("us", "eu", "apac", "jp", "au", "ca", "global", "us-gov")
+_STOP_REASONS = {"end_turn", "max_tokens", "stop_sequence"}
+PROMPT = "Reply with exactly one word: pong"
+
+
+def base_model_id(model: str) -> str:
+    """The foundation-model id behind a model or inference-profile id (``us.x.y`` -> ``x.y``)."""
+    model = model.rsplit("/", 1)[-1]  # an ARN ends with the id
+    head, _, rest = model.partition(".")
+    return rest if head in _GEO_PREFIXES and rest else model
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """The environment with any local-service endpoint overrides removed."""
+    overrides = [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")] + ["AWS_BEDROCK_BASE_URL"]
+    local = any(urlparse(os.environ.get(n, "")).hostname in ("127.0.0.1", "localhost", "::1") for n in overrides)
+    for name in overrides:
+        monkeypatch.delenv(name, raising=False)
+    if local:  # the local service's exports were applied: its CA is not the one AWS is signed by
+        for name in ("AWS_CA_BUNDLE", "SSL_CERT_FILE"):
+            monkeypatch.delenv(name, raising=False)
+    from bedrock_magics.local import credentials
+
+    if os.environ.get("AWS_BEARER_TOKEN_BEDROCK") == credentials.API_KEY:
+        monkeypatch.delenv("AWS_BEARER_TOKEN_BEDROCK")
+    if os.environ.get("AWS_ACCESS_KEY_ID") == credentials.ACCESS_KEY_ID:
+        pytest.skip("the environment holds the local service's credentials, not AWS ones")
+    yield
+
+
+@pytest.fixture
+def control(aws_env):
+    import boto3
+
+    return boto3.client("bedrock", region_name=REGION)
+
+
+@pytest.fixture
+def runtime(aws_env):
+    import boto3
+
+    return boto3.client("bedrock-runtime", region_name=REGION)
+
+
+def test_list_foundation_models_includes_the_model(control):
+    summaries = control.list_foundation_models()["modelSummaries"]
+    ids = {s["modelId"] for s in summaries}
+    assert base_model_id(MODEL) in ids
+    for summary in summaries:
+        assert summary["modelArn"].startswith(f"arn:aws:bedrock:{REGION}::foundation-model/")
+        assert summary["modelArn"].endswith(summary["modelId"])
+    by_provider = control.list_foundation_models(byProvider="Amazon")["modelSummaries"]
+    assert by_provider and all(s["providerName"] == "Amazon" for s in by_provider)
+
+
+def test_get_foundation_model(control):
+    details = control.get_foundation_model(modelIdentifier=base_model_id(MODEL))["modelDetails"]
+    assert details["modelId"] == base_model_id(MODEL)
+    assert "TEXT" in details["outputModalities"]
+
+
+def test_converse(runtime):
+    out = runtime.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": PROMPT}]}],
+                           inferenceConfig={"maxTokens": 20, "temperature": 0})
+    text = "".join(block.get("text", "") for block in out["output"]["message"]["content"])
+    assert out["output"]["message"]["role"] == "assistant"
+    assert text.strip()
+    assert out["stopReason"] in _STOP_REASONS
+    usage = out["usage"]
+    assert usage["inputTokens"] > 0 and usage["outputTokens"] > 0
+    assert usage["totalTokens"] >= usage["inputTokens"] + usage["outputTokens"]
+    assert out["metrics"]["latencyMs"] >= 0
+    assert out["ResponseMetadata"]["RequestId"]
+
+
+def test_converse_stream(runtime):
+    out = runtime.converse_stream(modelId=MODEL, messages=[{"role": "user", "content": [{"text": PROMPT}]}],
+                                  inferenceConfig={"maxTokens": 20, "temperature": 0})
+    events = list(out["stream"])
+    names = [next(iter(e)) for e in events]
+    assert names[0] == "messageStart" and events[0]["messageStart"]["role"] == "assistant"
+    text = "".join(e["contentBlockDelta"]["delta"].get("text", "") for e in events if "contentBlockDelta" in e)
+    assert text.strip()
+    assert "messageStop" in names and names.index("messageStop") > names.index("contentBlockDelta")
+    stop = next(e["messageStop"] for e in events if "messageStop" in e)
+    assert stop["stopReason"] in _STOP_REASONS
+    metadata = next(e["metadata"] for e in events if "metadata" in e)
+    assert metadata["usage"]["outputTokens"] > 0 and metadata["metrics"]["latencyMs"] >= 0
+
+
+def _invoke_body(model: str) -> tuple[dict, Callable[[dict], str]]:
+    """A minimal InvokeModel body for the model's family and a function that reads the reply text."""
+    family = base_model_id(model)
+    if family.startswith("amazon.nova"):
+        body = {"schemaVersion": "messages-v1", "messages": [{"role": "user", "content": [{"text": PROMPT}]}],
+                "inferenceConfig": {"maxTokens": 20, "temperature": 0}}
+        return body, lambda out: out["output"]["message"]["content"][0]["text"]
+    if family.startswith("anthropic."):
+        body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
+                "messages": [{"role": "user", "content": [{"type": "text", "text": PROMPT}]}]}
+        return body, lambda out: out["content"][0]["text"]
+    if family.startswith("meta.llama"):
+        prompt = ("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n" + PROMPT +
+                  "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+        return {"prompt": prompt, "max_gen_len": 20, "temperature": 0}, lambda out: out["generation"]
+    pytest.skip(f"no InvokeModel body in this suite for {model}")
+
+
+def test_invoke_model(runtime):
+    body, text_of = _invoke_body(MODEL)
+    out = runtime.invoke_model(modelId=MODEL, body=json.dumps(body), contentType="application/json",
+                               accept="application/json")
+    assert out["contentType"].startswith("application/json")
+    assert text_of(json.loads(out["body"].read())).strip()
+    headers = out["ResponseMetadata"]["HTTPHeaders"]
+    assert int(headers["x-amzn-bedrock-input-token-count"]) > 0
+    assert int(headers["x-amzn-bedrock-output-token-count"]) > 0
+
+
+def test_count_tokens_rejects_or_counts(runtime):
+    """CountTokens: a count for models that support it, else Bedrock's ValidationException."""
+    from botocore.exceptions import ClientError
+
+    request = {"converse": {"messages": [{"role": "user", "content": [{"text": PROMPT}]}]}}
+    try:
+        out = runtime.count_tokens(modelId=base_model_id(MODEL), input=request)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "ValidationException"
+    else:
+        assert out["inputTokens"] > 0
+
+
+def test_chat_completions_via_the_openai_bedrock_provider(aws_env):
+    from openai import OpenAI
+    from openai.providers import bedrock
+
+    # base_url=None: the canonical runtime URL for REGION, whatever AWS_BEDROCK_BASE_URL says.
+    client = OpenAI(provider=bedrock(endpoint="runtime", region=REGION, base_url=None))
+    completion = client.chat.completions.create(
+        model=OPENAI_MODEL, messages=[{"role": "user", "content": PROMPT}], max_completion_tokens=200)
+    assert completion.object == "chat.completion"
+    choice = completion.choices[0]
+    assert choice.message.role == "assistant"
+    assert choice.finish_reason in {"stop", "length"}
+    assert (choice.message.content or "").strip() or choice.finish_reason == "length"
+    assert completion.usage.prompt_tokens > 0
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens

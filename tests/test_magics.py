@@ -1,0 +1,432 @@
+"""%bedrock / %%bedrock in an in-process IPython shell, against the local Bedrock service over HTTPS.
+
+What a user sees is asserted: the rich outputs (``capture_output`` records every display and
+update), stdout/stderr lines, the value stored in DEST and ``_``, and the ledger rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+from bedrock_magics import display
+from bedrock_magics.errors import BedrockError
+from bedrock_magics.local import credentials
+from bedrock_magics.magics import LOCAL_BANNER, current
+from bedrock_magics.reply import Reply
+
+RUNTIME_MODEL = "us.amazon.nova-lite-v1:0"
+OPENAI_MODEL = "openai.gpt-oss-120b-1:0"  # served by runtime /openai/v1 too
+MANTLE_MODEL = "openai.gpt-oss-120b"
+SECRETS = (credentials.SECRET_ACCESS_KEY, credentials.API_KEY)
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def shell(tmp_path_factory):
+    """One in-process InteractiveShell (a process-wide singleton), history off, its own IPYTHONDIR."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    os.environ.setdefault("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
+    config = Config()
+    config.HistoryAccessor.enabled = False  # else: "too many open files" over many shells/cells
+    return InteractiveShell.instance(config=config)
+
+
+@pytest.fixture
+def ip(shell, local_service, tmp_path, monkeypatch):
+    """The shell with bedrock_magics loaded, using the local service and a fresh ledger."""
+    monkeypatch.delenv("BEDROCK_MAGICS_LOCAL", raising=False)
+    shell.run_line_magic("load_ext", "bedrock_magics")
+    bm = current(shell)
+    bm.ledger_path = str(tmp_path / "ledger.sqlite")
+    bm.use_local(service=local_service)
+    local_service.faults.clear()
+    yield shell
+    local_service.faults.clear()
+    shell.run_line_magic("unload_ext", "bedrock_magics")
+    for name in ("ans", "out", "frame", "get_weather", "topic", "person"):
+        shell.user_ns.pop(name, None)
+
+
+def run(ip, code: str):
+    """Run a cell; return (result, captured)."""
+    with capture_output() as captured:
+        result = ip.run_cell(code)
+    return result, captured
+
+
+def run_ok(ip, code: str):
+    result, captured = run(ip, code)
+    result.raise_error()
+    return result, captured
+
+
+def rows(ip) -> pd.DataFrame:
+    return current(ip).usage()
+
+
+def usage_error(ip, code: str) -> str:
+    """Run a cell that must fail with exactly one UsageError line on stderr, sending nothing."""
+    before = len(rows(ip))
+    result, captured = run(ip, code)
+    assert type(result.error_in_exec) is UsageError, result.error_in_exec
+    lines = captured.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("UsageError: "), captured.stderr
+    assert "Traceback" not in captured.stdout
+    assert len(rows(ip)) == before  # nothing was sent
+    return lines[0]
+
+
+def bundles(captured) -> list[dict]:
+    return [o.data for o in captured.outputs]
+
+
+def no_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+# -- loading -----------------------------------------------------------------------------------------
+
+def test_reload_ext_keeps_one_configurable_and_one_magic(ip):
+    ip.run_line_magic("reload_ext", "bedrock_magics")
+    ip.run_line_magic("reload_ext", "bedrock_magics")
+    ip.run_line_magic("load_ext", "bedrock_magics")  # already loaded: a no-op
+    assert [type(c).__name__ for c in ip.configurables].count("Bedrock") == 1
+    assert "bedrock" in ip.magics_manager.magics["line"] and "bedrock" in ip.magics_manager.magics["cell"]
+
+
+def test_unload_removes_magic_configurable_and_printer(shell, local_service):
+    shell.run_line_magic("load_ext", "bedrock_magics")
+    shell.run_line_magic("unload_ext", "bedrock_magics")
+    assert "bedrock" not in shell.magics_manager.magics["line"]
+    assert "bedrock" not in shell.magics_manager.magics["cell"]
+    assert not any(type(c).__name__ == "Bedrock" for c in shell.configurables)
+    with pytest.raises(KeyError):
+        shell.display_formatter.ipython_display_formatter.lookup_by_type(Reply)
+
+
+def test_load_ext_imports_no_heavy_library():
+    code = textwrap.dedent("""
+        import sys
+        from IPython.core.interactiveshell import InteractiveShell
+        ip = InteractiveShell.instance()
+        ip.run_line_magic("load_ext", "bedrock_magics")
+        assert "bedrock" in ip.magics_manager.magics["cell"]
+        print(sorted(m for m in ("boto3", "botocore", "openai", "pandas", "ipywidgets", "numpy", "tqdm")
+                     if m in sys.modules))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "BEDROCK_MAGICS_LOCAL"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_local_env_starts_the_service_at_load_and_unload_stops_it(shell, tmp_path, monkeypatch):
+    monkeypatch.setenv("BEDROCK_MAGICS_LOCAL", "1")
+    monkeypatch.setenv("BEDROCK_MAGICS_LEDGER", str(tmp_path / "ledger.sqlite"))
+    with capture_output() as captured:
+        shell.run_line_magic("load_ext", "bedrock_magics")
+    try:
+        assert LOCAL_BANNER in captured.stdout
+        result, _ = run_ok(shell, "%%bedrock ans --no-stream\necho: local hello")
+        assert shell.user_ns["ans"].text == "local hello"
+        service = current(shell).local_service
+        assert service is not None and service.url.startswith("https://127.0.0.1:")
+    finally:
+        shell.run_line_magic("unload_ext", "bedrock_magics")
+    with pytest.raises(OSError):  # the service this load started is gone
+        import socket
+
+        socket.create_connection(("127.0.0.1", int(service.url.rsplit(":", 1)[1])), timeout=2).close()
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+def test_percent_config_region_takes_effect(ip):
+    run_ok(ip, "%config Bedrock.region = 'us-west-2'")
+    run_ok(ip, "%%bedrock ans --no-stream\necho: west")
+    assert ip.user_ns["ans"].region == "us-west-2"
+    assert rows(ip)["region"].tolist() == ["us-west-2"]
+    run_ok(ip, "%%bedrock ans --no-stream -r eu-central-1 -m eu.amazon.nova-lite-v1:0\necho: line wins")
+    assert ip.user_ns["ans"].region == "eu-central-1"
+
+
+def test_status_names_sources_and_no_secret(ip):
+    run_ok(ip, "%config Bedrock.region = 'us-west-2'")
+    _, captured = run_ok(ip, "%bedrock status")
+    (text,) = [b["text/markdown"] for b in bundles(captured) if "text/markdown" in b] or [captured.stdout]
+    assert "us-west-2" in text and "%config" in text
+    assert "local service" in text
+    no_secret(text, captured.stdout)
+
+
+# -- every route from a cell -------------------------------------------------------------------------
+
+ROUTES = [
+    ("runtime", "converse", RUNTIME_MODEL),
+    ("runtime", "invoke", RUNTIME_MODEL),
+    ("runtime", "chat", OPENAI_MODEL),
+    ("runtime", "responses", OPENAI_MODEL),
+    ("mantle", "responses", MANTLE_MODEL),
+    ("mantle", "chat", MANTLE_MODEL),
+]
+
+
+@pytest.mark.parametrize("endpoint, api, model", ROUTES)
+def test_route_without_streaming(ip, endpoint, api, model):
+    result, captured = run_ok(ip, f"%%bedrock ans -e {endpoint} -a {api} -m {model} --no-stream\nWhat are tides?")
+    reply = ip.user_ns["ans"]
+    assert reply.ok and (reply.endpoint, reply.api) == (endpoint, api)
+    assert result.result is reply and ip.user_ns["_"] is reply
+    (bundle,) = bundles(captured)  # drawn once, as the cell's value
+    assert "Local Bedrock reply from" in bundle["text/markdown"]
+    assert 'You said: "What are tides?"' in bundle["text/markdown"]
+    assert f"{model} · {endpoint}/{api} · {reply.input_tokens} in / {reply.output_tokens} out tokens" in bundle["text/markdown"]
+    assert len(rows(ip)) == 1
+
+
+@pytest.mark.parametrize("endpoint, api, model", ROUTES)
+def test_route_streamed_into_one_output(ip, endpoint, api, model):
+    result, captured = run_ok(ip, f"%%bedrock -e {endpoint} -a {api} -m {model} --stream\nWhat are tides?")
+    reply = result.result
+    assert isinstance(reply, Reply) and reply.ok and reply.streamed and ip.user_ns["_"] is reply
+    outputs = captured.outputs
+    ids = {o.transient["display_id"] for o in outputs}
+    assert len(ids) == 1  # one display, updated in place
+    assert [o.update for o in outputs].count(False) == 1  # the placeholder; the rest are updates
+    assert len(outputs) >= 3  # placeholder, the first delta at once, the finished rendering
+    final = outputs[-1].data["text/markdown"]
+    assert final.startswith(reply.text) and display.footer(reply) in final and "▍" not in final
+    assert len(rows(ip)) == 1
+
+
+def test_streaming_in_a_terminal_prints_the_text_then_the_footer(ip, monkeypatch):
+    # No capture: the shell's own terminal display publisher is in place.
+    import io
+
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    result = ip.run_cell("%%bedrock --stream\necho: streamed words arrive")
+    result.raise_error()
+    reply = result.result
+    lines = out.getvalue().splitlines()
+    assert "streamed words arrive" in lines
+    assert display.footer(reply) in lines
+    assert out.getvalue().count("streamed words arrive") == 1  # never drawn twice
+
+
+# -- templating ------------------------------------------------------------------------------------
+
+def test_body_interpolation(ip):
+    ip.user_ns.update(topic="tides", person={"name": "Ada"})
+    run_ok(ip, "%%bedrock ans --no-stream\necho: {topic} for {person[name]}, not {{topic}}; JSON {\"a\": 1}")
+    assert ip.user_ns["ans"].text == 'tides for Ada, not {topic}; JSON {"a": 1}'
+
+
+def test_no_format_sends_the_text_as_is(ip):
+    run_ok(ip, "%%bedrock ans --no-format --no-stream\necho: {missing} stays")
+    assert ip.user_ns["ans"].text == "{missing} stays"
+
+
+def test_attribute_access_is_refused_before_sending(ip):
+    ip.user_ns["topic"] = "tides"
+    line = usage_error(ip, "%%bedrock --no-stream\necho: {topic.upper}")
+    assert "attribute access isn't allowed" in line and "{{topic.upper}}" in line
+
+
+def test_unknown_name_is_refused_before_sending(ip):
+    line = usage_error(ip, "%%bedrock --no-stream\nTell me about {nothing_here}")
+    assert "'nothing_here'" in line and "{{nothing_here}}" in line
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("%%bedrock --temprature 0.5\nhi", "did you mean --temperature?"),
+    ("%%bedrock -e mantle -a converse\nhi", "isn't served by the mantle endpoint"),
+    ("%%bedrock --df nowhere\n{x}", "no variable named 'nowhere' in the notebook"),
+    ("%%bedrock\n   ", "the cell has no prompt"),
+    ("%bedrock modles", "did you mean %bedrock models?"),
+])
+def test_bad_input_is_one_usage_error_line(ip, code, expected):
+    assert expected in usage_error(ip, code)
+
+
+# -- DEST, quiet, formats ------------------------------------------------------------------------------
+
+def test_quiet_stores_without_showing(ip):
+    result, captured = run_ok(ip, "%%bedrock ans --quiet\necho: silent")
+    assert ip.user_ns["ans"].text == "silent" and result.result is ip.user_ns["ans"]
+    assert captured.outputs == [] and "silent" not in captured.stdout
+
+
+def test_json_format(ip):
+    run_ok(ip, '%%bedrock ans -f json --no-stream\necho: {"a": [1, 2]}')  # JSON braces need no escaping
+    _, captured = run_ok(ip, "ans")
+    (bundle,) = bundles(captured)
+    assert bundle["application/json"] == {"a": [1, 2]}
+    assert bundle["text/markdown"].startswith('```json\n{\n  "a": [')
+
+
+def test_json_format_falls_back_to_text_with_a_note(ip):
+    _, captured = run_ok(ip, "%%bedrock -f json --no-stream\necho: not json at all")
+    (bundle,) = bundles(captured)
+    assert "application/json" not in bundle
+    assert bundle["text/plain"].startswith("not json at all\n") and "not valid JSON" in bundle["text/plain"]
+
+
+def test_code_and_html_formats(ip):
+    _, captured = run_ok(ip, "%%bedrock -f code --no-stream\necho: print('hi')")
+    (bundle,) = bundles(captured)
+    assert "```python\nprint('hi')\n```" in bundle["text/markdown"] and "<div class=\"highlight" in bundle["text/html"]
+    _, captured = run_ok(ip, "%%bedrock -f html --no-stream\necho: <b>bold</b><script>alert(1)</script>")
+    (bundle,) = bundles(captured)
+    html_out = bundle["text/html"]
+    assert html_out.startswith('<iframe sandbox=""') and "<script>" not in html_out  # escaped inside srcdoc
+    assert "&lt;script&gt;" in html_out
+
+
+def test_max_tokens_cut_is_named_in_the_footer(ip):
+    _, captured = run_ok(ip, "%%bedrock ans --max-tokens 3 --no-stream\nWhat are tides?")
+    assert ip.user_ns["ans"].stop_reason == "max_tokens"
+    assert "stopped: max_tokens (answer cut off; raise --max-tokens)" in bundles(captured)[0]["text/markdown"]
+
+
+# -- chat and tools -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("endpoint, api, model", [("runtime", "converse", RUNTIME_MODEL),
+                                                  ("mantle", "responses", MANTLE_MODEL)])
+def test_chat_over_three_turns(ip, endpoint, api, model):
+    inputs = []
+    for turn in ("My name is Ada.", "I like tides.", "What is my name?"):
+        run_ok(ip, f"%%bedrock ans --chat trip -e {endpoint} -a {api} -m {model} --no-stream\n{turn}")
+        inputs.append(ip.user_ns["ans"].input_tokens)
+    assert inputs[0] < inputs[1] < inputs[2]  # each turn carries the conversation so far
+    _, captured = run_ok(ip, "%bedrock chat trip")
+    text = captured.outputs[0].data["text/markdown"] if captured.outputs else captured.stdout
+    assert "trip: 3 turns" in text and "My name is Ada." in text and "What is my name?" in text
+    _, captured = run_ok(ip, "%bedrock chat trip --reset")
+    assert "Forgot 1 conversation: trip" in captured.stdout
+    assert "no conversation named 'trip'" in usage_error(ip, "%bedrock chat trip")
+
+
+@pytest.mark.parametrize("stream", ["--no-stream", "--stream"])
+def test_tool_loop_shows_rounds_and_records_each(ip, stream):
+    ip.run_cell(textwrap.dedent('''
+        def get_weather(city: str) -> str:
+            """The weather in a city."""
+            return f"sunny in {city}"
+    ''')).raise_error()
+    result, captured = run_ok(ip, f"%%bedrock ans --tools get_weather {stream}\nUse get_weather with city=Paris")
+    reply = ip.user_ns["ans"]
+    assert "the tool get_weather returned sunny in Paris" in reply.text
+    shown = captured.stdout + json.dumps([o.data for o in captured.outputs])
+    assert "get_weather(city='Paris')" in shown and "sunny in Paris" in shown
+    assert len(rows(ip)) == 2  # one ledger row per round
+
+
+# -- errors: one short error, a ledger row, DEST still set ------------------------------------------------
+
+def failed(ip, code: str) -> tuple[BedrockError, str]:
+    before = len(rows(ip))
+    result, captured = run(ip, code)
+    error = result.error_in_exec
+    assert isinstance(error, BedrockError), error
+    shown = captured.stdout.strip().splitlines()
+    assert 1 <= len(shown) <= 3 and shown[0].startswith(f"BedrockError ({error.code})"), captured.stdout
+    assert "Traceback" not in captured.stdout + captured.stderr
+    frame = rows(ip)
+    assert len(frame) == before + 1 and frame["status"].iloc[-1] == "error"
+    assert ip.user_ns["ans"].status == "error" and ip.user_ns["ans"].error
+    no_secret(captured.stdout, captured.stderr)
+    return error, captured.stdout
+
+
+def test_unknown_model_error(ip):
+    error, _ = failed(ip, "%%bedrock ans -m amazon.nova-lte-v1:0 --no-stream\nhi")
+    assert error.code == "UnknownModel"
+
+
+def test_model_without_the_api_error(ip):
+    error, text = failed(ip, f"%%bedrock ans -a chat -m {RUNTIME_MODEL} --no-stream\nhi")
+    assert error.code in ("UnsupportedApi", "UnknownModel")
+    assert RUNTIME_MODEL in text
+
+
+@pytest.mark.parametrize("stream", ["--no-stream", "--stream"])
+def test_throttling_error(ip, local_service, stream):
+    run_ok(ip, "%config Bedrock.max_attempts = 1")
+    local_service.faults.set(error_rate=1.0, error_code="ThrottlingException")
+    error, _ = failed(ip, f"%%bedrock ans {stream}\nhi")
+    assert error.code == "ThrottlingException"
+
+
+def test_no_credentials_error(ip, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_BEARER_TOKEN_BEDROCK", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    _, captured = run_ok(ip, "%bedrock local stop")
+    error, _ = failed(ip, "%%bedrock ans --no-stream\nhi")
+    assert error.code == "NoCredentials"
+
+
+# -- table modes ----------------------------------------------------------------------------------
+
+def test_df_run_stores_the_frame_and_previews_it(ip):
+    ip.user_ns["frame"] = pd.DataFrame({"city": ["Paris", "Oslo", "Lima"]})
+    result, captured = run_ok(ip, "%%bedrock out --df frame --out reply\necho: hello {city}")
+    out = ip.user_ns["out"]
+    assert result.result is None
+    assert out["reply"].tolist() == ["hello Paris", "hello Oslo", "hello Lima"]
+    assert {"reply_input_tokens", "reply_output_tokens", "reply_latency_ms", "reply_cost_usd", "reply_error"} <= set(out.columns)
+    assert "out: DataFrame, 3 rows" in captured.stdout and "3 rows" in captured.stdout
+    assert len(rows(ip)) == 3
+
+
+def test_df_typo_in_a_column_fails_before_sending(ip):
+    ip.user_ns["frame"] = pd.DataFrame({"city": ["Paris"]})
+    assert "no column or variable named 'cty'" in usage_error(ip, "%%bedrock --df frame\nhello {cty}")
+
+
+def test_compare_models(ip):
+    result, captured = run_ok(ip, f"%%bedrock -m {RUNTIME_MODEL} -m us.amazon.nova-micro-v1:0\necho: same prompt")
+    frame = result.result
+    assert frame["model"].tolist() == [RUNTIME_MODEL, "us.amazon.nova-micro-v1:0"]
+    assert frame["text"].tolist() == ["same prompt", "same prompt"]
+
+
+def test_dry_run_sends_nothing_billable(ip):
+    result, _ = run_ok(ip, "%%bedrock est --dry-run\nHow many tokens is this?")
+    frame = ip.user_ns["est"]
+    assert int(frame["input_tokens"].iloc[0]) > 0
+    assert len(rows(ip)) == 0
+
+
+# -- key -----------------------------------------------------------------------------------------------
+
+def test_key_is_asked_with_getpass_and_never_shown(ip, monkeypatch):
+    import getpass
+
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": credentials.API_KEY)
+    _, captured = run_ok(ip, "%bedrock key")
+    assert "API key set for this session" in captured.stdout
+    run_ok(ip, "%%bedrock ans --no-stream\necho: with a key")
+    _, status = run_ok(ip, "%bedrock status")
+    shown = captured.stdout + status.stdout + json.dumps(bundles(status))
+    assert "%bedrock key" in shown
+    no_secret(shown)
+    _, captured = run_ok(ip, "%bedrock key --clear")
+    assert "forgotten" in captured.stdout

@@ -1,0 +1,290 @@
+"""Every route, streamed and not, against the local Bedrock service with the real boto3/openai clients.
+
+The local responder is deterministic (``bedrock_magics/local/responder.py``): the same conversation
+gives the same text and token counts on every API, which is what these tests lean on.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from bedrock_magics import routes
+from bedrock_magics.auth import Clients
+from bedrock_magics.errors import explain
+from bedrock_magics.local import credentials as local
+from bedrock_magics.reply import Reply
+from bedrock_magics.request import Request, ToolSpec, user_message
+from bedrock_magics.routes import codecs
+
+REGION = "us-east-1"
+PROMPT = "Tell me something about notebooks and regions, please."
+GPT_RUNTIME, GPT_MANTLE, GPT_BASE = "openai.gpt-oss-20b-1:0", "openai.gpt-oss-20b", "openai.gpt-oss-20b-1:0"
+WEATHER = ToolSpec("get_weather", "Current weather for a city",
+                   {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+
+#: (model id, region, foundation model the reply names) for every InvokeModel family.
+INVOKE_MODELS = [
+    ("anthropic.claude-3-haiku-20240307-v1:0", REGION, "anthropic.claude-3-haiku-20240307-v1:0"),
+    ("us.anthropic.claude-haiku-4-5-20251001-v1:0", REGION, "anthropic.claude-haiku-4-5-20251001-v1:0"),
+    ("amazon.nova-lite-v1:0", REGION, "amazon.nova-lite-v1:0"),
+    ("us.amazon.nova-lite-v1:0", REGION, "amazon.nova-lite-v1:0"),
+    ("amazon.titan-text-express-v1", REGION, "amazon.titan-text-express-v1"),
+    ("us.meta.llama3-1-8b-instruct-v1:0", REGION, "meta.llama3-1-8b-instruct-v1:0"),
+    ("mistral.mistral-7b-instruct-v0:2", REGION, "mistral.mistral-7b-instruct-v0:2"),
+    ("mistral.mistral-large-2407-v1:0", "us-west-2", "mistral.mistral-large-2407-v1:0"),
+    ("cohere.command-r-v1:0", REGION, "cohere.command-r-v1:0"),
+    ("openai.gpt-oss-20b-1:0", REGION, "openai.gpt-oss-20b-1:0"),
+]
+
+
+@pytest.fixture(scope="module")
+def clients(local_service):
+    """SigV4 clients for the local service, passed explicitly (no environment needed)."""
+    c = Clients(endpoint_urls=local_service.endpoints, ca_bundle=local_service.ca_file,
+                credentials=(local.ACCESS_KEY_ID, local.SECRET_ACCESS_KEY))
+    yield c
+    c.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_faults(local_service):
+    local_service.faults.clear()
+    yield
+    local_service.faults.clear()
+
+
+def call(clients: Clients, request: Request, streamed: bool = False) -> Reply:
+    """Send ``request`` on its route; when streamed, check the deltas add up to the final text."""
+    module = routes.get(request.endpoint, request.api)
+    client = clients.get(request.region, request.endpoint, routes.client_kind(request.api))
+    if not streamed:
+        return module.send(client, request)
+    pieces = list(module.stream(client, request))
+    final = pieces[-1]
+    assert isinstance(final, Reply) and final.streamed
+    assert all(isinstance(p, str) for p in pieces[:-1])
+    assert "".join(pieces[:-1]) == final.text or final.tool_calls
+    return final
+
+
+def make(model: str, endpoint: str = "runtime", api: str = "converse", prompt: str = PROMPT, **kw) -> Request:
+    return Request.from_prompt(prompt, model, endpoint=endpoint, api=api, region=kw.pop("region", REGION), **kw)
+
+
+def expected_start(model_id: str, prompt: str = PROMPT) -> str:
+    return f'Local Bedrock reply from {model_id}: You said: "{prompt[:80]}".'
+
+
+# --------------------------------------------------------------------------------------------------
+# every route, streamed and not: same text, same usage
+# --------------------------------------------------------------------------------------------------
+
+ROUTE_MODELS = {("runtime", "converse"): GPT_RUNTIME, ("runtime", "invoke"): GPT_RUNTIME,
+                ("runtime", "chat"): GPT_RUNTIME, ("runtime", "responses"): GPT_RUNTIME,
+                ("mantle", "chat"): GPT_MANTLE, ("mantle", "responses"): GPT_MANTLE}
+
+
+def test_supported_pairs():
+    assert set(routes.SUPPORTED) == set(ROUTE_MODELS)
+    with pytest.raises(ValueError, match="choose one of: responses, chat"):
+        routes.get("mantle", "converse")
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["send", "stream"])
+def test_every_route_gives_the_same_answer_and_usage(clients, streamed):
+    replies = {}
+    for (endpoint, api), model in ROUTE_MODELS.items():
+        request = make(model, endpoint, api, max_tokens=200, temperature=0.5, top_p=0.9)
+        reply = call(clients, request, streamed)
+        assert (reply.endpoint, reply.api, reply.model, reply.region) == (endpoint, api, model, REGION)
+        assert reply.ok and reply.stop_reason == "end_turn"
+        assert reply.text.startswith(expected_start(GPT_BASE)), (endpoint, api, reply.text)
+        assert reply.request_id and reply.latency_ms > 0 and reply.raw
+        assert reply.message == {"role": "assistant", "content": [{"text": reply.text}]}
+        assert reply.usage["total_tokens"] == reply.input_tokens + reply.output_tokens > 0
+        replies[endpoint, api] = reply
+    texts = {r.text for r in replies.values()}
+    usages = {tuple(sorted(r.usage.items())) for r in replies.values()}
+    assert len(texts) == 1 and len(usages) == 1, (texts, usages)
+    assert replies["mantle", "responses"].response_id.startswith("resp_")
+
+
+def test_stream_yields_several_deltas(clients):
+    pieces = list(routes.converse.stream(clients.get(REGION, "runtime", "bedrock-runtime"),
+                                         make("us.amazon.nova-lite-v1:0")))
+    assert len(pieces) > 3 and isinstance(pieces[-1], Reply)
+
+
+# --------------------------------------------------------------------------------------------------
+# every InvokeModel family
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model,region,base", INVOKE_MODELS, ids=[m[0] for m in INVOKE_MODELS])
+def test_invoke_family(clients, model, region, base):
+    converse = call(clients, make(model, region=region))
+    sent = call(clients, make(model, api="invoke", region=region))
+    streamed = call(clients, make(model, api="invoke", region=region), streamed=True)
+    for reply in (sent, streamed):
+        assert reply.text == converse.text and reply.text.startswith(expected_start(base))
+        assert reply.usage == converse.usage
+        assert reply.stop_reason == "end_turn" and reply.request_id and reply.raw
+
+
+@pytest.mark.parametrize("model,region,base", [m for m in INVOKE_MODELS if "titan" not in m[0]],
+                         ids=[m[0] for m in INVOKE_MODELS if "titan" not in m[0]])
+def test_invoke_family_system_prompt_and_history(clients, model, region, base):
+    messages = (user_message("My name is Ada."), {"role": "assistant", "content": [{"text": "Hello Ada."}]},
+                user_message("echo: remembered"))
+    request = Request(model=model, messages=messages, region=region, system="Answer briefly.")
+    converse = call(clients, request)
+    for streamed in (False, True):
+        reply = call(clients, Request(model=model, messages=messages, region=region, api="invoke",
+                                      system="Answer briefly."), streamed)
+        assert reply.text == "remembered" and reply.usage == converse.usage
+
+
+def test_invoke_limits_and_stop_sequences(clients):
+    for model in ("anthropic.claude-3-haiku-20240307-v1:0", "amazon.nova-lite-v1:0", "amazon.titan-text-express-v1",
+                  "us.meta.llama3-1-8b-instruct-v1:0", "cohere.command-r-v1:0", GPT_RUNTIME):
+        for streamed in (False, True):
+            short = call(clients, make(model, api="invoke", max_tokens=4), streamed)
+            assert short.stop_reason == "max_tokens" and short.output_tokens == 4, model
+    stopped = call(clients, make("anthropic.claude-3-haiku-20240307-v1:0", api="invoke", stop=("You said",)))
+    assert stopped.stop_reason == "stop_sequence" and stopped.text.endswith("reply from anthropic.claude-3-haiku-20240307-v1:0: ")
+    assert stopped.raw["stop_reason"] == "stop_sequence"
+
+
+def test_invoke_by_arn(clients):
+    fm = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
+    profile = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert call(clients, make(fm, api="invoke")).text.startswith(expected_start("amazon.nova-lite-v1:0"))
+    assert call(clients, make(profile, api="invoke"), streamed=True).text.startswith(
+        expected_start("anthropic.claude-haiku-4-5-20251001-v1:0"))
+
+
+def test_invoke_arn_without_family_falls_back_to_converse_shape(clients):
+    app_profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/l0c4lapp1x2y"
+    assert codecs.family_of(app_profile) is None
+    with pytest.warns(UserWarning, match="body format of .* is unknown"):
+        reply = call(clients, make(app_profile, api="invoke"))
+    assert reply.text.startswith(expected_start("amazon.nova-lite-v1:0"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once per model only
+        assert call(clients, make(app_profile, api="invoke"), streamed=True).text == reply.text
+
+
+def test_family_of_ids_profiles_and_arns():
+    cases = {
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0": "anthropic", "global.amazon.nova-2-lite-v1:0": "nova",
+        "apac.amazon.nova-pro-v1:0": "nova", "jp.anthropic.claude-sonnet-4-6": "anthropic",
+        "us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0": "anthropic", "amazon.titan-text-premier-v1:0": "titan-text",
+        "eu.meta.llama3-2-11b-instruct-v1:0": "llama", "mistral.mixtral-8x7b-instruct-v0:1": "mistral",
+        "us.mistral.pixtral-large-2502-v1:0": "mistral-chat", "cohere.command-r-plus-v1:0": "cohere-command",
+        "cohere.embed-english-v3": "cohere-embed", "amazon.titan-embed-text-v2:0": "titan-embed",
+        "us.deepseek.r1-v1:0": "gpt-oss", "amazon.nova-canvas-v1:0": "image",
+        "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-3-70b-instruct-v1:0": "llama",
+        "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/k4x8q2m7w1zt": "nova",
+        "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/z7x5c3v1b9nm": None,
+    }
+    assert {k: codecs.family_of(k) for k in cases} == cases
+
+
+# --------------------------------------------------------------------------------------------------
+# tools
+# --------------------------------------------------------------------------------------------------
+
+TOOL_ROUTES = [("runtime", "converse", GPT_RUNTIME), ("runtime", "chat", GPT_RUNTIME),
+               ("runtime", "responses", GPT_RUNTIME), ("mantle", "chat", GPT_MANTLE),
+               ("mantle", "responses", GPT_MANTLE), ("runtime", "invoke", GPT_RUNTIME),
+               ("runtime", "invoke", "anthropic.claude-3-haiku-20240307-v1:0"),
+               ("runtime", "invoke", "amazon.nova-lite-v1:0"), ("runtime", "invoke", "cohere.command-r-v1:0"),
+               ("runtime", "converse", "anthropic.claude-3-haiku-20240307-v1:0")]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["send", "stream"])
+@pytest.mark.parametrize("endpoint,api,model", TOOL_ROUTES, ids=[f"{e}-{a}-{m}" for e, a, m in TOOL_ROUTES])
+def test_tool_round_trip(clients, endpoint, api, model, streamed):
+    first = make(model, endpoint, api, prompt="What is the weather? Use get_weather with city=Paris",
+                 tools=(WEATHER,))
+    asked = call(clients, first, streamed)
+    assert asked.stop_reason == "tool_use"
+    assert [(c["name"], c["input"]) for c in asked.tool_calls] == [("get_weather", {"city": "Paris"})]
+    tool_use = [b["toolUse"] for b in asked.message["content"] if "toolUse" in b]
+    assert tool_use == [{"toolUseId": asked.tool_calls[0]["id"], "name": "get_weather", "input": {"city": "Paris"}}]
+    result = {"role": "user", "content": [{"toolResult": {"toolUseId": asked.tool_calls[0]["id"],
+                                                          "content": [{"text": "22C and sunny"}]}}]}
+    answered = call(clients, first.with_messages([*first.messages, asked.message, result]), streamed)
+    assert answered.stop_reason == "end_turn" and not answered.tool_calls
+    base = model if endpoint == "runtime" else GPT_BASE
+    if model.startswith("cohere."):  # Command R sends tool outputs as JSON objects
+        assert answered.text == f'Local Bedrock reply from {base}: the tool get_weather returned {{"result": "22C and sunny"}}.'
+    else:
+        assert answered.text == f"Local Bedrock reply from {base}: the tool get_weather returned 22C and sunny."
+
+
+# --------------------------------------------------------------------------------------------------
+# mantle's stored responses
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["send", "stream"])
+def test_mantle_previous_response_id(clients, streamed):
+    first = make(GPT_MANTLE, "mantle", "responses", prompt="My favourite colour is teal.")
+    r1 = call(clients, first, streamed)
+    history = [*first.messages, r1.message, user_message("echo: noted")]
+    full = call(clients, make(GPT_MANTLE, "mantle", "responses").with_messages(history))
+    chained_request = Request(model=GPT_MANTLE, messages=tuple(history), endpoint="mantle", api="responses",
+                              previous_response_id=r1.response_id)
+    chained = call(clients, chained_request, streamed)
+    # Only the new turn went over the wire, yet the service saw the same conversation.
+    assert chained.text == full.text == "noted"
+    assert chained.usage == full.usage
+    assert chained.raw["previous_response_id"] == r1.response_id
+    wrong = Request(model=GPT_MANTLE, messages=tuple(history), endpoint="mantle", api="responses",
+                    previous_response_id="resp_doesnotexist")
+    with pytest.raises(Exception) as err:
+        call(clients, wrong)
+    assert explain(err.value).status == 404
+
+
+def test_responses_refuses_stop_sequences(clients):
+    with pytest.raises(ValueError, match="no stop sequences"):
+        call(clients, make(GPT_MANTLE, "mantle", "responses", stop=("x",)))
+    assert "no stop sequences" in str(explain(ValueError("The Responses API has no stop sequences; use …")))
+
+
+def test_openai_routes_stop_reasons(clients):
+    for endpoint, api, model in (("runtime", "chat", GPT_RUNTIME), ("mantle", "responses", GPT_MANTLE)):
+        for streamed in (False, True):
+            assert call(clients, make(model, endpoint, api, max_tokens=3), streamed).stop_reason == "max_tokens"
+
+
+# --------------------------------------------------------------------------------------------------
+# embeddings
+# --------------------------------------------------------------------------------------------------
+
+
+def test_titan_embeddings(clients):
+    client = clients.get(REGION, "runtime", "bedrock-runtime")
+    v2 = routes.embed.send(client, make("amazon.titan-embed-text-v2:0", prompt="cats and dogs", extra={"dimensions": 256}))
+    assert isinstance(v2.embedding, np.ndarray) and v2.embedding.shape == (256,)
+    assert math.isclose(float(np.linalg.norm(v2.embedding)), 1.0, rel_tol=1e-4)
+    assert v2.input_tokens == 3 and v2.output_tokens == 0 and v2.request_id
+    v1 = routes.invoke.send(client, make("amazon.titan-embed-text-v1", api="invoke", prompt="cats and dogs"))
+    assert v1.embedding.shape == (1536,) and v1.input_tokens == 3
+    [streamed] = list(routes.invoke.stream(client, make("amazon.titan-embed-text-v2:0", api="invoke", prompt="x")))
+    assert streamed.embedding.shape == (1024,)
+
+
+def test_cohere_embeddings_batch(clients):
+    client = clients.get(REGION, "runtime", "bedrock-runtime")
+    texts = ["cats and dogs", "dogs and cats play", "quarterly tax filing"]
+    reply = routes.embed.send(client, make("cohere.embed-english-v3", extra={"texts": texts, "input_type": "clustering"}))
+    assert reply.embedding.shape == (3, 1024) and reply.input_tokens == 3 + 4 + 3
+    a, b, c = (v / np.linalg.norm(v) for v in reply.embedding)
+    assert float(a @ b) > float(a @ c)

@@ -1,0 +1,122 @@
+"""Safe ``{name}`` interpolation of prompts (templating.py): what a user's cell text turns into."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+from bedrock_magics.templating import check, names, render
+
+NS = {
+    "topic": "tides",
+    "n": 3,
+    "pi": 3.14159,
+    "person": {"name": "Ada", "first name": "Augusta", 0: "zero"},
+    "items": ["apple", "pear"],
+    "template_text": "{topic}",
+}
+
+
+def usage_error(template: str, ns=NS, row=None) -> str:
+    with pytest.raises(UsageError) as info:
+        render(template, ns, row)
+    assert type(info.value) is UsageError  # exactly UsageError: subclasses print tracebacks
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        ("Explain {topic}.", "Explain tides."),
+        ("{n} bullets", "3 bullets"),
+        ("{pi:.2f}", "3.14"),
+        ("{n:03d}", "003"),
+        ("{person[name]}", "Ada"),
+        ("{person['first name']}", "Augusta"),
+        ('{person["name"]}', "Ada"),
+        ("{person[0]}", "zero"),
+        ("{items[1]}", "pear"),
+        ("{topic!r}", "'tides'"),
+        ("{topic}{n}", "tides3"),
+    ],
+)
+def test_fields_are_filled_from_the_namespace(template, expected):
+    assert render(template, NS) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "b": {"c": [1, 2]}}',  # JSON, including the closing }} of nested objects
+        "function f(x) { return x + 1; }",
+        "s = {1, 2, 3}",
+        "print('{}'.format(1)); print('{0}')",
+        "Hello {{ jinja }} and {% block %}",
+        "const o = {a: 1, b: 2};",
+        "{ topic }",  # spaces: not a field
+        "a lone { brace and a lone } brace",
+        "${HOME} and $topic in the body stay",  # $ is only expanded on the magic line
+    ],
+)
+def test_braces_that_are_not_fields_are_left_alone(text):
+    assert render(text, NS) == text
+
+
+def test_double_braces_around_a_field_give_the_literal_field():
+    assert render("Write {{topic}} in the template; value: {topic}", NS) == "Write {topic} in the template; value: tides"
+    assert render("{{person[name]}} {{x.y}}", NS) == "{person[name]} {x.y}"
+
+
+def test_values_are_inserted_once_and_never_expanded_again():
+    assert render("{template_text}", NS) == "{topic}"
+
+
+def test_row_columns_take_precedence_over_the_namespace():
+    row = {"topic": "volcanoes", "id": 7}
+    assert render("{topic} #{id} in {n}", NS, row=row) == "volcanoes #7 in 3"
+    series = pd.Series({"topic": "glaciers"})
+    assert render("{topic}", NS, row=series) == "glaciers"
+
+
+def test_unknown_name_names_it_and_says_how_to_escape():
+    message = usage_error("Tell me about {topc}.")
+    assert "'topc'" in message
+    assert "{{topc}}" in message
+    assert "did you mean {topic}" in message
+
+
+def test_unknown_name_in_a_row_mentions_columns():
+    message = usage_error("{colour}", ns={}, row={"color": "red"})
+    assert "no column or variable named 'colour'" in message
+    assert "{color}" in message  # the suggestion
+
+
+@pytest.mark.parametrize("template", ["{topic.upper}", "{person.keys()}", "{items[0].title}"])
+def test_attribute_access_is_refused(template):
+    message = usage_error(template)
+    assert "attribute access isn't allowed" in message
+    assert "{{" + template[1:-1] + "}}" in message
+
+
+def test_calls_are_refused():
+    message = usage_error("{len(items)}")
+    assert "a call isn't allowed" in message
+
+
+def test_bad_index_and_bad_format_spec_are_one_line_errors():
+    assert "no item 'age'" in usage_error("{person[age]}")
+    assert "no item 5" in usage_error("{items[5]}").replace("'5'", "5")
+    assert "can't format {n:zz}" in usage_error("{n:zz}")
+
+
+def test_names_lists_fields_but_not_escapes_or_code():
+    assert names("{a} {b[0]} {{c}} {'d': 1} {e:>4}") == {"a", "b", "e"}
+
+
+def test_check_accepts_columns_and_variables_and_refuses_the_rest():
+    check("{topic} {score}", NS, columns=["score"])
+    with pytest.raises(UsageError, match="no column or variable named 'scor'"):
+        check("{scor}", NS, columns=["score"])
