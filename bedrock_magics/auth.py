@@ -390,9 +390,9 @@ class Clients:
             if local and akid == local[0]:
                 return "sigv4", "local service credentials (SigV4)"
             return "sigv4", f"SigV4 with credentials passed in (access key {_mask_key_id(akid)})"
-        with self._lock:
-            session = self._session(plan)
         try:
+            with self._lock:
+                session = self._session(plan)
             creds = session.get_credentials()
         except Exception as exc:  # e.g. a profile that does not exist
             return "none", f"none found ({type(exc).__name__}: {redact(str(exc))})"

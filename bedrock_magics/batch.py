@@ -161,14 +161,16 @@ def _render(template: str, namespace: Mapping[str, Any] | None, row: Mapping[str
 
 
 def _warm_up(bm: "Bedrock", request: Request) -> None:
-    """Create the route's client in the calling thread, before any worker needs it: boto3
-    sessions are not thread-safe while they build clients, and the first build is slow."""
-    warm = getattr(bm, "client_for", None) or getattr(bm, "client", None)
-    if callable(warm):
-        try:
-            warm(request)
-        except Exception:  # noqa: BLE001 - a bad route fails each row with its own clear error
-            pass
+    """Import the route and create its client in the calling thread, before any worker needs
+    them: boto3 sessions are not thread-safe while they build clients, the first build is slow,
+    and a module imported by many threads at once is imported by one while the others wait."""
+    try:
+        from . import routes
+
+        routes.get(request.endpoint, request.api)  # import the route module once, here
+        bm.client_for(request)
+    except Exception:  # noqa: BLE001 - a bad route fails each row with its own clear error
+        pass
 
 
 # ==================================================================================================
@@ -178,11 +180,12 @@ def _warm_up(bm: "Bedrock", request: Request) -> None:
 class _Pacer:
     """Spaces out call starts across the workers of one run, after the service says "slow down".
 
-    Unlimited until a throttle gets past the SDK's retries; then the gap between two call starts
-    doubles on each throttle (from 50 ms, at most 5 s) and shrinks by 2 % on each success, back to
-    unlimited once it is under a millisecond: multiplicative decrease, slow recovery, one shared
-    bucket — the rate-limit behaviour botocore's adaptive mode has per client, extended to the
-    openai SDK and to throttles that outlast the SDK's retries.
+    Unlimited until a throttle gets past the SDK's retries. Then the gap between two call starts
+    doubles (from 50 ms, at most 5 s) — once per burst: the throttles of calls that were already
+    in flight together count as one signal, as in TCP's one cut per round trip — and shrinks by
+    2 % on each success, back to unlimited under a millisecond. Multiplicative decrease, slow
+    recovery, one bucket shared by all workers: what botocore's adaptive mode does per client,
+    extended to the openai SDK and to throttles that outlast the SDK's own retries.
     """
 
     FIRST_GAP, MAX_GAP, RECOVERY = 0.05, 5.0, 0.98
@@ -191,6 +194,7 @@ class _Pacer:
         self._lock = threading.Lock()
         self._gap = 0.0
         self._next = 0.0
+        self._last_cut = -math.inf
 
     def wait(self, stop: threading.Event) -> None:
         """Block until this worker may start a call (returns early when ``stop`` is set)."""
@@ -205,8 +209,11 @@ class _Pacer:
 
     def throttled(self) -> None:
         with self._lock:
-            self._gap = min(self.MAX_GAP, max(self.FIRST_GAP, self._gap * 2))
-            self._next = max(self._next, time.monotonic() + self._gap)
+            now = time.monotonic()
+            if now - self._last_cut >= max(self._gap, self.FIRST_GAP):
+                self._last_cut = now
+                self._gap = min(self.MAX_GAP, max(self.FIRST_GAP, self._gap * 2))
+            self._next = max(self._next, now + self._gap)
 
     def succeeded(self) -> None:
         with self._lock:
@@ -217,6 +224,7 @@ class _Pacer:
 
     @property
     def gap(self) -> float:
+        """Seconds between call starts now (0: unlimited)."""
         return self._gap
 
 

@@ -289,17 +289,7 @@ class BedrockSettings(Configurable):
 
     @validate("region")
     def _check_region(self, proposal: Any) -> str:
-        value = proposal["value"]
-        if not isinstance(value, str) or not value.strip():
-            raise TraitError(f"Bedrock.region must be an AWS region such as us-east-1, not {value!r}")
-        value = value.strip().lower()
-        from . import endpoints
-
-        try:
-            endpoints.check_region(value, "runtime")
-        except ValueError as exc:
-            raise TraitError(f"Bedrock.region: {exc}") from None
-        return value
+        return _region(proposal["value"])
 
     @validate("api")
     def _check_api(self, proposal: Any) -> str:
@@ -327,12 +317,7 @@ class BedrockSettings(Configurable):
 
     @validate("model", "mantle_model")
     def _check_model(self, proposal: Any) -> str:
-        value = proposal["value"]
-        name = proposal["trait"].name
-        if not isinstance(value, str) or not value.strip() or re.search(r"\s", value.strip()):
-            raise TraitError(f"Bedrock.{name} must be a model id, inference-profile id or ARN (for example "
-                             f"{DEFAULT_MODELS['runtime']}), not {value!r}; `%bedrock models` lists them.")
-        return value.strip()
+        return _model(proposal["value"], proposal["trait"].name)
 
     @validate("prices")
     def _check_prices(self, proposal: Any) -> dict:
@@ -366,6 +351,23 @@ class BedrockSettings(Configurable):
                              f"not {value!r}")
         return value
 
+    def validate_value(self, name: str, value: Any) -> Any:
+        """``value`` checked (and normalised) as setting ``name`` would be, without setting it.
+
+        For per-call values (the options of one magic line). Raises ``TraitError`` with the
+        setting's one-line message. Checks that involve other settings (api vs endpoint) are the
+        caller's.
+        """
+        trait = self.traits(config=True).get(name)
+        if trait is None:
+            raise TraitError(f"Bedrock has no setting {name!r}.{did_you_mean(name, self.trait_names(config=True))}")
+        value = trait.validate(self, value)
+        if name == "region":
+            return _region(value)
+        if name in ("model", "mantle_model"):
+            return _model(value, name)
+        return value
+
     # -- derived values -----------------------------------------------------------------------------
 
     @observe("profile")
@@ -388,6 +390,26 @@ class BedrockSettings(Configurable):
         """The API a call on ``endpoint`` uses when none is given on the line."""
         endpoint = endpoint or self.endpoint
         return self.api if self.api in APIS[endpoint] else DEFAULT_APIS[endpoint]
+
+
+def _region(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TraitError(f"Bedrock.region must be an AWS region such as us-east-1, not {value!r}")
+    value = value.strip().lower()
+    from . import endpoints  # botocore's region list is read on first use only
+
+    try:
+        endpoints.check_region(value, "runtime")
+    except ValueError as exc:
+        raise TraitError(f"Bedrock.region: {exc}") from None
+    return value
+
+
+def _model(value: Any, name: str = "model") -> str:
+    if not isinstance(value, str) or not value.strip() or re.search(r"\s", value.strip()):
+        raise TraitError(f"Bedrock.{name} must be a model id, inference-profile id or ARN (for example "
+                         f"{DEFAULT_MODELS['runtime']}), not {value!r}; `%bedrock models` lists them.")
+    return value.strip()
 
 
 #: Names of every setting, in declaration order (for options and help).

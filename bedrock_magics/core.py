@@ -23,18 +23,18 @@ its row is written. Nothing here touches IPython or displays anything.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 import uuid
 import warnings
-from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from traitlets import observe
 
-from .config import APIS, DEFAULT_APIS, ENDPOINTS, BedrockSettings, did_you_mean
+from .config import APIS, ENDPOINTS, BedrockSettings, did_you_mean
 from .reply import Reply
 from .request import Request, ToolSpec, user_message
 
@@ -49,11 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .local.server import LocalService
     from .tools import ToolRound
 
-__all__ = ["Bedrock", "CLIENT_KINDS"]
-
-#: The client kind (``auth.Clients.get``) each wire API is spoken with.
-CLIENT_KINDS = {"converse": "bedrock-runtime", "invoke": "bedrock-runtime", "embed": "bedrock-runtime",
-                "count_tokens": "bedrock-runtime", "chat": "openai", "responses": "openai"}
+__all__ = ["Bedrock"]
 
 # Options of request()/ask()/stream() besides the prompt; a typo gets a did-you-mean.
 _OPTIONS = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop",
@@ -70,7 +66,7 @@ class Bedrock(BedrockSettings):
 
     Settings are traits (see :class:`~bedrock_magics.config.BedrockSettings`), passed as keywords
     (``Bedrock(region="eu-central-1", model="eu.amazon.nova-lite-v1:0")``) or configured as
-    ``Bedrock`` in IPython (``%config Bedrock.stream = False``). Per-call keywords of
+    ``Bedrock`` in IPython (``%config Bedrock.streaming = False``). Per-call keywords of
     :meth:`ask`/:meth:`stream`/:meth:`request` override them for one call.
 
     Attributes:
@@ -80,8 +76,7 @@ class Bedrock(BedrockSettings):
 
     def __init__(self, **kwargs: Any) -> None:
         self._lock = threading.RLock()
-        self._clients: Clients | None = None
-        self._clients_key: tuple | None = None
+        self._clients: dict[tuple, Clients] = {}  # one per identity: switching back reuses them
         self._catalog: Catalog | None = None
         self._ledger: Ledger | None = None
         self._chats: Conversations | None = None
@@ -102,37 +97,41 @@ class Bedrock(BedrockSettings):
 
     @property
     def clients(self) -> "Clients":
-        """The ``auth.Clients`` for the current identity (rebuilt when profile, local mode, API key or
-        retry settings change; clients per region and endpoint are cached inside it)."""
+        """The ``auth.Clients`` of the current identity: local service or AWS, profile, API key and
+        retry settings. Each identity gets its own (kept, so switching back reuses its connections;
+        never closed under a call another thread is making); clients per region and endpoint are
+        cached inside it."""
         with self._lock:
             service = self._local() if self.local else None
+            # The key's fingerprint, not the key, goes into the identity (it is kept in memory only once).
+            key_id = hashlib.sha256(self._api_key.encode()).hexdigest() if self._api_key else None
             if service is not None:
-                from .local import credentials as local_credentials
-
-                key = ("local", id(service), self._api_key, self.retry_mode, self.max_attempts)
-                options = dict(endpoint_urls=service.endpoints, ca_bundle=service.ca_file,
-                               credentials=(local_credentials.ACCESS_KEY_ID, local_credentials.SECRET_ACCESS_KEY))
+                identity: tuple = ("local", id(service), key_id, self.retry_mode, self.max_attempts)
             else:
-                key = ("aws", self.profile, self._api_key, self.retry_mode, self.max_attempts)
-                options = dict(profile=self.profile)
-            if self._clients is None or key != self._clients_key:
+                identity = ("aws", self.profile, key_id, self.retry_mode, self.max_attempts)
+            clients = self._clients.get(identity)
+            if clients is None:
                 from .auth import Clients
 
-                old = self._clients
-                self._clients = Clients(api_key=self._api_key, retry_mode=self.retry_mode,
-                                        max_attempts=self.max_attempts, **options)
-                self._clients_key = key
-                self._catalog = None
-                if old is not None:
-                    old.close()
-            return self._clients
+                if service is not None:
+                    from .local import credentials as local_credentials
+
+                    options: dict[str, Any] = dict(
+                        endpoint_urls=service.endpoints, ca_bundle=service.ca_file,
+                        credentials=(local_credentials.ACCESS_KEY_ID, local_credentials.SECRET_ACCESS_KEY))
+                else:
+                    options = dict(profile=self.profile)
+                clients = self._clients[identity] = Clients(
+                    api_key=self._api_key, retry_mode=self.retry_mode, max_attempts=self.max_attempts, **options)
+            if self._catalog is not None and self._catalog.clients is not clients:
+                self._catalog = None  # another identity may see other models
+            return clients
 
     def client_for(self, request: Request) -> Any:
         """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
-        kind = CLIENT_KINDS.get(request.api)
-        if kind is None:
-            raise ValueError(f"no client speaks the {request.api!r} API")
-        return self.clients.get(request.region, request.endpoint, kind)
+        from .routes import client_kind
+
+        return self.clients.get(request.region, request.endpoint, client_kind(request.api))
 
     @property
     def ledger(self) -> "Ledger":
@@ -195,8 +194,8 @@ class Bedrock(BedrockSettings):
     @observe("region", "profile", "endpoint", "local")
     def _drop_clients(self, change: Any) -> None:
         # Clients are cached per (region, endpoint) inside auth.Clients, so a new region or endpoint
-        # needs nothing here; a new identity (profile, local mode) rebuilds them on next use (the
-        # `clients` property compares identities). The catalog of a changed identity is stale.
+        # needs nothing here; a new identity (profile, local mode) selects other clients on next use
+        # (the `clients` property keys them by identity). The catalog of the old identity is stale.
         if change.name in ("profile", "local"):
             with self._lock:
                 self._catalog = None
@@ -204,10 +203,10 @@ class Bedrock(BedrockSettings):
     def close(self) -> None:
         """Close the clients' connection pools and the ledger (both reopen on next use)."""
         with self._lock:
-            if self._clients is not None:
-                self._clients.close()
-                self._clients = None
-                self._clients_key = None
+            for clients in self._clients.values():
+                clients.close()
+            self._clients.clear()
+            self._catalog = None
             if self._ledger is not None:
                 self._ledger.close()
 
@@ -251,6 +250,8 @@ class Bedrock(BedrockSettings):
                 _local_service, _local_owned = None, False
         with self._lock:
             self._service = None
+            for identity in [i for i in self._clients if i[0] == "local"]:
+                self._clients.pop(identity).close()
         self.local = False
 
     @property
@@ -320,12 +321,8 @@ class Bedrock(BedrockSettings):
             return getattr(self, name)
         from traitlets import TraitError
 
-        trait = self.traits()[name]
         try:
-            value = trait.validate(self, value)
-            validators = {"region": self._check_region, "model": self._check_model}
-            if name in validators:
-                value = validators[name]({"value": value, "trait": trait, "owner": self})
+            value = self.validate_value(name, value)
         except TraitError as exc:
             raise ValueError(str(exc).replace("Bedrock.", "", 1)) from None
         return value

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "footer", "plain", "markdown", "mimebundle", "set_format", "mark_shown", "show_reply", "StreamView",
-    "tool_round", "FORMATS",
+    "tool_round", "print_round", "status", "local_status", "conversation", "preview", "Table", "FORMATS",
 ]
 
 FORMATS = ("markdown", "text", "json", "code", "html")
@@ -243,6 +243,12 @@ def plain(reply: "Reply") -> str:
     return mimebundle(reply)["text/plain"]
 
 
+def print_round(round_: Any) -> None:
+    """``on_round`` callback of ``Bedrock.ask``: print a tool round as it happens."""
+    if round_.calls:
+        print(tool_round(round_.calls), flush=True)
+
+
 def tool_round(calls: list[dict[str, Any]]) -> str:
     """One line per tool call of a round: ``🔧 name(args) → output``."""
     lines = []
@@ -295,8 +301,7 @@ class StreamView:
         self.parts: list[str] = []
         self.notes: list[str] = []
         self.updates = 0  # display updates sent (not counting the placeholder)
-        self._last = 0.0
-        self._dirty = False
+        self._last: float | None = None  # the first delta is shown at once
         self._handle = None
         if self.rich:
             from IPython.display import display
@@ -318,11 +323,36 @@ class StreamView:
             sys.stdout.write(delta)
             sys.stdout.flush()
             return
-        self._dirty = True
         now = time.monotonic()
-        if now - self._last >= self.interval:
+        if self._last is None or now - self._last >= self.interval:
             self._update(self._partial())
             self._last = now
+
+    def run(self, pieces: Any) -> "Reply":
+        """Show the text deltas of ``pieces`` (``Bedrock.stream``) and return its final reply.
+
+        A failure or an interrupt ends the view with what arrived and a note, then propagates.
+        """
+        reply = None
+        try:
+            for piece in pieces:
+                if isinstance(piece, str):
+                    self.add(piece)
+                else:
+                    reply = piece
+        except KeyboardInterrupt:
+            self.abort("interrupted: the stream was closed")
+            raise
+        except Exception as exc:
+            self.abort(f"stream failed ({getattr(exc, 'code', None) or type(exc).__name__})")
+            raise
+        self.finish(reply)
+        return reply
+
+    def on_round(self, round_: Any) -> None:
+        """``on_round`` callback of ``Bedrock.stream``: show a tool round as it happens."""
+        if round_.calls:
+            self.note(tool_round(round_.calls))
 
     def note(self, line: str) -> None:
         """Show a line above the answer (a tool round as it happens)."""
@@ -364,7 +394,6 @@ class StreamView:
 
     def _partial(self) -> dict[str, Any]:
         text = self.text
-        self._dirty = False
         if self.fmt in ("text", "html"):  # never render half an untrusted HTML document
             return {"text/plain": "\n".join(self.notes + [text])}
         return {"text/markdown": self._notes_md() + _close_fences(text) + _CURSOR,

@@ -80,6 +80,12 @@ class _Facts:
         self.retries = 0
         self.url: str | None = None
         self._read(exc)
+        # Wrapped transport errors say what happened only in their own text ("certificate verify failed").
+        self.chain_text = " ".join(str(e) for e in _chain(exc)).lower()
+        # Routes tag errors raised mid-stream with what the bare transport error does not know.
+        for e in _chain(exc):
+            self.request_id = self.request_id or getattr(e, "bedrock_request_id", None)
+            self.url = self.url or getattr(e, "bedrock_endpoint_url", None)
 
     def _read(self, exc: BaseException) -> None:
         response = getattr(exc, "response", None)
@@ -141,7 +147,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         out.append(exc)
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        # An implicit __context__ counts unless the raiser suppressed it ("raise … from None").
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)  # type: ignore[assignment]
     return out
 
 
@@ -174,6 +181,7 @@ class _Context:
     """What the message can name: model, region, route; and the hints."""
 
     def __init__(self, request: Any, hints: dict, facts: _Facts) -> None:
+        self.named = bool(getattr(request, "model", None) or hints.get("model"))
         self.model = getattr(request, "model", None) or hints.get("model") or "the model"
         self.region = getattr(request, "region", None) or hints.get("region") or "this region"
         self.endpoint = getattr(request, "endpoint", None) or hints.get("endpoint") or "runtime"
@@ -198,7 +206,7 @@ def _classify(ctx: _Context, f: _Facts, exc: BaseException) -> tuple[str, str, s
             return result
     # Anything else: say what the service (or library) said, cleaned of secrets.
     what = f.message or type(exc).__name__
-    where = f" ({ctx.model} in {ctx.region}, {ctx.route})" if f.status else ""
+    where = f" ({ctx.model} in {ctx.region}, {ctx.route})" if f.status and ctx.named else ""
     return f"Bedrock call failed{where}: {what}", f.code, None
 
 
@@ -215,6 +223,10 @@ def _credentials_rule(ctx: _Context, f: _Facts, exc: BaseException):
         return ("No AWS credentials found for Bedrock.", "NoCredentials",
                 "Enter an API key with %bedrock key, configure a profile (--profile or AWS_PROFILE), "
                 + _LOCAL_HINT + ".")
+    if "ProfileNotFound" in names:
+        profile = (getattr(exc, "kwargs", None) or {}).get("profile") or ""
+        return (f"The AWS profile {profile!r} does not exist.", "ProfileNotFound",
+                "Check the name (--profile / AWS_PROFILE) against ~/.aws/config and ~/.aws/credentials.")
     if "PartialCredentialsError" in names:
         return (f"Incomplete AWS credentials: {f.message}", "NoCredentials",
                 "Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or use a profile or %bedrock key).")
@@ -245,7 +257,7 @@ def _credentials_rule(ctx: _Context, f: _Facts, exc: BaseException):
 def _connection_rule(ctx: _Context, f: _Facts, exc: BaseException):
     names = _names(exc)
     url = _origin(ctx.url) or "the Bedrock endpoint"
-    if "SSLError" in names or f.has("certificate verify failed", "ssl validation failed", "sslcertverification"):
+    if "SSLError" in names or any(t in f.chain_text for t in ("certificate verify failed", "ssl validation failed")):
         return (f"TLS certificate of {url} is not trusted.", "SSLError",
                 "Point AWS_CA_BUNDLE at the CA file that signs it (the local service prints its CA_BUNDLE).")
     if "InvalidEndpointConfigurationError" in names and f.has("https"):
@@ -299,22 +311,29 @@ def _model_rule(ctx: _Context, f: _Facts, exc: BaseException):
     close = list(ctx.hints.get("close_models") or ())
     if f.has("on-demand throughput isn't supported", "on-demand throughput is not supported",
              "with on-demand throughput"):
-        profiles = list(ctx.hints.get("profiles") or ()) or _guess_profiles(ctx.model, ctx.region)
+        base = ctx.model.rsplit("/", 1)[-1]
+        # The catalog's profiles, else its close matches that are profiles of this model, else a guess.
+        profiles = (list(ctx.hints.get("profiles") or ())
+                    or [m for m in close if m.endswith("." + base)]
+                    or _guess_profiles(ctx.model, ctx.region))
         return (f"{ctx.model} can only be called through an inference profile.", "OnDemandNotSupported",
                 f"Use --model {' or '.join(profiles[:3])}.")
-    unsupported = (
-        f.has("doesn't support the converse", "does not support the converse", "isn't supported on this route",
-              "not supported on this route", "doesn't support the", "does not support the", "unsupported api",
-              "not supported by this endpoint", "not support this api", "does not support streaming",
-              "doesn't support streaming")
-        and not f.has("counting tokens"))
-    if unsupported:
-        fix = (f"Use a route that serves it: {', '.join(supported)}." if supported
-               else "Run %bedrock models to see which APIs the model supports.")
-        if supported and "/" in supported[0]:
-            endpoint, api = supported[0].split("/", 1)
-            fix = f"Use --endpoint {endpoint} --api {api} (it supports: {', '.join(supported)})."
+    routes = ", ".join(supported)
+    if f.has("unsupported for streaming", "does not support streaming", "doesn't support streaming"):
+        return (f"{ctx.model} does not stream its answers.", "StreamingNotSupported",
+                "Run the cell with --no-stream." + (f" It supports: {routes}." if routes else ""))
+    if f.has("doesn't support the model that you provided", "doesn't support the converse operation",
+             "does not support the converse operation", "isn't supported on this route",
+             "not supported on this route", "model_not_supported"):
+        if supported:
+            endpoint, api = supported[0].split("/", 1) if "/" in supported[0] else ("runtime", supported[0])
+            fix = f"Use --endpoint {endpoint} --api {api} (it supports: {routes})."
+        else:
+            fix = "Run %bedrock models to see which APIs the model supports."
         return (f"{ctx.model} does not support the {ctx.api} API on {ctx.endpoint}.", "UnsupportedApi", fix)
+    if f.has("previous response with id", "previous_response_not_found"):
+        return ("The stored response this conversation continues from is gone (expired, deleted or in another "
+                "region).", "PreviousResponseNotFound", "Start the conversation again (a new --chat name).")
     unknown = f.has("provided model identifier is invalid", "model identifier is invalid", "model_not_found",
                     "model not found", "unknown model", "could not resolve the foundation model",
                     "does not exist") or (f.code == "ResourceNotFoundException")
@@ -325,7 +344,7 @@ def _model_rule(ctx: _Context, f: _Facts, exc: BaseException):
             fix = f"Run %bedrock models -r {ctx.region} to list the models offered there."
         if supported:  # the catalog knows the model: it is the route that does not serve it
             return (f"{ctx.model} is not served by the {ctx.api} API on {ctx.endpoint} in {ctx.region}.",
-                    "UnsupportedApi", f"Use a route that serves it: {', '.join(supported)}.")
+                    "UnsupportedApi", f"Use a route that serves it: {routes}.")
         return (f"Unknown model {ctx.model} in {ctx.region}.", "UnknownModel", fix)
     return None
 

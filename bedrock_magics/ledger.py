@@ -165,6 +165,11 @@ class Ledger:
 
     # -- reply cache ----------------------------------------------------------------------------
 
+    @staticmethod
+    def cache_key(request: Request) -> str:
+        """The cache key of ``request`` (:func:`cache_key`)."""
+        return cache_key(request)
+
     def cache_get(self, key: str) -> Reply | None:
         """The cached successful reply for ``key``, or None."""
         conn = self._connect()

@@ -19,7 +19,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 
 from . import display, options, templating
 
-__all__ = ["BedrockMagics", "load", "unload", "current"]
+__all__ = ["BedrockMagics", "load", "unload", "current", "LOCAL_BANNER"]
 
 LOCAL_BANNER = ("Replies come from the local Bedrock service on 127.0.0.1 (offline; no AWS account is used). "
                 "`%bedrock local stop` sends calls to AWS.")
@@ -35,8 +35,8 @@ class BedrockMagics(Magics):
         super().__init__(shell)
         self.bm = bm
         self.started_local = False  # this load started the local service: unload stops it
-        self._local_thread: threading.Thread | None = None
-        self._local_error: BaseException | None = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
 
     @no_var_expand
     @needs_local_scope
@@ -45,22 +45,22 @@ class BedrockMagics(Magics):
         """Amazon Bedrock from a cell.
 
         Cell mode sends the cell body as the prompt; ``{name}`` is replaced by the notebook
-        variable ``name`` (``{name[key]}``, ``{name:.2f}`` too; ``{{name}}`` for literal braces;
-        other braces, as in code or JSON, are left alone). The first line holds DEST and options::
+        variable ``name`` (``{name[key]}``, ``{name:.2f}`` too; ``{{name}}`` for a literal
+        ``{name}``; other braces, as in code or JSON, are left alone). The first line holds DEST
+        and options; option values may use ``$name`` or ``{name}``::
 
             %%bedrock answer -m us.amazon.nova-lite-v1:0 --max-tokens 200
             Summarise {topic} in three bullet points.
 
         The reply is shown with a footer (model · route · tokens · latency · cost), stored in DEST
-        and is the cell's value. ``-m A -m B`` compares models; ``--df FRAME --out COL`` runs the
-        prompt once per row (``{column}`` from the row); both give a DataFrame. A failed call still
-        records its row in ``%bedrock usage`` and fails the cell with a short error.
+        and is the cell's value (``_``). ``-m A -m B`` compares models; ``--df FRAME --out COL``
+        runs the prompt once per row (``{column}`` from the row); both give a DataFrame. Every call
+        is a row of ``%bedrock usage``; a failed call fails the cell with a short error.
 
         Line mode: ``%bedrock usage | status | local | key | chat | models | pick | job | help``.
-        Settings: ``%config Bedrock`` (``%config Bedrock.region = "us-west-2"``).
+        Settings: ``%config Bedrock`` (e.g. ``%config Bedrock.region = "us-west-2"``).
         """
-        ns = self.shell.user_ns if local_ns is None or local_ns is self.shell.user_ns else ChainMap(
-            local_ns, self.shell.user_ns)
+        ns = self.shell.user_ns if local_ns in (None, self.shell.user_ns) else ChainMap(local_ns, self.shell.user_ns)
         if cell is None:
             command = options.parse_line(line, ns)
             return getattr(self, "_" + command.name)(command.args)
@@ -69,30 +69,34 @@ class BedrockMagics(Magics):
     # -- cell mode ------------------------------------------------------------------------------------
 
     def _cell(self, opts: options.CellOptions, body: str, ns: Any) -> Any:
-        if not body and opts.mode != "embed":
+        if opts.mode == "embed":
+            if any(line.strip() and not line.lstrip().startswith("#") for line in body.splitlines()):
+                raise UsageError(f"--embed {opts.embed} sends column {opts.embed!r} of --df; the cell body is "
+                                 "not sent (IPython needs one: write a # comment there)")
+        elif not body:
             raise UsageError("the cell has no prompt: write it below the %%bedrock line")
         self._wait_for_local()
         self.bm.cell = self.shell.execution_count  # ledger rows name the cell that made them
-        with self._profile(opts.profile), _bad_input_is_usage():
-            if opts.mode != "single":
+        with _profile(self.bm, opts.profile), _bad_input_is_usage():
+            if opts.mode != "single" or opts.dry_run:
                 return self._table(opts, body, ns)
-            prompt = body if opts.no_format else templating.render(body, ns)
-            if opts.dry_run:
-                return self._store(opts, self.bm.dry_run(prompt, **opts.settings()))
-            return self._ask(opts, prompt)
+            return self._ask(opts, body if opts.no_format else templating.render(body, ns))
 
     def _ask(self, opts: options.CellOptions, prompt: str) -> Any:
         from .errors import BedrockError
 
         fmt = opts.format or self.bm.format
-        stream = (self._stream_default() if opts.stream is None else opts.stream) and not opts.quiet
         kwargs = dict(opts.settings(), chat=opts.chat, tools=opts.tools or None)
         try:
-            reply = self._stream(prompt, fmt, kwargs) if stream else self.bm.ask(
-                prompt, on_round=None if opts.quiet else _print_round, **kwargs)
+            if (self._stream_default() if opts.stream is None else opts.stream) and not opts.quiet:
+                label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
+                view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
+                reply = view.run(self.bm.stream(prompt, on_round=view.on_round, **kwargs))
+            else:
+                reply = self.bm.ask(prompt, on_round=None if opts.quiet else display.print_round, **kwargs)
         except BedrockError as exc:
             if opts.dest:  # DEST still gets the failed reply, to inspect
-                self.shell.user_ns[opts.dest] = getattr(exc, "reply", None) or self._failed_reply(exc, prompt, opts)
+                self.shell.user_ns[opts.dest] = getattr(exc, "reply", None) or self._failed(exc, prompt, opts)
             raise
         display.set_format(reply, fmt)
         if opts.quiet:
@@ -101,90 +105,38 @@ class BedrockMagics(Magics):
             self.shell.user_ns[opts.dest] = reply
         return reply
 
-    def _stream(self, prompt: str, fmt: str, kwargs: dict) -> Any:
-        label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
-        view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
-        reply = None
-
-        def on_round(round_: Any) -> None:
-            if round_.calls:
-                view.note(display.tool_round(round_.calls))
-
-        try:
-            for piece in self.bm.stream(prompt, on_round=on_round, **kwargs):
-                if isinstance(piece, str):
-                    view.add(piece)
-                else:
-                    reply = piece
-        except KeyboardInterrupt:
-            view.abort("interrupted: the stream was closed")
-            raise
-        except Exception as exc:
-            view.abort(f"stream failed ({getattr(exc, 'code', type(exc).__name__)})")
-            raise
-        view.finish(reply)
-        return reply
-
     def _table(self, opts: options.CellOptions, template: str, ns: Any) -> Any:
         from . import batch
 
         settings = opts.settings()
         common = dict(settings, namespace=ns, concurrency=opts.concurrency, progress=not opts.quiet)
-        if opts.df is not None:
-            if opts.mode != "embed":  # a typo in {column} fails now, before any row is sent
-                templating.check(template, ns, opts.df.columns)
-        elif not opts.no_format:
+        frame = opts.df
+        if frame is not None and opts.mode != "embed":
+            templating.check(template, ns, frame.columns)  # a typo in {column} fails before any row is sent
+        elif frame is None and not opts.no_format:
             template = templating.render(template, ns)
+        out = opts.out or "answer"
         try:
             if opts.mode == "job":
-                result = batch.submit_job(self.bm, opts.df, template, s3_uri=opts.job, role_arn=opts.role,
-                                          name=opts.dest, **settings)
+                result = batch.submit_job(self.bm, frame, template, s3_uri=opts.job, role_arn=opts.role, out=out,
+                                          namespace=ns, progress=not opts.quiet, **settings)
             elif opts.dry_run:
-                result = self.bm.dry_run(opts.df if opts.df is not None else template,
-                                         template if opts.df is not None else None, **common)
+                result = self.bm.dry_run(template, **common) if frame is None else \
+                    self.bm.dry_run(frame, template, **common)
             elif opts.mode == "embed":
-                result = self.bm.embed(opts.df, column=opts.embed, out=opts.out or f"{opts.embed}_embedding",
-                                       **common)
+                result = self.bm.embed(frame, opts.embed, out=opts.out, model=settings.get("model"),
+                                       region=opts.region, concurrency=opts.concurrency, use_cache=opts.cache,
+                                       progress=not opts.quiet)
             elif opts.mode == "compare":
-                result = self.bm.compare(template, models=opts.models, frame=opts.df, out=opts.out or "answer",
-                                         use_cache=opts.cache if opts.df is not None else None, **common)
+                result = self.bm.compare(template, models=opts.models, frame=frame, out=out,
+                                         use_cache=None if frame is None else opts.cache, **common)
             else:
-                result = self.bm.map(opts.df, template, out=opts.out or "answer", use_cache=opts.cache, **common)
+                result = self.bm.map(frame, template, out=out, use_cache=opts.cache, **common)
         except batch.BatchInterrupted as stop:
             if opts.dest:
                 self.shell.user_ns[opts.dest] = stop.frame
             raise
         return self._store(opts, result)
-
-    def _stream_default(self) -> bool:
-        # Bedrock.stream is the method; the setting is whichever trait holds the default.
-        for name in ("streaming", "stream"):
-            trait = self.bm.traits().get(name)
-            if trait is not None:
-                return bool(trait.get(self.bm))
-        return True
-
-    def _failed_reply(self, exc: Any, prompt: str, opts: options.CellOptions) -> Any:
-        """A reply describing a failed call, for DEST, when the error does not carry one."""
-        from .reply import Reply
-
-        request = self.bm.request(prompt, **opts.settings())
-        return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
-                     status="error", error=str(exc), error_code=getattr(exc, "code", None),
-                     request_id=getattr(exc, "request_id", None), chat=opts.chat)
-
-    @contextmanager
-    def _profile(self, profile: str | None) -> Iterator[None]:
-        """``--profile P``: use that AWS profile for this cell only."""
-        if profile is None or profile == self.bm.profile:
-            yield
-            return
-        before = self.bm.profile
-        self.bm.profile = profile
-        try:
-            yield
-        finally:
-            self.bm.profile = before
 
     def _store(self, opts: options.CellOptions, result: Any) -> Any:
         """DEST gets the result and a short preview is shown; without DEST it is the cell's value."""
@@ -195,6 +147,20 @@ class BedrockMagics(Magics):
             display.preview(result, opts.dest)
         return None
 
+    def _stream_default(self) -> bool:
+        # ``Bedrock.stream`` is the method: the streaming default lives in whichever trait holds it.
+        trait = self.bm.traits().get("streaming") or self.bm.traits().get("stream")
+        return True if trait is None else bool(trait.get(self.bm))
+
+    def _failed(self, exc: Any, prompt: str, opts: options.CellOptions) -> Any:
+        """A reply describing a failed call, for DEST, when the error does not carry one."""
+        from .reply import Reply
+
+        request = self.bm.request(prompt, **opts.settings())
+        return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
+                     status="error", error=str(exc), error_code=getattr(exc, "code", None),
+                     request_id=getattr(exc, "request_id", None), chat=opts.chat)
+
     # -- line mode ------------------------------------------------------------------------------------
 
     def _usage(self, args: Any) -> Any:
@@ -202,12 +168,13 @@ class BedrockMagics(Magics):
 
     def _status(self, args: Any) -> Any:
         self._wait_for_local(raise_error=False)
-        return display.status(self.bm, local_error=self._local_error)
+        return display.status(self.bm, local_error=self._start_error)
 
     def _local(self, args: Any) -> None:
         self._wait_for_local(raise_error=False)
         if args.action == "start":
-            self.bm.use_local()
+            with _bad_input_is_usage():
+                self.bm.use_local()
             self.started_local = True
             print(LOCAL_BANNER)
         elif args.action == "stop":
@@ -243,26 +210,27 @@ class BedrockMagics(Magics):
             gone = self.bm.chats.reset(args.chat_name)
         except UnknownConversation as exc:
             raise UsageError(str(exc)) from None
-        print(f"Forgot {len(gone)} conversation{'s' if len(gone) != 1 else ''}: {', '.join(gone) or 'none'}.")
-        return None
+        print(f"Forgot {len(gone)} conversation{'s' * (len(gone) != 1)}: {', '.join(gone) or 'none'}.")
 
     def _models(self, args: Any) -> Any:
         self._wait_for_local()
-        return self.bm.models(region=args.region, provider=args.provider, refresh=args.refresh)
+        with _bad_input_is_usage():
+            return self.bm.models(region=args.region, provider=args.provider, refresh=args.refresh)
 
     def _pick(self, args: Any) -> None:
         from . import picker
 
         self._wait_for_local(raise_error=False)
-        picker.pick(self.bm)  # displays itself; returning it would draw it twice
+        picker.pick(self.bm)  # it displays itself; returning it would draw it twice
 
     def _job(self, args: Any) -> Any:
         from . import batch
 
         self._wait_for_local()
-        if args.action == "status":
-            return batch.job_status(self.bm, args.job_name)
-        return batch.collect_job(self.bm, args.job_name)
+        with _bad_input_is_usage():
+            if args.action == "status":
+                return batch.job_status(self.bm, args.job_name)
+            return batch.collect_job(self.bm, args.job_name)
 
     def _help(self, args: Any) -> None:
         print(HELP)
@@ -270,33 +238,48 @@ class BedrockMagics(Magics):
     # -- the local service started at load (BEDROCK_MAGICS_LOCAL=1) ------------------------------------
 
     def start_local_in_background(self) -> None:
-        """Start the local service on a thread so that ``%load_ext`` returns at once."""
+        """Start the local service on a thread once the current cell has finished, so that
+        ``%load_ext`` returns at once (the service's imports would compete with the cell for the GIL)."""
 
         def start() -> None:
             try:
                 self.bm.use_local()
-            except BaseException as exc:  # noqa: BLE001 - reported on the next %bedrock call
-                self._local_error = exc
+            except BaseException as exc:  # noqa: BLE001 - reported by the next %bedrock call
+                self._start_error = exc
 
         self.started_local = True
-        self._local_thread = threading.Thread(target=start, name="bedrock-local-start", daemon=True)
-        self._local_thread.start()
+        self._starting = threading.Thread(target=start, name="bedrock-local-start", daemon=True)
+        self.shell.events.register("post_run_cell", self._start_thread)
+
+    def _start_thread(self, *result: Any) -> None:
+        if self._start_thread in self.shell.events.callbacks["post_run_cell"]:
+            self.shell.events.unregister("post_run_cell", self._start_thread)
+        if self._starting is not None and self._starting.ident is None:
+            self._starting.start()
 
     def _wait_for_local(self, raise_error: bool = True) -> None:
-        if self._local_thread is not None:
-            self._local_thread.join()
-            self._local_thread = None
-        if self._local_error is not None and raise_error:
-            error, self._local_error = self._local_error, None
-            self.started_local = False
+        if self._starting is not None:
+            self._start_thread()  # used before the loading cell ended: start now
+            self._starting.join()
+            self._starting = None
+        if self._start_error is not None and raise_error:
+            error, self._start_error, self.started_local = self._start_error, None, False
             raise UsageError(f"the local Bedrock service did not start ({type(error).__name__}: {error}); "
                              "try %bedrock local start") from None
 
 
-def _print_round(round_: Any) -> None:
-    """A tool round of a non-streamed call, printed as it happens."""
-    if round_.calls:
-        print(display.tool_round(round_.calls), flush=True)
+@contextmanager
+def _profile(bm: Any, profile: str | None) -> Iterator[None]:
+    """``--profile P``: that AWS profile for this cell only."""
+    before = bm.profile
+    if profile is None or profile == before:
+        yield
+        return
+    bm.profile = profile
+    try:
+        yield
+    finally:
+        bm.profile = before
 
 
 @contextmanager
@@ -308,11 +291,9 @@ def _bad_input_is_usage() -> Iterator[None]:
         raise UsageError(str(exc)) from None
 
 
-HELP = "\n".join([
-    inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
-    "%bedrock sub-commands:", options.line_help(),
-])
-BedrockMagics.bedrock.__doc__ = HELP
+HELP = "\n".join([inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
+                  "%bedrock sub-commands:", options.line_help()])
+BedrockMagics.bedrock.__doc__ = HELP  # `%bedrock?` shows every option
 
 
 def current(shell: Any = None) -> Any:
@@ -328,8 +309,8 @@ def current(shell: Any = None) -> Any:
 def load(shell: Any) -> None:
     """Register ``%bedrock`` in ``shell`` with one ``Bedrock`` configurable (``%load_ext``).
 
-    Idempotent; with ``Bedrock.local`` (``BEDROCK_MAGICS_LOCAL=1``) it starts the local service on a
-    background thread and says that replies are local.
+    Idempotent. With ``Bedrock.local`` (``BEDROCK_MAGICS_LOCAL=1``) the local service starts on a
+    background thread and a banner says that replies are local.
     """
     if shell in _loaded:
         return
@@ -342,6 +323,7 @@ def load(shell: Any) -> None:
     shell.configurables.append(bm)
     magics = BedrockMagics(shell, bm)
     shell.register_magics(magics)
+    # Replies render through display.show_reply, which skips a reply this cell already streamed.
     shell.display_formatter.ipython_display_formatter.for_type(Reply, display.show_reply)
     _loaded[shell] = magics
     if bm.local:
@@ -350,19 +332,20 @@ def load(shell: Any) -> None:
 
 
 def unload(shell: Any) -> None:
-    """Undo :func:`load`: remove the magic, the configurable and the display printer; stop the
-    local service if this load started it."""
+    """Undo :func:`load`: the magic, the configurable, the display printer; stop the local service
+    if this load started it."""
     magics = _loaded.pop(shell, None)
     if magics is None:
         return
     from .reply import Reply
 
+    if magics._starting is not None and magics._starting.ident is None:  # never started: nothing to stop
+        shell.events.unregister("post_run_cell", magics._start_thread)
+        magics._starting, magics.started_local = None, False
     magics._wait_for_local(raise_error=False)
     if magics.started_local:
         magics.bm.stop_local()
-    close = getattr(magics.bm, "close", None)
-    if callable(close):
-        close()
+    magics.bm.close()
     if magics.bm in shell.configurables:
         shell.configurables.remove(magics.bm)
     for kind in ("line", "cell"):

@@ -286,6 +286,11 @@ def _check_combinations(o: CellOptions) -> None:
         if single_only:
             what = "--df runs" if o.df is not None else "-m comparisons"
             raise UsageError(f"{single_only[0]} applies to a single prompt, not to {what}")
+    if o.embed:
+        unused = [f"--{n.replace('_', '-')}" for n in ("endpoint", "api", "system", "max_tokens", "temperature",
+                                                       "top_p", "stop") if getattr(o, n) not in (None, [])]
+        if unused:
+            raise UsageError(f"{unused[0]} doesn't apply to --embed (it takes -m, -r, --out, --concurrency)")
     if o.job and o.dry_run:
         raise UsageError("--dry-run estimates a --df run; drop --job to see the estimate")
 

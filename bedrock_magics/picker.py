@@ -36,6 +36,7 @@ import functools
 import html
 import textwrap
 import threading
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
@@ -184,7 +185,7 @@ class Picker:
         self.refresh = w.Button(description="Reload", icon="refresh", tooltip="Reload the model list",
                                 layout=w.Layout(width="100px"))
         self.endpoint = w.ToggleButtons(options=[("runtime", "runtime"), ("mantle", "mantle")], value=endpoint,
-                                        description="Endpoint", style=wide,
+                                        style={"button_width": "100px"},
                                         tooltips=["bedrock-runtime: Converse, InvokeModel, OpenAI-compatible APIs",
                                                   "bedrock-mantle: OpenAI-compatible Responses and Chat Completions"])
         self.api = w.Dropdown(options=[(API_LABELS.get(a, a), a) for a in apis],
@@ -213,7 +214,11 @@ class Picker:
 
         settings = w.VBox([w.HTML("<i>Settings for later %%bedrock cells</i>"), self.system,
                            w.HBox([self.temperature, self.max_tokens, self.stream])])
-        self.box = _PickerBox([self.title, w.HBox([self.region, self.refresh]), self.endpoint, self.api,
+        # ToggleButtons put their description above the buttons; a side label lines up with the rest.
+        endpoint_label = w.HTML("<div style='text-align:right;padding-right:6px'>Endpoint</div>",
+                                layout=w.Layout(width="96px"))
+        self.box = _PickerBox([self.title, w.HBox([self.region, self.refresh]),
+                               w.HBox([endpoint_label, self.endpoint]), self.api,
                                self.filter, self.model, settings, self.status, self.config])
         self.box._picker = self
         self.box.add_class("bedrock-picker")
@@ -244,6 +249,7 @@ class Picker:
         with self._lock:
             self._generation += 1
             generation = self._generation
+        self._error_text = None  # a new attempt: its outcome replaces any earlier error
         self._busy(True)
         self._set_status(f"Loading models for {html.escape(region)}…", busy=True)
         self._future = self._executor.submit(self._load, generation, region, refresh)
@@ -568,16 +574,26 @@ def describe(bm: Any, limit: int = _PREVIEW_MODELS) -> str:
     return "\n".join(lines)
 
 
+# One live picker per Bedrock object: a new ``%bedrock pick`` closes the previous one, whose
+# observers on ``bm`` would otherwise keep its widgets and loader thread alive for the session.
+_live: "weakref.WeakKeyDictionary[Any, Picker]" = weakref.WeakKeyDictionary()
+
+
 def pick(bm: Any) -> Picker | None:
     """Show the picker for ``bm`` (``%bedrock pick``); in a terminal, print the choices as text.
 
     Returns the ``Picker`` (displayed here already), or ``None`` where no widget front end exists.
+    A picker shown earlier for the same ``bm`` is closed.
     """
     if not has_widget_frontend():
         print(describe(bm))
         return None
     from IPython.display import display
 
+    previous = _live.pop(bm, None)
+    if previous is not None:
+        previous.close()
     picker = Picker(bm)
+    _live[bm] = picker
     display(picker.box)
     return picker

@@ -126,8 +126,9 @@ def _invoke_body(model: str) -> tuple[dict, Callable[[dict], str]]:
     """A minimal InvokeModel body for the model's family and a function that reads the reply text."""
     family = base_model_id(model)
     if family.startswith("amazon.nova"):
+        # Nova (v1) documents snake-case max_new_tokens in native bodies, unlike Converse's maxTokens.
         body = {"schemaVersion": "messages-v1", "messages": [{"role": "user", "content": [{"text": PROMPT}]}],
-                "inferenceConfig": {"maxTokens": 20, "temperature": 0}}
+                "inferenceConfig": {"max_new_tokens": 20, "temperature": 0}}
         return body, lambda out: out["output"]["message"]["content"][0]["text"]
     if family.startswith("anthropic."):
         body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pandas as pd
 import pytest
@@ -137,9 +138,14 @@ def test_local_env_starts_the_service_at_load_and_unload_stops_it(shell, tmp_pat
     monkeypatch.setenv("BEDROCK_MAGICS_LOCAL", "1")
     monkeypatch.setenv("BEDROCK_MAGICS_LEDGER", str(tmp_path / "ledger.sqlite"))
     with capture_output() as captured:
-        shell.run_line_magic("load_ext", "bedrock_magics")
+        shell.run_cell("%load_ext bedrock_magics").raise_error()
     try:
         assert LOCAL_BANNER in captured.stdout
+        # The service starts on a thread once the loading cell has finished, with no further call.
+        (starter,) = [t for t in threading.enumerate() if t.name == "bedrock-local-start"] or [None]
+        if starter is not None:
+            starter.join()
+        assert current(shell).local_service is not None
         result, _ = run_ok(shell, "%%bedrock ans --no-stream\necho: local hello")
         assert shell.user_ns["ans"].text == "local hello"
         service = current(shell).local_service
@@ -430,3 +436,73 @@ def test_key_is_asked_with_getpass_and_never_shown(ip, monkeypatch):
     no_secret(shown)
     _, captured = run_ok(ip, "%bedrock key --clear")
     assert "forgotten" in captured.stdout
+
+
+def test_df_compare_and_embed(ip):
+    ip.user_ns["frame"] = pd.DataFrame({"city": ["Paris", "Oslo"]})
+    run_ok(ip, f"%%bedrock out --df frame -m {RUNTIME_MODEL} -m us.amazon.nova-micro-v1:0\necho: hi {{city}}")
+    out = ip.user_ns["out"]
+    assert out["answer_nova_lite_v1_0"].tolist() == ["hi Paris", "hi Oslo"]
+    assert out["answer_nova_micro_v1_0"].tolist() == ["hi Paris", "hi Oslo"]
+    run_ok(ip, "%%bedrock vecs --df frame --embed city -m amazon.titan-embed-text-v2:0 --quiet\n# the city names")
+    vectors = ip.user_ns["vecs"]["city_embedding"]
+    assert len(vectors) == 2 and len(vectors.iloc[0]) == 1024
+    assert "the cell body is not sent" in usage_error(ip, "%%bedrock --df frame --embed city\nEmbed {city}")
+
+
+def test_stream_cut_mid_way_keeps_what_arrived_and_fails_the_cell(ip, local_service):
+    run_ok(ip, "%config Bedrock.max_attempts = 1")
+    local_service.faults.set(cut_stream_after=2)
+    before = len(rows(ip))
+    result, captured = run(ip, "%%bedrock ans --stream\nWhat are tides?")
+    assert isinstance(result.error_in_exec, BedrockError)
+    final = captured.outputs[-1].data["text/markdown"]
+    assert "stream failed (" in final and "▍" not in final
+    assert len(rows(ip)) == before + 1 and rows(ip)["status"].iloc[-1] == "error"
+    assert ip.user_ns["ans"].status == "error"
+
+
+def test_stream_view_coalesces_updates(ip):
+    with capture_output() as captured:
+        view = display.StreamView(label="m", rate=1e-9)  # at most one update per ~30 years
+        for i in range(50):
+            view.add(f"w{i} ")
+        assert view.updates == 1  # only the first delta, at once
+        view.finish(Reply(text=view.text, model="m", endpoint="runtime", api="converse"))
+    assert view.updates == 2 and len(captured.outputs) == 3
+    assert captured.outputs[-1].data["text/markdown"].startswith("w0 w1 ") and "w49" in captured.outputs[-1].data["text/markdown"]
+    with capture_output() as captured:
+        view = display.StreamView(label="m", rate=0)  # no coalescing: one update per delta
+        for i in range(5):
+            view.add(f"w{i} ")
+    assert view.updates == 5
+
+
+def test_line_magic_values_come_from_the_callers_locals(ip):
+    ip.run_cell(textwrap.dedent("""
+        def models_in(region):
+            return get_ipython().run_line_magic("bedrock", "models -r $region")
+    """)).raise_error()
+    result, _ = run_ok(ip, "models_in('us-west-2')")
+    assert set(result.result["region"]) == {"us-west-2"}
+
+
+def test_footer_rules():
+    reply = Reply(text="hi", model="m", endpoint="mantle", api="responses",
+                  usage={"input_tokens": 1200, "output_tokens": 3, "total_tokens": 1203},
+                  latency_ms=12.4, cost_usd=float("nan"), stop_reason="end_turn")
+    assert display.footer(reply) == "m · mantle/responses · 1,200 in / 3 out tokens · 12 ms · cost unknown"
+    reply.stop_reason, reply.cost_usd = "length", 0.0123
+    assert display.footer(reply).endswith("$0.0123 · stopped: length (answer cut off; raise --max-tokens)")
+    reply.text = "```python\nprint(1)"  # cut inside a code block: the fence is closed before the footer
+    assert display.markdown(reply).startswith("```python\nprint(1)\n```\n\n<sub>")
+
+
+def test_small_line_commands(ip):
+    _, captured = run_ok(ip, "%bedrock local")
+    assert "running at https://127.0.0.1:" in captured.stdout
+    _, captured = run_ok(ip, "%bedrock help")
+    assert "--max-tokens" in captured.stdout and "%bedrock usage" in captured.stdout
+    _, captured = run_ok(ip, "%bedrock pick")  # no widget front end in a plain shell: text instead
+    assert captured.stdout.strip()
+    assert "no batch inference job named 'nightly'" in usage_error(ip, "%bedrock job status nightly")

@@ -126,6 +126,7 @@ def test_embed_and_job_modes():
         ("--df reviews --job bucket/x", "--job takes an S3 prefix like s3://"),
         ("--df reviews --job s3://b/ --role admin", "--role takes an IAM role ARN"),
         ("--df reviews --embed text -m a -m b", "--embed runs one model"),
+        ("--df reviews --embed text -s hi", "--system doesn't apply to --embed"),
     ],
 )
 def test_bad_lines_are_one_usage_error_line(line, expected):

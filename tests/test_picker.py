@@ -204,7 +204,7 @@ def test_control_plane_fault_is_shown_inline_and_reload_recovers(sigv4_env, loca
         local_service.faults.clear()
         p.refresh.click()
         p.wait()
-        assert "⚠" not in p.status_text and "us.amazon.nova-lite-v1:0" in p.model_options
+        assert p.status_text.startswith("us-east-1: ") and "us.amazon.nova-lite-v1:0" in p.model_options
     finally:
         p.close()
 

@@ -113,6 +113,19 @@ def test_every_route_gives_the_same_answer_and_usage(clients, streamed):
     assert replies["mantle", "responses"].response_id.startswith("resp_")
 
 
+def test_every_route_with_an_api_key(local_service, clients):
+    # The secret is wrong on purpose: only the bearer key can make these calls succeed.
+    keyed = Clients(endpoint_urls=local_service.endpoints, ca_bundle=local_service.ca_file, api_key=local.API_KEY,
+                    credentials=(local.ACCESS_KEY_ID, "not/the/secret/not/the/secret/not/the/00"))
+    try:
+        for (endpoint, api), model in ROUTE_MODELS.items():
+            for streamed in (False, True):
+                request = make(model, endpoint, api)
+                assert call(keyed, request, streamed).text == call(clients, request).text
+    finally:
+        keyed.close()
+
+
 def test_stream_yields_several_deltas(clients):
     pieces = list(routes.converse.stream(clients.get(REGION, "runtime", "bedrock-runtime"),
                                          make("us.amazon.nova-lite-v1:0")))
@@ -249,7 +262,8 @@ def test_mantle_previous_response_id(clients, streamed):
                     previous_response_id="resp_doesnotexist")
     with pytest.raises(Exception) as err:
         call(clients, wrong)
-    assert explain(err.value).status == 404
+    gone = explain(err.value, wrong)
+    assert gone.status == 404 and gone.code == "PreviousResponseNotFound"
 
 
 def test_responses_refuses_stop_sequences(clients):
@@ -288,3 +302,13 @@ def test_cohere_embeddings_batch(clients):
     assert reply.embedding.shape == (3, 1024) and reply.input_tokens == 3 + 4 + 3
     a, b, c = (v / np.linalg.norm(v) for v in reply.embedding)
     assert float(a @ b) > float(a @ c)
+
+
+def test_invoke_refuses_what_a_body_cannot_carry(clients):
+    with pytest.raises(ValueError, match="Meta Llama InvokeModel body has no tool use; use --api converse"):
+        call(clients, make("us.meta.llama3-1-8b-instruct-v1:0", api="invoke", tools=(WEATHER,)))
+    with pytest.raises(ValueError) as err:
+        call(clients, make("us.meta.llama3-1-8b-instruct-v1:0", api="invoke", stop=("x",)))
+    assert explain(err.value).code == "InvalidRequest" and "stop sequences" in str(explain(err.value))
+    with pytest.raises(codecs.UnsupportedFamilyError, match="does not generate text"):
+        call(clients, make("amazon.nova-canvas-v1:0", api="invoke"))

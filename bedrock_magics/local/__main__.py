@@ -15,8 +15,6 @@ import sys
 import threading
 from typing import Sequence
 
-from .server import LOOPBACK_HOSTS, LocalService
-
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bedrock_magics.local",
@@ -42,10 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the service until SIGINT/SIGTERM; returns the process exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    from .server import LOOPBACK_HOSTS, LocalService  # after parsing: --help and usage errors stay fast
+
     if args.host not in LOOPBACK_HOSTS and not args.allow_remote:
         parser.error(f"--host {args.host} is not a loopback address; add --allow-remote to listen on it")
     if not 0.0 <= args.error_rate <= 1.0:
         parser.error("--error-rate must be between 0 and 1")
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must not be negative")
+    if args.throttle_rpm is not None and args.throttle_rpm < 1:
+        parser.error("--throttle-rpm must be at least 1")
     if args.port < 0 or args.port > 65535:
         parser.error("--port must be between 0 and 65535")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -75,6 +75,10 @@ class _MissingAuthorization(AwsError):
                              {"x-amzn-ErrorType": f"{self.code}:{_CORAL_SERVICE_NAMESPACE}"})
 
 
+_OPENAI_CODES = {"UnrecognizedClientException": "invalid_access_key_id",
+                 "IncompleteSignatureException": "incomplete_signature"}
+
+
 def _openai_auth_error(message: str, code: str = "invalid_api_key") -> OpenAIError:
     return OpenAIError(401, message, type="authentication_error", code=code)
 
@@ -84,8 +88,9 @@ class Authenticator:
 
     def __init__(self, default_region: str = local.DEFAULT_REGION,
                  secrets: Mapping[str, str] | None = None, api_keys: tuple[str, ...] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, regions: tuple[str, ...] | list[str] | None = None) -> None:
         self.default_region = default_region
+        self.regions = tuple(regions) if regions else None  # None: any region is served
         self._secrets = dict(secrets or {local.ACCESS_KEY_ID: local.SECRET_ACCESS_KEY})
         self._api_keys = tuple(api_keys or (local.API_KEY,))
         self._clock = clock
@@ -111,7 +116,13 @@ class Authenticator:
         if scheme.lower() == "bearer":
             return self._bearer(rest.strip(), openai_route)
         if scheme == _SIGV4_ALGORITHM:
-            return self._sigv4(method, raw_target, headers, body, rest, surface)
+            try:
+                return self._sigv4(method, raw_target, headers, body, rest, surface)
+            except AwsError as err:
+                if not openai_route:
+                    raise
+                # OpenAI clients know failed authentication as 401, not as AWS's 403.
+                raise _openai_auth_error(err.message, code=_OPENAI_CODES.get(err.code, "invalid_signature")) from None
         if openai_route:
             raise _openai_auth_error("Authorization header must be 'Bearer <API key>' or AWS SigV4.")
         raise AwsError("IncompleteSignatureException",
@@ -165,6 +176,8 @@ class Authenticator:
         expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
         if not hmac.compare_digest(expected, signature):
             return _BAD_KEY_MESSAGE
+        if self.regions is not None and region not in self.regions:
+            return f"Authentication failed: the API key was made for region {region}, {self._served()}"
         now = self._clock()
         if now > signed_at + expires or signed_at > now + MAX_SKEW_SECONDS:
             return _EXPIRED_KEY_MESSAGE
@@ -187,6 +200,9 @@ class Authenticator:
         if terminal != "aws4_request":
             raise AwsError("IncompleteSignatureException", "Credential should be scoped with a valid terminator: "
                            "'aws4_request'.", 403)
+        if self.regions is not None and region not in self.regions:
+            raise AwsError("InvalidSignatureException",
+                           f"Credential should be scoped to a valid region: {region} is not one; {self._served()}")
         expected_service = signing_name(surface)
         if service != expected_service:
             raise AwsError("InvalidSignatureException",
@@ -226,6 +242,9 @@ class Authenticator:
                            f"{_BAD_SIGNATURE_MESSAGE}\n\nThe Canonical String for this request should have been\n"
                            f"'{_redact(canonical, names)}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n")
         return Identity("sigv4", region, akid)
+
+    def _served(self) -> str:
+        return "the local Bedrock service serves " + ", ".join(self.regions or ()) + "."
 
     def _check_clock(self, stamp: str, scope_date: str) -> None:
         try:

@@ -159,10 +159,11 @@ class Catalog:
         for app in self._account.get("applicationInferenceProfiles", []):
             if app["region"] != region:
                 continue
-            source = self.inference_profile(region, app["copyFrom"])
+            geo, _, model_id = app["copyFrom"].partition(".")  # a system profile id
+            entry = self._runtime[model_id]
+            source = self._system_profile(region, geo, entry)
             if source is None:
                 continue
-            entry = self._runtime[source["models"][0]["modelArn"].split("/", 1)[1]]
             out.append(({
                 "inferenceProfileName": app["inferenceProfileName"],
                 "description": app["description"],
@@ -205,6 +206,9 @@ class Catalog:
             if kind != "inference-profile":
                 return None, None
             identifier = pid
+        for profile, entry in self._application_profiles(region):
+            if profile["inferenceProfileId"] == identifier:  # application profiles go by id too
+                return profile, entry
         geo, _, model_id = identifier.partition(".")
         entry = self._runtime.get(model_id)
         if entry is None or geo not in self.geographies:

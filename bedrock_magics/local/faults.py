@@ -79,6 +79,8 @@ class Faults:
                  throttle_tpm: int | None = None, error_code: str = "ServiceUnavailableException",
                  seed: int | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        _validate(dict(latency_ms=latency_ms, throttle_rpm=throttle_rpm, throttle_tpm=throttle_tpm,
+                       error_rate=error_rate))
         self._base = FaultSettings(latency_ms=latency_ms, throttle_rpm=throttle_rpm, throttle_tpm=throttle_tpm,
                                    error_rate=error_rate, error_code=error_code)
         self._seed = seed

@@ -45,6 +45,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -151,8 +152,6 @@ def _constraint_errors(shape: Any, value: Any, path: str) -> Iterator[str]:
     """AWS-style constraint violations of ``value`` against a botocore shape (required members,
     lengths, ranges, patterns, enums, unions), recursively. Types are botocore's business: the
     client has already checked them, and a wrong type here fails on the first constraint."""
-    import re
-
     if value is None:
         return
     shown = f"'{value}'" if not isinstance(value, (dict, list)) else "'" + json.dumps(value) + "'"
@@ -363,12 +362,16 @@ def create_job(req: Request) -> Response:
     body = req.json()
     if not isinstance(body, dict):
         raise AwsError("ValidationException", "The request body must be a JSON object.")
-    _validate("CreateModelInvocationJob", body)
-    req.app.catalog.resolve(req.region, body["modelId"])  # raises Bedrock's own ValidationException
-    if not (body["inputDataConfig"] or {}).get("s3InputDataConfig"):
-        raise AwsError("ValidationException", "inputDataConfig must contain s3InputDataConfig.")
-    if not (body["outputDataConfig"] or {}).get("s3OutputDataConfig"):
-        raise AwsError("ValidationException", "outputDataConfig must contain s3OutputDataConfig.")
+    _validate("CreateModelInvocationJob", body)  # the input/output configs are unions: S3 is their one member
+    target = req.app.catalog.resolve(req.region, body["modelId"])  # raises Bedrock's own ValidationException
+    if body.get("modelInvocationType") == "Converse" and not target.model.get("converse"):
+        raise AwsError("ValidationException", f"The model {body['modelId']} doesn't support the Converse "
+                                              "operation; use the modelInvocationType InvokeModel.")
+    try:
+        ensure_s3(req.app)  # before storing the job: without S3 it could never leave Submitted
+    except ImportError:
+        raise AwsError("InternalServerException", "Batch inference in the local service needs moto's S3 server: "
+                                                  "pip install 'bedrock-magics[batch]'.", 500) from None
 
     token = body.get("clientRequestToken")
     fingerprint = json.dumps({k: v for k, v in body.items() if k != "clientRequestToken"}, sort_keys=True)
@@ -383,7 +386,6 @@ def create_job(req: Request) -> Response:
     store = _store(req.app)
     stored = store.add(job)
     if stored is job:
-        ensure_s3(req.app)  # start S3 now, so that a missing moto fails the call, not the thread
         job.thread = threading.Thread(target=_run, args=(req.app, store, job), name=f"bedrock-job-{job_id}",
                                       daemon=True)
         job.thread.start()

@@ -37,6 +37,8 @@ SERVER_TOOLS = ("web_search", "web_search_preview", "file_search", "code_interpr
                 "computer_use_preview", "local_shell", "shell", "custom", "apply_patch")
 #: How long a background response stays queued, then in progress (seconds) — long enough to poll.
 BACKGROUND_STEPS = (0.05, 0.25)
+#: Stored responses kept per service; the oldest go first (a workshop can run for days).
+MAX_STORED = 10_000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -89,6 +91,29 @@ def _resolve(req: Request, name: Any) -> dict:
                    f"serve OpenAI-compatible models; call this model with Converse or InvokeModel.",
                    "model", "model_not_supported")
     return entry
+
+
+_JSON_TYPES = {str: "a string", bool: "a boolean", int: "an integer", float: "a decimal", list: "an array",
+               dict: "an object", type(None): "null"}
+#: Expected JSON types of the request fields each API reads or echoes back.
+CHAT_TYPES = {"messages": list, "tools": list, "tool_choice": (str, dict), "stream": bool, "stream_options": dict,
+              "stop": (str, list), "n": int, "user": str, "metadata": dict, "parallel_tool_calls": bool}
+RESPONSES_TYPES = {"input": (str, list), "instructions": str, "previous_response_id": str, "store": bool,
+                   "background": bool, "stream": bool, "tools": list, "tool_choice": (str, dict), "metadata": dict,
+                   "reasoning": dict, "text": dict, "parallel_tool_calls": bool, "max_tool_calls": int,
+                   "truncation": str, "user": str, "top_logprobs": int}
+
+
+def _check_types(body: dict, expected: dict) -> None:
+    """OpenAI's ``invalid_type`` error for a field of the wrong JSON type (null means "not given")."""
+    for name, kinds in expected.items():
+        value = body.get(name)
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if value is None or (isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)):
+            continue
+        want = " or ".join(_JSON_TYPES[k] for k in kinds)
+        raise _bad(f"Invalid type for '{name}': expected {want}, but got {_JSON_TYPES.get(type(value), 'a value')} "
+                   f"instead.", name, "invalid_type")
 
 
 def _check_int(body: dict, name: str, minimum: int) -> None:
@@ -149,6 +174,7 @@ def chat_completions(req: Request) -> Response:
     """``POST …/chat/completions`` (JSON, or SSE with ``stream: true``)."""
     body = _body(req)
     entry = _resolve(req, body.get("model"))
+    _check_types(body, CHAT_TYPES)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _bad("Missing required parameter: 'messages'." if not messages else
@@ -161,7 +187,8 @@ def chat_completions(req: Request) -> Response:
     if body.get("n", 1) != 1:
         raise _bad("Invalid 'n': the local Bedrock service returns exactly one choice (n=1).", "n")
     stop = body.get("stop")
-    if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list) and len(stop) <= 4)):
+    if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list) and len(stop) <= 4
+                                                          and all(isinstance(x, str) for x in stop))):
         raise _bad("Invalid 'stop': expected a string or an array of at most 4 strings.", "stop")
     _check_function_tools(body.get("tools"), flat=False)
     try:
@@ -176,7 +203,10 @@ def chat_completions(req: Request) -> Response:
     completion_id, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
     if not body.get("stream"):
         return _json_ok(runtime.chat_completion(answer, body["model"], completion_id, created))
-    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise _bad("Invalid type for 'stream_options': expected an object.", "stream_options", "invalid_type")
+    include_usage = bool(options.get("include_usage"))
     chunks = runtime.chat_chunks(answer, body["model"], completion_id, created, include_usage=include_usage)
 
     def events() -> Iterator[bytes]:
@@ -234,9 +264,10 @@ def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
                            f"input[{i}].role")
         elif kind == "function_call":
             try:
-                args = json.loads(item.get("arguments") or "{}")
+                args = responder._arguments(item.get("arguments"))
             except ValueError:
-                args = item.get("arguments")
+                raise _bad(f"Invalid 'input[{i}].arguments': expected a JSON string.", f"input[{i}].arguments",
+                           "invalid_type") from None
             block = {"toolUse": {"toolUseId": item.get("call_id"), "name": item.get("name", ""), "input": args}}
             if out and out[-1]["role"] == "assistant":
                 out[-1]["content"].append(block)
@@ -278,6 +309,15 @@ def _input_items(items: Any) -> list[dict]:
 def _store(app: Any) -> dict:
     """The stored responses (callers hold ``app.lock``)."""
     return app.state.setdefault(STORE, {})
+
+
+def _keep(app: Any, rid: str, record: dict) -> None:
+    """Store a response record, dropping the oldest beyond ``MAX_STORED``."""
+    with app.lock:
+        store = _store(app)
+        store[rid] = record
+        while len(store) > MAX_STORED:
+            store.pop(next(iter(store)))
 
 
 def _usage(answer: Answer) -> dict:
@@ -416,6 +456,7 @@ def responses_create(req: Request) -> Response:
     """``POST …/responses``: synchronous, streamed (SSE) or (mantle) background."""
     body = _body(req)
     entry = _resolve(req, body.get("model"))
+    _check_types(body, RESPONSES_TYPES)
     if req.surface == RUNTIME:
         _refuse_on_runtime(body, req.region)
     if "input" not in body:
@@ -447,15 +488,13 @@ def responses_create(req: Request) -> Response:
     if body.get("background") and not body.get("stream"):
         queued = _response_object(rid, body, created, "queued", previous, [], None)
         record["response"] = queued
-        with req.app.lock:
-            _store(req.app)[rid] = record
+        _keep(req.app, rid, record)
         threading.Thread(target=_run_background, args=(req.app, rid, final), daemon=True,
                          name=f"background-{rid}").start()
         return _json_ok(queued)
 
     if body.get("store", True):
-        with req.app.lock:
-            _store(req.app)[rid] = record
+        _keep(req.app, rid, record)
     if not body.get("stream"):
         return _json_ok(final)
 

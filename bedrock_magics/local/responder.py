@@ -18,13 +18,33 @@ The normalized conversation
 * ``tools``: :class:`Tool` (name, description, JSON-Schema parameters), from Converse ``toolSpec``,
   Anthropic ``tools``, OpenAI ``function`` tools, Cohere ``tools``...
 
+How each API builds it (so the same conversation costs the same input tokens everywhere):
+
+* Converse / ConverseStream / CountTokens ``converse``: taken as is (``system``-role messages join
+  the system text).
+* InvokeModel bodies: Anthropic ``system`` + ``messages`` (string content is one text block,
+  ``tool_use``/``tool_result`` blocks map to toolUse/toolResult); Nova as Converse; Titan Text's
+  ``inputText`` is one user message; Llama 3's ``<|start_header_id|>role<|end_header_id|>`` turns
+  (the empty assistant header at the end is the cue, not a message) and Mistral/Llama 2 ``[INST] …
+  [/INST]`` turns (``<<SYS>>`` is the system) are split into messages, any other prompt is one user
+  message; Mistral chat and gpt-oss bodies as Chat Completions; Cohere ``preamble`` (+ SYSTEM turns)
+  is the system, ``chat_history`` then ``message`` the messages, and ``tool_results`` add an
+  assistant message of tool calls and a user message of their results.
+* Chat Completions (:func:`from_chat`): ``system``/``developer`` messages are the system text;
+  an assistant's ``tool_calls`` are toolUse blocks; consecutive ``tool`` messages are one user
+  message of toolResults.
+* Responses: ``instructions`` then system/developer input items are the system text; the stored
+  conversation of ``previous_response_id`` (its inputs and outputs, not its instructions) comes
+  first; ``function_call`` items join the assistant message before them and consecutive
+  ``function_call_output`` items form one user message.
+
 What the model says (first rule that applies)
 ---------------------------------------------
 1. **Tool results.** When the last user message carries tool results, the reply is
    ``Local Bedrock reply from {model_id}: the tool {name} returned {result}.`` (several results are
    joined with ``; ``). ``{name}`` is the tool of the matching earlier tool call (``unknown`` if
-   none matches), ``{result}`` the result's text blocks joined by a space, a JSON result as compact
-   JSON (``{"a": 1}``).
+   none matches), ``{result}`` the result's text blocks joined by a space, a JSON result as JSON
+   with sorted keys (``{"a": 1}``).
 2. **Tool calls.** When tools are offered (and the tool choice is not ``none``) and the last user
    text names one of them as a whole word, the answer is a call of that tool (the earliest named in
    the text; with tool choice ``any`` the first offered tool if none is named; with a specific tool
@@ -58,7 +78,8 @@ Token counts (see :mod:`bedrock_magics.local.tokens`: words and single punctuati
 as JSON + for each tool result its result text
 + for every offered tool: tokens of ``{"description", "name", "parameters"}`` as JSON.
 ``output_tokens`` = tokens of the reply text (+ the tool name and input JSON of a tool call).
-CountTokens returns the same ``input_tokens`` as the call would report.
+CountTokens returns the same ``input_tokens`` as the call would report. Embedding models count
+the tokens of their input texts (no per-message tokens) and report no output tokens.
 
 Embeddings
 ----------
@@ -172,6 +193,8 @@ def result_text(result: Mapping[str, Any]) -> str:
     """The text of a Converse ``toolResult``: text blocks space-joined, JSON blocks as JSON."""
     parts = []
     for block in result.get("content") or []:
+        if not isinstance(block, Mapping):
+            continue
         if isinstance(block.get("text"), str):
             parts.append(block["text"])
         elif "json" in block:
@@ -189,6 +212,18 @@ def _chat_text(content: Any) -> str:
         return "\n".join(p.get("text", "") for p in content
                          if isinstance(p, Mapping) and p.get("type") in ("text", "input_text", "output_text"))
     raise ValueError("message content must be a string or a list of content parts")
+
+
+def _arguments(raw: Any) -> Any:
+    """A tool call's ``arguments`` JSON string as a value (kept as the string when it is not JSON)."""
+    if raw is None or raw == "":
+        return {}
+    if not isinstance(raw, str):
+        raise ValueError("function call arguments must be a JSON string")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 def from_chat(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]]:
@@ -213,12 +248,13 @@ def from_chat(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]]:
             text = _chat_text(m.get("content"))
             if text:
                 blocks.append({"text": text})
-            for call in m.get("tool_calls") or []:
-                fn = call.get("function") or {}
-                try:
-                    args = json.loads(fn.get("arguments") or "{}")
-                except ValueError:
-                    args = fn.get("arguments")
+            calls = m.get("tool_calls") or []
+            if not isinstance(calls, list) or not all(isinstance(c, Mapping) and isinstance(c.get("function"), Mapping)
+                                                      for c in calls):
+                raise ValueError(f"messages[{i}].tool_calls must be a list of function calls")
+            for call in calls:
+                fn = call["function"]
+                args = _arguments(fn.get("arguments"))
                 blocks.append({"toolUse": {"toolUseId": call.get("id"), "name": fn.get("name", ""), "input": args}})
             out.append({"role": "assistant", "content": blocks})
         elif role == "tool":
@@ -241,8 +277,11 @@ def from_chat_tools(tools: Sequence[Mapping[str, Any]]) -> list[Tool]:
         if not isinstance(t, Mapping) or t.get("type", "function") != "function":
             continue
         fn = t.get("function", t)
-        out.append(Tool(fn.get("name", ""), fn.get("description") or "",
-                        fn.get("parameters") or {"type": "object", "properties": {}}))
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+            continue  # the API in front reports a malformed tool
+        params = fn.get("parameters")
+        out.append(Tool(fn["name"], fn.get("description") or "",
+                        params if isinstance(params, Mapping) else {"type": "object", "properties": {}}))
     return out
 
 
@@ -262,7 +301,10 @@ def chat_tool_choice(choice: Any) -> str:
 def _message_parts(message: Mapping[str, Any]) -> list[tuple]:
     """A message's blocks the responder reads: ("text", t), ("use", id, name, input), ("result", id, t)."""
     parts: list[tuple] = []
-    for block in message.get("content") or []:
+    content = message.get("content")
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, Mapping):
+            continue  # the API in front of the responder reports malformed blocks; here they say nothing
         if isinstance(block.get("text"), str):
             parts.append(("text", block["text"]))
         elif isinstance(block.get("toolUse"), Mapping):

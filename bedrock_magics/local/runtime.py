@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from . import eventstream, responder, tokens
 from .http import RUNTIME, AwsError, Request, Response, Router, json_response, request_id
@@ -108,6 +108,12 @@ def _padding(i: int) -> str:
 
 def _elapsed_ms(start: float) -> int:
     return max(1, int((time.monotonic() - start) * 1000))
+
+
+def _received(req: Request) -> float:
+    """When the request arrived (``time.monotonic``): the server's stamp ``req.received_at`` when it
+    sets one, so that injected latency shows in ``latencyMs``; otherwise now."""
+    return getattr(req, "received_at", None) or time.monotonic()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -407,8 +413,13 @@ def schema_violations(value: Any, schema: Mapping[str, Any], path: str = "#") ->
         for key in schema.get("required", ()):
             if key not in value:
                 out.append(f"{path}: required key [{key}] not found")
-        if schema.get("additionalProperties") is False:
+        extra = schema.get("additionalProperties")
+        if extra is False:
             out += [f"{path}: extraneous key [{k}] is not permitted" for k in value if k not in props]
+        elif isinstance(extra, Mapping):
+            for key in value:
+                if key not in props:
+                    out += schema_violations(value[key], extra, f"{path}/{key}")
         for key, sub in props.items():
             if key in value:
                 out += schema_violations(value[key], sub, f"{path}/{key}")
@@ -424,6 +435,12 @@ def check_body(body: Any, schema: Mapping[str, Any]) -> None:
 
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_STOP = {"type": ["string", "array"], "items": {"type": "string"}}  # OpenAI's stop: one string or several
+_NAMED = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1},
+                                                                 "description": {"type": "string"}}}
+_OPENAI_TOOLS = {"type": "array", "items": {"type": "object", "required": ["type", "function"], "properties": {
+    "type": {"enum": ["function"]},
+    "function": {**_NAMED, "properties": {**_NAMED["properties"], "parameters": {"type": "object"}}}}}}
 
 
 def _strict(required: list[str], **props: Any) -> dict:
@@ -493,7 +510,9 @@ class Anthropic(Family):
             "type": "object", "required": ["role", "content"],
             "properties": {"role": {"enum": ["user", "assistant"]}, "content": {"type": ["string", "array"]}}}},
         system={"type": ["string", "array"]}, temperature=_UNIT, top_p=_UNIT,
-        top_k={"type": "integer", "minimum": 0}, stop_sequences=_STRINGS, tools={"type": "array"},
+        top_k={"type": "integer", "minimum": 0}, stop_sequences=_STRINGS,
+        tools={"type": "array", "items": {**_NAMED, "properties": {**_NAMED["properties"],
+                                                                   "input_schema": {"type": "object"}}}},
         tool_choice={"type": "object"}, metadata={"type": "object"}, thinking={"type": "object"},
     )
 
@@ -572,7 +591,8 @@ class Nova(Family):
         ["messages"], schemaVersion={"type": "string"}, system={"type": "array"},
         messages={"type": "array", "minItems": 1, "items": {
             "type": "object", "required": ["role", "content"],
-            "properties": {"role": {"enum": ["user", "assistant"]}, "content": {"type": "array"}}}},
+            "properties": {"role": {"enum": ["user", "assistant"]},
+                           "content": {"type": "array", "items": {"type": "object"}}}}},
         inferenceConfig={"type": "object", "properties": {
             "maxTokens": {"type": "integer", "minimum": 1}, "max_new_tokens": {"type": "integer", "minimum": 1},
             "temperature": _UNIT, "topP": _UNIT, "topK": {"type": "integer", "minimum": 0},
@@ -794,9 +814,9 @@ class MistralChat(Family):
     """Mistral chat completion (Mistral Large 2407 and later): OpenAI-like messages; ``stop_reason``."""
 
     schema = _strict(["messages"], messages={"type": "array", "minItems": 1, "items": {"type": "object"}},
-                     tools={"type": "array"}, tool_choice={"type": ["string", "object"]},
+                     tools=_OPENAI_TOOLS, tool_choice={"type": ["string", "object"]},
                      max_tokens={"type": "integer", "minimum": 1}, top_p=_UNIT, temperature=_UNIT,
-                     response_format={"type": "object"}, stop={"type": ["string", "array"]})
+                     response_format={"type": "object"}, stop=_STOP)
 
     def parse(self, body: dict, model: dict) -> Call:
         return chat_call(body, model)
@@ -816,7 +836,7 @@ class GptOss(Family):
         "model": {"type": "string"}, "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
         "max_completion_tokens": {"type": "integer", "minimum": 1}, "max_tokens": {"type": "integer", "minimum": 1},
         "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": _UNIT,
-        "stream": {"type": "boolean"}, "stop": {"type": ["string", "array"]}, "tools": {"type": "array"}}}
+        "stream": {"type": "boolean"}, "stop": _STOP, "tools": _OPENAI_TOOLS}}
 
     def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
         call = super().load(body, model, streaming)
@@ -853,7 +873,13 @@ class CohereCommand(Family):
         temperature=_UNIT, p={"type": "number", "minimum": 0.01, "maximum": 0.99},
         k={"type": "integer", "minimum": 0, "maximum": 500},
         stop_sequences={"type": "array", "maxItems": 4, "items": {"type": "string"}},
-        seed={"type": "integer"}, tools={"type": "array"}, tool_results={"type": "array"},
+        seed={"type": "integer"},
+        tools={"type": "array", "items": {**_NAMED, "properties": {
+            **_NAMED["properties"], "parameter_definitions": {"type": "object", "additionalProperties": {
+                "type": "object"}}}}},
+        tool_results={"type": "array", "items": {"type": "object", "properties": {
+            "call": {"type": "object", "properties": {"name": {"type": "string"}, "parameters": {"type": "object"}}},
+            "outputs": {"type": "array", "items": {"type": "object"}}}}},
         search_queries_only={"type": "boolean"}, return_prompt={"type": "boolean"}, raw_prompting={"type": "boolean"},
         force_single_step={"type": "boolean"}, frequency_penalty=_UNIT, presence_penalty=_UNIT,
         prompt_truncation={"enum": ["OFF", "AUTO_PRESERVE_ORDER"]},
@@ -978,7 +1004,7 @@ class CohereEmbed(Family):
 
     streams = False
     schema = _strict(
-        ["input_type"], texts={"type": "array", "maxItems": 96, "items": {"type": "string"}},
+        ["input_type"], texts={"type": "array", "minItems": 1, "maxItems": 96, "items": {"type": "string"}},
         images={"type": "array", "maxItems": 1, "items": {"type": "string"}},
         input_type={"enum": ["search_document", "search_query", "classification", "clustering", "image"]},
         truncate={"enum": ["NONE", "START", "END"]},
@@ -995,7 +1021,7 @@ class CohereEmbed(Family):
             if len(t) > 2048 and body.get("truncate", "END") == "NONE":
                 raise malformed(f"#/texts/{i}: expected maxLength: 2048, actual: {len(t)}")
         default_dim = 1536 if "v4" in model["modelId"] else 1024
-        return Call(model, extra={"texts": list(texts or images), "types": body.get("embedding_types"),
+        return Call(model, extra={"texts": list(texts if texts is not None else images), "types": body.get("embedding_types"),
                                   "dimensions": body.get("output_dimension", default_dim), "images": images is not None})
 
     def usage(self, call: Call) -> tuple[int, int]:
@@ -1090,7 +1116,7 @@ def _load(model: dict, body: Any, streaming: bool = False) -> Call:
 
 def converse(req: Request) -> Response:
     """``POST /model/{modelId}/converse``."""
-    start = time.monotonic()
+    start = _received(req)
     model = _model(req)
     if not model.get("converse"):
         raise AwsError("ValidationException", NOT_CONVERSE)
@@ -1101,7 +1127,7 @@ def converse(req: Request) -> Response:
 
 def converse_stream(req: Request) -> Response:
     """``POST /model/{modelId}/converse-stream``: event-stream frames, flushed one by one."""
-    start = time.monotonic()
+    start = _received(req)
     model = _model(req)
     if not model.get("converse"):
         raise AwsError("ValidationException", NOT_CONVERSE)
@@ -1125,7 +1151,7 @@ def _invocation_headers(input_tokens: int, output_tokens: int, latency_ms: int) 
 
 def invoke(req: Request) -> Response:
     """``POST /model/{modelId}/invoke``: the family's native body."""
-    start = time.monotonic()
+    start = _received(req)
     model = _model(req)
     call = _load(model, _json_body(req.body))
     family = _family(model)
@@ -1137,7 +1163,7 @@ def invoke(req: Request) -> Response:
 
 def invoke_stream(req: Request) -> Response:
     """``POST /model/{modelId}/invoke-with-response-stream``: ``chunk`` events of native JSON."""
-    start = time.monotonic()
+    start = _received(req)
     model = _model(req)
     family = _family(model)
     if not model.get("responseStreamingSupported") or not family.streams:
@@ -1184,7 +1210,7 @@ def count_tokens(req: Request) -> Response:
     if "converse" in source:
         call = converse_call(source["converse"], model, for_count=True)
     else:
-        raw = (source["invokeModel"] or {}).get("body")
+        raw = source["invokeModel"].get("body") if isinstance(source["invokeModel"], dict) else None
         try:
             decoded = base64.b64decode(raw or "", validate=True)
         except (ValueError, TypeError):

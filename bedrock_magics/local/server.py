@@ -174,6 +174,11 @@ class _Handler(BaseHTTPRequestHandler):
             identity = self.server.authenticator.authenticate(self.command, raw_target, self.headers, body,
                                                               surface, openai_route)
             req.region, req.auth = identity.region, identity.scheme
+            if surface == MANTLE and req.region not in app.catalog.mantle_regions:
+                # Real bedrock-mantle has no endpoint at all in these regions.
+                raise OpenAIError(404, f"bedrock-mantle is not available in {req.region}; the local Bedrock "
+                                       f"service offers it in {', '.join(app.catalog.mantle_regions)}.",
+                                  code="region_not_supported")
             try:
                 match = self.server.router.match(surface, self.command, route_path)
             except LookupError:
@@ -182,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _unknown(self.command, raw_path, openai_route)
             handler, req.params = match
             admission = app.faults.admit(_model_names(req), lambda: estimate_tokens(body))
-            return handler(req), admission
+            return _primed(handler(req)), admission
         except AwsError as err:
             return (aws_to_openai(err) if openai_route else err).to_response(), None
         except OpenAIError as err:
@@ -286,6 +291,31 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+
+
+def _primed(response: Response) -> Response:
+    """A streaming response whose first chunk is already made.
+
+    Streaming handlers are often generators that validate lazily; pulling the first chunk before
+    the status line is sent lets an error raised there still become a proper error response.
+    """
+    if not response.streaming:
+        return response
+    chunks = iter(response.body)  # type: ignore[arg-type]
+    for first in chunks:
+        if first:
+            return Response(response.status, _chain(first, chunks), response.headers)
+    return Response(response.status, b"", response.headers)  # an empty stream is an empty body
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield first
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close:
+            close()
 
 
 def _model_names(req: Request) -> list[str]:
@@ -425,7 +455,7 @@ class LocalService:
             context, self.ca_file = tls.context, str(tls.ca_file)
         self.router = build_router()
         server = _Server((self.host, self.port), self.app, self.router,
-                         Authenticator(self.default_region), context, self.verbose)
+                         Authenticator(self.default_region, regions=self.catalog.regions), context, self.verbose)
         self.port = server.server_address[1]
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                   name=f"bedrock-local:{self.port}", daemon=True)

@@ -9,6 +9,7 @@ and never needs to be trusted by name.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 import tempfile
@@ -49,10 +50,31 @@ def _write_private(path: Path, data: bytes) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _locked(root: Path):
+    """Hold an exclusive lock on the state dir, so two services starting at once share one CA."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; a race there only costs a regenerated CA
+        yield
+        return
+    with open(root / ".lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def load_or_create_ca(state_dir: str | os.PathLike | None = None) -> tuple[trustme.CA, Path]:
     """The persisted local CA and the path of its PEM certificate, creating both on first use."""
     root = Path(state_dir) if state_dir else default_state_dir()
     root.mkdir(parents=True, exist_ok=True)
+    with _locked(root):
+        return _load_or_create(root)
+
+
+def _load_or_create(root: Path) -> tuple[trustme.CA, Path]:
     cert_path, key_path = root / _CA_CERT, root / _CA_KEY
     if cert_path.exists() and key_path.exists():
         try:

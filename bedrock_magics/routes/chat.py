@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any, Iterator
 
 from ..reply import Reply
@@ -61,7 +62,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     request_id = _stream_request_id(chunks)
     text, finish, usage, completion_id, model = "", None, None, None, None
     tools: dict[int, dict[str, Any]] = {}
-    try:
+    with c.stream_errors(request_id, client), closing(chunks):
         for chunk in chunks:
             completion_id, model = chunk.id or completion_id, chunk.model or model
             if chunk.usage is not None:
@@ -80,8 +81,6 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                         tool["arguments"] += call.function.arguments or ""
                 if choice.finish_reason:
                     finish = choice.finish_reason
-    finally:
-        chunks.close()
     if finish is None:
         from ..errors import BedrockError
 

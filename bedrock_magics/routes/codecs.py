@@ -159,6 +159,15 @@ def _settings(request: Request, names: dict[str, str]) -> dict[str, Any]:
     return {names[k]: v for k, v in values.items() if k in names and v is not None}
 
 
+def _refuse(request: Request, family: str, *, tools: bool = False, stop: bool = False) -> None:
+    """Raise ``ValueError`` for settings this family's body cannot carry (rather than drop them)."""
+    missing = [what for what, asked in (("tool use", tools and request.tools), ("stop sequences", stop and request.stop))
+               if asked]
+    if missing:
+        raise ValueError(f"The {family} InvokeModel body has no {' or '.join(missing)}; "
+                         f"use --api converse for {request.model}.")
+
+
 def _tool_names(request: Request) -> dict[str, str]:
     """toolUseId -> tool name, over the whole conversation (tool results only carry the id)."""
     return {b["toolUse"]["toolUseId"]: b["toolUse"]["name"]
@@ -341,6 +350,7 @@ class TitanText(Codec):
     family = "titan-text"
 
     def encode(self, request: Request) -> dict[str, Any]:
+        _refuse(request, "Titan Text", tools=True)
         turns = _turns(request)
         if len(turns) == 1 and not request.system:
             text = turns[0][1]
@@ -379,6 +389,7 @@ class Llama(Codec):
     family = "llama"
 
     def encode(self, request: Request) -> dict[str, Any]:
+        _refuse(request, "Meta Llama", tools=True, stop=True)
         parts = ["<|begin_of_text|>"]
         if request.system:
             parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{request.system}<|eot_id|>")
@@ -417,6 +428,7 @@ class Mistral(Codec):
     family = "mistral"
 
     def encode(self, request: Request) -> dict[str, Any]:
+        _refuse(request, "Mistral text-completion", tools=True)
         prompt, pending_system = "<s>", request.system
         for role, text in _turns(request):
             if role == "user":
@@ -668,7 +680,10 @@ class _SniffingStream(StreamState):
         return self.inner.feed(chunk)
 
     def result(self) -> Decoded:
-        return self.inner.result() if self.inner else Decoded()
+        if self.inner is None:
+            return Decoded()
+        self.metrics = self.inner.metrics
+        return self.inner.result()
 
 
 _CODECS: dict[str, type[Codec]] = {

@@ -70,81 +70,39 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     response = client.converse_stream(**converse_kwargs(request))
     request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
     blocks: dict[int, dict[str, Any]] = {}  # contentBlockIndex -> {"text"} | {"toolUse", "json"}
-    stop_reason, usage, metrics, extra = None, None, None, {}
-"""Converse and ConverseStream on the runtime, through boto3's ``bedrock-runtime`` client.
+    state: dict[str, Any] = {}
+    with c.stream_errors(request_id, client):
+        for delta in _read(response["stream"], blocks, state):
+            yield delta
+    stop_reason, usage, metrics = state.get("stop"), state.get("usage"), state.get("metrics")
+    if stop_reason is None and usage is None:
+        from ..errors import BedrockError
 
-The conversation already is in Converse's shape, so the request is nearly a pass-through;
-the stream is read through botocore's event-stream parser (``response["stream"]``).
-"""
-
-from __future__ import annotations
-
-from typing import Any, Iterator
-
-from ..reply import Reply
-from ..request import Request
-from . import _common as c
-
-API = "converse"
-
-
-def converse_kwargs(request: Request) -> dict[str, Any]:
-    """boto3 ``converse``/``converse_stream`` keyword arguments for ``request``."""
-    kwargs: dict[str, Any] = {
-        "modelId": request.model,
-        "messages": [{"role": m["role"], "content": list(m["content"])} for m in request.messages],
-    }
-    if request.system:
-        kwargs["system"] = [{"text": request.system}]
-    config = {k: v for k, v in (("maxTokens", request.max_tokens), ("temperature", request.temperature),
-                                ("topP", request.top_p)) if v is not None}
-    if request.stop:
-        config["stopSequences"] = list(request.stop)
-    if config:
-        kwargs["inferenceConfig"] = config
-    if request.tools:
-        kwargs["toolConfig"] = {"tools": [
-            {"toolSpec": {"name": t.name, **({"description": t.description} if t.description else {}),
-                          "inputSchema": {"json": t.parameters}}} for t in request.tools]}
-    # Route-specific wire fields (e.g. additionalModelRequestFields, guardrailConfig).
-    kwargs.update(request.extra.get("body") or {})
-    return kwargs
-
-
-def _usage(u: dict[str, Any] | None) -> dict[str, int]:
-    u = u or {}
-    return c.usage(u.get("inputTokens"), u.get("outputTokens"), u.get("totalTokens"))
-
-
-def _parse_message(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    text = "".join(b.get("text", "") for b in message.get("content") or ())
-    calls = [{"id": b["toolUse"]["toolUseId"], "name": b["toolUse"]["name"], "input": b["toolUse"].get("input") or {}}
-             for b in message.get("content") or () if "toolUse" in b]
-    return text, calls
-
-
-def send(client: Any, request: Request) -> Reply:
-    """One Converse call."""
-    clock = c.Clock()
-    response = client.converse(**converse_kwargs(request))
-    latency = clock.ms
-    meta = response.pop("ResponseMetadata", {}) or {}
-    message = (response.get("output") or {}).get("message") or {"role": "assistant", "content": []}
+        raise BedrockError("The ConverseStream response ended before the model finished.", code="IncompleteStream",
+                           hint="Retry the call; if it keeps happening try without --stream.", request_id=request_id)
+    content = []
+    for index in sorted(blocks):
+        block = blocks[index]
+        if "toolUse" in block:
+            tool = block["toolUse"]
+            content.append({"toolUse": {"toolUseId": tool.get("toolUseId", ""), "name": tool.get("name", ""),
+                                        "input": c.parse_arguments(block["json"])}})
+        else:
+            content.append({"text": block.get("text", "")})
+    message = {"role": "assistant", "content": content}
+    raw = {"output": {"message": message}, "stopReason": stop_reason, "usage": usage, "metrics": metrics}
+    if state.get("extra"):
+        raw["additionalModelResponseFields"] = state["extra"]
     text, calls = _parse_message(message)
-    out = c.reply(request, API, text=text, usage_=_usage(response.get("usage")), stop_raw=response.get("stopReason"),
-                  raw=response, latency_ms=latency, request_id=meta.get("RequestId"), tool_calls=calls)
-    out.message = message  # the model's own turn, exactly as Converse returned it
-    return out
+    out = c.reply(request, API, text=text, usage_=_usage(usage), stop_raw=stop_reason, raw=raw,
+                  latency_ms=clock.ms, request_id=request_id, tool_calls=calls, streamed=True)
+    out.message = message if content else out.message
+    yield out
 
 
-def stream(client: Any, request: Request) -> Iterator[str | Reply]:
-    """ConverseStream: text deltas as they arrive, then the final Reply (``streamed=True``)."""
-    clock = c.Clock()
-    response = client.converse_stream(**converse_kwargs(request))
-    request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
-    blocks: dict[int, dict[str, Any]] = {}  # contentBlockIndex -> {"text"} | {"toolUse", "json"}
-    stop_reason, usage, metrics, extra = None, None, None, {}
-    for event in response["stream"]:
+def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any]) -> Iterator[str]:
+    """Fold ConverseStream events into ``blocks`` (by contentBlockIndex) and ``state``; yield text deltas."""
+    for event in events:
         if "contentBlockStart" in event:
             start = event["contentBlockStart"]
             tool = (start.get("start") or {}).get("toolUse")
@@ -154,84 +112,15 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
             delta_event = event["contentBlockDelta"]
             index, delta = delta_event.get("contentBlockIndex", 0), delta_event.get("delta") or {}
             if "text" in delta:
-                blocks.setdefault(index, {"text": ""})
-                blocks[index]["text"] = blocks[index].get("text", "") + delta["text"]
+                block = blocks.setdefault(index, {"text": ""})
+                block["text"] = block.get("text", "") + delta["text"]
                 if delta["text"]:
                     yield delta["text"]
             elif "toolUse" in delta:
                 block = blocks.setdefault(index, {"toolUse": {}, "json": ""})
                 block["json"] += (delta["toolUse"] or {}).get("input") or ""
         elif "messageStop" in event:
-            stop_reason = event["messageStop"].get("stopReason")
-            if event["messageStop"].get("additionalModelResponseFields"):
-                extra = event["messageStop"]["additionalModelResponseFields"]
+            state["stop"] = event["messageStop"].get("stopReason")
+            state["extra"] = event["messageStop"].get("additionalModelResponseFields")
         elif "metadata" in event:
-            usage, metrics = event["metadata"].get("usage"), event["metadata"].get("metrics")
-    if stop_reason is None and usage is None:
-        from ..errors import BedrockError
-
-        raise BedrockError("The ConverseStream response ended before the model finished.", code="IncompleteStream",
-                           hint="Retry the call; if it keeps happening try without --stream.", request_id=request_id)
-    content = []
-    for index in sorted(blocks):
-        block = blocks[index]
-        if "toolUse" in block:
-            tool = block["toolUse"]
-            content.append({"toolUse": {"toolUseId": tool.get("toolUseId", ""), "name": tool.get("name", ""),
-                                        "input": c.parse_arguments(block["json"])}})
-        else:
-            content.append({"text": block.get("text", "")})
-    message = {"role": "assistant", "content": content}
-    raw = {"output": {"message": message}, "stopReason": stop_reason, "usage": usage, "metrics": metrics}
-    if extra:
-        raw["additionalModelResponseFields"] = extra
-    text, calls = _parse_message(message)
-    out = c.reply(request, API, text=text, usage_=_usage(usage), stop_raw=stop_reason, raw=raw,
-                  latency_ms=clock.ms, request_id=request_id, tool_calls=calls, streamed=True)
-    out.message = message if content else out.message
-    yield out
-
-            start = event["contentBlockStart"]
-            tool = (start.get("start") or {}).get("toolUse")
-            if tool:
-                blocks[start.get("contentBlockIndex", len(blocks))] = {"toolUse": dict(tool), "json": ""}
-        elif "contentBlockDelta" in event:
-            delta_event = event["contentBlockDelta"]
-            index, delta = delta_event.get("contentBlockIndex", 0), delta_event.get("delta") or {}
-            if "text" in delta:
-                blocks.setdefault(index, {"text": ""})
-                blocks[index]["text"] = blocks[index].get("text", "") + delta["text"]
-                if delta["text"]:
-                    yield delta["text"]
-            elif "toolUse" in delta:
-                block = blocks.setdefault(index, {"toolUse": {}, "json": ""})
-                block["json"] += (delta["toolUse"] or {}).get("input") or ""
-        elif "messageStop" in event:
-            stop_reason = event["messageStop"].get("stopReason")
-            if event["messageStop"].get("additionalModelResponseFields"):
-                extra = event["messageStop"]["additionalModelResponseFields"]
-        elif "metadata" in event:
-            usage, metrics = event["metadata"].get("usage"), event["metadata"].get("metrics")
-    if stop_reason is None and usage is None:
-        from ..errors import BedrockError
-
-        raise BedrockError("The ConverseStream response ended before the model finished.", code="IncompleteStream",
-                           hint="Retry the call; if it keeps happening try without --stream.", request_id=request_id)
-    content = []
-    for index in sorted(blocks):
-        block = blocks[index]
-        if "toolUse" in block:
-            tool = block["toolUse"]
-            content.append({"toolUse": {"toolUseId": tool.get("toolUseId", ""), "name": tool.get("name", ""),
-                                        "input": c.parse_arguments(block["json"])}})
-        else:
-            content.append({"text": block.get("text", "")})
-    message = {"role": "assistant", "content": content}
-    raw = {"output": {"message": message}, "stopReason": stop_reason, "usage": usage, "metrics": metrics}
-    if extra:
-        raw["additionalModelResponseFields"] = extra
-    text, calls = _parse_message(message)
-    out = c.reply(request, API, text=text, usage_=_usage(usage), stop_raw=stop_reason, raw=raw,
-                  latency_ms=clock.ms, request_id=request_id, tool_calls=calls, streamed=True)
-    out.message = message if content else out.message
-    yield out
+            state["usage"], state["metrics"] = event["metadata"].get("usage"), event["metadata"].get("metrics")

@@ -76,15 +76,16 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     request_id = (response.get("ResponseMetadata") or {}).get("RequestId")
     state = codec.stream()
     chunks: list[Any] = []
-    for event in response["body"]:
-        part = event.get("chunk")
-        if not part:
-            continue
-        chunk = json.loads(part.get("bytes") or b"{}")
-        chunks.append(chunk)
-        delta = state.feed(chunk)
-        if delta:
-            yield delta
+    with c.stream_errors(request_id, client):
+        for event in response["body"]:
+            part = event.get("chunk")
+            if not part:
+                continue
+            chunk = json.loads(part.get("bytes") or b"{}")
+            chunks.append(chunk)
+            delta = state.feed(chunk)
+            if delta:
+                yield delta
     decoded = state.result()
     if decoded.stop is None and not state.metrics:
         from ..errors import BedrockError

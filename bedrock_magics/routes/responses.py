@@ -13,6 +13,7 @@ converse, invoke or chat API instead).
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from typing import Any, Iterator
 
 from ..reply import Reply
@@ -128,7 +129,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     headers = getattr(getattr(events, "response", None), "headers", None) or {}
     request_id = headers.get("x-request-id") or headers.get("x-amzn-requestid")
     final = None
-    try:
+    with c.stream_errors(request_id, client), closing(events):
         for event in events:
             kind = getattr(event, "type", "")
             if kind == "response.output_text.delta":
@@ -143,8 +144,6 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
             elif kind == "error":
                 raise BedrockError(f"The Responses stream reported an error: {getattr(event, 'message', '')}",
                                    code=str(getattr(event, "code", None) or "StreamError"), request_id=request_id)
-    finally:
-        events.close()
     if final is None:
         raise BedrockError("The Responses stream ended before the model finished.", code="IncompleteStream",
                            request_id=request_id, hint="Retry the call; if it keeps happening try without --stream.")

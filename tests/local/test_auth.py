@@ -137,10 +137,20 @@ def test_wrong_signing_service_is_refused(local_service, local_env):
     runtime = send(local_service, "POST", "/model/amazon.nova-lite-v1%3A0/converse", b"{}",
                    {"Content-Type": "application/json"}, service="bedrock-mantle")
     assert runtime.status == 403 and "correct service: 'bedrock'" in json.loads(runtime.data)["message"]
-    # mantle expects bedrock-mantle; a runtime-style signature is refused in the OpenAI shape.
+    # mantle expects bedrock-mantle; a runtime-style signature is refused in the OpenAI shape (401).
     mantle = send(local_service, "GET", "/mantle/v1/models", service="bedrock")
-    assert mantle.status == 403
-    assert "correct service: 'bedrock-mantle'" in json.loads(mantle.data)["error"]["message"]
+    assert mantle.status == 401
+    error = json.loads(mantle.data)["error"]
+    assert error["type"] == "authentication_error" and "correct service: 'bedrock-mantle'" in error["message"]
+
+
+def test_region_the_service_does_not_serve_is_refused(local_env):
+    client = boto3.client("bedrock", region_name="sa-east-1", config=SIGV4)
+    with pytest.raises(ClientError) as err:
+        client.list_foundation_models()
+    code, status, message = error_of(err.value)
+    assert (code, status) == ("InvalidSignatureException", 403)
+    assert "sa-east-1" in message and "us-east-1" in message
 
 
 def test_signature_from_a_skewed_clock_is_expired(local_env, monkeypatch):
@@ -228,6 +238,7 @@ def _flip_signature(url: str) -> str:
     pytest.param(lambda: _edit(short_term(), lambda u: u.replace("%2Fus-east-1%2F", "%2Fus-west-2%2F")),
                  id="region-changed"),
     pytest.param(lambda: "bedrock-api-key-" + "not base64!", id="garbage"),
+    pytest.param(lambda: short_term("sa-east-1"), id="region-not-served"),
 ])
 def test_tampered_short_term_key_refused(bearer_only, make):
     bearer_only.setenv("AWS_BEARER_TOKEN_BEDROCK", make())
@@ -302,6 +313,19 @@ def test_openai_sigv4_with_the_wrong_service_is_refused(local_service, local_env
 
     # A runtime-configured provider signs as "bedrock"; pointed at mantle it must be refused.
     wrong = openai_client(local_service, "runtime", "/mantle/v1", **sigv4_keys())
-    with pytest.raises(openai.PermissionDeniedError) as err:
+    with pytest.raises(openai.AuthenticationError) as err:
         wrong.models.list()
     assert "bedrock-mantle" in str(err.value)
+
+
+def test_openai_sigv4_with_a_wrong_secret_is_401(local_service, local_env):
+    import openai
+
+    wrong = "w" * 40
+    client = openai_client(local_service, "mantle", "/mantle/v1", api_key=None, access_key_id=local.ACCESS_KEY_ID,
+                           secret_access_key=wrong)
+    with pytest.raises(openai.AuthenticationError) as err:
+        client.models.list()
+    assert err.value.status_code == 401 and err.value.code == "invalid_signature"
+    assert wrong not in str(err.value)
+    assert_no_secrets(str(err.value))

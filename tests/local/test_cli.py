@@ -151,8 +151,14 @@ def test_quiet_by_default_and_verbose_logs_requests_without_secrets(run_cli, cle
     assert local.SECRET_ACCESS_KEY not in loud.stderr and local.API_KEY not in loud.stderr
 
 
-def test_refuses_non_loopback_host_without_allow_remote(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "bedrock_magics.local", "--host", "0.0.0.0", "--state-dir",
-                          str(tmp_path)], capture_output=True, text=True, timeout=30)
-    assert out.returncode == 2
-    assert "--allow-remote" in out.stderr and not out.stdout
+@pytest.mark.parametrize("args,complaint", [
+    (["--host", "0.0.0.0"], "--allow-remote"),
+    (["--error-rate", "1.5"], "--error-rate"),
+    (["--latency-ms", "-1"], "--latency-ms"),
+    (["--throttle-rpm", "0"], "--throttle-rpm"),
+])
+def test_bad_arguments_are_one_line_usage_errors(tmp_path, args, complaint):
+    out = subprocess.run([sys.executable, "-m", "bedrock_magics.local", *args, "--state-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and not out.stdout
+    assert complaint in out.stderr.splitlines()[-1] and "Traceback" not in out.stderr

@@ -286,3 +286,78 @@ def test_aws_cli_lists_and_gets_models(local_env):
                          env=env, capture_output=True, text=True, timeout=60)
     assert got.returncode == 0, got.stderr
     assert got.stdout.strip() == "us.meta.llama3-3-70b-instruct-v1:0"
+
+
+# -- what model identifiers resolve to (seen through Converse) --------------------------------
+
+ECHO = [{"role": "user", "content": [{"text": "echo: resolved"}]}]
+
+
+@pytest.fixture
+def runtime(local_env):
+    return boto3.client("bedrock-runtime", region_name="us-east-1", config=SIGV4)
+
+
+@pytest.mark.parametrize("identifier", [
+    "amazon.nova-lite-v1:0",
+    "us.amazon.nova-lite-v1:0",
+    "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:application-inference-profile/l0c4lapp1x2y",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:custom-model/amazon.nova-lite-v1:0:300k/k4x8q2m7w1zt",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:imported-model/q8w2e4r6t0yz",
+    f"arn:aws:bedrock:us-east-1:{ACCOUNT_ID}:provisioned-model/z7x5c3v1b9nm",
+])
+def test_identifiers_that_resolve(runtime, identifier):
+    reply = runtime.converse(modelId=identifier, messages=ECHO)
+    assert reply["output"]["message"]["content"][0]["text"] == "resolved"
+
+
+@pytest.mark.parametrize("identifier,message", [
+    ("anthropic.claude-sonnet-4-5-20250929-v1:0",
+     "Invocation of model ID anthropic.claude-sonnet-4-5-20250929-v1:0 with on-demand throughput isn't supported. "
+     "Retry your request with the ID or ARN of an inference profile that contains this model."),
+    ("anthropic.claude-nonexistent-v9:0", "The provided model identifier is invalid."),
+    ("mistral.mistral-large-2407-v1:0", "The provided model identifier is invalid."),  # only in us-west-2
+    ("eu.anthropic.claude-haiku-4-5-20251001-v1:0", "The provided model identifier is invalid."),  # EU profile
+    ("arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-lite-v1:0", "The provided model identifier is invalid."),
+    (f"arn:aws:bedrock:us-west-2:{ACCOUNT_ID}:custom-model/meta.llama3-1-8b-instruct-v1:0:128k/b6n2t8y4u0ie",
+     "The provided model identifier is invalid."),
+    ("arn:aws:bedrock:us-east-1:999999999999:inference-profile/us.amazon.nova-lite-v1:0",
+     "The provided model identifier is invalid."),
+    ("moonshotai.kimi-k2-thinking", "The provided model identifier is invalid."),  # mantle only
+])
+def test_identifiers_that_do_not_resolve(runtime, identifier, message):
+    with pytest.raises(ClientError) as err:
+        runtime.converse(modelId=identifier, messages=ECHO)
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert err.value.response["Error"]["Message"] == message
+
+
+def test_profile_only_model_differs_per_region(local_env):
+    # Nova Micro is on demand in us-east-1 and profile-only in us-east-2.
+    east = boto3.client("bedrock-runtime", region_name="us-east-1", config=SIGV4)
+    assert east.converse(modelId="amazon.nova-micro-v1:0", messages=ECHO)["output"]
+    ohio = boto3.client("bedrock-runtime", region_name="us-east-2", config=SIGV4)
+    with pytest.raises(ClientError) as err:
+        ohio.converse(modelId="amazon.nova-micro-v1:0", messages=ECHO)
+    assert "on-demand throughput isn't supported" in err.value.response["Error"]["Message"]
+    assert ohio.converse(modelId="us.amazon.nova-micro-v1:0", messages=ECHO)["output"]
+
+
+def test_catalog_data_contract():
+    from bedrock_magics.local.catalog import Catalog
+
+    cat = Catalog.load()
+    local_keys = {"family", "converse", "countTokens", "regions", "profiles", "mantleId", "openai"}
+    entries = [cat.model(m["modelId"]) for region in cat.regions for m in cat.foundation_models(region)]
+    assert all(local_keys <= set(e) for e in entries)
+    assert len({e["modelId"] for e in entries}) >= 30 and len(cat.regions) >= 3
+    for e in entries:
+        if "EMBEDDING" in e["outputModalities"] or "IMAGE" in e["outputModalities"]:
+            assert not e["responseStreamingSupported"] and not e["converse"]
+    assert set(cat.mantle_regions) < set(cat.regions)  # mantle is not offered everywhere
+    assert cat.mantle_models("eu-west-3") == []
+    assert {e["mantleId"] for e in cat.mantle_models("us-east-1")} >= {"openai.gpt-oss-120b", "openai.gpt-oss-20b"}
+    assert cat.resolve_mantle("us-west-2", "openai.gpt-oss-20b")["modelId"] == "openai.gpt-oss-20b-1:0"

@@ -314,6 +314,8 @@ def test_client_request_token_makes_create_idempotent_and_names_are_unique(contr
     ({"modelId": "acme.no-such-model-v1:0"}, "ValidationException", "model identifier is invalid"),
     ({"timeoutDurationInHours": 169}, "ValidationException", "less than or equal to 168"),
     ({"jobName": "bad name!"}, "ValidationException", "jobName"),
+    ({"modelId": "amazon.titan-embed-text-v2:0", "modelInvocationType": "Converse"}, "ValidationException",
+     "Converse"),
     ({"inputDataConfig": {"s3InputDataConfig": {"s3Uri": "https://bucket/x"}}}, "ValidationException",
      "inputDataConfig.s3InputDataConfig.s3Uri"),
 ])

@@ -300,8 +300,8 @@ def test_invoke_mistral_text_completion(rt):
     assert out["outputs"][0]["stop_reason"] == "length"
 
 
-def test_invoke_mistral_chat(rt):
-    out, headers = invoke(rt, "mistral.mistral-large-2407-v1:0",
+def test_invoke_mistral_chat(rt_sigv4_west):
+    out, headers = invoke(rt_sigv4_west, "mistral.mistral-large-2407-v1:0",
                           {"messages": [{"role": "user", "content": "echo: ciao"}], "max_tokens": 20})
     choice = out["choices"][0]
     assert choice["message"] == {"role": "assistant", "content": "ciao", "refusal": None, "tool_calls": None}
@@ -425,7 +425,7 @@ STREAM_CASES = [
     ("us.meta.llama3-1-8b-instruct-v1:0", {"prompt": "Hello stream"}, lambda cs: "".join(c["generation"] for c in cs)),
     ("mistral.mistral-7b-instruct-v0:2", {"prompt": "[INST] Hello stream [/INST]"},
      lambda cs: "".join(c["outputs"][0]["text"] for c in cs)),
-    ("mistral.mistral-large-2407-v1:0", {"messages": [{"role": "user", "content": "Hello stream"}]},
+    ("us.mistral.pixtral-large-2502-v1:0", {"messages": [{"role": "user", "content": "Hello stream"}]},
      lambda cs: "".join(c["choices"][0]["delta"].get("content") or "" for c in cs)),
     ("cohere.command-r-v1:0", {"message": "Hello stream"},
      lambda cs: "".join(c.get("text", "") for c in cs if c["event_type"] == "text-generation")),

@@ -115,6 +115,16 @@ def test_unknown_openai_path_is_openai_404(local_service):
     assert error["type"] == "invalid_request_error" and "/mantle/v1/no-such-thing" in error["message"]
 
 
+def test_mantle_is_only_offered_in_its_regions(local_service):
+    req = AWSRequest(method="GET", url=local_service.url + "/mantle/v1/models")
+    SigV4Auth(Credentials(local.ACCESS_KEY_ID, local.SECRET_ACCESS_KEY), "bedrock-mantle", "eu-west-3").add_auth(req)
+    prepared = req.prepare()
+    resp = urllib3.PoolManager(ca_certs=local_service.ca_file).request("GET", prepared.url,
+                                                                      headers=dict(prepared.headers))
+    assert resp.status == 404
+    assert "not available in eu-west-3" in json.loads(resp.data)["error"]["message"]
+
+
 def test_handler_exception_is_500_and_server_keeps_serving(private_service, caplog):
     def broken(req):
         raise RuntimeError("handler bug")
@@ -218,6 +228,29 @@ def test_cut_stream_drops_the_connection_mid_chunk(private_service):
     # Other models stream in full.
     whole = send(private_service, "GET", "/model/other/stream-test")
     assert whole.data == b"a" * 10 + b"b" * 10 + b"c" * 10 + b"d" * 10
+
+
+def test_stream_failing_before_its_first_chunk_is_a_proper_error(private_service):
+    def lazy(req):
+        def chunks():
+            raise AwsError("ValidationException", "The provided model identifier is invalid.")
+            yield b"never"  # noqa: unreachable - makes this a generator
+        return Response(200, chunks(), {"Content-Type": "application/vnd.amazon.eventstream"})
+
+    def breaks_midway(req):
+        def chunks():
+            yield b"one"
+            raise RuntimeError("stream bug")
+        return Response(200, chunks(), {})
+
+    private_service.router.add(RUNTIME, "POST", "/model/{modelId}/lazy", lazy)
+    private_service.router.add(RUNTIME, "POST", "/model/{modelId}/midway", breaks_midway)
+    resp = send(private_service, "POST", "/model/x/lazy", b"{}")
+    assert resp.status == 400 and resp.headers["x-amzn-ErrorType"].startswith("ValidationException:")
+    broken = send(private_service, "POST", "/model/x/midway", b"{}", preload_content=False)
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        list(broken.read_chunked())
+    assert send(private_service, "GET", "/foundation-models").status == 200
 
 
 # -- concurrency ------------------------------------------------------------------------------
