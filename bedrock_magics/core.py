@@ -639,11 +639,7 @@ def _status_of(exc: BaseException) -> int | None:
 
 
 def _is_running(service: Any) -> bool:
-    running = getattr(service, "running", None)
-    if running is not None:
-        return bool(running() if callable(running) else running)
-    # LocalService has no public flag (yet): its private handle is set between start() and stop().
-    return getattr(service, "_running", True) is not None
+    return bool(getattr(service, "running", False))
 
 
 def _ms_since(start: float) -> float:

@@ -452,7 +452,7 @@ class Table:
         p.text(repr(self))
 
 
-_STATUS_SETTINGS = ("region", "endpoint", "api", "model", "mantle_model", "stream", "format", "max_tokens",
+_STATUS_SETTINGS = ("region", "endpoint", "api", "model", "mantle_model", "streaming", "format", "max_tokens",
                     "temperature", "top_p", "system", "profile", "concurrency", "local", "ledger_path")
 
 

@@ -88,7 +88,7 @@ class BedrockMagics(Magics):
         fmt = opts.format or self.bm.format
         kwargs = dict(opts.settings(), chat=opts.chat, tools=opts.tools or None)
         try:
-            if (self._stream_default() if opts.stream is None else opts.stream) and not opts.quiet:
+            if (self.bm.streaming if opts.stream is None else opts.stream) and not opts.quiet:
                 label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
                 view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
                 reply = view.run(self.bm.stream(prompt, on_round=view.on_round, **kwargs))
@@ -147,19 +147,17 @@ class BedrockMagics(Magics):
             display.preview(result, opts.dest)
         return None
 
-    def _stream_default(self) -> bool:
-        # ``Bedrock.stream`` is the method: the streaming default lives in whichever trait holds it.
-        trait = self.bm.traits().get("streaming") or self.bm.traits().get("stream")
-        return True if trait is None else bool(trait.get(self.bm))
-
     def _failed(self, exc: Any, prompt: str, opts: options.CellOptions) -> Any:
         """A reply describing a failed call, for DEST, when the error does not carry one."""
         from .reply import Reply
 
-        request = self.bm.request(prompt, **opts.settings())
-        return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
-                     status="error", error=str(exc), error_code=getattr(exc, "code", None),
-                     request_id=getattr(exc, "request_id", None), chat=opts.chat)
+        try:
+            request = self.bm.request(prompt, **opts.settings())
+            where = dict(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api)
+        except Exception:  # noqa: BLE001 - the call's own error is the one to show
+            where = {}
+        return Reply(status="error", error=str(exc), error_code=getattr(exc, "code", None),
+                     request_id=getattr(exc, "request_id", None), chat=opts.chat, **where)
 
     # -- line mode ------------------------------------------------------------------------------------
 

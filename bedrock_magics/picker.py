@@ -161,8 +161,6 @@ class Picker:
     """
 
     def __init__(self, bm: Any) -> None:
-        import ipywidgets as w
-
         self.bm = bm
         self._lock = threading.RLock()
         self._generation = 0
@@ -173,7 +171,20 @@ class Picker:
         self._error_text: str | None = None
         self._closed = False
         self._muted: set[int] = set()  # ids of widgets whose options are being replaced
+        self._build()
+        self._connect()
+        self._show_config()
+        if self.region.value is not None:
+            self.load()
+        else:
+            self._set_status(f"Choose a region: {html.escape(str(bm.region))} does not offer the "
+                             f"{self.endpoint.value} endpoint.")
 
+    def _build(self) -> None:
+        """The widgets, initialised from ``bm``, and the container ``self.box``."""
+        import ipywidgets as w
+
+        bm = self.bm
         endpoint = bm.endpoint if bm.endpoint in combos() else "runtime"
         region_options = self._region_options(endpoint, bm.region)
         apis = combos()[endpoint]
@@ -223,6 +234,8 @@ class Picker:
         self.box._picker = self
         self.box.add_class("bedrock-picker")
 
+    def _connect(self) -> None:
+        """Widget -> bm observers, and bm -> widget (``%config`` while the picker is open)."""
         self.region.observe(self._on_region, names="value")
         self.endpoint.observe(self._on_endpoint, names="value")
         self.api.observe(self._on_api, names="value")
@@ -233,13 +246,7 @@ class Picker:
         self.max_tokens.observe(self._on_setting, names="value")
         self.stream.observe(self._on_setting, names="value")
         self.refresh.on_click(self._on_refresh)
-        bm.observe(self._on_bm, names=list(TRAITS))
-
-        self._show_config()
-        if self.region.value is not None:
-            self.load()
-        else:
-            self._set_status(f"Choose a region: {html.escape(str(bm.region))} does not offer the {endpoint} endpoint.")
+        self.bm.observe(self._on_bm, names=list(TRAITS))
 
     # ------------------------------------------------------------------ public
 

@@ -112,7 +112,7 @@ def test_apis_rule_examples(catalog):
 
 
 def test_every_listed_converse_and_chat_route_answers(catalog, clients):
-    """The apis column is a promise: each listed runtime/converse, runtime/chat and mantle/chat works."""
+    """The apis column is a promise: each listed Converse, Chat Completions and Responses route works."""
     region = "us-east-1"
     frame = catalog.models(region)
     runtime = clients.get(region, "runtime", "bedrock-runtime")
@@ -133,6 +133,12 @@ def test_every_listed_converse_and_chat_route_answers(catalog, clients):
         for model_id in models:
             reply = client.chat.completions.create(model=model_id, messages=[{"role": "user", "content": "echo: ok"}])
             assert reply.choices[0].message.content == "ok", (route, model_id)
+    for surface, route in (("runtime", "runtime/responses"), ("mantle", "mantle/responses")):
+        client = clients.get(region, surface, "openai")
+        models = [m for m, a in zip(frame["model_id"], frame["apis"]) if route in a]
+        assert models, route
+        for model_id in models:
+            assert client.responses.create(model=model_id, input="echo: ok").output_text == "ok", (route, model_id)
 
 
 def test_provider_filter(catalog):

@@ -89,6 +89,7 @@ def test_notebook_answers_streams_fails_and_keeps_no_secret(kernel_env, tmp_path
                    "latency_ms", "cost_usd", "stop_reason", "status", "error"):
         assert f"<th>{column}</th>" in table
     assert table.count("<tr>") == 3  # body rows: two answers and the failed call
+    assert table.count("<td>ok</td>") == 2 and table.count("<td>error</td>") == 1
 
     assert "local service" in json.dumps(status.outputs)
     assert "can't prompt for input" in key.outputs[0]["text"]

@@ -506,3 +506,11 @@ def test_small_line_commands(ip):
     _, captured = run_ok(ip, "%bedrock pick")  # no widget front end in a plain shell: text instead
     assert captured.stdout.strip()
     assert "no batch inference job named 'nightly'" in usage_error(ip, "%bedrock job status nightly")
+
+
+def test_streaming_default_comes_from_config(ip):
+    run_ok(ip, "%config Bedrock.streaming = False")
+    result, captured = run_ok(ip, "%%bedrock\necho: not streamed")
+    assert not result.result.streamed and len(captured.outputs) == 1 and not captured.outputs[0].update
+    result, _ = run_ok(ip, "%%bedrock --stream\necho: streamed anyway")
+    assert result.result.streamed

@@ -259,10 +259,11 @@ def test_text_fallbacks(picker, bm, capsys):
 
 def test_terminal_ipython_gets_text(sigv4_env, capsys):
     from IPython.core.interactiveshell import InteractiveShell
-    from IPython.core.history import HistoryManager
+    from traitlets.config import Config
 
-    HistoryManager.enabled = False
-    shell = InteractiveShell.instance()
+    config = Config()
+    config.HistoryAccessor.enabled = False  # no SQLite history file per test shell
+    shell = InteractiveShell.instance(config=config)
     try:
         shell.extension_manager.load_extension("bedrock_magics")
         result = shell.run_cell("%bedrock pick")

@@ -299,6 +299,7 @@ class JobStore:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.jobs: dict[str, Job] = {}
+        self._last_submit: datetime | None = None
 
     def add(self, job: Job) -> Job:
         """Store ``job`` unless it repeats an earlier request; return the job that stands.
@@ -315,6 +316,12 @@ class JobStore:
                                    "for a different request.")
                 if other.name == job.name:
                     raise AwsError("ConflictException", "The provided job name is currently in use.")
+            # Submit times on the wire have millisecond resolution; two jobs created within the same
+            # millisecond would tie, and sorting by time or filtering with submitTimeAfter would then
+            # depend on chance. Each job is submitted at least a millisecond after the one before.
+            if self._last_submit is not None and job.submit_time <= self._last_submit:
+                job.submit_time = job.last_modified = self._last_submit + timedelta(milliseconds=1)
+            self._last_submit = job.submit_time
             self.jobs[job.job_id] = job
             return job
 

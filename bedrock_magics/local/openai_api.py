@@ -402,7 +402,7 @@ def _stream_events(response: dict) -> Iterator[dict]:
             empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
             where = {"item_id": item["id"], "output_index": index, "content_index": 0}
             yield {"type": "response.content_part.added", **where, "part": empty}
-            for piece in [p for p in _pieces(text)]:
+            for piece in responder.deltas(text):
                 yield {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
             yield {"type": "response.output_text.done", **where, "text": text, "logprobs": []}
             yield {"type": "response.content_part.done", **where, "part": item["content"][0]}
@@ -419,10 +419,6 @@ def _stream_events(response: dict) -> Iterator[dict]:
         yield {"type": "response.output_item.done", "output_index": index, "item": item}
     terminal = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
     yield {"type": terminal, "response": response}
-
-
-def _pieces(text: str) -> list[str]:
-    return responder.Answer(text, None, "end_turn", 0, 0).chunks()
 
 
 def _refuse_on_runtime(body: dict, region: str) -> None:

@@ -154,8 +154,7 @@ class Answer:
 
     def chunks(self, size: int = 3) -> list[str]:
         """The text as streaming deltas of ``size`` tokens each; they join back to ``text``."""
-        pieces = tokens.split(self.text)
-        return ["".join(pieces[i:i + size]) for i in range(0, len(pieces), size)]
+        return deltas(self.text, size)
 
     def tool_input_fragments(self, parts: int = 3) -> list[str]:
         """The tool call's input as JSON, cut into about ``parts`` fragments (for streaming)."""
@@ -164,6 +163,12 @@ class Answer:
         text = json.dumps(self.tool_call["input"])
         step = max(1, math.ceil(len(text) / parts))
         return [text[i:i + step] for i in range(0, len(text), step)]
+
+
+def deltas(text: str, size: int = 3) -> list[str]:
+    """``text`` as streaming deltas of ``size`` tokens each (they join back to ``text``)."""
+    pieces = tokens.split(text)
+    return ["".join(pieces[i:i + size]) for i in range(0, len(pieces), size)]
 
 
 def as_tool(spec: Any) -> Tool:

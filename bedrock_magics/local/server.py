@@ -439,6 +439,11 @@ class LocalService:
         self.router: Router | None = None  # the routes being served (set by start)
         self._running: _Running | None = None
 
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._running is not None
+
     def __repr__(self) -> str:
         state = self.url if self._running else "stopped"
         return f"<LocalService {state}>"

@@ -98,10 +98,12 @@ def test_chat_completion(any_client):
     assert r.usage.prompt_tokens == 3 + 3 + 2  # "Be brief." + 3 for the user message + "Hello chat"
 
 
-def test_chat_stream_with_usage(mantle):
-    kwargs = {"model": MANTLE_MODEL, "messages": [{"role": "user", "content": "Stream it"}]}
-    whole = mantle.chat.completions.create(**kwargs)
-    chunks = list(mantle.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}))
+@pytest.mark.parametrize("client_name, model", [("mantle", MANTLE_MODEL), ("runtime_sigv4", RUNTIME_MODEL)])
+def test_chat_stream_with_usage(request, client_name, model):
+    client = request.getfixturevalue(client_name)
+    kwargs = {"model": model, "messages": [{"role": "user", "content": "Stream it"}]}
+    whole = client.chat.completions.create(**kwargs)
+    chunks = list(client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True}))
     assert all(c.object == "chat.completion.chunk" and c.id == chunks[0].id for c in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -109,7 +111,7 @@ def test_chat_stream_with_usage(mantle):
     assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 3
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.model_dump() == whole.usage.model_dump()
-    plain = list(mantle.chat.completions.create(**kwargs, stream=True))
+    plain = list(client.chat.completions.create(**kwargs, stream=True))
     assert all(c.choices for c in plain) and all(c.usage is None for c in plain)
 
 
@@ -157,6 +159,9 @@ def test_chat_max_tokens_and_stop(runtime):
     ("mantle", MANTLE_MODEL, {"top_p": -0.5}, openai.BadRequestError, "decimal_below_min_value"),
     ("runtime", RUNTIME_MODEL, {"max_tokens": 0}, openai.BadRequestError, "integer_below_min_value"),
     ("runtime", RUNTIME_MODEL, {"max_completion_tokens": 10 ** 6}, openai.BadRequestError, "invalid_value"),
+    ("mantle", MANTLE_MODEL, {"n": 2}, openai.BadRequestError, "invalid_value"),
+    ("mantle", MANTLE_MODEL, {"stream_options": {"include_usage": True}, "tools": "get_weather"},
+     openai.BadRequestError, "invalid_type"),
 ])
 def test_chat_errors(request, client_name, model, kwargs, error, code):
     client = request.getfixturevalue(client_name)
@@ -318,6 +323,19 @@ def test_runtime_responses_refuse_mantle_only_features(runtime, kwargs):
         runtime.responses.create(model=RUNTIME_MODEL, input="Hi", **kwargs)
     assert "bedrock-mantle" in excinfo.value.message
     assert excinfo.value.code == "unsupported_parameter"
+
+
+@pytest.mark.parametrize("kwargs, param, code", [
+    ({"reasoning": "high"}, "reasoning", "invalid_type"),
+    ({"max_output_tokens": 0}, "max_output_tokens", "integer_below_min_value"),
+    ({"temperature": 2.5}, "temperature", "decimal_above_max_value"),
+    ({"input": [{"role": "robot", "content": "Hi"}]}, "input[0].role", "invalid_value"),
+    ({"background": True, "store": False}, "store", "invalid_value"),
+])
+def test_responses_bad_requests(mantle, kwargs, param, code):
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        mantle.responses.create(**{"model": MANTLE_MODEL, "input": "Hi", **kwargs})
+    assert (excinfo.value.param, excinfo.value.code) == (param, code)
 
 
 def test_responses_unknown_model(mantle, runtime):

@@ -1,0 +1,379 @@
+"""DataFrames at scale against the local Bedrock service over real HTTPS: one call per row with
+injected throttling and errors, resume without paying twice, Ctrl-C, model comparison, dry runs
+and embeddings.
+
+"Service requests" below are the local service's own count of HTTP requests it handled
+(``App.requests_total``), so a test sees exactly what was sent, retries included.
+"""
+
+from __future__ import annotations
+
+import _thread
+import math
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+from bedrock_magics import batch
+from bedrock_magics.batch import BatchInterrupted
+from bedrock_magics.core import Bedrock
+
+NOVA = "us.amazon.nova-lite-v1:0"
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"  # CountTokens by bare id in the local catalog
+LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"
+CITIES = ["Lisbon", "Oslo", "Quito", "Hanoi", "Lagos", "Perth", "Cusco", "Tartu", "Dakar", "Kyoto", "Split", "Turku"]
+
+
+def distinct(n: int) -> pd.DataFrame:
+    """``n`` rows with distinct prompts (equal prompts would share one cached reply)."""
+    return pd.DataFrame({"city": [f"{CITIES[i % len(CITIES)]} {i}" for i in range(n)]})
+
+
+@pytest.fixture
+def svc(local_service):
+    local_service.faults.clear()
+    local_service.app.reset_counters()
+    yield local_service
+    local_service.faults.clear()
+
+
+def make_bm(svc, tmp_path, monkeypatch, **settings) -> Bedrock:
+    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), model=NOVA, **settings)
+    bm.use_local(service=svc)
+    return bm
+
+
+@pytest.fixture
+def bm(svc, tmp_path, monkeypatch):
+    bm = make_bm(svc, tmp_path, monkeypatch)
+    yield bm
+    bm.close()
+
+
+@pytest.fixture
+def cities() -> pd.DataFrame:
+    # A non-default, unordered index: results must keep it, row for row.
+    return pd.DataFrame({"city": CITIES, "n": range(len(CITIES))},
+                        index=pd.Index([f"c{i:02d}" for i in range(len(CITIES))][::-1], name="key"))
+
+
+def expected(frame: pd.DataFrame) -> list[str]:
+    """What the local responder answers to "echo: {city}": exactly the city."""
+    return list(frame["city"])
+
+
+def ledger_ok(bm: Bedrock) -> pd.DataFrame:
+    usage = bm.usage()
+    return usage[usage.status == "ok"]
+
+
+# --------------------------------------------------------------------------------------------------
+# map_rows
+
+
+def test_every_row_answered_with_the_contract_columns(bm, svc, cities, capsys):
+    svc.faults.set(latency_ms=60)  # long enough that the rows really overlap
+    out = bm.map(cities, "echo: {city}", out="reply", concurrency=4)
+
+    assert list(out.index) == list(cities.index) and out.index.name == "key"
+    assert list(out.columns) == ["city", "n", "reply", "reply_input_tokens", "reply_output_tokens",
+                                 "reply_latency_ms", "reply_cost_usd", "reply_error"]
+    assert list(out["reply"]) == expected(cities)
+    assert out["reply_error"].isna().all()
+    assert (out["reply_input_tokens"] > 0).all() and (out["reply_output_tokens"] == 1).all()
+    assert (out["reply_cost_usd"] > 0).all() and (out["reply_latency_ms"] > 0).all()
+    # The input frame is untouched.
+    assert list(cities.columns) == ["city", "n"]
+
+    # One ledger row per call, each cost in the frame is the ledger's.
+    ok = ledger_ok(bm)
+    assert len(ok) == len(cities) == svc.app.requests_total
+    assert ok["cost_usd"].sum() == pytest.approx(out["reply_cost_usd"].sum())
+    # Several calls in flight at once, never more than asked for.
+    assert 1 < svc.app.peak_in_flight <= 4
+
+    printed = capsys.readouterr()
+    tokens = int(out["reply_input_tokens"].sum() + out["reply_output_tokens"].sum())
+    assert f"12 rows · {tokens:,} tokens · $" in printed.out
+    assert "12/12" in printed.err  # the tqdm bar, finished
+    assert out.attrs["bedrock"]["ok"] == 12 and out.attrs["bedrock"]["failed"] == 0
+
+
+@pytest.mark.parametrize("endpoint, api, model", [
+    ("runtime", "converse", NOVA),
+    ("runtime", "invoke", HAIKU),
+    ("runtime", "invoke", LLAMA),
+    ("runtime", "chat", "openai.gpt-oss-20b-1:0"),
+    ("mantle", "responses", "openai.gpt-oss-120b"),
+])
+def test_map_rows_works_on_every_route(bm, cities, endpoint, api, model):
+    frame = cities.head(3)
+    out = bm.map(frame, "echo: {city}", endpoint=endpoint, api=api, model=model, progress=False)
+    assert list(out["answer"]) == expected(frame)
+    assert out["answer_error"].isna().all()
+    usage = bm.usage()
+    assert set(zip(usage.endpoint, usage.api, usage.model)) == {(endpoint, api, model)}
+
+
+def test_namespace_values_and_row_values_fill_the_template(bm, cities):
+    out = bm.map(cities.head(2), "echo: {greeting} {city}", namespace={"greeting": "hello"}, progress=False)
+    assert list(out["answer"]) == ["hello Lisbon", "hello Oslo"]
+
+
+def test_a_template_naming_a_missing_column_fails_before_anything_is_sent(bm, svc, cities):
+    with pytest.raises(UsageError, match="country"):
+        bm.map(cities, "echo: {country}", progress=False)
+    with pytest.raises(ValueError, match="api"):
+        bm.map(cities, "echo: {city}", api="telepathy", progress=False)
+    assert svc.app.requests_total == 0 and len(bm.usage()) == 0
+
+
+def test_a_row_without_a_prompt_is_an_error_row_and_the_others_go_on(bm, svc):
+    frame = pd.DataFrame({"text": ["one", "   ", "three"]})
+    out = bm.map(frame, "{text}", progress=False)
+    assert out["answer_error"].isna().tolist() == [True, False, True]
+    assert "empty" in out["answer_error"].iloc[1]
+    assert svc.app.requests_total == 2 and len(bm.usage()) == 2  # the empty row was never sent
+
+
+def test_error_rate_failures_are_recorded_and_a_rerun_sends_only_them(bm, svc, capsys):
+    frame = distinct(24)
+    svc.faults.set(error_rate=0.3, error_code="ModelErrorException", seed=7)
+    first = bm.map(frame, "echo: {city}", concurrency=4)
+    failed = first["answer_error"].notna()
+    n_failed = int(failed.sum())
+    assert 0 < n_failed < len(frame)
+    # Nothing lost: every row has its answer or its error.
+    assert (first["answer"].notna() ^ failed).all()
+    assert first.loc[~failed, "answer"].tolist() == frame.loc[~failed, "city"].tolist()
+    assert first.loc[failed, "answer_error"].str.contains("model returned an error").all()
+    assert f"{n_failed} failed (ModelErrorException ×{n_failed})" in capsys.readouterr().out
+    assert len(bm.usage()) == len(frame) == svc.app.requests_total  # failures are ledger rows too
+
+    svc.faults.clear()
+    svc.app.reset_counters()
+    second = bm.map(frame, "echo: {city}", concurrency=4)
+    assert svc.app.requests_total == n_failed  # only the failed rows were sent again
+    assert list(second["answer"]) == list(frame["city"]) and second["answer_error"].isna().all()
+    assert second.attrs["bedrock"]["cached"] == len(frame) - n_failed
+    assert f"{len(frame) - n_failed} from cache" in capsys.readouterr().out
+    # Nothing billed twice: one ok ledger row per row, and cached rows keep their first cost.
+    ok = ledger_ok(bm)
+    assert len(ok) == len(frame)
+    assert ok["cost_usd"].sum() == pytest.approx(second["answer_cost_usd"].sum())
+    assert second.loc[~failed, "answer_cost_usd"].tolist() == first.loc[~failed, "answer_cost_usd"].tolist()
+
+
+def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path, monkeypatch):
+    # No SDK retries, so every throttle reaches the run's own pacing; the service's limit is
+    # lifted after the third throttle it sends, as quotas recover in real life.
+    bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1)
+    frame = pd.DataFrame({"city": CITIES})
+    throttles = []
+
+    def watch(http_response, **_):
+        if http_response.status_code == 429:
+            throttles.append(1)
+            if len(throttles) == 3:
+                svc.faults.clear()
+
+    bm.clients.get("us-east-1", "runtime", "bedrock-runtime").meta.events.register(
+        "after-call.bedrock-runtime.Converse", watch)
+    svc.faults.set(throttle_rpm=6)
+    out = bm.map(frame, "echo: {city}", concurrency=3, progress=False)
+
+    assert len(throttles) == 3
+    assert list(out["answer"]) == CITIES and out["answer_error"].isna().all()
+    assert svc.app.requests_total == len(frame) + 3
+    usage = bm.usage()
+    assert (usage.status == "ok").sum() == len(frame)
+    assert (usage.status == "error").sum() == 3  # each throttled attempt is in the ledger, at no cost
+    assert usage.loc[usage.status == "error", "cost_usd"].fillna(0).sum() == 0
+    bm.close()
+
+
+def test_a_persistent_throttle_ends_as_error_rows_not_lost_rows(svc, tmp_path, monkeypatch):
+    bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1)
+    frame = pd.DataFrame({"city": CITIES[:4]})
+    svc.faults.set(throttle_rpm=3)
+    out = bm.map(frame, "echo: {city}", concurrency=1, progress=False)
+    errors = out["answer_error"].dropna()
+    assert len(errors) == 1 and "throttled" in errors.iloc[0]
+    assert out["answer"].notna().sum() == 3
+    assert out.attrs["bedrock"]["errors"] == {"ThrottlingException": 1}
+    # The throttled row was tried 1 + THROTTLE_RETRIES times, then given up on.
+    assert svc.app.requests_total == 3 + 1 + batch.THROTTLE_RETRIES
+    bm.close()
+
+
+def test_ctrl_c_keeps_finished_rows_and_a_rerun_completes_without_paying_twice(bm, svc):
+    frame = distinct(24)
+    svc.faults.set(latency_ms=50)
+
+    def stop_after_five(done, total, reply):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(BatchInterrupted) as caught:
+        bm.map(frame, "echo: {city}", concurrency=2, on_row=stop_after_five, progress=False)
+    assert isinstance(caught.value, KeyboardInterrupt)
+    partial = caught.value.frame
+    answered = partial["answer"].notna()
+    cancelled = partial["answer_error"] == "cancelled"
+    # Nothing lost: each row is answered or cancelled; the calls in flight were waited for.
+    assert (answered ^ cancelled).all()
+    assert answered.sum() >= 5 and cancelled.sum() >= 1
+    assert partial.loc[answered, "answer"].tolist() == frame.loc[answered, "city"].tolist()
+    assert partial.attrs["bedrock"]["interrupted"] is True
+    assert partial["answer_input_tokens"][cancelled].isna().all()
+    assert svc.app.requests_total == answered.sum() == len(ledger_ok(bm))
+
+    svc.app.reset_counters()
+    full = bm.map(frame, "echo: {city}", concurrency=2, progress=False)
+    assert list(full["answer"]) == list(frame["city"])
+    assert svc.app.requests_total == cancelled.sum()
+    assert len(ledger_ok(bm)) == len(frame)
+
+
+def test_a_real_interrupt_signal_mid_run_is_handled_the_same_way(bm, svc):
+    # _thread.interrupt_main raises KeyboardInterrupt asynchronously in the main thread, wherever
+    # the run's loop happens to be, as Ctrl-C / the Jupyter stop button does.
+    frame = distinct(36)
+    svc.faults.set(latency_ms=30)
+
+    def interrupt(done, total, reply):
+        if done == 3:
+            _thread.interrupt_main()
+
+    with pytest.raises(BatchInterrupted) as caught:
+        bm.map(frame, "echo: {city}", concurrency=2, on_row=interrupt, progress=False)
+    partial = caught.value.frame
+    assert (partial["answer"].notna() ^ (partial["answer_error"] == "cancelled")).all()
+    assert partial["answer"].notna().sum() >= 3
+
+
+def test_use_cache_false_sends_every_row_again(bm, svc, cities):
+    bm.map(cities, "echo: {city}", progress=False)
+    svc.app.reset_counters()
+    again = bm.map(cities, "echo: {city}", use_cache=False, progress=False)
+    assert svc.app.requests_total == len(cities)
+    assert again.attrs["bedrock"]["cached"] == 0
+    assert len(ledger_ok(bm)) == 2 * len(cities)
+
+
+def test_a_changed_setting_is_not_served_from_the_cache(bm, svc, cities):
+    bm.map(cities.head(3), "echo: {city}", progress=False)
+    svc.app.reset_counters()
+    bm.map(cities.head(3), "echo: {city}", max_tokens=50, progress=False)
+    assert svc.app.requests_total == 3
+
+
+# --------------------------------------------------------------------------------------------------
+# compare
+
+
+def test_compare_three_models_keeps_the_failing_one_as_a_row(bm, svc):
+    broken = "us.meta.llama3-1-8b-instruct-v1:0"
+    svc.faults.set(model=broken, error_rate=1.0, error_code="AccessDeniedException")
+    svc.faults.set(latency_ms=80)
+    out = bm.compare("echo: same question", [NOVA, HAIKU, broken])
+    assert list(out.columns[:7]) == ["model", "text", "input_tokens", "output_tokens", "latency_ms", "cost_usd",
+                                     "error"]
+    assert list(out["model"]) == [NOVA, HAIKU, broken]
+    assert out["text"].tolist()[:2] == ["same question", "same question"]
+    assert out["error"].isna().tolist() == [True, True, False]
+    assert "access" in out["error"].iloc[2].lower()
+    assert (out["cost_usd"].iloc[:2] > 0).all() and out["cost_usd"].iloc[2] == 0
+    assert svc.app.peak_in_flight >= 2  # the models were asked at the same time
+    assert len(bm.usage()) == 3
+
+
+def test_compare_over_a_frame_gives_one_column_set_per_model(bm, cities):
+    frame = cities.head(4)
+    out = bm.compare(None, [NOVA, HAIKU], frame=frame, template="echo: {city}", progress=False)
+    assert out.attrs["bedrock"]["columns"] == {NOVA: "nova_lite_v1_0", HAIKU: "claude_3_haiku_20240307_v1_0"}
+    for slug in ("nova_lite_v1_0", "claude_3_haiku_20240307_v1_0"):
+        assert list(out[f"answer_{slug}"]) == expected(frame)
+        for suffix in ("input_tokens", "output_tokens", "latency_ms", "cost_usd", "error"):
+            assert f"answer_{slug}_{suffix}" in out.columns
+    assert list(out.index) == list(frame.index)
+    assert len(bm.usage()) == 8
+
+
+def test_model_slugs_stay_unique():
+    models = ["us.amazon.nova-lite-v1:0", "eu.amazon.nova-lite-v1:0"]
+    slugs = {batch.model_slug(m, models) for m in models}
+    assert len(slugs) == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# dry_run
+
+
+def test_dry_run_counts_with_count_tokens_where_supported_and_sends_nothing_billable(bm, svc, cities):
+    frame = cities.head(3)
+    dry = bm.dry_run(frame, "Tell me about {city}", model=HAIKU, max_tokens=100)
+    assert (dry["count_method"] == "count_tokens").all()
+    assert len(bm.usage()) == 0  # nothing billable, nothing in the ledger
+
+    # CountTokens says exactly what the call is then billed for.
+    real = bm.map(frame, "Tell me about {city}", model=HAIKU, max_tokens=100, progress=False)
+    assert dry["input_tokens"].tolist() == real["answer_input_tokens"].tolist()
+    assert (dry["input_cost_usd"] > 0).all()
+    assert (dry["max_cost_usd"] > dry["input_cost_usd"]).all()
+    assert dry.attrs["bedrock"]["input_tokens"] == int(dry["input_tokens"].sum())
+
+
+def test_dry_run_uses_the_bare_model_id_of_a_profile_and_estimates_elsewhere(bm, svc, cities):
+    frame = cities.head(3)
+    profile = bm.dry_run(frame, "Tell me about {city}", model="us.anthropic.claude-3-5-haiku-20241022-v1:0")
+    assert (profile["count_method"] == "count_tokens").all()
+
+    nova = bm.dry_run(frame, "Tell me about {city}", model=NOVA)
+    assert (nova["count_method"] == "estimate").all()
+    real = bm.map(frame, "Tell me about {city}", model=NOVA, progress=False)
+    # The estimate is an estimate: the right size, not the exact count.
+    ratio = nova["input_tokens"].sum() / real["answer_input_tokens"].sum()
+    assert 0.5 < ratio < 2
+    assert "count_tokens" not in nova.attrs["bedrock"]["count_methods"]
+    assert len(ledger_ok(bm)) == 3  # only the real run
+
+
+def test_dry_run_of_a_single_prompt(bm):
+    dry = bm.dry_run("How long is the Douro river?", model=HAIKU)
+    assert len(dry) == 1 and dry["count_method"].iloc[0] == "count_tokens"
+    assert dry["prompt"].iloc[0] == "How long is the Douro river?"
+    assert dry["input_tokens"].iloc[0] > 0 and math.isnan(dry["max_cost_usd"].iloc[0])
+
+
+# --------------------------------------------------------------------------------------------------
+# embeddings
+
+
+@pytest.mark.parametrize("model, dims", [("amazon.titan-embed-text-v2:0", 256), ("cohere.embed-english-v3", None)])
+def test_embeddings_column_of_vectors(bm, svc, model, dims):
+    frame = pd.DataFrame({"doc": ["the sea is blue", "", "the sea is blue", "mountains are tall"]})
+    out = bm.embed(frame, "doc", model=model, dimensions=dims, normalize=True if dims else None, progress=False)
+    vectors = out["doc_embedding"]
+    assert vectors.iloc[1] is None and "no text" in out["doc_embedding_error"].iloc[1]
+    for i in (0, 2, 3):
+        v = vectors.iloc[i]
+        assert isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] == (dims or v.shape[0])
+        assert out["doc_embedding_input_tokens"].iloc[i] > 0
+    np.testing.assert_allclose(vectors.iloc[0], vectors.iloc[2])  # same text, same vector
+    assert not np.allclose(vectors.iloc[0], vectors.iloc[3])
+    if dims:
+        assert np.linalg.norm(vectors.iloc[0]) == pytest.approx(1.0, abs=1e-3)
+    # The duplicate text came from the cache of its twin or was sent: never more than 3 calls.
+    assert svc.app.requests_total <= 3
+    assert set(bm.usage()["model"]) == {model}
+
+
+def test_embeddings_refuse_a_text_model(bm):
+    with pytest.raises(ValueError, match="not an embedding model"):
+        bm.embed(pd.DataFrame({"t": ["x"]}), "t", model=NOVA)
