@@ -104,14 +104,15 @@ def show_reply(reply: Any) -> None:
 def _money(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "cost unknown"
+    # An estimate from the bundled price table, never a bill: say so.
     if value == 0:
-        return "$0"
+        return "est. $0"
     if value >= 1:
-        return f"${value:,.2f}"
+        return f"est. ${value:,.2f}"
     if value >= 0.01:
-        return f"${value:.4f}"
+        return f"est. ${value:.4f}"
     text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return f"${text}" if text not in ("0", "") else "< $0.000001"
+    return f"est. ${text}" if text not in ("0", "") else "est. < $0.000001"
 
 
 def _duration(ms: float) -> str:
@@ -135,13 +136,9 @@ def footer(reply: "Reply") -> str:
     parts = [reply.model or "unknown model"]
     if route:
         parts.append(route)
-    if reply.status == "dry_run":
-        parts.append(f"{reply.input_tokens:,} input tokens")
-        parts.append(f"{_money(reply.cost_usd)} estimated · dry run, nothing sent")
-    else:
-        parts.append(f"{reply.input_tokens:,} in / {reply.output_tokens:,} out tokens")
-        parts.append(_duration(reply.latency_ms))
-        parts.append(_money(reply.cost_usd))
+    parts.append(f"{reply.input_tokens:,} in / {reply.output_tokens:,} out tokens")
+    parts.append(_duration(reply.latency_ms))
+    parts.append(_money(reply.cost_usd))
     note = _stop_note(reply)
     if note:
         parts.append(note)
@@ -213,9 +210,10 @@ def mimebundle(reply: "Reply", fmt: str | None = None) -> dict[str, Any]:
             line = f"{line} · not valid JSON ({error}); shown as text"
             return {"text/plain": f"{text}\n{line}"}
         pretty = json.dumps(value, indent=2, ensure_ascii=False)
-        return {"application/json": value if isinstance(value, (dict, list)) else {"value": value},
-                "text/markdown": f"```json\n{pretty}\n```" + _footer_md(line),
-                "text/plain": f"{pretty}\n{line}"}
+        bundle = {"text/markdown": f"```json\n{pretty}\n```" + _footer_md(line), "text/plain": f"{pretty}\n{line}"}
+        if isinstance(value, (dict, list)):  # the JSON viewers expect a document, not a bare scalar
+            bundle["application/json"] = value
+        return bundle
     if fmt == "code":
         from IPython.display import Code
 
@@ -383,20 +381,17 @@ class StreamView:
         if self.rich:
             text = _close_fences(self.text) if self.parts else ""
             note = f"<sub>{html.escape(why)}</sub>"
-            self._update({"text/markdown": self._notes_md() + (text + "\n\n" if text else "") + note,
+            self._update({"text/markdown": _notes_md(self.notes) + (text + "\n\n" if text else "") + note,
                           "text/plain": f"{self.text}\n{why}"})
         else:
             sys.stdout.write(("\n" if self.parts and not self.text.endswith("\n") else "") + why + "\n")
             sys.stdout.flush()
 
-    def _notes_md(self) -> str:
-        return "".join(f"<sub>{html.escape(n)}</sub><br>\n" for n in self.notes) + ("\n" if self.notes else "")
-
     def _partial(self) -> dict[str, Any]:
         text = self.text
         if self.fmt in ("text", "html"):  # never render half an untrusted HTML document
             return {"text/plain": "\n".join(self.notes + [text])}
-        return {"text/markdown": self._notes_md() + _close_fences(text) + _CURSOR,
+        return {"text/markdown": _notes_md(self.notes) + _close_fences(text) + _CURSOR,
                 "text/plain": "\n".join(self.notes + [text])}
 
     def _update(self, bundle: dict[str, Any]) -> None:
@@ -405,12 +400,16 @@ class StreamView:
             self.updates += 1
 
 
+def _notes_md(notes: list[str]) -> str:
+    return "".join(f"<sub>{html.escape(n)}</sub><br>\n" for n in notes) + ("\n" if notes else "")
+
+
 def _with_notes(bundle: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """``bundle`` with the tool-round lines above the answer in every text format."""
     out = dict(bundle)
     block = "\n".join(notes)
     if "text/markdown" in out:
-        out["text/markdown"] = "".join(f"<sub>{html.escape(n)}</sub><br>\n" for n in notes) + "\n" + out["text/markdown"]
+        out["text/markdown"] = _notes_md(notes) + out["text/markdown"]
     if "text/html" in out:
         out["text/html"] = "".join(f"<div style='opacity:0.7'>{html.escape(n)}</div>" for n in notes) + out["text/html"]
     out["text/plain"] = f"{block}\n{out['text/plain']}"
@@ -462,12 +461,10 @@ def status(bm: Any, local_error: BaseException | None = None) -> Table:
     rows = [[name, _short(sources[name]["value"]), sources[name]["source"]]
             for name in _STATUS_SETTINGS if name in sources]
     region = sources.get("region", {}).get("value") or "us-east-1"
-    clients = getattr(bm, "clients", None)
-    for row in (clients.describe(region) if clients is not None else []):
-        rows.append([f"{row['surface']} endpoint", row["url"], row["url_source"]])
-    if clients is not None and rows:
-        row = clients.describe(region)[0]
-        rows.append(["credentials", f"{row['auth']}: {row['credentials']}", "never shown"])
+    surfaces = bm.clients.describe(region)
+    rows += [[f"{row['surface']} endpoint", row["url"], row["url_source"]] for row in surfaces]
+    if surfaces:  # where the credentials come from (the secret itself is never shown)
+        rows.append(["credentials", surfaces[0]["credentials"], surfaces[0]["auth"]])
     notes = []
     if local_error is not None:
         notes.append(f"The local service failed to start: {type(local_error).__name__}: {local_error}")

@@ -360,8 +360,7 @@ def _guess_profiles(model: str, region: str) -> list[str]:
 def _throttle_rule(ctx: _Context, f: _Facts, exc: BaseException):
     if f.has("throttling", "too many requests", "too many tokens", "rate_limit", "ratelimit", "rate limit",
              "slow down") or f.status == 429:
-        tries = (f" after {f.retries} {'retry' if f.retries == 1 else 'retries'}" if f.retries
-                 else " (retries were made)")
+        tries = f" after {f.retries} {'retry' if f.retries == 1 else 'retries'}" if f.retries else ""
         if f.has("quota", "servicequotaexceeded"):
             return (f"Bedrock quota exceeded for {ctx.model}{tries}.", "ServiceQuotaExceededException",
                     "Lower --concurrency, wait a minute, or ask for a quota increase in Service Quotas.")

@@ -66,7 +66,7 @@ def test_notebook_answers_streams_fails_and_keeps_no_secret(kernel_env, tmp_path
 
     (out,) = plain.outputs
     assert markdown(out).startswith("Hello **kernel**\n\n<sub>" + FOOTER)
-    assert "in / " in markdown(out) and " out tokens · " in markdown(out) and " ms · $" in markdown(out)
+    assert "in / " in markdown(out) and " out tokens · " in markdown(out) and " ms · est. $" in markdown(out)
 
     (out,) = streamed.outputs  # the streamed answer is one output: updates were folded into it
     assert out["output_type"] == "display_data"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -36,6 +37,8 @@ class Request:
     auth: str = ""  # "sigv4" | "bearer" — how the caller authenticated
     params: dict[str, str] = field(default_factory=dict)  # decoded path labels
     app: Any = None  # the running service's shared state (server.App)
+    # When the request arrived (time.monotonic), before injected latency: reported latencies include it.
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def path(self) -> str:

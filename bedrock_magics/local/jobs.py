@@ -34,9 +34,10 @@ Relaxed quotas, so that jobs are usable in tests and workshops (documented devia
 * ``timeoutDurationInHours`` is validated (24–168) and reported, but never fires; ``Expired`` is
   never reached;
 * the IAM role is only checked for the ARN pattern; ``vpcConfig``, KMS keys and bucket owners are
-  echoed back, not enforced; output lines keep the input order.
-* A line that is not a JSON object with a ``modelInput`` object fails the job while Validating,
-  naming the file and line; a record that the model rejects becomes an error line instead.
+  echoed back, not enforced; output lines keep the input order;
+* a line that is not a JSON object with a ``modelInput`` object fails the job while Validating,
+  naming the file and line; a record that the model rejects becomes an error line instead, and
+  the job ends PartiallyCompleted (Failed when every record failed).
 """
 
 from __future__ import annotations

@@ -111,9 +111,8 @@ def _elapsed_ms(start: float) -> int:
 
 
 def _received(req: Request) -> float:
-    """When the request arrived (``time.monotonic``): the server's stamp ``req.received_at`` when it
-    sets one, so that injected latency shows in ``latencyMs``; otherwise now."""
-    return getattr(req, "received_at", None) or time.monotonic()
+    """When the request arrived (``time.monotonic``), so that injected latency shows in ``latencyMs``."""
+    return req.received_at
 
 
 # --------------------------------------------------------------------------------------------------
