@@ -313,14 +313,14 @@ class Picker:
         try:
             frame = self.bm.models(region=region, refresh=refresh)
         except Exception as exc:
-            if generation == self._generation:
+            if generation == self._generation and not self._closed:
                 with self._lock:
                     self._frame, self._frame_region = None, region
                 self._busy(False)
                 self._set_model_options([], None)
                 self._show_error(exc)
             return
-        if generation != self._generation:  # a newer choice overtook this load
+        if generation != self._generation or self._closed:  # overtaken by a newer choice, or closed
             return
         try:
             with self._lock:

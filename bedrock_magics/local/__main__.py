@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the error-rate generator (deterministic runs)")
     p.add_argument("--http", action="store_true",
                    help="serve plain HTTP instead of HTTPS (boto3 then cannot use bearer API keys)")
+    p.add_argument("--s3", action="store_true",
+                   help="also start S3 (moto's server) for batch inference jobs and export AWS_ENDPOINT_URL_S3")
     p.add_argument("--state-dir", default=None, help="where the local CA is kept (default: the user cache dir)")
     p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -63,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+
+    if args.s3:
+        svc.s3_endpoint  # starts moto's S3 server now, so env names it
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

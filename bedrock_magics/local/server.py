@@ -376,6 +376,9 @@ class _Server(ThreadingHTTPServer):
     def process_request_thread(self, request: socket.socket, client_address: Any) -> None:
         conn = request
         try:
+            # Without it, Nagle's algorithm meets the client's delayed ACK and each small response
+            # waits ~40 ms: every call would look slow.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.tls_context is not None:
                 # The handshake runs here, in the connection's own thread, not in accept().
                 request.settimeout(_HANDSHAKE_TIMEOUT)
@@ -477,6 +480,9 @@ class LocalService:
         running.server.server_close()
         running.server.close_connections()
         running.thread.join(timeout=5)
+        from . import jobs
+
+        jobs.shutdown(self.app)  # stop running batch jobs and the S3 server they started
 
     def __enter__(self) -> "LocalService":
         return self.start()
@@ -495,6 +501,14 @@ class LocalService:
     def endpoints(self) -> dict[str, str]:
         """Base URLs of the three surfaces (all on the same port)."""
         return {"control": self.url, "runtime": self.url, "mantle": self.url + local.MANTLE_PREFIX}
+
+    @property
+    def s3_endpoint(self) -> str:
+        """The S3 that batch inference jobs use: the one given at construction, else moto's
+        server started on a loopback port on first use (needs the ``[batch]`` extra)."""
+        from . import jobs
+
+        return jobs.ensure_s3(self.app)
 
     @property
     def env(self) -> dict[str, str]:
@@ -516,4 +530,7 @@ class LocalService:
         if self.tls and self.ca_file:
             env["AWS_CA_BUNDLE"] = self.ca_file
             env["SSL_CERT_FILE"] = self.ca_file
+        s3 = self.app.s3_endpoint or self.app.state.get("s3_endpoint")
+        if s3:  # only once S3 runs: starting moto costs a second, and most sessions never need it
+            env["AWS_ENDPOINT_URL_S3"] = s3
         return env

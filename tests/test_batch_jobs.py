@@ -1,0 +1,184 @@
+"""Bedrock batch inference jobs from a DataFrame, end to end: the rows go to moto's S3 server as
+JSONL, the local service runs the job (CreateModelInvocationJob over real HTTPS), and the results
+come back into the frame by ``recordId`` — with usage in the ledger, once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pandas as pd
+import pytest
+
+from bedrock_magics import batch, prices
+from bedrock_magics.core import Bedrock
+from bedrock_magics.local import credentials, jobs
+
+ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
+CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
+LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"
+WORDS = ["amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper"]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(local_service):
+    url = getattr(local_service, "s3_endpoint", None) or jobs.ensure_s3(local_service.app)
+    yield url
+    jobs.shutdown(local_service.app)  # stops the jobs and the moto server this module started
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                        aws_access_key_id=credentials.ACCESS_KEY_ID, aws_secret_access_key=credentials.SECRET_ACCESS_KEY)
+
+
+@pytest.fixture
+def bucket(s3):
+    name = f"jobs-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def bm(local_service, s3_endpoint, tmp_path, monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION",
+                 "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    local_service.faults.clear()
+    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), model=CLAUDE)
+    bm.use_local(service=local_service)
+    yield bm
+    bm.close()
+
+
+@pytest.fixture
+def words() -> pd.DataFrame:
+    return pd.DataFrame({"word": WORDS, "n": range(len(WORDS))}, index=[f"w{i}" for i in range(len(WORDS))][::-1])
+
+
+def lines(s3, bucket: str, prefix: str, suffix: str) -> dict[str, list[dict]]:
+    found = {}
+    for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+        if obj["Key"].endswith(suffix):
+            text = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode()
+            found[obj["Key"]] = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return found
+
+
+def rewrite(s3, bucket: str, key: str, records: list[dict]) -> None:
+    body = "".join(json.dumps(r) + "\n" for r in records)
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+
+
+def test_a_frame_runs_as_a_batch_job_and_comes_back_by_record_id(bm, s3, bucket, words, capsys):
+    info = batch.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/runs", role_arn=ROLE,
+                                        name="words-1", max_tokens=64)
+    assert "batch job words-1 submitted: 10 records" in capsys.readouterr().out
+    assert info["model"] == CLAUDE and info["records"] == 10
+    assert info["input_uri"] == f"s3://{bucket}/runs/words-1/input/"
+
+    # The input is JSONL: one record per row, recordId from the row position, the model's own body.
+    (key, records), = lines(s3, bucket, "runs/words-1/input/", ".jsonl").items()
+    assert [r["recordId"] for r in records] == [batch.record_id(i) for i in range(10)]
+    first = records[0]["modelInput"]
+    assert first["anthropic_version"] and first["max_tokens"] == 64
+    assert first["messages"][0]["content"][0]["text"] == "echo: amber"
+
+    done = batch.wait_job(bm, "words-1", poll_s=0.2, progress=False)
+    assert done["status"] == "Completed" and done["processed"] == done["succeeded"] == 10
+
+    # Bedrock does not promise output order: reverse the output file before reading it back.
+    output_prefix = f"runs/words-1/output/{info['job_id']}/"
+    (out_key, out_records), = lines(s3, bucket, output_prefix, ".jsonl.out").items()
+    rewrite(s3, bucket, out_key, out_records[::-1])
+
+    result = batch.collect_job(bm, "words-1", words)
+    assert list(result.index) == list(words.index)
+    assert list(result["answer"]) == WORDS
+    assert result["answer_error"].isna().all()
+    assert (result["answer_input_tokens"] > 0).all() and (result["answer_output_tokens"] == 1).all()
+    # Batch prices: half of on-demand.
+    on_demand = [prices.cost(CLAUDE, i, o) for i, o in zip(result["answer_input_tokens"], result["answer_output_tokens"])]
+    assert result["answer_cost_usd"].tolist() == pytest.approx([c * batch.BATCH_PRICE_FACTOR for c in on_demand])
+
+    usage = bm.usage()
+    assert len(usage) == 10 and set(usage["api"]) == {"batch"} and set(usage["status"]) == {"ok"}
+    assert usage["cost_usd"].sum() == pytest.approx(result["answer_cost_usd"].sum())
+
+    # Collecting again gives the same frame and bills nothing twice.
+    again = batch.collect_job(bm, info["arn"], words, progress=False)
+    assert list(again["answer"]) == WORDS
+    assert len(bm.usage()) == 10
+
+
+def test_failed_and_missing_records_are_error_rows(bm, s3, bucket, words):
+    info = batch.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, progress=False)
+    assert batch.wait_job(bm, info["name"], poll_s=0.2, progress=False)["status"] == "Completed"
+    prefix = f"{info['name']}/output/{info['job_id']}/"
+    (out_key, out_records), = lines(s3, bucket, prefix, ".jsonl.out").items()
+    # As AWS reports them: one record rejected by the model, one never processed (a stopped job).
+    by_id = {r["recordId"]: r for r in out_records}
+    rejected = by_id[batch.record_id(3)]
+    rejected.pop("modelOutput")
+    rejected["error"] = {"errorCode": 400, "errorMessage": "Malformed input request"}
+    del by_id[batch.record_id(7)]
+    rewrite(s3, bucket, out_key, list(by_id.values()))
+
+    result = batch.collect_job(bm, info["name"], words, progress=False)
+    errors = result["answer_error"]
+    assert errors.notna().tolist() == [i in (3, 7) for i in range(10)]
+    assert "Malformed input request" in errors.iloc[3]
+    assert "missing from the output" in errors.iloc[7]
+    assert result["answer"].notna().sum() == 8
+    usage = bm.usage()
+    assert (usage.status == "ok").sum() == 8 and (usage.status == "error").sum() == 1
+
+
+def test_a_job_is_found_by_name_id_or_arn_and_collects_without_the_frame(bm, s3, bucket, words, monkeypatch,
+                                                                          s3_endpoint):
+    # S3 through the standard AWS_ENDPOINT_URL_S3 variable, as with any S3-compatible store.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
+    info = batch.submit_job(bm, words.head(4), "echo: {word}", s3_uri=f"s3://{bucket}/x", role_arn=ROLE,
+                            model=LLAMA, name="by-name", progress=False)
+    assert info["model"] == LLAMA
+    for ident in ("by-name", info["job_id"], info["arn"]):
+        assert batch.job_status(bm, ident)["arn"] == info["arn"]
+    batch.wait_job(bm, info["arn"], poll_s=0.2, progress=False)
+    status = batch.job_status(bm, "by-name")
+    assert status["status"] == "Completed" and status["total"] == 4
+
+    result = batch.collect_job(bm, "by-name", progress=False, record=False)
+    assert list(result["record_id"]) == [batch.record_id(i) for i in range(4)]
+    assert list(result["answer"]) == WORDS[:4]
+    assert len(bm.usage()) == 0  # record=False
+
+
+def test_bad_job_input_fails_before_anything_is_sent(bm, s3, bucket, words):
+    with pytest.raises(ValueError, match="s3://"):
+        batch.submit_job(bm, words, "echo: {word}", s3_uri="bucket/prefix", role_arn=ROLE)
+    with pytest.raises(ValueError, match="role"):
+        batch.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn="BedrockBatch")
+    with pytest.raises(ValueError, match="not valid"):
+        batch.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, name="no spaces")
+    with pytest.raises(ValueError, match="no batch inference job named"):
+        batch.job_status(bm, "never-submitted")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_a_running_job_cannot_be_collected_yet(bm, s3, bucket, words, local_service):
+    local_service.app.state["job_record_delay_s"] = 0.5
+    try:
+        info = batch.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, progress=False)
+        with pytest.raises(RuntimeError, match="wait for it to finish"):
+            batch.collect_job(bm, info["name"], words)
+        bm.clients.get("us-east-1", "control", "bedrock").stop_model_invocation_job(jobIdentifier=info["arn"])
+        final = batch.wait_job(bm, info["name"], poll_s=0.2, progress=False)
+    finally:
+        local_service.app.state.pop("job_record_delay_s", None)
+    assert final["status"] == "Stopped"
+    result = batch.collect_job(bm, info["name"], words, progress=False)
+    missing = result["answer_error"].dropna()
+    assert len(missing) >= 1 and missing.str.contains(r"missing from the output .*\(Stopped\)").all()
+    assert (result["answer"].notna() | result["answer_error"].notna()).all()
