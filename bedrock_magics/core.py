@@ -240,6 +240,16 @@ class Bedrock(BedrockSettings):
         self.local = True
         return svc
 
+    def use_local_unless_aws(self) -> bool:
+        """Use real AWS when credentials for it are found (profile, environment, SSO, an API key),
+        else the local service. Returns True when the local service was chosen."""
+        if not self.local:
+            auth, _ = self.clients.credential_source()
+            if auth != "none":
+                return False
+            self.use_local()
+        return True
+
     def stop_local(self) -> None:
         """Stop using the local service (and stop it, if ``use_local`` started it in this process)."""
         global _local_service, _local_owned
@@ -388,7 +398,7 @@ class Bedrock(BedrockSettings):
         except Exception as exc:  # noqa: BLE001 - every failure becomes an explained reply
             elapsed = _ms_since(start)  # before explain(), which may ask the catalog for hints
             error = self._explain(exc, request)
-            reply = _failed(request, elapsed, error=error)
+            reply = error.reply = _failed(request, elapsed, error=error)
         reply.chat = chat
         if record:
             self.record(reply, cell)
@@ -487,7 +497,7 @@ class Bedrock(BedrockSettings):
         except Exception as exc:  # noqa: BLE001 - explained, recorded, raised
             elapsed = _ms_since(start)
             error = self._explain(exc, request)
-            failed = _failed(request, elapsed, error=error, text="".join(pieces))
+            failed = error.reply = _failed(request, elapsed, error=error, text="".join(pieces))
             failed.streamed, failed.chat = True, chat
             self.record(failed, cell)
             raise error from exc
@@ -523,8 +533,10 @@ class Bedrock(BedrockSettings):
             try:
                 current = loop.next(reply)
             except ToolLoopError as exc:
-                raise BedrockError(str(exc), code="ToolLoopLimit",
-                                   hint="Raise Bedrock.max_tool_rounds, or check what the tools return.") from None
+                error = BedrockError(str(exc), code="ToolLoopLimit",
+                                     hint="Raise Bedrock.max_tool_rounds, or check what the tools return.")
+                error.reply = reply  # the last round's answer, for DEST
+                raise error from None
             finally:
                 if on_round is not None and loop.rounds:
                     on_round(loop.rounds[-1])

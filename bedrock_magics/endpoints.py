@@ -54,7 +54,7 @@ _FALLBACK_REGIONS: tuple[str, ...] = (
     "us-west-2", "us-gov-east-1", "us-gov-west-1", "eusc-de-east-1",
 )
 
-_REGION_RE = re.compile(r"^[a-z]{2,8}(?:-[a-z]+)+-\d+$")
+_REGION_RE = re.compile(r"^(?!.*fips)[a-z]{2,4}(?:-[a-z]+){1,2}-\d+$")
 
 
 class UnknownRegionError(ValueError):

@@ -25,7 +25,10 @@ class BedrockError(Exception):
     ``code`` is the wire error code (``AccessDeniedException``, ``ThrottlingException``, …) or one of
     ours (``NoCredentials``, ``ConnectionError``, ``SSLError``, ``IncompleteStream``, …);
     ``message`` names the cause, ``hint`` the fix; ``status`` is the HTTP status when there was one.
+    ``reply`` is the failed call's recorded :class:`~bedrock_magics.reply.Reply` (set by the core).
     """
+
+    reply = None
 
     def __init__(self, message: str, *, code: str = "BedrockError", hint: str | None = None,
                  request_id: str | None = None, status: int | None = None) -> None:

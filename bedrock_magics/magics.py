@@ -96,7 +96,7 @@ class BedrockMagics(Magics):
                 reply = self.bm.ask(prompt, on_round=None if opts.quiet else display.print_round, **kwargs)
         except BedrockError as exc:
             if opts.dest:  # DEST still gets the failed reply, to inspect
-                self.shell.user_ns[opts.dest] = getattr(exc, "reply", None) or self._failed(exc, prompt, opts)
+                self.shell.user_ns[opts.dest] = exc.reply
             raise
         display.set_format(reply, fmt)
         if opts.quiet:
@@ -147,18 +147,6 @@ class BedrockMagics(Magics):
             display.preview(result, opts.dest)
         return None
 
-    def _failed(self, exc: Any, prompt: str, opts: options.CellOptions) -> Any:
-        """A reply describing a failed call, for DEST, when the error does not carry one."""
-        from .reply import Reply
-
-        try:
-            request = self.bm.request(prompt, **opts.settings())
-            where = dict(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api)
-        except Exception:  # noqa: BLE001 - the call's own error is the one to show
-            where = {}
-        return Reply(status="error", error=str(exc), error_code=getattr(exc, "code", None),
-                     request_id=getattr(exc, "request_id", None), chat=opts.chat, **where)
-
     # -- line mode ------------------------------------------------------------------------------------
 
     def _usage(self, args: Any) -> Any:
@@ -175,6 +163,15 @@ class BedrockMagics(Magics):
                 self.bm.use_local()
             self.started_local = True
             print(LOCAL_BANNER)
+        elif args.action == "auto":
+            with _bad_input_is_usage():
+                local = self.bm.use_local_unless_aws()
+            if local:
+                self.started_local = True
+                print(LOCAL_BANNER)
+            else:
+                print(f"Using Amazon Bedrock in {self.bm.region} with "
+                      f"{self.bm.clients.credential_source()[1]}; calls are billed to your AWS account.")
         elif args.action == "stop":
             self.bm.stop_local()
             self.started_local = False

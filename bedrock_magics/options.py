@@ -174,8 +174,8 @@ def _line_parsers() -> dict[str, _Parser]:
     sub("usage", "the ledger of calls as a DataFrame").add_argument(
         "--all", action="store_true", help="every session's calls, not just this kernel's")
     sub("status", "region, endpoint, API, model and where each setting and the credentials come from")
-    sub("local", "the local Bedrock service: start, stop or show it").add_argument(
-        "action", nargs="?", default="status", metavar="start|stop|status")
+    sub("local", "the local Bedrock service: start, stop or show it; auto: unless AWS credentials are found").add_argument(
+        "action", nargs="?", default="status", metavar="start|stop|status|auto")
     sub("key", "ask for a Bedrock API key (getpass); kept in memory only").add_argument(
         "--clear", action="store_true", help="forget the key")
     chat = sub("chat", "show or reset a --chat conversation")
@@ -195,7 +195,7 @@ def _line_parsers() -> dict[str, _Parser]:
 
 _LINE_PARSERS = _line_parsers()
 SUBCOMMANDS = tuple(_LINE_PARSERS)
-_CHOICES = {"local": ("start", "stop", "status"), "job": ("status", "collect")}
+_CHOICES = {"local": ("start", "stop", "status", "auto"), "job": ("status", "collect")}
 
 
 def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:

@@ -63,10 +63,7 @@ def regions_for(endpoint: str) -> list[str]:
     """Regions offered for ``endpoint``: where Bedrock runs, or only mantle's regions."""
     from . import endpoints
 
-    regions = endpoints.regions("mantle" if endpoint == "mantle" else "runtime")
-    # botocore's endpoint table also holds pseudo-regions (bedrock-fips-us-east-1,
-    # bedrock-runtime-us-west-2, …) that are hostnames, not regions a user picks.
-    return [r for r in regions if not r.startswith("bedrock-")]
+    return list(endpoints.regions("mantle" if endpoint == "mantle" else "runtime"))
 
 
 def has_widget_frontend() -> bool:
