@@ -1,0 +1,364 @@
+"""How fast and how lean ``Bedrock.map`` runs DataFrame rows, next to what users write by hand.
+
+Run: ``.venv/bin/python benchmarks/bench_batch.py`` (about 4–6 minutes on 2 cores; ``--quick`` for
+a smaller run). Everything talks to the local Bedrock service over real HTTPS, started as a
+separate process (``python -m bedrock_magics.local`` semantics) so that its CPU is not charged to
+the client, with an injected latency per call (``--latency-ms``, default 100 ms).
+
+Throughput (one table per service variant):
+
+* ``bedrock_magics map``: ``Bedrock.map`` over N rows (default 1,000) at concurrency 16 and 32, with
+  its defaults (progress bar on — drawn into a buffer —, reply cache on, ledger written).
+* ``boto3 thread pool``: what a user writes — one ``boto3.client("bedrock-runtime")`` with default
+  settings and ``ThreadPoolExecutor(max_workers=C).map`` over ``client.converse``.
+* ``boto3 sequential``: a plain ``for`` loop over ``client.converse``, on 50 rows, extrapolated
+  to N (marked as such).
+* ``litellm batch_completion`` (optional, ``--litellm /path/to/venv/bin/python``): LiteLLM in its
+  own virtualenv, pointed at the local service with ``aws_bedrock_runtime_endpoint``.
+
+The ideal is ``ceil(N / C) × latency``; ``ratio`` is wall time over that (goal ≤ 1.05).
+
+The local service as shipped writes response headers and body in two TCP writes without
+``TCP_NODELAY``, which costs ~40 ms per call (Nagle's algorithm meets the client's delayed ACK).
+The benchmark therefore also runs it with ``TCP_NODELAY`` set on its handler
+(``_Handler.disable_nagle_algorithm = True``, one line), unless the shipped service already does
+so, and says which table is which.
+
+Memory (``--memory-rows``, default 100,000 rows; service latency 0, concurrency 16): each scenario
+runs in a fresh process so that peak RSS (``ru_maxrss``) is its own; ``tracemalloc`` peaks are
+Python allocations during the call only (tracemalloc is not used for the real-HTTP run: it would
+slow boto3 down several times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+MODEL = "us.amazon.nova-lite-v1:0"
+
+# The service process: optionally with TCP_NODELAY on its request handler.
+SERVICE = textwrap.dedent("""
+    import sys, time
+    from bedrock_magics.local import server
+    latency, nodelay, state = float(sys.argv[1]), sys.argv[2] == "1", sys.argv[3]
+    if nodelay:
+        server._Handler.disable_nagle_algorithm = True
+    svc = server.LocalService(port=0, latency_ms=latency, state_dir=state).start()
+    for name, value in svc.env.items():
+        print(f"export {name}={value}", flush=True)
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
+""")
+
+
+class Service:
+    """The local service in a child process; ``env`` points clients at it."""
+
+    def __init__(self, latency_ms: float, nodelay: bool, state_dir: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVICE, str(latency_ms), "1" if nodelay else "0",
+                                      state_dir], stdout=subprocess.PIPE, text=True)
+        self.env: dict[str, str] = {}
+        for line in self.proc.stdout:  # type: ignore[union-attr]
+            if line.strip() == "ready":
+                break
+            match = re.match(r"export (\w+)=(.*)", line.strip())
+            if match:
+                self.env[match.group(1)] = match.group(2)
+        if not self.env:
+            raise RuntimeError("the local service did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def __enter__(self) -> "Service":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def shipped_has_nodelay() -> bool:
+    from bedrock_magics.local import server
+
+    return bool(getattr(server._Handler, "disable_nagle_algorithm", False))
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def prompts(n: int, tag: str) -> list[str]:
+    # Distinct prompts per run: nothing is served from the reply cache by accident.
+    return [f"echo: {tag} row {i}" for i in range(n)]
+
+
+# ==================================================================================================
+# Throughput
+
+
+def run_map(n: int, concurrency: int, tag: str, ledger: str) -> tuple[float, int]:
+    import pandas as pd
+
+    from bedrock_magics import Bedrock
+
+    bm = Bedrock(model=MODEL, ledger_path=ledger)
+    frame = pd.DataFrame({"prompt": prompts(n, tag)})
+    bm.map(frame.head(2), "{prompt}", progress=False)  # warm: clients built, TLS session up
+    frame = pd.DataFrame({"prompt": prompts(n, tag + "x")})
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        start = time.perf_counter()
+        out = bm.map(frame, "{prompt}", concurrency=concurrency)
+        wall = time.perf_counter() - start
+    bm.close()
+    return wall, int(out["answer_error"].notna().sum())
+
+
+def _converse(client, text: str) -> str:
+    response = client.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": text}]}])
+    return response["output"]["message"]["content"][0]["text"]
+
+
+def run_pool(n: int, concurrency: int, tag: str) -> tuple[float, int]:
+    """The loop a user writes: default client, a thread pool, exceptions counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    client = boto3.client("bedrock-runtime")
+    _converse(client, "echo: warm up")
+    errors = 0
+
+    def call(text: str) -> str | None:
+        nonlocal errors
+        try:
+            return _converse(client, text)
+        except Exception:  # noqa: BLE001
+            errors += 1
+            return None
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(call, prompts(n, tag)))
+    return time.perf_counter() - start, errors
+
+
+def run_sequential(n: int, tag: str) -> tuple[float, int]:
+    import boto3
+
+    client = boto3.client("bedrock-runtime")
+    _converse(client, "echo: warm up")
+    start = time.perf_counter()
+    for text in prompts(n, tag):
+        _converse(client, text)
+    return time.perf_counter() - start, 0
+
+
+LITELLM = textwrap.dedent("""
+    import json, os, sys, time
+    import litellm
+    n, c, latency = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    litellm.ssl_verify = os.environ["AWS_CA_BUNDLE"]
+    kwargs = dict(model="bedrock/converse/" + sys.argv[4], aws_bedrock_runtime_endpoint=os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"],
+                  aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+                  aws_region_name="us-east-1")
+    litellm.completion(messages=[{"role": "user", "content": "echo: warm up"}], **kwargs)
+    batch = [[{"role": "user", "content": f"echo: litellm row {i}"}] for i in range(n)]
+    start = time.perf_counter()
+    out = litellm.batch_completion(messages=batch, max_workers=c, **kwargs)
+    wall = time.perf_counter() - start
+    errors = sum(1 for r in out if isinstance(r, Exception))
+    ok = sum(1 for i, r in enumerate(out) if not isinstance(r, Exception) and r.choices[0].message.content == f"litellm row {i}")
+    print(json.dumps({"wall": wall, "errors": errors, "ok": ok}))
+""")
+
+
+def run_litellm(python: str, n: int, concurrency: int, latency_ms: float, env: dict[str, str]) -> tuple[float, int]:
+    result = subprocess.run([python, "-c", LITELLM, str(n), str(concurrency), str(latency_ms), MODEL],
+                            env={**os.environ, **env, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                            capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed")
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    if data["ok"] + data["errors"] != n:
+        raise RuntimeError(f"litellm answered {data['ok']} of {n} rows correctly")
+    return data["wall"], data["errors"]
+
+
+def throughput(args: argparse.Namespace, nodelay: bool, state: str) -> list[dict]:
+    rows = []
+    n, latency = args.rows, args.latency_ms / 1000.0
+    with tempfile.TemporaryDirectory() as tmp, Service(args.latency_ms, nodelay, state) as svc, \
+            environment(svc.env):
+        ledger = os.path.join(tmp, "ledger.sqlite")
+
+        def add(approach: str, count: int, conc: int, wall: float, errors: int, note: str = "") -> None:
+            floor = math.ceil(count / conc) * latency
+            rows.append({"approach": approach, "rows": count, "C": conc, "wall_s": wall, "floor_s": floor,
+                         "ratio": wall / floor, "rows_per_s": count / wall, "errors": errors, "note": note})
+
+        for conc in args.concurrency:
+            wall, errors = run_map(n, conc, f"map{conc}{nodelay}", ledger)
+            add("bedrock_magics map", n, conc, wall, errors)
+        for conc in args.concurrency:
+            wall, errors = run_pool(n, conc, f"pool{conc}{nodelay}")
+            add("boto3 thread pool", n, conc, wall, errors, "default client (10 connections)")
+        seq_n = min(args.sequential_rows, n)
+        wall, errors = run_sequential(seq_n, f"seq{nodelay}")
+        add("boto3 sequential", n, 1, wall * n / seq_n, errors, f"measured on {seq_n} rows, ×{n / seq_n:g}")
+        if args.litellm:
+            for conc in args.concurrency:
+                try:
+                    wall, errors = run_litellm(args.litellm, n, conc, args.latency_ms, svc.env)
+                    add("litellm batch_completion", n, conc, wall, errors)
+                except Exception as exc:  # noqa: BLE001 - optional peer: report, do not fail the run
+                    rows.append({"approach": "litellm batch_completion", "rows": n, "C": conc,
+                                 "note": f"failed: {str(exc)[:80]}"})
+    return rows
+
+
+# ==================================================================================================
+# Memory (each scenario in its own process)
+
+
+def child(scenario: str, n: int, ledger: str) -> None:
+    """One memory scenario; prints a JSON line."""
+    import resource
+    import tracemalloc
+
+    import pandas as pd
+
+    from bedrock_magics import Bedrock
+
+    frame = pd.DataFrame({"id": range(n), "text": [f"echo: memory row {i} " + "x" * 40 for i in range(n)]})
+    bm = Bedrock(model=MODEL, ledger_path=ledger)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    frame_mb = frame.memory_usage(deep=True).sum() / 2**20
+    traced = scenario != "map-http"
+    if traced:
+        tracemalloc.start()
+    start = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        if scenario == "dry-run":
+            out = bm.dry_run(frame, "{text}", concurrency=16)
+            check = int(out["input_tokens"].gt(0).sum())
+        else:
+            out = bm.map(frame, "{text}", concurrency=16)
+            check = int(out["answer_error"].isna().sum())
+    wall = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cached = out.attrs.get("bedrock", {}).get("cached")
+    print(json.dumps({"scenario": scenario, "rows": n, "wall_s": wall, "frame_mb": frame_mb, "rss_before_mb": rss0,
+                      "rss_peak_mb": rss, "tracemalloc_peak_mb": peak, "ok_rows": check, "cached": cached,
+                      "result_mb": out.memory_usage(deep=True).sum() / 2**20}))
+
+
+def memory(args: argparse.Namespace, nodelay: bool, state: str) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, Service(0, nodelay, state) as svc:
+        ledger = os.path.join(tmp, "ledger.sqlite")
+        for scenario in ("map-http", "map-cached", "dry-run"):
+            result = subprocess.run([sys.executable, __file__, "--child", scenario, "--memory-rows",
+                                     str(args.memory_rows), "--ledger", ledger],
+                                    env={**os.environ, **svc.env}, capture_output=True, text=True, timeout=3600)
+            if result.returncode != 0:
+                raise RuntimeError(f"{scenario}: {result.stderr.strip()[-400:]}")
+            rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+# ==================================================================================================
+# Output
+
+
+def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    def cell(row: dict, key: str, fmt: str) -> str:
+        value = row.get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return format(value, fmt) if fmt else str(value)
+
+    header = [title for title, _, _ in columns]
+    body = [[cell(row, key, fmt) for _, key, fmt in columns] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in body]
+    return "\n".join(lines)
+
+
+THROUGHPUT = [("approach", "approach", ""), ("rows", "rows", ","), ("C", "C", ""), ("wall s", "wall_s", ".2f"),
+              ("ideal s", "floor_s", ".2f"), ("ratio", "ratio", ".3f"), ("rows/s", "rows_per_s", ".0f"),
+              ("errors", "errors", ""), ("note", "note", "")]
+MEMORY = [("scenario", "scenario", ""), ("rows", "rows", ","), ("wall s", "wall_s", ".1f"),
+          ("frame MiB", "frame_mb", ".1f"), ("result MiB", "result_mb", ".1f"),
+          ("RSS before MiB", "rss_before_mb", ".0f"), ("RSS peak MiB", "rss_peak_mb", ".0f"),
+          ("tracemalloc peak MiB", "tracemalloc_peak_mb", ".1f"), ("ok rows", "ok_rows", ","),
+          ("from cache", "cached", ",")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--sequential-rows", type=int, default=50)
+    parser.add_argument("--memory-rows", type=int, default=100_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="300 rows, 20,000 memory rows")
+    parser.add_argument("--litellm", metavar="PYTHON", help="a python with litellm installed (its own venv)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--ledger", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.memory_rows, args.ledger)
+        return
+    if args.quick:
+        args.rows, args.memory_rows = 300, 20_000
+
+    import platform
+
+    print(f"bench_batch: {args.rows:,} rows, {args.latency_ms:g} ms injected latency, model {MODEL}; "
+          f"Python {platform.python_version()}, {os.cpu_count()} CPUs (shared); local service in its own process")
+    variants = [("as shipped", False)] if shipped_has_nodelay() else [("as shipped", False), ("TCP_NODELAY", True)]
+    with tempfile.TemporaryDirectory() as state:
+        for label, nodelay in variants:
+            if len(variants) > 1 or not nodelay:
+                note = "" if nodelay or shipped_has_nodelay() else " (Nagle + delayed ACK: ~40 ms per call)"
+                print(f"\nThroughput, local service {label}{note}")
+            print(table(throughput(args, nodelay, state), THROUGHPUT))
+        if not args.skip_memory:
+            best = variants[-1]
+            print(f"\nMemory, {args.memory_rows:,} rows, service latency 0 ({best[0]}), concurrency 16; "
+                  "each scenario in a fresh process")
+            print(table(memory(args, best[1], state), MEMORY))
+            print("map-http: every row a real Converse call over HTTPS (ledger rows and cache entries written); "
+                  "map-cached: the same frame again, every row from the reply cache; dry-run: token estimate "
+                  "per row (Nova has no CountTokens), nothing sent but one refused CountTokens call.")
+
+
+if __name__ == "__main__":
+    main()
