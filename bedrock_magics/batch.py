@@ -16,8 +16,8 @@ How a run works (:func:`map_rows`, :func:`compare`, :func:`embed_rows`)
   touches the bar or the frame (widgets and pandas are not thread-safe).
 * Retries are the SDKs' own: botocore's adaptive mode for boto3 routes, the openai SDK's retries
   for the OpenAI routes. A row still throttled after them slows the whole run down (a shared
-  pacer: the interval between calls doubles on each throttle and decays on each success) and is
-  tried again, at most :data:`THROTTLE_RETRIES` times. Any other failure is final for that row:
+  pacer: the interval between call starts doubles on each burst of throttles and decays on each
+  success) and is tried again, at most :data:`THROTTLE_RETRIES` times. Any other failure is final for that row:
   its error goes in ``COL_error`` and the other rows go on.
 * Resume: each successful reply is stored in the ledger's reply cache under a hash of its request.
   Running the same frame again sends only the rows that are missing or failed; cached rows keep
@@ -44,7 +44,7 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .reply import Reply
@@ -99,16 +99,11 @@ class BatchInterrupted(KeyboardInterrupt):
 
 def _cache_api(bm: "Bedrock") -> tuple[Callable[[Request], str], Callable[[str], Reply | None],
                                         Callable[[str, Reply], None]]:
-    """``(cache_key, cache_get, cache_put)`` of ``bm``'s ledger (the reply cache behind resume)."""
-    ledger = getattr(bm, "ledger", None)
-    if ledger is not None and hasattr(ledger, "cache_get"):
-        key = getattr(ledger, "cache_key", None)
-        if key is None:
-            from .ledger import cache_key as key
-        return key, ledger.cache_get, ledger.cache_put
-    from . import ledger as module
+    """``(cache_key, cache_get, cache_put)``: the reply cache in ``bm``'s ledger, behind resume."""
+    from .ledger import cache_key
 
-    return module.cache_key, module.cache_get, module.cache_put
+    ledger = bm.ledger
+    return cache_key, ledger.cache_get, ledger.cache_put
 
 
 def _send(bm: "Bedrock", request: Request) -> Reply:
@@ -121,9 +116,11 @@ def _send(bm: "Bedrock", request: Request) -> Reply:
 
 
 def _error_reply(request: Request, exc: BaseException) -> Reply:
+    from .auth import redact
+
     code = getattr(exc, "code", None) or _client_error_code(exc) or type(exc).__name__
     return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
-                 status="error", error=_one_line(exc), error_code=str(code), cost_usd=0.0)
+                 status="error", error=redact(_one_line(exc)), error_code=str(code), cost_usd=0.0)
 
 
 def _client_error_code(exc: BaseException) -> str | None:
@@ -483,8 +480,7 @@ class _Columns:
                  suffixes: Sequence[str] | None = None) -> None:
         import numpy as np
 
-        if suffixes is not None:
-            self.SUFFIXES = tuple(suffixes)
+        self.suffixes = tuple(suffixes) if suffixes is not None else self.SUFFIXES
         self.out = out
         self.value = value or (lambda reply: reply.text)
         self.values = np.full(n, None, dtype=object)
@@ -505,7 +501,7 @@ class _Columns:
         self.error[pos] = None if reply.ok else (reply.error or reply.error_code or "error")
 
     def names(self) -> list[str]:
-        return [self.out] + [f"{self.out}_{suffix}" for suffix in self.SUFFIXES]
+        return [self.out] + [f"{self.out}_{suffix}" for suffix in self.suffixes]
 
     def attach(self, frame: "pd.DataFrame") -> None:
         """Add the columns to ``frame`` in place (by position, so any index works)."""
@@ -519,7 +515,7 @@ class _Columns:
         data = {"input_tokens": tokens_in, "output_tokens": tokens_out, "latency_ms": self.latency_ms,
                 "cost_usd": self.cost_usd, "error": self.error}
         frame[self.out] = self.values
-        for suffix in self.SUFFIXES:
+        for suffix in self.suffixes:
             frame[f"{self.out}_{suffix}"] = data[suffix]
 
 
@@ -670,16 +666,18 @@ def model_slug(model: str, others: Sequence[str] = ()) -> str:
     >>> model_slug("us.amazon.nova-lite-v1:0", ["us.amazon.nova-lite-v1:0", "eu.amazon.nova-lite-v1:0"])
     'us_amazon_nova_lite_v1_0'
     """
-    def short(ident: str) -> str:
-        ident = ident.rsplit("/", 1)[-1]  # ARNs: the resource id
-        ident = _GEO.sub("", ident)
-        ident = ident.split(".", 1)[1] if "." in ident else ident  # drop the provider
-        return _slug(ident)
+    others = list(dict.fromkeys(others or (model,)))
+    shorts = [_short_slug(m) for m in others]
+    if len(set(shorts)) == len(shorts):
+        return _short_slug(model)
+    return _slug(model)  # e.g. the same model through two geographies: keep the prefix
 
-    if not others or len({short(m) for m in others}) == len(set(others)):
-        return short(model)
-    return _slug(model.rsplit("/", 1)[-1] if len({_slug(m.rsplit("/", 1)[-1]) for m in others}) == len(set(others))
-                 else model)
+
+def _short_slug(model: str) -> str:
+    ident = model.rsplit("/", 1)[-1]  # ARNs: the resource id
+    ident = _GEO.sub("", ident)
+    ident = ident.split(".", 1)[1] if "." in ident else ident  # drop the provider
+    return _slug(ident)
 
 
 def _slug(text: str) -> str:
@@ -825,6 +823,10 @@ class _TokenCounter:
         self._lock = threading.Lock()
         self.notes: dict[str, str] = {}
 
+    def estimates(self, request: Request) -> bool:
+        """True when ``request`` is estimated without asking Bedrock (known unsupported)."""
+        return request.endpoint != "runtime" or _bare_model(request.model) in self._unsupported
+
     def count(self, request: Request | None) -> tuple[int, str]:
         if request is None:  # the row has no prompt
             return 0, INVALID
@@ -875,36 +877,65 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
 
     if isinstance(frame_or_prompt, str):
         base = pd.DataFrame(index=pd.RangeIndex(1))
-        requests: list[Request | None] = [bm.request(frame_or_prompt, **overrides)]
+        tasks: Iterable[_Task] = [_Task(0, 0, bm.request(frame_or_prompt, **overrides))]
     else:
         _check_frame(frame_or_prompt, "frame_or_prompt")
         base = frame_or_prompt
-        _check_inputs(bm, base, template, namespace, [overrides])
-        requests = [task.request for task in _row_tasks(bm, base, template, namespace, [overrides])]
-    n = len(requests)
+        first = _check_inputs(bm, base, template, namespace, [overrides])
+        if first is not None:
+            _warm_up(bm, first)
+        tasks = _row_tasks(bm, base, template, namespace, [overrides])
+    n = len(base)
     workers = _concurrency(bm, concurrency)
     counter = _TokenCounter(bm)
-    first = next((r for r in requests if r is not None), None)
-    if first is not None:
-        _warm_up(bm, first)
     tokens = np.zeros(n, dtype="int64")
-    methods = np.empty(n, dtype=object)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bedrock-count") as pool:
-        for pos, (count, method) in enumerate(pool.map(counter.count, requests)):
-            tokens[pos], methods[pos] = count, method
+    methods = np.full(n, INVALID, dtype=object)
+    prompt_col = np.full(n, None, dtype=object)
+    model_col = np.full(n, None, dtype=object)
+    max_out = np.full(n, np.nan)
+    input_cost = np.full(n, np.nan)
+    max_cost = np.full(n, np.nan)
     overrides_prices = getattr(bm, "prices", None) or None
-    lookups: dict[str, Any] = {}  # one price lookup per model, not per row
-    price = [lookups.setdefault(r.model, prices.lookup(r.model, overrides_prices)) if r is not None else None
-             for r in requests]
-    input_cost = np.array([tokens[i] / 1000 * p.input_per_1k if p else np.nan for i, p in enumerate(price)])
-    max_out = np.array([r.max_tokens if r is not None and r.max_tokens else np.nan for r in requests], dtype=float)
-    max_cost = np.array([input_cost[i] + max_out[i] / 1000 * p.output_per_1k if p else np.nan
-                         for i, p in enumerate(price)])
+    price_of: dict[str, Any] = {}  # one price lookup per model, not per row
+
+    def store(pos: int, result: tuple[int, str]) -> None:
+        tokens[pos], methods[pos] = result
+
+    # Rows stream through a bounded window (no list of every request, no future per row held at
+    # once); rows of models already known to lack CountTokens are estimated inline.
+    window: list[tuple[int, Future]] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bedrock-count") as pool:
+        for task in tasks:
+            request = task.request
+            if request is None:
+                continue
+            pos = task.pos
+            prompt_col[pos], model_col[pos] = request.prompt, request.model
+            if request.max_tokens:
+                max_out[pos] = request.max_tokens
+            price = price_of.get(request.model, False)
+            if price is False:
+                price = price_of[request.model] = prices.lookup(request.model, overrides_prices)
+            if price is not None:
+                input_cost[pos] = price.input_per_1k  # per 1k for now; times tokens below
+                max_cost[pos] = price.output_per_1k
+            if counter.estimates(request):
+                store(pos, (estimate_tokens(request), ESTIMATE))
+                continue
+            window.append((pos, pool.submit(counter.count, request)))
+            if len(window) >= 4 * workers:
+                done_pos, future = window.pop(0)
+                store(done_pos, future.result())
+        for done_pos, future in window:
+            store(done_pos, future.result())
+    input_per_1k, output_per_1k = input_cost.copy(), max_cost
+    input_cost = tokens / 1000 * input_per_1k
+    max_cost = input_cost + max_out / 1000 * output_per_1k
 
     result = _base_frame(base, ["prompt", "model", "input_tokens", "count_method", "input_cost_usd",
                                 "max_output_tokens", "max_cost_usd"])
-    result["prompt"] = [r.prompt if r is not None else None for r in requests]
-    result["model"] = [r.model if r is not None else None for r in requests]
+    result["prompt"] = prompt_col
+    result["model"] = model_col
     result["input_tokens"] = tokens
     result["count_method"] = methods
     result["input_cost_usd"] = input_cost
@@ -1041,22 +1072,13 @@ def _split_s3(uri: str) -> tuple[str, str]:
 
 def _s3_endpoint(bm: "Bedrock") -> str | None:
     """Where S3 is: None when boto3 should decide (``AWS_ENDPOINT_URL_S3`` — boto3 reads it itself —
-    or real AWS); the local service's moto S3 server when ``bm`` uses the local service."""
+    or real AWS); the local service's S3 (moto's server) when ``bm`` uses the local service."""
     import os
 
     if os.environ.get("AWS_ENDPOINT_URL_S3"):
         return None
     service = getattr(bm, "local_service", None)
-    if service is None:
-        return None
-    url = getattr(service, "s3_endpoint", None)
-    if isinstance(url, str) and url:
-        return url
-    # The service starts moto's S3 lazily; ask it for the address (LocalService has no public
-    # accessor yet: see the report).
-    from .local.jobs import ensure_s3
-
-    return ensure_s3(service.app)
+    return service.s3_endpoint if service is not None else None
 
 
 def _s3_client(bm: "Bedrock", region: str) -> Any:

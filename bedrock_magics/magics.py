@@ -164,9 +164,12 @@ class BedrockMagics(Magics):
             self.started_local = True
             print(LOCAL_BANNER)
         elif args.action == "auto":
+            already = self.bm.local
             with _bad_input_is_usage():
                 local = self.bm.use_local_unless_aws()
-            if local:
+            if already:  # the banner was shown when local mode was chosen (BEDROCK_MAGICS_LOCAL=1)
+                print("Using the local Bedrock service.")
+            elif local:
                 self.started_local = True
                 print(LOCAL_BANNER)
             else:

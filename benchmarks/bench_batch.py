@@ -14,20 +14,17 @@ Throughput (one table per service variant):
 * ``boto3 sequential``: a plain ``for`` loop over ``client.converse``, on 50 rows, extrapolated
   to N (marked as such).
 * ``litellm batch_completion`` (optional, ``--litellm /path/to/venv/bin/python``): LiteLLM in its
-  own virtualenv, pointed at the local service with ``aws_bedrock_runtime_endpoint``.
+  own virtualenv (``python3 -m venv /tmp/litellm && /tmp/litellm/bin/pip install litellm``; it is
+  not a dependency of this project), pointed at the local service with
+  ``aws_bedrock_runtime_endpoint`` and ``litellm.ssl_verify`` = the local CA.
 
 The ideal is ``ceil(N / C) × latency``; ``ratio`` is wall time over that (goal ≤ 1.05).
 
-The local service as shipped writes response headers and body in two TCP writes without
-``TCP_NODELAY``, which costs ~40 ms per call (Nagle's algorithm meets the client's delayed ACK).
-The benchmark therefore also runs it with ``TCP_NODELAY`` set on its handler
-(``_Handler.disable_nagle_algorithm = True``, one line), unless the shipped service already does
-so, and says which table is which.
-
 Memory (``--memory-rows``, default 100,000 rows; service latency 0, concurrency 16): each scenario
-runs in a fresh process so that peak RSS (``ru_maxrss``) is its own; ``tracemalloc`` peaks are
-Python allocations during the call only (tracemalloc is not used for the real-HTTP run: it would
-slow boto3 down several times).
+runs in a fresh process, warmed up on two other rows, so that peak RSS (``ru_maxrss``) is its own;
+"RSS before" is the peak after the frame was built and the warm-up ran. ``tracemalloc`` peaks are
+Python allocations during the call only (not traced for the real-HTTP run: tracing slows boto3
+down ~2.5×, so that row shows RSS only).
 """
 
 from __future__ import annotations
@@ -47,28 +44,26 @@ import time
 
 MODEL = "us.amazon.nova-lite-v1:0"
 
-# The service process: optionally with TCP_NODELAY on its request handler.
+# The service process. It serves until its stdin closes, so it never outlives the benchmark.
 SERVICE = textwrap.dedent("""
-    import sys, time
-    from bedrock_magics.local import server
-    latency, nodelay, state = float(sys.argv[1]), sys.argv[2] == "1", sys.argv[3]
-    if nodelay:
-        server._Handler.disable_nagle_algorithm = True
-    svc = server.LocalService(port=0, latency_ms=latency, state_dir=state).start()
+    import sys
+    from bedrock_magics.local import LocalService
+    latency, state = float(sys.argv[1]), sys.argv[2]
+    svc = LocalService(port=0, latency_ms=latency, state_dir=state).start()
     for name, value in svc.env.items():
         print(f"export {name}={value}", flush=True)
     print("ready", flush=True)
-    while True:
-        time.sleep(3600)
+    sys.stdin.read()
+    svc.stop()
 """)
 
 
 class Service:
     """The local service in a child process; ``env`` points clients at it."""
 
-    def __init__(self, latency_ms: float, nodelay: bool, state_dir: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVICE, str(latency_ms), "1" if nodelay else "0",
-                                      state_dir], stdout=subprocess.PIPE, text=True)
+    def __init__(self, latency_ms: float, state_dir: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVICE, str(latency_ms), state_dir],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.env: dict[str, str] = {}
         for line in self.proc.stdout:  # type: ignore[union-attr]
             if line.strip() == "ready":
@@ -77,23 +72,21 @@ class Service:
             if match:
                 self.env[match.group(1)] = match.group(2)
         if not self.env:
+            self.stop()
             raise RuntimeError("the local service did not start")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
     def __enter__(self) -> "Service":
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def shipped_has_nodelay() -> bool:
-    from bedrock_magics.local import server
-
-    return bool(getattr(server._Handler, "disable_nagle_algorithm", False))
 
 
 @contextlib.contextmanager
@@ -207,10 +200,10 @@ def run_litellm(python: str, n: int, concurrency: int, latency_ms: float, env: d
     return data["wall"], data["errors"]
 
 
-def throughput(args: argparse.Namespace, nodelay: bool, state: str) -> list[dict]:
+def throughput(args: argparse.Namespace, state: str) -> list[dict]:
     rows = []
     n, latency = args.rows, args.latency_ms / 1000.0
-    with tempfile.TemporaryDirectory() as tmp, Service(args.latency_ms, nodelay, state) as svc, \
+    with tempfile.TemporaryDirectory() as tmp, Service(args.latency_ms, state) as svc, \
             environment(svc.env):
         ledger = os.path.join(tmp, "ledger.sqlite")
 
@@ -220,13 +213,13 @@ def throughput(args: argparse.Namespace, nodelay: bool, state: str) -> list[dict
                          "ratio": wall / floor, "rows_per_s": count / wall, "errors": errors, "note": note})
 
         for conc in args.concurrency:
-            wall, errors = run_map(n, conc, f"map{conc}{nodelay}", ledger)
+            wall, errors = run_map(n, conc, f"map{conc}", ledger)
             add("bedrock_magics map", n, conc, wall, errors)
         for conc in args.concurrency:
-            wall, errors = run_pool(n, conc, f"pool{conc}{nodelay}")
+            wall, errors = run_pool(n, conc, f"pool{conc}")
             add("boto3 thread pool", n, conc, wall, errors, "default client (10 connections)")
         seq_n = min(args.sequential_rows, n)
-        wall, errors = run_sequential(seq_n, f"seq{nodelay}")
+        wall, errors = run_sequential(seq_n, "seq")
         add("boto3 sequential", n, 1, wall * n / seq_n, errors, f"measured on {seq_n} rows, ×{n / seq_n:g}")
         if args.litellm:
             for conc in args.concurrency:
@@ -254,6 +247,11 @@ def child(scenario: str, n: int, ledger: str) -> None:
 
     frame = pd.DataFrame({"id": range(n), "text": [f"echo: memory row {i} " + "x" * 40 for i in range(n)]})
     bm = Bedrock(model=MODEL, ledger_path=ledger)
+    # Warm up (imports, clients, TLS, the refused CountTokens) so that only the run is measured.
+    warm = pd.DataFrame({"text": [f"echo: warm {scenario} {i}" for i in range(2)]})
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        bm.map(warm, "{text}", progress=False)
+        bm.dry_run(warm, "{text}")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     frame_mb = frame.memory_usage(deep=True).sum() / 2**20
     traced = scenario != "map-http"
@@ -270,15 +268,28 @@ def child(scenario: str, n: int, ledger: str) -> None:
     wall = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_now = rss_current()
     cached = out.attrs.get("bedrock", {}).get("cached")
     print(json.dumps({"scenario": scenario, "rows": n, "wall_s": wall, "frame_mb": frame_mb, "rss_before_mb": rss0,
-                      "rss_peak_mb": rss, "tracemalloc_peak_mb": peak, "ok_rows": check, "cached": cached,
+                      "rss_peak_mb": rss, "rss_after_mb": rss_now, "tracemalloc_peak_mb": peak, "ok_rows": check, "cached": cached,
                       "result_mb": out.memory_usage(deep=True).sum() / 2**20}))
 
 
-def memory(args: argparse.Namespace, nodelay: bool, state: str) -> list[dict]:
+def rss_current() -> float | None:
+    """The resident set size now, in MiB (Linux), or None."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def memory(args: argparse.Namespace, state: str) -> list[dict]:
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, Service(0, nodelay, state) as svc:
+    with tempfile.TemporaryDirectory() as tmp, Service(0, state) as svc:
         ledger = os.path.join(tmp, "ledger.sqlite")
         for scenario in ("map-http", "map-cached", "dry-run"):
             result = subprocess.run([sys.executable, __file__, "--child", scenario, "--memory-rows",
@@ -316,45 +327,41 @@ THROUGHPUT = [("approach", "approach", ""), ("rows", "rows", ","), ("C", "C", ""
 MEMORY = [("scenario", "scenario", ""), ("rows", "rows", ","), ("wall s", "wall_s", ".1f"),
           ("frame MiB", "frame_mb", ".1f"), ("result MiB", "result_mb", ".1f"),
           ("RSS before MiB", "rss_before_mb", ".0f"), ("RSS peak MiB", "rss_peak_mb", ".0f"),
+          ("RSS after MiB", "rss_after_mb", ".0f"),
           ("tracemalloc peak MiB", "tracemalloc_peak_mb", ".1f"), ("ok rows", "ok_rows", ","),
           ("from cache", "cached", ",")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=None, help="rows per throughput run (default 1,000)")
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 32])
     parser.add_argument("--sequential-rows", type=int, default=50)
-    parser.add_argument("--memory-rows", type=int, default=100_000)
+    parser.add_argument("--memory-rows", type=int, default=None, help="rows of the memory runs (default 100,000)")
     parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="300 rows, 20,000 memory rows")
+    parser.add_argument("--quick", action="store_true", help="defaults of 300 rows and 20,000 memory rows")
     parser.add_argument("--litellm", metavar="PYTHON", help="a python with litellm installed (its own venv)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--ledger", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.rows = args.rows or (300 if args.quick else 1000)
+    args.memory_rows = args.memory_rows or (20_000 if args.quick else 100_000)
     if args.child:
         child(args.child, args.memory_rows, args.ledger)
         return
-    if args.quick:
-        args.rows, args.memory_rows = 300, 20_000
 
     import platform
 
     print(f"bench_batch: {args.rows:,} rows, {args.latency_ms:g} ms injected latency, model {MODEL}; "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs (shared); local service in its own process")
-    variants = [("as shipped", False)] if shipped_has_nodelay() else [("as shipped", False), ("TCP_NODELAY", True)]
     with tempfile.TemporaryDirectory() as state:
-        for label, nodelay in variants:
-            if len(variants) > 1 or not nodelay:
-                note = "" if nodelay or shipped_has_nodelay() else " (Nagle + delayed ACK: ~40 ms per call)"
-                print(f"\nThroughput, local service {label}{note}")
-            print(table(throughput(args, nodelay, state), THROUGHPUT))
+        print("\nThroughput")
+        print(table(throughput(args, state), THROUGHPUT))
         if not args.skip_memory:
-            best = variants[-1]
-            print(f"\nMemory, {args.memory_rows:,} rows, service latency 0 ({best[0]}), concurrency 16; "
+            print(f"\nMemory, {args.memory_rows:,} rows, service latency 0, concurrency 16; "
                   "each scenario in a fresh process")
-            print(table(memory(args, best[1], state), MEMORY))
+            print(table(memory(args, state), MEMORY))
             print("map-http: every row a real Converse call over HTTPS (ledger rows and cache entries written); "
                   "map-cached: the same frame again, every row from the reply cache; dry-run: token estimate "
                   "per row (Nova has no CountTokens), nothing sent but one refused CountTokens call.")

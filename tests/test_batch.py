@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import _thread
 import math
-import threading
 
 import numpy as np
 import pandas as pd
