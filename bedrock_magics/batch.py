@@ -56,9 +56,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core import Bedrock
 
 __all__ = [
-    "BatchInterrupted", "THROTTLE_RETRIES", "DEFAULT_CONCURRENCY",
+    "BatchInterrupted", "THROTTLE_RETRIES", "DEFAULT_CONCURRENCY", "COMPARE_COLUMNS", "BATCH_PRICE_FACTOR",
     "map_rows", "compare", "dry_run", "embed_rows", "estimate_tokens", "model_slug",
-    "submit_job", "job_status", "wait_job", "collect_job",
+    "submit_job", "job_status", "wait_job", "collect_job", "record_id",
 ]
 
 #: Workers when neither the call nor ``Bedrock.concurrency`` says how many.
@@ -593,9 +593,12 @@ def _unsent(options: Mapping[str, Any], error: str) -> Reply:
                  cost_usd=0.0)
 
 
-def _finish(frame: "pd.DataFrame", stats: _Stats, progress: bool, noun: str = "rows") -> "pd.DataFrame":
+def _finish(frame: "pd.DataFrame", stats: _Stats, progress: bool, noun: str = "rows",
+            **extra: Any) -> "pd.DataFrame":
+    """Record the run in ``frame.attrs["bedrock"]``, print its summary line, and raise
+    :class:`BatchInterrupted` with the frame if the run was interrupted."""
     summary = stats.summary(noun)
-    frame.attrs["bedrock"] = {**stats.as_dict(), "summary": summary}
+    frame.attrs["bedrock"] = {**stats.as_dict(), "summary": summary, **extra}
     if progress:
         print(summary)
     if stats.interrupted:
@@ -733,8 +736,8 @@ def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: 
     except KeyboardInterrupt:
         pass
     rows = []
-    for model, reply in zip(models, replies):
-        reply = reply or _cancelled(requests[models.index(model)])
+    for model, request, reply in zip(models, requests, replies):
+        reply = reply or _cancelled(request)
         rows.append({"model": model, "text": reply.text if reply.ok else None,
                      "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
                      "latency_ms": reply.latency_ms, "cost_usd": reply.cost_usd,
@@ -770,17 +773,7 @@ def _compare_frame(bm: "Bedrock", frame: "pd.DataFrame", template: str | None, m
         pass
     for cols in sets:
         cols.attach(result)
-    return _finish_compare(result, runner.stats, progress and len(frame) > 0, slugs)
-
-
-def _finish_compare(result: "pd.DataFrame", stats: _Stats, progress: bool, slugs: dict[str, str]) -> "pd.DataFrame":
-    summary = stats.summary("calls")
-    result.attrs["bedrock"] = {**stats.as_dict(), "summary": summary, "columns": slugs}
-    if progress:
-        print(summary)
-    if stats.interrupted:
-        raise BatchInterrupted(result, summary)
-    return result
+    return _finish(result, runner.stats, progress and len(frame) > 0, noun="calls", columns=slugs)
 
 
 # ==================================================================================================

@@ -142,20 +142,17 @@ def run_pool(n: int, concurrency: int, tag: str) -> tuple[float, int]:
 
     client = boto3.client("bedrock-runtime")
     _converse(client, "echo: warm up")
-    errors = 0
 
     def call(text: str) -> str | None:
-        nonlocal errors
         try:
             return _converse(client, text)
         except Exception:  # noqa: BLE001
-            errors += 1
             return None
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(call, prompts(n, tag)))
-    return time.perf_counter() - start, errors
+        answers = list(pool.map(call, prompts(n, tag)))
+    return time.perf_counter() - start, sum(answer is None for answer in answers)
 
 
 def run_sequential(n: int, tag: str) -> tuple[float, int]:
@@ -174,16 +171,18 @@ LITELLM = textwrap.dedent("""
     import litellm
     n, c, latency = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     litellm.ssl_verify = os.environ["AWS_CA_BUNDLE"]
-    kwargs = dict(model="bedrock/converse/" + sys.argv[4], aws_bedrock_runtime_endpoint=os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"],
-                  aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
-                  aws_region_name="us-east-1")
+    kwargs = dict(model="bedrock/converse/" + sys.argv[4],
+                  aws_bedrock_runtime_endpoint=os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"],
+                  aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                  aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"], aws_region_name="us-east-1")
     litellm.completion(messages=[{"role": "user", "content": "echo: warm up"}], **kwargs)
     batch = [[{"role": "user", "content": f"echo: litellm row {i}"}] for i in range(n)]
     start = time.perf_counter()
     out = litellm.batch_completion(messages=batch, max_workers=c, **kwargs)
     wall = time.perf_counter() - start
     errors = sum(1 for r in out if isinstance(r, Exception))
-    ok = sum(1 for i, r in enumerate(out) if not isinstance(r, Exception) and r.choices[0].message.content == f"litellm row {i}")
+    ok = sum(1 for i, r in enumerate(out)
+             if not isinstance(r, Exception) and r.choices[0].message.content == f"litellm row {i}")
     print(json.dumps({"wall": wall, "errors": errors, "ok": ok}))
 """)
 
@@ -271,7 +270,8 @@ def child(scenario: str, n: int, ledger: str) -> None:
     rss_now = rss_current()
     cached = out.attrs.get("bedrock", {}).get("cached")
     print(json.dumps({"scenario": scenario, "rows": n, "wall_s": wall, "frame_mb": frame_mb, "rss_before_mb": rss0,
-                      "rss_peak_mb": rss, "rss_after_mb": rss_now, "tracemalloc_peak_mb": peak, "ok_rows": check, "cached": cached,
+                      "rss_peak_mb": rss, "rss_after_mb": rss_now, "tracemalloc_peak_mb": peak, "ok_rows": check,
+                      "cached": cached,
                       "result_mb": out.memory_usage(deep=True).sum() / 2**20}))
 
 
@@ -358,6 +358,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as state:
         print("\nThroughput")
         print(table(throughput(args, state), THROUGHPUT))
+        if not args.litellm:
+            print("litellm batch_completion: skipped (pass --litellm /path/to/a/venv/bin/python with litellm installed)")
         if not args.skip_memory:
             print(f"\nMemory, {args.memory_rows:,} rows, service latency 0, concurrency 16; "
                   "each scenario in a fresh process")

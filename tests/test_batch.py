@@ -169,9 +169,10 @@ def test_error_rate_failures_are_recorded_and_a_rerun_sends_only_them(bm, svc, c
 
 
 def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path, monkeypatch):
-    # No SDK retries, so every throttle reaches the run's own pacing; the service's limit is
-    # lifted after the third throttle it sends, as quotas recover in real life.
-    bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1)
+    # No SDK retries (and no botocore client-side rate limiter), so every throttle reaches the
+    # run's own pacing; the service's limit is lifted after the third throttle it sends, as
+    # quotas recover in real life.
+    bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1, retry_mode="standard")
     frame = pd.DataFrame({"city": CITIES})
     throttles = []
 
@@ -196,11 +197,23 @@ def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path
     bm.close()
 
 
-def test_a_persistent_throttle_ends_as_error_rows_not_lost_rows(svc, tmp_path, monkeypatch):
-    bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1)
+def test_sporadic_throttles_are_absorbed_by_the_sdk_retries(bm, svc):
+    # The defaults: botocore's adaptive retry mode (3 attempts) takes the throttles first.
+    frame = distinct(6)
+    svc.faults.set(error_rate=0.25, error_code="ThrottlingException", seed=3)
+    out = bm.map(frame, "echo: {city}", concurrency=4, progress=False)
+    assert list(out["answer"]) == list(frame["city"]) and out["answer_error"].isna().all()
+    assert svc.app.requests_total > len(frame)  # some calls were throttled and retried
+    assert len(ledger_ok(bm)) == len(frame)
+
+
+@pytest.mark.parametrize("api, model", [("converse", NOVA), ("chat", "openai.gpt-oss-20b-1:0")])
+def test_a_persistent_throttle_ends_as_error_rows_not_lost_rows(svc, tmp_path, monkeypatch, api, model):
+    # boto3's ThrottlingException and the openai SDK's RateLimitError (429) are paced alike.
+    bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1, retry_mode="standard")
     frame = pd.DataFrame({"city": CITIES[:4]})
     svc.faults.set(throttle_rpm=3)
-    out = bm.map(frame, "echo: {city}", concurrency=1, progress=False)
+    out = bm.map(frame, "echo: {city}", api=api, model=model, concurrency=1, progress=False)
     errors = out["answer_error"].dropna()
     assert len(errors) == 1 and "throttled" in errors.iloc[0]
     assert out["answer"].notna().sum() == 3

@@ -23,15 +23,15 @@ WORDS = ["amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbo
 
 @pytest.fixture(scope="module")
 def s3_endpoint(local_service):
-    url = getattr(local_service, "s3_endpoint", None) or jobs.ensure_s3(local_service.app)
-    yield url
+    yield local_service.s3_endpoint
     jobs.shutdown(local_service.app)  # stops the jobs and the moto server this module started
 
 
 @pytest.fixture
 def s3(s3_endpoint):
     return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                        aws_access_key_id=credentials.ACCESS_KEY_ID, aws_secret_access_key=credentials.SECRET_ACCESS_KEY)
+                        aws_access_key_id=credentials.ACCESS_KEY_ID,
+                        aws_secret_access_key=credentials.SECRET_ACCESS_KEY)
 
 
 @pytest.fixture
@@ -100,7 +100,8 @@ def test_a_frame_runs_as_a_batch_job_and_comes_back_by_record_id(bm, s3, bucket,
     assert result["answer_error"].isna().all()
     assert (result["answer_input_tokens"] > 0).all() and (result["answer_output_tokens"] == 1).all()
     # Batch prices: half of on-demand.
-    on_demand = [prices.cost(CLAUDE, i, o) for i, o in zip(result["answer_input_tokens"], result["answer_output_tokens"])]
+    tokens = zip(result["answer_input_tokens"], result["answer_output_tokens"])
+    on_demand = [prices.cost(CLAUDE, i, o) for i, o in tokens]
     assert result["answer_cost_usd"].tolist() == pytest.approx([c * batch.BATCH_PRICE_FACTOR for c in on_demand])
 
     usage = bm.usage()
