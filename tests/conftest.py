@@ -36,13 +36,29 @@ def local_service(tmp_path_factory):
     svc.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint(local_service):
+    """The S3 (moto's server) that the service's batch inference jobs read and write."""
+    return local_service.s3_endpoint
+
+
+@pytest.fixture(autouse=True)
+def _clear_faults(request):
+    """Faults one test injects into the shared service never leak into the next test."""
+    if "local_service" not in request.fixturenames:
+        yield
+        return
+    service = request.getfixturevalue("local_service")
+    service.faults.clear()
+    yield
+    service.faults.clear()
+
+
 @pytest.fixture
 def local_env(local_service, monkeypatch):
-    """The service's export variables applied to this test's environment (faults cleared)."""
+    """The service's export variables applied to this test's environment."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in local_service.env.items():
         monkeypatch.setenv(name, value)
-    local_service.faults.clear()
     yield local_service.env
-    local_service.faults.clear()

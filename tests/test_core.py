@@ -32,11 +32,9 @@ def bm(local_service, tmp_path, monkeypatch):
     """A Bedrock on the session's local service, with its own ledger; no AWS environment leaks in."""
     for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
-    local_service.faults.clear()
     bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), retry_mode="standard")
     bm.use_local(service=local_service)
     yield bm
-    local_service.faults.clear()
     bm.close()
 
 

@@ -65,13 +65,6 @@ def clients(local_service):
     c.close()
 
 
-@pytest.fixture(autouse=True)
-def _no_faults(local_service):
-    local_service.faults.clear()
-    yield
-    local_service.faults.clear()
-
-
 @pytest.fixture
 def bare_env(monkeypatch, tmp_path):
     for name in list(os.environ):

@@ -52,9 +52,7 @@ def ip(shell, local_service, tmp_path, monkeypatch):
     bm = current(shell)
     bm.ledger_path = str(tmp_path / "ledger.sqlite")
     bm.use_local(service=local_service)
-    local_service.faults.clear()
     yield shell
-    local_service.faults.clear()
     shell.run_line_magic("unload_ext", "bedrock_magics")
     for name in ("ans", "out", "frame", "get_weather", "topic", "person"):
         shell.user_ns.pop(name, None)

@@ -50,13 +50,6 @@ def clients(local_service):
     c.close()
 
 
-@pytest.fixture(autouse=True)
-def _no_faults(local_service):
-    local_service.faults.clear()
-    yield
-    local_service.faults.clear()
-
-
 def call(clients: Clients, request: Request, streamed: bool = False) -> Reply:
     """Send ``request`` on its route; when streamed, check the deltas add up to the final text."""
     module = routes.get(request.endpoint, request.api)

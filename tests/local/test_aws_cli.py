@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_magics.local import credentials, jobs
+from bedrock_magics.local import credentials
 
 AWS = str(Path(sys.executable).with_name("aws"))
 ECHO = [{"role": "user", "content": [{"text": "echo: hello from the cli"}]}]
@@ -27,13 +27,6 @@ CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 SECRETS = (credentials.SECRET_ACCESS_KEY, credentials.API_KEY)
 
 pytestmark = pytest.mark.skipif(not Path(AWS).exists(), reason="the aws CLI is not installed in this environment")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(local_service):
-    url = getattr(local_service, "s3_endpoint", None) or jobs.ensure_s3(local_service.app)
-    yield url
-    jobs.shutdown(local_service.app)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +52,6 @@ def mode_env(base: dict, mode: str) -> dict:
 
 @pytest.fixture(params=["sigv4", "bearer"])
 def env(request, base_env, local_service):
-    local_service.faults.clear()
     return mode_env(base_env, request.param)
 
 

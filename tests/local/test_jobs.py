@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bedrock_magics.local import credentials, jobs
+from bedrock_magics.local import credentials
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"  # on demand in us-east-1: InvokeModel bodies
@@ -25,13 +25,6 @@ TERMINAL = {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
 # Statuses in the order a job may pass them (Stopping/Stopped may cut in anywhere before the end).
 ORDER = ["Submitted", "Validating", "Scheduled", "InProgress"]
 
-
-@pytest.fixture(scope="module")
-def s3_endpoint(local_service):
-    """The S3 (moto) endpoint the service's jobs use; stopped with the module's jobs."""
-    url = getattr(local_service, "s3_endpoint", None) or jobs.ensure_s3(local_service.app)
-    yield url
-    jobs.shutdown(local_service.app)
 
 
 @pytest.fixture

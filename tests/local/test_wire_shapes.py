@@ -309,16 +309,6 @@ class Wire:
         return op.has_streaming_output or op.has_event_stream_output
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint(local_service):
-    """The S3 (moto) endpoint of the service's batch jobs; stopped with this module's jobs."""
-    from bedrock_magics.local import jobs
-
-    url = getattr(local_service, "s3_endpoint", None) or jobs.ensure_s3(local_service.app)
-    yield url
-    jobs.shutdown(local_service.app)
-
-
 @pytest.fixture
 def wire(local_service, local_env):
     return Wire(local_service.app)
