@@ -1,4 +1,4 @@
-"""DataFrames at scale: one call per row, model comparison, dry runs, embeddings, batch jobs.
+"""DataFrames at scale: one call per row, model comparison, dry runs, embeddings.
 
 Everything here takes a :class:`~bedrock_magics.core.Bedrock` (``bm``) and goes through its public
 contract only: ``bm.request(prompt, **overrides) -> Request`` to resolve settings, and
@@ -28,9 +28,9 @@ How a run works (:func:`map_rows`, :func:`compare`, :func:`embed_rows`)
   :class:`BatchInterrupted` — a ``KeyboardInterrupt`` — is raised with the partial frame in
   ``.frame``: finished rows filled in, the rest with ``COL_error == "cancelled"``.
 
-Bedrock batch inference jobs (:func:`submit_job`, :func:`job_status`, :func:`wait_job`,
-:func:`collect_job`) write the rows as JSONL to S3, run ``CreateModelInvocationJob`` and read the
-``*.jsonl.out`` files back, joined by ``recordId`` (never by order: Bedrock does not promise it).
+Bedrock batch inference jobs (rows as JSONL in S3, ``CreateModelInvocationJob``) are
+:mod:`bedrock_magics.jobs`; it reuses this module's row helpers (``_check_inputs``, ``_row_tasks``,
+``_Columns``, ``_base_frame``, ``_Stats`` ...), which therefore live here only.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ import queue
 import re
 import threading
 import time
-import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,9 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core import Bedrock
 
 __all__ = [
-    "BatchInterrupted", "THROTTLE_RETRIES", "DEFAULT_CONCURRENCY", "COMPARE_COLUMNS", "BATCH_PRICE_FACTOR",
+    "BatchInterrupted", "THROTTLE_RETRIES", "DEFAULT_CONCURRENCY", "COMPARE_COLUMNS",
     "map_rows", "compare", "dry_run", "embed_rows", "estimate_tokens", "model_slug",
-    "submit_job", "job_status", "wait_job", "collect_job", "record_id",
 ]
 
 #: Workers when neither the call nor ``Bedrock.concurrency`` says how many.
@@ -262,9 +260,12 @@ class _Stats:
     interrupted: bool = False
 
     def add(self, done: _Done) -> None:
-        reply = done.reply
+        self.count(done.reply, cached=done.cached)
+
+    def count(self, reply: Reply, cached: bool = False) -> None:
+        """Count one finished row (or batch-job record); ``cached`` rows were paid for earlier."""
         self.done += 1
-        if done.cached:
+        if cached:
             self.cached += 1
         elif reply.status == "cancelled":
             pass
@@ -1025,421 +1026,3 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
         pass
     columns.attach(result)
     return _finish(result, runner.stats, progress and len(frame) > 0)
-
-
-# ==================================================================================================
-# Bedrock batch inference jobs (CreateModelInvocationJob over S3)
-
-#: Bedrock's documented batch discount: batch inference costs 50 % of on-demand for supported models.
-BATCH_PRICE_FACTOR = 0.5
-#: Bedrock's default quota of records per input file (and per job); larger frames are split in files.
-RECORDS_PER_FILE = 50_000
-#: The usual minimum of records per job on AWS (per model, adjustable); below it AWS fails the job.
-MIN_RECORDS = 100
-#: Job statuses after which nothing changes.
-TERMINAL = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
-
-_SIDE_CAR = "bedrock-magics.json"
-_JOB_NAME = re.compile(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}")
-_JOB_ID = re.compile(r"[a-z0-9]{12}")
-_RECORD_ID = re.compile(r"ROW(\d{8})")
-
-
-def record_id(pos: int) -> str:
-    """The ``recordId`` of the row at position ``pos`` (``ROW00000042``: 11 characters, like
-    Bedrock's own ``CALL0000001``). Results are joined back by it, never by line order."""
-    return f"ROW{pos:08d}"
-
-
-def _position(rid: Any) -> int | None:
-    match = _RECORD_ID.fullmatch(str(rid))
-    return int(match.group(1)) if match else None
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    if not isinstance(uri, str) or not uri.startswith("s3://") or len(uri) <= 5:
-        raise ValueError(f"s3_uri must look like s3://bucket/prefix/, not {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
-def _s3_endpoint(bm: "Bedrock") -> str | None:
-    """Where S3 is: None when boto3 should decide (``AWS_ENDPOINT_URL_S3`` — boto3 reads it itself —
-    or real AWS); the local service's S3 (moto's server) when ``bm`` uses the local service."""
-    import os
-
-    if os.environ.get("AWS_ENDPOINT_URL_S3"):
-        return None
-    service = getattr(bm, "local_service", None)
-    return service.s3_endpoint if service is not None else None
-
-
-def _s3_client(bm: "Bedrock", region: str) -> Any:
-    """A boto3 S3 client with the identity ``bm`` signs Bedrock calls with."""
-    import boto3
-    from botocore.config import Config
-
-    endpoint = _s3_endpoint(bm)
-    credentials = bm.clients.aws_credentials()
-    keys: dict[str, Any] = {}
-    if credentials is not None:
-        frozen = credentials.get_frozen_credentials()
-        keys = {"aws_access_key_id": frozen.access_key, "aws_secret_access_key": frozen.secret_key,
-                "aws_session_token": frozen.token}
-    session = boto3.session.Session(region_name=region, **keys)
-    config = Config(retries={"mode": "standard"}, s3={"addressing_style": "path"} if endpoint else {})
-    return session.client("s3", endpoint_url=endpoint, config=config)
-
-
-def _control(bm: "Bedrock", region: str) -> Any:
-    return bm.clients.get(region, "control", "bedrock")
-
-
-def _explained(exc: Exception, what: str) -> Exception:
-    """A boto3 failure as the package's one-line BedrockError."""
-    from .errors import explain
-
-    error = explain(exc)
-    error.message = f"{what}: {error.message}"
-    return error
-
-
-def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: str, role_arn: str,
-               model: str | None = None, name: str | None = None, out: str = "answer",
-               namespace: Mapping[str, Any] | None = None, timeout_hours: int | None = None,
-               progress: bool = True, **overrides: Any) -> dict[str, Any]:
-    """Submit the rows of ``frame`` as a Bedrock batch inference job (50 % of on-demand prices).
-
-    Each row's prompt (``template`` rendered as in :func:`map_rows`) becomes one JSONL record
-    ``{"recordId": "ROW00000042", "modelInput": <the model's InvokeModel body>}`` (the id is the
-    row's position in ``frame``). Records are written under ``{s3_uri}/{name}/input/`` (files of
-    at most 50,000 records), results go to ``{s3_uri}/{name}/output/``, and a small
-    ``{s3_uri}/{name}/bedrock-magics.json`` remembers the row count and ``out`` for
-    :func:`collect_job`. ``role_arn`` is the service role Bedrock assumes to read and write there.
-    The bucket must exist.
-
-    Returns ``{"name", "arn", "job_id", "status", "model", "region", "records", "input_uri",
-    "output_uri"}`` and prints one status line when ``progress``. Follow it with
-    :func:`job_status`, :func:`wait_job` and :func:`collect_job`.
-    """
-    _check_frame(frame)
-    out = _check_out(out)
-    bucket, key = _split_s3(s3_uri)
-    if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
-        raise ValueError(f"role_arn must be the ARN of an IAM service role Bedrock can assume, not {role_arn!r}")
-    name = name or f"bedrock-magics-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
-    if not _JOB_NAME.fullmatch(name):
-        raise ValueError(f"job name {name!r} is not valid: up to 63 letters, digits and hyphens, starting with a "
-                         "letter or digit")
-    if len(frame) == 0:
-        raise ValueError("the frame has no rows: nothing to submit")
-    settings = {**overrides, "api": "invoke", "endpoint": "runtime", **({"model": model} if model else {})}
-    _check_inputs(bm, frame, template, namespace, [settings])
-
-    from .routes import codecs
-
-    lines: list[str] = []
-    first: Request | None = None
-    codec = None
-    for task in _row_tasks(bm, frame, template, namespace, [settings]):
-        if task.request is None:
-            raise ValueError(f"row {task.pos} cannot be submitted: {task.failed.error if task.failed else ''}")
-        request = task.request
-        if codec is None:
-            first = request
-            codec = codecs.codec_for(request.model, request.extra.get("family"))  # UnsupportedFamilyError
-        body = codec.encode(request)
-        body.update(request.extra.get("body") or {})
-        lines.append(json.dumps({"recordId": record_id(task.pos), "modelInput": body}, separators=(",", ":"),
-                                ensure_ascii=False))
-    assert first is not None
-    region = first.region
-
-    folder = (key.rstrip("/") + "/" if key.strip("/") else "") + name + "/"
-    input_uri = f"s3://{bucket}/{folder}input/"
-    output_uri = f"s3://{bucket}/{folder}output/"
-    s3 = _s3_client(bm, region)
-    try:
-        for number, start in enumerate(range(0, len(lines), RECORDS_PER_FILE), 1):
-            chunk = "\n".join(lines[start:start + RECORDS_PER_FILE]) + "\n"
-            s3.put_object(Bucket=bucket, Key=f"{folder}input/records-{number:05d}.jsonl", Body=chunk.encode())
-        sidecar = {"version": 1, "name": name, "records": len(lines), "out": out, "model": first.model,
-                   "region": region, "template": template}
-        s3.put_object(Bucket=bucket, Key=folder + _SIDE_CAR, Body=json.dumps(sidecar).encode())
-    except Exception as exc:  # noqa: BLE001 - explained in one line
-        raise _explained(exc, f"writing the records to s3://{bucket}/{folder}") from None
-
-    params: dict[str, Any] = {
-        "jobName": name, "roleArn": role_arn, "modelId": first.model,
-        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": input_uri, "s3InputFormat": "JSONL"}},
-        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output_uri}},
-    }
-    if timeout_hours is not None:
-        params["timeoutDurationInHours"] = int(timeout_hours)
-    try:
-        arn = _control(bm, region).create_model_invocation_job(**params)["jobArn"]
-    except Exception as exc:  # noqa: BLE001
-        raise _explained(exc, f"creating batch job {name}") from None
-    info = {"name": name, "arn": arn, "job_id": arn.rsplit("/", 1)[-1], "status": "Submitted",
-            "model": first.model, "region": region, "records": len(lines), "input_uri": input_uri,
-            "output_uri": output_uri}
-    if progress:
-        print(f"batch job {name} submitted: {len(lines):,} records · {first.model} · {region} · "
-              f"results to {output_uri}")
-        if len(lines) < MIN_RECORDS:
-            print(f"note: Bedrock usually requires at least {MIN_RECORDS} records per job (a per-model quota); "
-                  "smaller jobs may fail validation on AWS — use map_rows for small frames.")
-    return info
-
-
-def _find_job(bm: "Bedrock", name_or_arn: str, region: str | None) -> tuple[Any, dict[str, Any]]:
-    """``(control client, GetModelInvocationJob response)`` for a job name, id or ARN."""
-    if not isinstance(name_or_arn, str) or not name_or_arn.strip():
-        raise ValueError("give a batch job name, id or ARN")
-    ident = name_or_arn.strip()
-    if ident.startswith("arn:"):
-        region = ident.split(":")[3] or region
-    region = region or bm.region
-    client = _control(bm, region)
-    try:
-        if ident.startswith("arn:") or _JOB_ID.fullmatch(ident):
-            try:
-                return client, client.get_model_invocation_job(jobIdentifier=ident)
-            except Exception as exc:  # noqa: BLE001 - a 12-character name looks like an id: try the name
-                if ident.startswith("arn:") or _client_error_code(exc) != "ResourceNotFoundException":
-                    raise
-        matches = []
-        for page in client.get_paginator("list_model_invocation_jobs").paginate(nameContains=ident):
-            matches += [job for job in page.get("invocationJobSummaries", []) if job.get("jobName") == ident]
-        if not matches:
-            raise ValueError(f"no batch inference job named {ident!r} in {region}")
-        newest = max(matches, key=lambda job: job.get("submitTime") or 0)
-        return client, client.get_model_invocation_job(jobIdentifier=newest["jobArn"])
-    except ValueError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise _explained(exc, f"looking up batch job {ident}") from None
-
-
-def _status_dict(job: dict[str, Any]) -> dict[str, Any]:
-    arn = job.get("jobArn", "")
-    total = job.get("totalRecordCount")
-    processed = job.get("processedRecordCount")
-    return {
-        "name": job.get("jobName"), "arn": arn, "job_id": arn.rsplit("/", 1)[-1], "status": job.get("status"),
-        "message": job.get("message"), "model": job.get("modelId"),
-        "region": arn.split(":")[3] if arn.count(":") >= 3 else None,
-        "submitted": job.get("submitTime"), "ended": job.get("endTime"),
-        "total": total, "processed": processed, "succeeded": job.get("successRecordCount"),
-        "failed": job.get("errorRecordCount"),
-        "input_uri": ((job.get("inputDataConfig") or {}).get("s3InputDataConfig") or {}).get("s3Uri"),
-        "output_uri": ((job.get("outputDataConfig") or {}).get("s3OutputDataConfig") or {}).get("s3Uri"),
-    }
-
-
-def job_status(bm: "Bedrock", name_or_arn: str, *, region: str | None = None) -> dict[str, Any]:
-    """The state of a batch job (by name, id or ARN): ``{"name", "arn", "job_id", "status",
-    "message", "model", "region", "submitted", "ended", "total", "processed", "succeeded",
-    "failed", "input_uri", "output_uri"}``. Record counts read 0 or None while AWS validates."""
-    _, job = _find_job(bm, name_or_arn, region)
-    return _status_dict(job)
-
-
-def wait_job(bm: "Bedrock", name_or_arn: str, *, poll_s: float = 30.0, timeout_s: float | None = None,
-             progress: bool = True, region: str | None = None) -> dict[str, Any]:
-    """Poll a batch job until it ends (Completed, PartiallyCompleted, Failed, Stopped or Expired),
-    showing a progress bar of processed records; returns the final :func:`job_status` dict.
-
-    Polls quickly at first, then every ``poll_s`` seconds (AWS jobs take minutes to hours).
-    ``timeout_s`` stops waiting (the job goes on) with ``TimeoutError``. Ctrl-C stops waiting too;
-    the job keeps running on Bedrock.
-    """
-    client, job = _find_job(bm, name_or_arn, region)
-    arn = job["jobArn"]
-    status = _status_dict(job)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=status["total"] or None, desc=f"job {status['name']}", unit="record", dynamic_ncols=True)
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    delay = 0.2
-    try:
-        while True:
-            if bar is not None:
-                if status["total"] and bar.total != status["total"]:
-                    bar.total = status["total"]
-                bar.n = status["processed"] or 0
-                bar.set_postfix_str(f"{status['status']}, failed={status['failed'] or 0}", refresh=False)
-                bar.refresh()
-            if status["status"] in TERMINAL:
-                return status
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"batch job {status['name']} is still {status['status']} after {timeout_s:g} s "
-                                   "(it keeps running; wait again or check job_status)")
-            time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
-            delay = min(poll_s, delay * 1.5)
-            try:
-                status = _status_dict(client.get_model_invocation_job(jobIdentifier=arn))
-            except Exception as exc:  # noqa: BLE001
-                raise _explained(exc, f"polling batch job {status['name']}") from None
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _read_outputs(s3: Any, output_uri: str, job_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
-    """``({recordId: output line}, manifest)`` from ``{output_uri}/{job_id}/*.jsonl.out``."""
-    bucket, key = _split_s3(output_uri)
-    prefix = (key.rstrip("/") + "/" if key.strip("/") else "") + job_id + "/"
-    lines: dict[str, dict[str, Any]] = {}
-    manifest = None
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            name = obj["Key"]
-            if name.endswith("manifest.json.out"):
-                manifest = json.loads(s3.get_object(Bucket=bucket, Key=name)["Body"].read() or b"{}")
-            elif name.endswith(".jsonl.out"):
-                body = s3.get_object(Bucket=bucket, Key=name)["Body"].read().decode("utf-8", errors="replace")
-                for raw in body.splitlines():
-                    if raw.strip():
-                        line = json.loads(raw)
-                        lines[str(line.get("recordId"))] = line
-    return lines, manifest
-
-
-def _read_sidecar(s3: Any, input_uri: str | None) -> dict[str, Any] | None:
-    """The ``bedrock-magics.json`` submit_job wrote next to the input folder (None for other jobs)."""
-    if not input_uri or not input_uri.rstrip("/").endswith("/input"):
-        return None
-    bucket, key = _split_s3(input_uri.rstrip("/")[: -len("input")] + _SIDE_CAR)
-    try:
-        return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except Exception:  # noqa: BLE001 - not ours, or removed: collect without it
-        return None
-
-
-def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = None, *, out: str | None = None,
-                record: bool = True, progress: bool = True, region: str | None = None) -> "pd.DataFrame":
-    """Read a finished batch job's results back into a DataFrame.
-
-    Output lines are matched to rows by ``recordId`` (never by order). With ``frame`` (the frame
-    that was submitted) the result has its index and columns plus ``out``,
-    ``{out}_input_tokens``, ``{out}_output_tokens``, ``{out}_latency_ms`` (NaN: Bedrock does not
-    report per-record latency), ``{out}_cost_usd`` (at batch prices, half of on-demand) and
-    ``{out}_error``; without it, one row per record with a ``record_id`` column. Records missing from
-    the output (a stopped or partially completed job) are error rows, so a rerun can resubmit them.
-
-    With ``record``, each record's usage becomes one ledger row (``api="batch"``) — once per job:
-    collecting the same job again adds nothing. Raises ``RuntimeError`` if the job has not ended.
-    """
-    import pandas as pd
-
-    from . import prices
-    from .routes import _common, codecs
-
-    _, job = _find_job(bm, name_or_arn, region)
-    status = _status_dict(job)
-    if status["status"] not in TERMINAL:
-        raise RuntimeError(f"batch job {status['name']} is {status['status']}: wait for it to finish "
-                           "(wait_job) before collecting")
-    if not status["output_uri"]:
-        raise RuntimeError(f"batch job {status['name']} has no output location")
-    s3 = _s3_client(bm, status["region"] or bm.region)
-    try:
-        lines, manifest = _read_outputs(s3, status["output_uri"], status["job_id"])
-        sidecar = _read_sidecar(s3, status["input_uri"])
-    except Exception as exc:  # noqa: BLE001
-        raise _explained(exc, f"reading the results of batch job {status['name']}") from None
-
-    out = _check_out(out or (sidecar or {}).get("out") or "answer")
-    if sidecar is not None:
-        n = int(sidecar["records"])
-    else:
-        positions = [_position(rid) for rid in lines]
-        n = max((p for p in positions if p is not None), default=-1) + 1 if all(p is not None for p in positions) \
-            else len(lines)
-    if frame is not None:
-        _check_frame(frame)
-        if len(frame) != n:
-            raise ValueError(f"the frame has {len(frame):,} rows but batch job {status['name']} has {n:,} records: "
-                             "pass the frame that was submitted (or none)")
-    # Records not named ROW########: numbered in id order (jobs this module did not submit).
-    foreign = sorted(rid for rid in lines if _position(rid) is None)
-    index_of = {rid: n - len(foreign) + i for i, rid in enumerate(foreign)} if foreign else {}
-
-    model = status["model"] or ""
-    family = codecs.family_of(model)
-    codec = codecs.codec_for(model, family) if family not in codecs.EMBED_FAMILIES else None
-    price_overrides = getattr(bm, "prices", None) or None
-    columns = _Columns(out, n)
-    replies: list[Reply] = []
-    ended = status["ended"]
-    for rid, line in lines.items():
-        pos = _position(rid)
-        pos = index_of.get(rid) if pos is None else pos
-        if pos is None or pos >= n:
-            continue
-        reply = Reply(model=model, region=status["region"] or "", endpoint="runtime", api="batch",
-                      request_id=f"{status['job_id']}:{rid}", latency_ms=math.nan)
-        if ended is not None:
-            reply.time = ended
-        if "modelOutput" in line and codec is not None:
-            decoded = codec.decode(line["modelOutput"] or {})
-            reply.text = decoded.text
-            reply.usage = _common.usage(decoded.input_tokens, decoded.output_tokens)
-            reply.stop_reason = _common.normalize_stop(decoded.stop)
-            reply.raw = line["modelOutput"]
-            reply.cost_usd = prices.cost(model, reply.input_tokens, reply.output_tokens,
-                                         price_overrides) * BATCH_PRICE_FACTOR
-        else:
-            err = line.get("error") or {}
-            reply.status = "error"
-            reply.error_code = str(err.get("errorCode") or "RecordError")
-            reply.error = f"{err.get('errorCode', '')}: {err.get('errorMessage', 'the record failed')}".strip(": ")
-            reply.cost_usd = 0.0
-        columns.put(pos, reply)
-        replies.append(reply)
-    columns.error[~columns.filled] = f"missing from the output of batch job {status['name']} ({status['status']})"
-
-    if frame is not None:
-        result = _base_frame(frame, columns.names())
-    else:
-        ids = [None] * n
-        for rid in lines:
-            pos = _position(rid)
-            pos = index_of.get(rid) if pos is None else pos
-            if pos is not None and pos < n:
-                ids[pos] = rid
-        result = pd.DataFrame({"record_id": [rid or record_id(i) for i, rid in enumerate(ids)]})
-    columns.attach(result)
-
-    recorded = False
-    if record and replies:
-        recorded = _record_once(bm, status["arn"], replies)
-    stats = _Stats(total=n)
-    for reply in replies:
-        stats.add(_Done(_Task(0, 0, None), reply))
-    summary = stats.summary("records") + f" · batch job {status['name']} {status['status']}"
-    if record and not recorded and replies:
-        summary += " · already in the ledger"
-    result.attrs["bedrock"] = {**stats.as_dict(), "summary": summary, "job": status, "manifest": manifest}
-    if progress:
-        print(summary)
-    return result
-
-
-def _record_once(bm: "Bedrock", arn: str, replies: list[Reply]) -> bool:
-    """Append the records' usage to the ledger unless this job was collected before.
-
-    The marker lives in the ledger's reply cache under ``batch-job:{arn}``, so it survives
-    restarts and is shared by every notebook using the same ledger file."""
-    ledger = bm.ledger
-    marker = f"batch-job:{arn}"
-    if ledger.cache_get(marker) is not None:
-        return False
-    for reply in replies:
-        bm.record(reply)
-    ledger.cache_put(marker, Reply(text=f"collected {len(replies)} records", model=replies[0].model,
-                                   api="batch", cost_usd=0.0))
-    return True

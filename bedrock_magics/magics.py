@@ -118,8 +118,10 @@ class BedrockMagics(Magics):
         out = opts.out or "answer"
         try:
             if opts.mode == "job":
-                result = batch.submit_job(self.bm, frame, template, s3_uri=opts.job, role_arn=opts.role, out=out,
-                                          namespace=ns, progress=not opts.quiet, **settings)
+                from . import jobs
+
+                result = jobs.submit_job(self.bm, frame, template, s3_uri=opts.job, role_arn=opts.role, out=out,
+                                         namespace=ns, progress=not opts.quiet, **settings)
             elif opts.dry_run:
                 result = self.bm.dry_run(template, **common) if frame is None else \
                     self.bm.dry_run(frame, template, **common)
@@ -222,13 +224,14 @@ class BedrockMagics(Magics):
         picker.pick(self.bm)  # it displays itself; returning it would draw it twice
 
     def _job(self, args: Any) -> Any:
-        from . import batch
+        from . import jobs
 
         self._wait_for_local()
         with _bad_input_is_usage():
             if args.action == "status":
-                return batch.job_status(self.bm, args.job_name)
-            return batch.collect_job(self.bm, args.job_name)
+                return jobs.job_status(self.bm, args.job_name)
+            # --df: the submitted frame, so the answers come back next to its own columns.
+            return jobs.collect_job(self.bm, args.job_name, args.df)
 
     def _help(self, args: Any) -> None:
         print(HELP)

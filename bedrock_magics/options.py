@@ -189,6 +189,8 @@ def _line_parsers() -> dict[str, _Parser]:
     job = sub("job", "a batch inference job started with --job")
     job.add_argument("action", metavar="status|collect")
     job.add_argument("job_name", metavar="NAME")
+    job.add_argument("--df", metavar="FRAME",
+                     help="collect: the DataFrame that was submitted; the answers come back next to its columns")
     sub("help", "this help")
     return parsers
 
@@ -209,12 +211,42 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
             f"%bedrock: unknown sub-command {name!r}; {hint}"
             f"use one of {', '.join(SUBCOMMANDS)}, or %%bedrock with the prompt in the cell body"
         )
-    args = _LINE_PARSERS[name].parse_args([_expand(a, namespace, f"%bedrock {name}") for a in argv[1:]])
+    args = _LINE_PARSERS[name].parse_args(_expand_line_args(argv[1:], namespace, f"%bedrock {name}"))
     if name in _CHOICES:
         args.action = _choice(args.action, _CHOICES[name], f"%bedrock {name}")
     if getattr(args, "region", None):
         args.region = _region(args.region, "runtime")
+    if name == "job":
+        _job_frame(args, namespace)
     return LineCommand(name, args)
+
+
+# Line options whose value is a variable *name* (resolved to the object later), never expanded text.
+_NAME_OPTIONS = ("--df",)
+
+
+def _expand_line_args(argv: list[str], namespace: Mapping[str, Any], what: str) -> list[str]:
+    """``$name`` / ``{name}`` in every argument except the values of :data:`_NAME_OPTIONS`
+    (``--df $frame`` must stay a name, not become the frame's printed form)."""
+    expanded: list[str] = []
+    keep_next = False
+    for arg in argv:
+        literal = keep_next or arg.split("=", 1)[0] in _NAME_OPTIONS  # "--df NAME" or "--df=NAME"
+        expanded.append(arg if literal else _expand(arg, namespace, what))
+        keep_next = not keep_next and arg in _NAME_OPTIONS
+    return expanded
+
+
+def _job_frame(args: argparse.Namespace, namespace: Mapping[str, Any]) -> None:
+    """``%bedrock job collect NAME --df FRAME``: resolve FRAME as cell mode does (``args.df`` becomes
+    the DataFrame, ``args.df_name`` its name); ``--df`` means nothing to ``status``."""
+    args.df_name = None
+    if args.df is None:
+        return
+    if args.action != "collect":
+        raise UsageError("%bedrock job: --df applies to collect (the submitted frame), not to status")
+    args.df_name = _name(args.df, "--df")
+    args.df = _frame(args.df_name, namespace)
 
 
 def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:

@@ -6,8 +6,13 @@ lookup, so that an inference-profile id (``us.amazon.nova-lite-v1:0``), a founda
 inference-profile ARN, or a mantle id (``openai.gpt-oss-120b``) all find their base model's price.
 
 An unknown model costs ``NaN``, never 0: a silent zero would make a notebook's spend look smaller
-than it is. ``Bedrock.prices`` (a dict ``model -> {"input_per_1k", "output_per_1k"}``) overrides or
-extends the table. Nothing is fetched from the network.
+than it is. ``Bedrock.prices`` (a dict ``model -> {"input_per_1k", "output_per_1k"}``, on-demand
+prices too) overrides or extends the table. Nothing is fetched from the network.
+
+Tiers: ``cost(..., tier="batch")`` prices a record of a Bedrock batch inference job, which AWS
+bills at 50 % of the on-demand price for the models that support batch inference. The factor of
+each tier is in ``data/prices.json`` (``"tiers"``), next to the prices it scales;
+:func:`tier_factor` reads it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
 
-__all__ = ["Price", "PriceWarning", "as_of", "check_overrides", "cost", "lookup", "normalize", "source", "table"]
+__all__ = ["Price", "PriceWarning", "as_of", "check_overrides", "cost", "lookup", "normalize", "source",
+           "table", "tier_factor"]
 
 # Geographic and global cross-region inference-profile prefixes (``us.``, ``global.`` ...).
 _PROFILE_PREFIX = re.compile(r"^(?:us|eu|apac|jp|au|ca|global|us-gov)\.")
@@ -55,6 +61,15 @@ def _table() -> dict[str, Any]:
     # Read once per process, on first use: importing this module costs nothing.
     text = resources.files("bedrock_magics").joinpath("data/prices.json").read_text(encoding="utf-8")
     return json.loads(text)
+
+
+def tier_factor(tier: str) -> float:
+    """The multiplier of on-demand prices for ``tier``: 1.0 for ``"on_demand"``, 0.5 for ``"batch"``
+    (batch inference costs half of on-demand). Raises ValueError for an unknown tier."""
+    tiers = _table()["tiers"]
+    if tier not in tiers:
+        raise ValueError(f"unknown price tier {tier!r}; choose from {', '.join(tiers)}")
+    return float(tiers[tier]["factor"])
 
 
 def as_of() -> str:
@@ -114,13 +129,19 @@ def lookup(model: str, overrides: Mapping[str, Mapping[str, float]] | None = Non
 
 
 def cost(model: str, input_tokens: int, output_tokens: int,
-         overrides: Mapping[str, Mapping[str, float]] | None = None) -> float:
-    """Estimated USD cost of one call; ``NaN`` (with one :class:`PriceWarning` per model) when unknown."""
+         overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand") -> float:
+    """Estimated USD cost of one call; ``NaN`` (with one :class:`PriceWarning` per model) when unknown.
+
+    ``tier="batch"`` prices one record of a batch inference job: 50 % of the on-demand cost
+    (:func:`tier_factor`). ``overrides`` are on-demand prices, scaled the same way.
+    """
+    factor = tier_factor(tier)  # an unknown tier is a mistake even when the model is unknown
     price = lookup(model, overrides)
     if price is None:
         _warn_once(model)
         return math.nan
-    return (input_tokens or 0) / 1000.0 * price.input_per_1k + (output_tokens or 0) / 1000.0 * price.output_per_1k
+    on_demand = (input_tokens or 0) / 1000.0 * price.input_per_1k + (output_tokens or 0) / 1000.0 * price.output_per_1k
+    return on_demand * factor
 
 
 def _warn_once(model: str) -> None:

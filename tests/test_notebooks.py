@@ -213,12 +213,12 @@ def test_chat_and_tools_notebook_keeps_history_and_calls_python_tools(executed):
 
 def test_batch_jobs_notebook_runs_a_job_through_s3(executed):
     run = executed("batch-jobs.ipynb")
-    assert "Completed, 100 of 100 records succeeded" in run.text(run.cell("from bedrock_magics import batch"))
+    assert "Completed, 100 of 100 records succeeded" in run.text(run.cell("from bedrock_magics import jobs"))
     listing = run.text(run.cell("job_folder = "))
     assert "input/records-00001.jsonl" in listing and ".jsonl.out" in listing and "manifest.json.out" in listing
     batch_rows = [r for r in run.rows if r["api"] == "batch"]
     assert len(batch_rows) == 100  # collected twice, recorded once
-    assert "already in the ledger" in run.text(run.cell("answers = batch.collect_job"))
+    assert "already in the ledger" in run.text(run.cell("answers = jobs.collect_job"))
 
 
 def test_workshop_has_exercises_and_collapsed_solutions_that_run(executed):

@@ -18,6 +18,8 @@ Catalog entries carry the wire fields of a ``FoundationModelSummary`` plus local
 ``released``              when the local catalog says it appeared (profile timestamps)
 ``regionInferenceTypes``  optional per-region override of ``inferenceTypesSupported``
 ``runtime``               optional; ``false`` for models served only on mantle
+``maxOutputTokens``       optional; the model's output-token limit where it differs from its family's
+                          default (``FAMILY_MAX_OUTPUT_TOKENS``); see :func:`max_output_tokens`
 
 A system-defined profile ``{geo}.{modelId}`` can be called from the regions of its geography that
 list the model, and routes to those same regions (``models[]``).
@@ -41,6 +43,22 @@ WIRE_FIELDS = ("modelArn", "modelId", "modelName", "providerName", "inputModalit
                "responseStreamingSupported", "customizationsSupported", "inferenceTypesSupported", "modelLifecycle")
 
 INVALID_MODEL = "The provided model identifier is invalid."
+
+#: Output-token limit of a text family's models, unless the entry names its own ``maxOutputTokens``.
+FAMILY_MAX_OUTPUT_TOKENS = {
+    "anthropic": 64000, "nova": 10000, "titan-text": 8192, "llama": 2048, "mistral": 8192,
+    "mistral-chat": 8192, "cohere-command": 4000, "gpt-oss": 32768,
+}
+#: The limit of a family missing above (embedding and image families never read it).
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+
+
+def max_output_tokens(entry: dict) -> int:
+    """The largest ``maxTokens`` (``max_tokens``, ``max_completion_tokens``…) a catalog entry accepts."""
+    limit = entry.get("maxOutputTokens")
+    if limit is not None:
+        return int(limit)
+    return FAMILY_MAX_OUTPUT_TOKENS.get(entry.get("family", ""), DEFAULT_MAX_OUTPUT_TOKENS)
 
 
 def on_demand_message(model_id: str) -> str:

@@ -26,10 +26,11 @@ import uuid
 from calendar import timegm
 from typing import Any, Iterable, Iterator
 
-from . import responder, runtime
-from .catalog import INVALID_MODEL
+from . import responder
+from .catalog import INVALID_MODEL, max_output_tokens
+from .families import chat_chunks, chat_completion, chat_tool_calls, converse_content
 from .http import MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai
-from .responder import Answer
+from .responder import Answer, Call
 
 STORE = "openai.responses"  # key in app.state: response id -> stored record
 #: Tool types Bedrock runs server-side (mantle only); the responder only calls ``function`` tools.
@@ -45,16 +46,20 @@ MAX_STORED = 10_000
 # Plumbing
 
 
-def _json_ok(obj: Any, status: int = 200) -> Response:
+def _request_ids() -> dict[str, str]:
+    """A new request id, under OpenAI's header name and Bedrock's."""
     rid = "req_" + uuid.uuid4().hex
+    return {"x-request-id": rid, "x-amzn-RequestId": rid}
+
+
+def _json_ok(obj: Any, status: int = 200) -> Response:
     return Response(status, json.dumps(obj, separators=(",", ":")).encode(),
-                    {"Content-Type": "application/json", "x-request-id": rid, "x-amzn-RequestId": rid})
+                    {"Content-Type": "application/json", **_request_ids()})
 
 
 def _sse(chunks: Iterable[bytes]) -> Response:
-    rid = "req_" + uuid.uuid4().hex
     return Response(200, chunks, {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
-                                  "x-request-id": rid, "x-amzn-RequestId": rid})
+                                  **_request_ids()})
 
 
 def _body(req: Request) -> dict:
@@ -144,7 +149,7 @@ def _check_decimal(body: dict, name: str, low: float, high: float) -> None:
 
 
 def _check_limit(entry: dict, value: int | None, name: str) -> None:
-    limit = runtime.max_output_tokens(entry)
+    limit = max_output_tokens(entry)
     if value is not None and value > limit:
         raise _bad(f"{name} is too large: {value}. This model supports at most {limit} completion tokens, "
                    f"whereas you provided {value}.", name)
@@ -192,22 +197,16 @@ def chat_completions(req: Request) -> Response:
         raise _bad("Invalid 'stop': expected a string or an array of at most 4 strings.", "stop")
     _check_function_tools(body.get("tools"), flat=False)
     try:
-        system, conversation = responder.from_chat(messages)
+        call = responder.chat_call(body, entry)
     except ValueError as exc:
         raise _bad(f"Invalid 'messages': {exc}.", "messages") from None
-    limit = body.get("max_completion_tokens", body.get("max_tokens"))
-    answer = responder.respond(entry["modelId"], conversation, system, limit,
-                               [stop] if isinstance(stop, str) else stop or [],
-                               responder.from_chat_tools(body.get("tools") or []),
-                               responder.chat_tool_choice(body.get("tool_choice")))
-    completion_id, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
+    answer = call.answer
     if not body.get("stream"):
-        return _json_ok(runtime.chat_completion(answer, body["model"], completion_id, created))
+        return _json_ok(chat_completion(answer, body["model"]))
     options = body.get("stream_options") or {}
     if not isinstance(options, dict):
         raise _bad("Invalid type for 'stream_options': expected an object.", "stream_options", "invalid_type")
-    include_usage = bool(options.get("include_usage"))
-    chunks = runtime.chat_chunks(answer, body["model"], completion_id, created, include_usage=include_usage)
+    chunks = chat_chunks(answer, body["model"], include_usage=bool(options.get("include_usage")))
 
     def events() -> Iterator[bytes]:
         for chunk in chunks:
@@ -222,17 +221,14 @@ def chat_completions(req: Request) -> Response:
 
 
 def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict)
-                         and p.get("type") in ("input_text", "output_text", "text"))
-    raise _bad("Invalid 'input': message content must be a string or an array of content parts.", "input")
-
-
-def _output_text(output: Any) -> str:
-    """A ``function_call_output``'s output (a string or a list of input_text parts)."""
-    return output if isinstance(output, str) else _content_text(output or [])
+    """The text of an input item's ``content`` or a ``function_call_output``'s ``output``."""
+    try:
+        if content is None:
+            raise ValueError("no content")
+        return responder.content_text(content)
+    except ValueError:
+        raise _bad("Invalid 'input': message content must be a string or an array of content parts.",
+                   "input") from None
 
 
 def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
@@ -264,7 +260,7 @@ def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
                            f"input[{i}].role")
         elif kind == "function_call":
             try:
-                args = responder._arguments(item.get("arguments"))
+                args = responder.arguments(item.get("arguments"))
             except ValueError:
                 raise _bad(f"Invalid 'input[{i}].arguments': expected a JSON string.", f"input[{i}].arguments",
                            "invalid_type") from None
@@ -274,13 +270,7 @@ def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
             else:
                 out.append({"role": "assistant", "content": [block]})
         elif kind == "function_call_output":
-            block = {"toolResult": {"toolUseId": item.get("call_id"),
-                                    "content": [{"text": _output_text(item.get("output"))}]}}
-            if out and out[-1]["role"] == "user" and out[-1]["content"] and \
-                    all("toolResult" in b for b in out[-1]["content"]):
-                out[-1]["content"].append(block)
-            else:
-                out.append({"role": "user", "content": [block]})
+            responder.append_tool_result(out, item.get("call_id"), _content_text(item.get("output") or ""))
         # reasoning and other items carry nothing the responder reads
     return system, out
 
@@ -334,23 +324,10 @@ def _output_items(answer: Answer) -> list[dict]:
                       "status": "incomplete" if answer.stop_reason == "max_tokens" else "completed",
                       "content": [{"type": "output_text", "text": answer.text, "annotations": [], "logprobs": []}]})
     if answer.tool_call:
-        tc = answer.tool_call
+        (call,) = chat_tool_calls(answer)
         items.append({"id": "fc_" + uuid.uuid4().hex, "type": "function_call", "status": "completed",
-                      "call_id": runtime.chat_tool_calls(answer)[0]["id"], "name": tc["name"],
-                      "arguments": json.dumps(tc["input"])})
+                      "call_id": call["id"], **call["function"]})
     return items
-
-
-def _output_conversation(items: list[dict]) -> dict:
-    """The assistant message (Converse shape) of a response's output, for later turns."""
-    content: list[dict] = []
-    for item in items:
-        if item["type"] == "message" and item["content"][0]["text"]:
-            content.append({"text": item["content"][0]["text"]})
-        elif item["type"] == "function_call":
-            content.append({"toolUse": {"toolUseId": item["call_id"], "name": item["name"],
-                                        "input": json.loads(item["arguments"])}})
-    return {"role": "assistant", "content": content}
 
 
 def _echo_tools(tools: list[dict]) -> list[dict]:
@@ -410,10 +387,9 @@ def _stream_events(response: dict) -> Iterator[dict]:
             yield {"type": "response.output_item.added", "output_index": index,
                    "item": {**item, "status": "in_progress", "arguments": ""}}
             args = item["arguments"]
-            step = max(1, -(-len(args) // 3))
-            for i in range(0, len(args), step):
+            for fragment in responder.fragments(args):
                 yield {"type": "response.function_call_arguments.delta", "item_id": item["id"],
-                       "output_index": index, "delta": args[i:i + step]}
+                       "output_index": index, "delta": fragment}
             yield {"type": "response.function_call_arguments.done", "item_id": item["id"], "output_index": index,
                    "name": item["name"], "arguments": args}
         yield {"type": "response.output_item.done", "output_index": index, "item": item}
@@ -470,16 +446,15 @@ def responses_create(req: Request) -> Response:
     conversation = _previous(req, previous) + new_messages
     instructions = body.get("instructions")
     system_text = "\n".join(([instructions] if isinstance(instructions, str) and instructions else []) + system)
-    tools = responder.from_chat_tools(body.get("tools") or [])
-    answer = responder.respond(entry["modelId"], conversation, system_text, body.get("max_output_tokens"), (),
-                               tools, responder.chat_tool_choice(body.get("tool_choice")))
+    answer = Call(entry, conversation, system_text, responder.from_chat_tools(body.get("tools") or []),
+                  responder.chat_tool_choice(body.get("tool_choice")), body.get("max_output_tokens")).answer
 
     rid, created = "resp_" + uuid.uuid4().hex, int(time.time())
     output = _output_items(answer)
     status = "incomplete" if answer.stop_reason == "max_tokens" else "completed"
     final = _response_object(rid, body, created, status, previous, output, answer)
     record = {"response": final, "region": req.region, "input_items": _input_items(body["input"]),
-              "conversation": conversation + [_output_conversation(output)]}
+              "conversation": conversation + [{"role": "assistant", "content": converse_content(answer, "call_")}]}
 
     if body.get("background") and not body.get("stream"):
         queued = _response_object(rid, body, created, "queued", previous, [], None)

@@ -18,6 +18,9 @@ The normalized conversation
 * ``tools``: :class:`Tool` (name, description, JSON-Schema parameters), from Converse ``toolSpec``,
   Anthropic ``tools``, OpenAI ``function`` tools, Cohere ``tools``...
 
+A :class:`Call` carries the three, with the model and the settings (``max_tokens``, ``stop``, the
+tool choice); ``Call.answer`` is :func:`respond`'s answer to it.
+
 How each API builds it (so the same conversation costs the same input tokens everywhere):
 
 * Converse / ConverseStream / CountTokens ``converse``: taken as is (``system``-role messages join
@@ -30,7 +33,7 @@ How each API builds it (so the same conversation costs the same input tokens eve
   message; Mistral chat and gpt-oss bodies as Chat Completions; Cohere ``preamble`` (+ SYSTEM turns)
   is the system, ``chat_history`` then ``message`` the messages, and ``tool_results`` add an
   assistant message of tool calls and a user message of their results.
-* Chat Completions (:func:`from_chat`): ``system``/``developer`` messages are the system text;
+* Chat Completions (:func:`from_chat`, :func:`chat_call`): ``system``/``developer`` messages are the system text;
   an assistant's ``tool_calls`` are toolUse blocks; consecutive ``tool`` messages are one user
   message of toolResults.
 * Responses: ``instructions`` then system/developer input items are the system text; the stored
@@ -95,7 +98,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -158,17 +161,53 @@ class Answer:
 
     def tool_input_fragments(self, parts: int = 3) -> list[str]:
         """The tool call's input as JSON, cut into about ``parts`` fragments (for streaming)."""
-        if not self.tool_call:
-            return []
-        text = json.dumps(self.tool_call["input"])
-        step = max(1, math.ceil(len(text) / parts))
-        return [text[i:i + step] for i in range(0, len(text), step)]
+        return fragments(json.dumps(self.tool_call["input"]), parts) if self.tool_call else []
+
+
+@dataclass
+class Call:
+    """One inference request, normalized: the model, the conversation and the settings it is answered with.
+
+    Every API of the local service turns its request into a ``Call`` (Converse as is, each InvokeModel
+    family through its codec, Chat Completions through :func:`chat_call`, Responses from its input
+    items) and writes ``answer`` back in its own wire shape.
+    """
+
+    model: dict  # the catalog entry of the foundation model
+    messages: list[dict] = field(default_factory=list)  # Converse-shaped
+    system: str = ""
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: str = "auto"
+    max_tokens: int | None = None
+    stop: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # family-specific (embedding options, echoed fields…)
+
+    @property
+    def model_id(self) -> str:
+        return self.model["modelId"]
+
+    @cached_property
+    def answer(self) -> Answer:
+        """The responder's answer (computed once)."""
+        return respond(self.model_id, self.messages, self.system, self.max_tokens, self.stop, self.tools,
+                       self.tool_choice)
+
+    @property
+    def input_tokens(self) -> int:
+        """What CountTokens reports for the call (the same as ``answer.input_tokens``)."""
+        return count_input(self.messages, self.system, self.tools)
 
 
 def deltas(text: str, size: int = 3) -> list[str]:
     """``text`` as streaming deltas of ``size`` tokens each (they join back to ``text``)."""
     pieces = tokens.split(text)
     return ["".join(pieces[i:i + size]) for i in range(0, len(pieces), size)]
+
+
+def fragments(text: str, parts: int = 3) -> list[str]:
+    """``text`` cut into about ``parts`` equal fragments (how tool-call arguments are streamed)."""
+    step = max(1, math.ceil(len(text) / parts))
+    return [text[i:i + step] for i in range(0, len(text), step)]
 
 
 def as_tool(spec: Any) -> Tool:
@@ -207,8 +246,8 @@ def result_text(result: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _chat_text(content: Any) -> str:
-    """The text of an OpenAI message ``content`` (a string or a list of text parts)."""
+def content_text(content: Any) -> str:
+    """The text of an OpenAI message ``content`` (a string or a list of text parts; None is "")."""
     if content is None:
         return ""
     if isinstance(content, str):
@@ -219,7 +258,7 @@ def _chat_text(content: Any) -> str:
     raise ValueError("message content must be a string or a list of content parts")
 
 
-def _arguments(raw: Any) -> Any:
+def arguments(raw: Any) -> Any:
     """A tool call's ``arguments`` JSON string as a value (kept as the string when it is not JSON)."""
     if raw is None or raw == "":
         return {}
@@ -245,12 +284,12 @@ def from_chat(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]]:
             raise ValueError(f"messages[{i}] must be an object")
         role = m.get("role")
         if role in ("system", "developer"):
-            system.append(_chat_text(m.get("content")))
+            system.append(content_text(m.get("content")))
         elif role == "user":
-            out.append({"role": "user", "content": [{"text": _chat_text(m.get("content"))}]})
+            out.append({"role": "user", "content": [{"text": content_text(m.get("content"))}]})
         elif role == "assistant":
             blocks: list[dict] = []
-            text = _chat_text(m.get("content"))
+            text = content_text(m.get("content"))
             if text:
                 blocks.append({"text": text})
             calls = m.get("tool_calls") or []
@@ -259,19 +298,25 @@ def from_chat(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]]:
                 raise ValueError(f"messages[{i}].tool_calls must be a list of function calls")
             for call in calls:
                 fn = call["function"]
-                args = _arguments(fn.get("arguments"))
+                args = arguments(fn.get("arguments"))
                 blocks.append({"toolUse": {"toolUseId": call.get("id"), "name": fn.get("name", ""), "input": args}})
             out.append({"role": "assistant", "content": blocks})
         elif role == "tool":
-            block = {"toolResult": {"toolUseId": m.get("tool_call_id"),
-                                    "content": [{"text": _chat_text(m.get("content"))}]}}
-            if out and out[-1]["role"] == "user" and all("toolResult" in b for b in out[-1]["content"]):
-                out[-1]["content"].append(block)
-            else:
-                out.append({"role": "user", "content": [block]})
+            append_tool_result(out, m.get("tool_call_id"), content_text(m.get("content")))
         else:
             raise ValueError(f"messages[{i}].role must be one of system, developer, user, assistant, tool")
     return "\n".join(system), out
+
+
+def append_tool_result(messages: list[dict], tool_use_id: Any, text: str) -> None:
+    """Add a tool result to ``messages``: consecutive results make one user message of ``toolResult``
+    blocks, as Converse carries them (Chat ``tool`` messages, Responses ``function_call_output`` items)."""
+    block = {"toolResult": {"toolUseId": tool_use_id, "content": [{"text": text}]}}
+    last = messages[-1] if messages else None
+    if last and last["role"] == "user" and last["content"] and all("toolResult" in b for b in last["content"]):
+        last["content"].append(block)
+    else:
+        messages.append({"role": "user", "content": [block]})
 
 
 def from_chat_tools(tools: Sequence[Mapping[str, Any]]) -> list[Tool]:
@@ -301,6 +346,20 @@ def chat_tool_choice(choice: Any) -> str:
     if isinstance(choice, Mapping):
         return (choice.get("function") or {}).get("name") or choice.get("name") or "auto"
     return "auto"
+
+
+def chat_call(body: Mapping[str, Any], model: dict) -> Call:
+    """A :class:`Call` from an OpenAI Chat Completions body (``messages``, ``tools``, ``tool_choice``,
+    ``max_completion_tokens`` or ``max_tokens``, ``stop``); the caller has checked the field types.
+
+    Raises ``ValueError`` for messages that make no conversation; each API words it its own way.
+    """
+    system, messages = from_chat(body.get("messages") or [])
+    stop = body.get("stop")
+    return Call(model, messages, system, from_chat_tools(body.get("tools") or []),
+                chat_tool_choice(body.get("tool_choice")),
+                body.get("max_completion_tokens", body.get("max_tokens")),
+                [stop] if isinstance(stop, str) else list(stop or []))
 
 
 def _message_parts(message: Mapping[str, Any]) -> list[tuple]:

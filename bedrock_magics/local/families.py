@@ -1,0 +1,756 @@
+"""The InvokeModel body formats of the local Bedrock service: one codec per model family.
+
+A catalog entry's ``family`` names its codec in ``FAMILIES``. A codec (:class:`Family`) does three
+things for its native JSON body:
+
+* ``load``: check the request body against the family's JSON schema (errors in Bedrock's
+  ``Malformed input request`` words, see :mod:`bedrock_magics.local.validation`) and normalize it
+  into a :class:`~bedrock_magics.local.responder.Call`: the conversation, system text, tools and
+  settings the responder reads (how each family maps is in the responder's docstring);
+* ``render``: the responder's answer as the family's InvokeModel response body;
+* ``chunks``: the answer as the family's InvokeModelWithResponseStream chunks (the runtime adds the
+  invocation metrics to the last one).
+
+Two output shapes are shared beyond one family: Converse's message content, usage and stream
+events (Nova's body is Converse-shaped; the runtime's Converse handlers use them too), and OpenAI's
+``chat.completion`` objects (Mistral chat and gpt-oss bodies; the OpenAI-compatible routes too).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import struct
+import time
+import uuid
+import zlib
+from typing import Any, Iterator
+
+from . import responder, tokens
+from .responder import Answer, Call, Tool
+from .validation import Violations, check_body, check_max_tokens, converse_tools, malformed, strict
+
+# --------------------------------------------------------------------------------------------------
+# Converse shapes (Converse, ConverseStream and Nova bodies)
+
+
+def tool_use_id(answer: Answer, prefix: str | None = None) -> str:
+    """The id of the answer's tool call: the responder's ``tooluse_…``, or spelled with ``prefix``
+    (``call_`` for OpenAI's APIs, ``toolu_bdrk_`` for Anthropic's)."""
+    call_id = answer.tool_call["id"]
+    return call_id if prefix is None else prefix + call_id.split("_", 1)[1]
+
+
+def converse_content(answer: Answer, id_prefix: str | None = None) -> list[dict]:
+    """The assistant message content blocks of an answer (Converse / Nova shape); ``id_prefix``
+    respells the tool call's id (see :func:`tool_use_id`)."""
+    content: list[dict] = []
+    if answer.text:
+        content.append({"text": answer.text})
+    if answer.tool_call:
+        tc = answer.tool_call
+        content.append({"toolUse": {"toolUseId": tool_use_id(answer, id_prefix), "name": tc["name"],
+                                    "input": tc["input"]}})
+    return content
+
+
+def converse_usage(answer: Answer, cache_suffix: str = "InputTokens") -> dict:
+    """Converse's ``usage``; Nova's InvokeModel body spells the cache fields ``cache…InputTokenCount``."""
+    return {"inputTokens": answer.input_tokens, "outputTokens": answer.output_tokens,
+            "totalTokens": answer.total_tokens, f"cacheRead{cache_suffix}": 0, f"cacheWrite{cache_suffix}": 0}
+
+
+def converse_body(answer: Answer, cache_suffix: str = "InputTokens") -> dict:
+    """``output``, ``stopReason`` and ``usage`` of a ``ConverseResponse``: Nova's whole InvokeModel body
+    (with its usage spelling, see :func:`converse_usage`)."""
+    return {"output": {"message": {"role": "assistant", "content": converse_content(answer)}},
+            "stopReason": answer.stop_reason, "usage": converse_usage(answer, cache_suffix)}
+
+
+def message_events(answer: Answer) -> Iterator[tuple[str, dict]]:
+    """ConverseStream's events up to ``messageStop``, in order: (event type, payload)."""
+    yield "messageStart", {"role": "assistant"}
+    index = 0
+    if answer.text:
+        for piece in answer.chunks():
+            yield "contentBlockDelta", {"delta": {"text": piece}, "contentBlockIndex": index}
+        yield "contentBlockStop", {"contentBlockIndex": index}
+        index += 1
+    if answer.tool_call:
+        tc = answer.tool_call
+        yield "contentBlockStart", {"start": {"toolUse": {"toolUseId": tc["id"], "name": tc["name"]}},
+                                    "contentBlockIndex": index}
+        for fragment in answer.tool_input_fragments():
+            yield "contentBlockDelta", {"delta": {"toolUse": {"input": fragment}}, "contentBlockIndex": index}
+        yield "contentBlockStop", {"contentBlockIndex": index}
+    yield "messageStop", {"stopReason": answer.stop_reason}
+
+
+# --------------------------------------------------------------------------------------------------
+# Schema pieces the families share
+
+_UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_STOP = {"type": ["string", "array"], "items": {"type": "string"}}  # OpenAI's stop: one string or several
+_NAMED = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1},
+                                                                 "description": {"type": "string"}}}
+_OPENAI_TOOLS = {"type": "array", "items": {"type": "object", "required": ["type", "function"], "properties": {
+    "type": {"enum": ["function"]},
+    "function": {**_NAMED, "properties": {**_NAMED["properties"], "parameters": {"type": "object"}}}}}}
+
+
+# --------------------------------------------------------------------------------------------------
+# Model families: body → Call, answer → native body / native stream chunks
+
+
+class Family:
+    """One InvokeModel body format. Text families implement ``parse``, ``render`` and ``chunks``."""
+
+    schema: dict = {"type": "object"}
+    streams = True
+
+    def parse(self, body: dict, model: dict) -> Call:
+        raise NotImplementedError
+
+    def render(self, call: Call) -> dict:
+        """The InvokeModel response body."""
+        raise NotImplementedError
+
+    def chunks(self, call: Call) -> list[dict]:
+        """The stream's native chunks (the last one gets the invocation metrics added)."""
+        raise NotImplementedError
+
+    def usage(self, call: Call) -> tuple[int, int]:
+        """(input tokens, output tokens) reported in the response headers."""
+        return call.answer.input_tokens, call.answer.output_tokens
+
+    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
+        """Check ``body`` against the family's schema and normalize it."""
+        check_body(body, self.schema)
+        call = self.parse(body, model)
+        check_max_tokens(call)
+        return call
+
+
+def _text_blocks(content: Any) -> list[dict]:
+    """Converse text blocks from a string or a list of ``{"type": "text", "text"}`` parts."""
+    if isinstance(content, str):
+        return [{"text": content}]
+    return [{"text": p["text"]} for p in content or [] if isinstance(p, dict) and isinstance(p.get("text"), str)]
+
+
+def _tool_choice_name(choice: Any) -> str:
+    """Anthropic / Converse-like tool choice objects → responder tool choice."""
+    if not isinstance(choice, dict):
+        return "auto"
+    kind = choice.get("type")
+    return {"any": "any", "none": "none", "tool": choice.get("name") or "auto"}.get(kind, "auto")
+
+
+def _claude_model_name(model_id: str) -> str:
+    return re.sub(r"-v\d+(:\d+)?$", "", model_id.removeprefix("anthropic."))
+
+
+class Anthropic(Family):
+    """Anthropic Claude Messages API bodies (``anthropic_version``, ``max_tokens``, ``messages``…)."""
+
+    schema = strict(
+        ["anthropic_version", "max_tokens", "messages"],
+        anthropic_version={"type": "string"}, anthropic_beta=_STRINGS,
+        max_tokens={"type": "integer", "minimum": 1},
+        messages={"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["role", "content"],
+            "properties": {"role": {"enum": ["user", "assistant"]}, "content": {"type": ["string", "array"]}}}},
+        system={"type": ["string", "array"]}, temperature=_UNIT, top_p=_UNIT,
+        top_k={"type": "integer", "minimum": 0}, stop_sequences=_STRINGS,
+        tools={"type": "array", "items": {**_NAMED, "properties": {**_NAMED["properties"],
+                                                                   "input_schema": {"type": "object"}}}},
+        tool_choice={"type": "object"}, metadata={"type": "object"}, thinking={"type": "object"},
+    )
+
+    def parse(self, body: dict, model: dict) -> Call:
+        messages = []
+        for m in body["messages"]:
+            content = m["content"]
+            blocks: list[dict] = []
+            for part in ([{"type": "text", "text": content}] if isinstance(content, str) else content):
+                kind = part.get("type") if isinstance(part, dict) else None
+                if kind == "text":
+                    blocks.append({"text": part.get("text", "")})
+                elif kind == "tool_use":
+                    blocks.append({"toolUse": {"toolUseId": part.get("id"), "name": part.get("name"),
+                                               "input": part.get("input", {})}})
+                elif kind == "tool_result":
+                    blocks.append({"toolResult": {"toolUseId": part.get("tool_use_id"),
+                                                  "content": _text_blocks(part.get("content"))}})
+            messages.append({"role": m["role"], "content": blocks})
+        system = body.get("system")
+        tools = [Tool(t.get("name", ""), t.get("description") or "", t.get("input_schema") or {})
+                 for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+        return Call(model, messages, responder.system_text(_text_blocks(system)) if system else "", tools,
+                    _tool_choice_name(body.get("tool_choice")), body["max_tokens"], body.get("stop_sequences") or [])
+
+    def _content(self, call: Call) -> list[dict]:
+        answer, content = call.answer, []
+        if answer.text:
+            content.append({"type": "text", "text": answer.text})
+        if answer.tool_call:
+            tc = answer.tool_call
+            content.append({"type": "tool_use", "id": tool_use_id(answer, "toolu_bdrk_"), "name": tc["name"],
+                            "input": tc["input"]})
+        return content
+
+    def _message(self, call: Call, content: list[dict], stop_reason: str | None, output_tokens: int) -> dict:
+        answer = call.answer
+        return {"id": call.extra.setdefault("id", "msg_bdrk_" + uuid.uuid4().hex[:24]), "type": "message",
+                "role": "assistant", "model": _claude_model_name(call.model_id), "content": content,
+                "stop_reason": stop_reason, "stop_sequence": answer.stop_sequence if stop_reason else None,
+                "usage": {"input_tokens": answer.input_tokens, "output_tokens": output_tokens,
+                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+
+    def render(self, call: Call) -> dict:
+        return self._message(call, self._content(call), call.answer.stop_reason, call.answer.output_tokens)
+
+    def chunks(self, call: Call) -> list[dict]:
+        answer = call.answer
+        out: list[dict] = [{"type": "message_start", "message": self._message(call, [], None, 1)}]
+        index = 0
+        if answer.text:
+            out.append({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
+            out += [{"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
+                    for piece in answer.chunks()]
+            out.append({"type": "content_block_stop", "index": index})
+            index += 1
+        if answer.tool_call:
+            tc = answer.tool_call
+            out.append({"type": "content_block_start", "index": index, "content_block": {
+                "type": "tool_use", "id": tool_use_id(answer, "toolu_bdrk_"), "name": tc["name"], "input": {}}})
+            out += [{"type": "content_block_delta", "index": index,
+                     "delta": {"type": "input_json_delta", "partial_json": fragment}}
+                    for fragment in answer.tool_input_fragments()]
+            out.append({"type": "content_block_stop", "index": index})
+        out.append({"type": "message_delta", "delta": {"stop_reason": answer.stop_reason,
+                                                       "stop_sequence": answer.stop_sequence},
+                    "usage": {"output_tokens": answer.output_tokens}})
+        out.append({"type": "message_stop"})
+        return out
+
+
+class Nova(Family):
+    """Amazon Nova understanding models: a Converse-like body with ``schemaVersion: messages-v1``."""
+
+    schema = strict(
+        ["messages"], schemaVersion={"type": "string"}, system={"type": "array"},
+        messages={"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["role", "content"],
+            "properties": {"role": {"enum": ["user", "assistant"]},
+                           "content": {"type": "array", "items": {"type": "object"}}}}},
+        inferenceConfig={"type": "object", "properties": {
+            "maxTokens": {"type": "integer", "minimum": 1}, "max_new_tokens": {"type": "integer", "minimum": 1},
+            "temperature": _UNIT, "topP": _UNIT, "topK": {"type": "integer", "minimum": 0},
+            "stopSequences": _STRINGS}},
+        toolConfig={"type": "object"},
+    )
+
+    def parse(self, body: dict, model: dict) -> Call:
+        cfg = body.get("inferenceConfig") or {}
+        errors = Violations()
+        tools, choice = converse_tools(body.get("toolConfig"), errors)
+        if errors.items:
+            raise malformed(*(f"#/toolConfig: {e}" for e in errors.items))
+        return Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
+                    cfg.get("maxTokens", cfg.get("max_new_tokens")), cfg.get("stopSequences") or [])
+
+    def render(self, call: Call) -> dict:
+        return converse_body(call.answer, "InputTokenCount")
+
+    def chunks(self, call: Call) -> list[dict]:
+        out = [{kind: payload} for kind, payload in message_events(call.answer)]
+        return out + [{"metadata": {"usage": converse_usage(call.answer, "InputTokenCount"), "metrics": {},
+                                    "trace": {}}}]
+
+
+class TitanText(Family):
+    """Amazon Titan Text: ``inputText`` + ``textGenerationConfig``."""
+
+    schema = strict(
+        ["inputText"], inputText={"type": "string"},
+        textGenerationConfig={"type": "object", "additionalProperties": False, "properties": {
+            "temperature": _UNIT, "topP": _UNIT, "maxTokenCount": {"type": "integer", "minimum": 0},
+            "stopSequences": _STRINGS}},
+    )
+    REASONS = {"end_turn": "FINISH", "max_tokens": "LENGTH", "stop_sequence": "STOP_CRITERIA_MET"}
+
+    def parse(self, body: dict, model: dict) -> Call:
+        cfg = body.get("textGenerationConfig") or {}
+        return Call(model, [{"role": "user", "content": [{"text": body["inputText"]}]}],
+                    max_tokens=cfg.get("maxTokenCount"), stop=cfg.get("stopSequences") or [])
+
+    def render(self, call: Call) -> dict:
+        a = call.answer
+        return {"inputTextTokenCount": a.input_tokens, "results": [
+            {"tokenCount": a.output_tokens, "outputText": a.text, "completionReason": self.REASONS[a.stop_reason]}]}
+
+    def chunks(self, call: Call) -> list[dict]:
+        a, pieces = call.answer, _pieces(call.answer)
+        out = []
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1
+            out.append({"outputText": piece, "index": 0,
+                        "totalOutputTextTokenCount": a.output_tokens if last else None,
+                        "completionReason": self.REASONS[a.stop_reason] if last else None,
+                        "inputTextTokenCount": a.input_tokens if i == 0 else None})
+        return out
+
+
+_LLAMA_TURN = re.compile(r"<\|start_header_id\|>(\w+)<\|end_header_id\|>(.*?)(?=<\|eot_id\|>|<\|start_header_id\|>|$)",
+                         re.S)
+_INST_TURN = re.compile(r"\[INST\](.*?)\[/INST\](.*?)(?=\[INST\]|$)", re.S)
+_SYS = re.compile(r"<<SYS>>(.*?)<</SYS>>", re.S)
+
+
+def prompt_conversation(prompt: str) -> tuple[str, list[dict]]:
+    """(system, messages) from a templated prompt: Llama 3 headers, ``[INST]`` turns, or plain text."""
+    def msg(role: str, text: str) -> dict:
+        return {"role": role, "content": [{"text": text}]}
+
+    system, messages = "", []
+    turns = _LLAMA_TURN.findall(prompt)
+    if turns:
+        for role, text in turns:
+            text = text.strip()
+            if role == "system":
+                system = text
+            elif text:  # the empty assistant header at the end is the generation cue
+                messages.append(msg("assistant" if role == "assistant" else "user", text))
+        return system, messages
+    turns = _INST_TURN.findall(prompt)
+    if turns:
+        for user, reply in turns:
+            found = _SYS.search(user)
+            if found:
+                system, user = found.group(1).strip(), _SYS.sub("", user)
+            messages.append(msg("user", user.strip()))
+            reply = reply.replace("</s>", "").replace("<s>", "").strip()
+            if reply:
+                messages.append(msg("assistant", reply))
+        return system, messages
+    return "", [msg("user", prompt.replace("<|begin_of_text|>", "").strip())]
+
+
+def _finish(answer: Answer) -> str:
+    """The stop reason of the Llama and Mistral text-completion bodies."""
+    return "length" if answer.stop_reason == "max_tokens" else "stop"
+
+
+def _pieces(answer: Answer) -> list[str]:
+    """The text deltas of a text-completion stream (one empty delta for an empty text)."""
+    return answer.chunks() or [""]
+
+
+class Llama(Family):
+    """Meta Llama: a templated ``prompt`` with ``max_gen_len``."""
+
+    schema = strict(["prompt"], prompt={"type": "string"}, temperature=_UNIT, top_p=_UNIT,
+                    max_gen_len={"type": "integer", "minimum": 1, "maximum": 2048}, images=_STRINGS)
+
+    def parse(self, body: dict, model: dict) -> Call:
+        system, messages = prompt_conversation(body["prompt"])
+        return Call(model, messages, system, max_tokens=body.get("max_gen_len"))
+
+    def render(self, call: Call) -> dict:
+        a = call.answer
+        return {"generation": a.text, "prompt_token_count": a.input_tokens,
+                "generation_token_count": a.output_tokens, "stop_reason": _finish(a)}
+
+    def chunks(self, call: Call) -> list[dict]:
+        a, pieces = call.answer, _pieces(call.answer)
+        out, produced = [], 0
+        for i, piece in enumerate(pieces):
+            produced += tokens.count(piece)
+            out.append({"generation": piece, "prompt_token_count": a.input_tokens if i == 0 else None,
+                        "generation_token_count": produced,
+                        "stop_reason": _finish(a) if i == len(pieces) - 1 else None})
+        return out
+
+
+class Mistral(Family):
+    """Mistral text completion: ``<s>[INST] … [/INST]`` prompt."""
+
+    schema = strict(["prompt"], prompt={"type": "string"}, max_tokens={"type": "integer", "minimum": 1},
+                    stop=_STRINGS, temperature=_UNIT, top_p=_UNIT, top_k={"type": "integer", "minimum": 0})
+
+    def parse(self, body: dict, model: dict) -> Call:
+        system, messages = prompt_conversation(body["prompt"])
+        return Call(model, messages, system, max_tokens=body.get("max_tokens"), stop=body.get("stop") or [])
+
+    def render(self, call: Call) -> dict:
+        return {"outputs": [{"text": call.answer.text, "stop_reason": _finish(call.answer)}]}
+
+    def chunks(self, call: Call) -> list[dict]:
+        pieces, reason = _pieces(call.answer), _finish(call.answer)
+        return [{"outputs": [{"text": p, "stop_reason": reason if i == len(pieces) - 1 else None}]}
+                for i, p in enumerate(pieces)]
+
+
+# -- OpenAI chat shapes (Mistral chat, gpt-oss InvokeModel; reused by the OpenAI routes) -------------
+
+FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+
+
+def chat_tool_calls(answer: Answer) -> list[dict] | None:
+    """OpenAI ``tool_calls`` of an answer (``call_…`` ids), or None."""
+    if not answer.tool_call:
+        return None
+    tc = answer.tool_call
+    return [{"id": tool_use_id(answer, "call_"), "type": "function",
+             "function": {"name": tc["name"], "arguments": json.dumps(tc["input"])}}]
+
+
+def chat_usage(answer: Answer) -> dict:
+    """Chat Completions' ``usage``."""
+    return {"prompt_tokens": answer.input_tokens, "completion_tokens": answer.output_tokens,
+            "total_tokens": answer.total_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}
+
+
+def completion_id() -> str:
+    """A new ``chatcmpl-…`` id."""
+    return "chatcmpl-" + uuid.uuid4().hex
+
+
+def chat_completion(answer: Answer, model_name: str, completion: str | None = None, *,
+                    reason_key: str = "finish_reason") -> dict:
+    """A ``chat.completion`` object for an answer, created now (``completion``: its id, a new
+    ``chatcmpl-…`` by default; ``reason_key``: Mistral spells ``finish_reason`` ``stop_reason``)."""
+    return {
+        "id": completion or completion_id(), "object": "chat.completion", "created": int(time.time()),
+        "model": model_name,
+        "choices": [{"index": 0, reason_key: FINISH_REASONS[answer.stop_reason], "logprobs": None,
+                     "message": {"role": "assistant", "content": answer.text if answer.text or not answer.tool_call
+                                 else None, "refusal": None, "tool_calls": chat_tool_calls(answer)}}],
+        "usage": chat_usage(answer), "system_fingerprint": None, "service_tier": "default",
+    }
+
+
+def chat_chunks(answer: Answer, model_name: str, completion: str | None = None, *,
+                reason_key: str = "finish_reason", include_usage: bool = False) -> list[dict]:
+    """The ``chat.completion.chunk`` objects streaming an answer (arguments as for
+    :func:`chat_completion`; ``include_usage`` adds the final usage chunk)."""
+    completion, created = completion or completion_id(), int(time.time())
+
+    def chunk(delta: dict, reason: str | None = None) -> dict:
+        return {"id": completion, "object": "chat.completion.chunk", "created": created, "model": model_name,
+                "system_fingerprint": None, "service_tier": "default",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, reason_key: reason}]}
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    out += [chunk({"content": piece}) for piece in answer.chunks()]
+    if answer.tool_call:
+        call = chat_tool_calls(answer)[0]
+        out.append(chunk({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
+                                          "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+        out += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
+                for fragment in answer.tool_input_fragments()]
+    out.append(chunk({}, FINISH_REASONS[answer.stop_reason]))
+    if include_usage:
+        out.append({**chunk({}), "choices": [], "usage": chat_usage(answer)})
+    return out
+
+
+class ChatBody(Family):
+    """A family whose body is an OpenAI Chat Completions request, answered with ``chat.completion``
+    objects (``chat.completion.chunk`` when streaming)."""
+
+    reason_key = "finish_reason"
+    stream_usage = False  # whether the stream ends with a usage chunk
+
+    def new_id(self) -> str:
+        return completion_id()
+
+    def parse(self, body: dict, model: dict) -> Call:
+        try:
+            return responder.chat_call(body, model)
+        except ValueError as exc:
+            raise malformed(f"#/messages: {exc}") from None
+
+    def render(self, call: Call) -> dict:
+        return chat_completion(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key)
+
+    def chunks(self, call: Call) -> list[dict]:
+        return chat_chunks(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key,
+                           include_usage=self.stream_usage)
+
+
+class MistralChat(ChatBody):
+    """Mistral chat completion (Mistral Large 2407 and later): OpenAI-like messages; ``stop_reason``."""
+
+    schema = strict(["messages"], messages={"type": "array", "minItems": 1, "items": {"type": "object"}},
+                    tools=_OPENAI_TOOLS, tool_choice={"type": ["string", "object"]},
+                    max_tokens={"type": "integer", "minimum": 1}, top_p=_UNIT, temperature=_UNIT,
+                    response_format={"type": "object"}, stop=_STOP)
+
+    reason_key = "stop_reason"
+
+    def new_id(self) -> str:
+        return uuid.uuid4().hex  # Mistral's ids have no prefix
+
+
+class GptOss(ChatBody):
+    """OpenAI-compatible models (gpt-oss, DeepSeek, Qwen…): an OpenAI Chat Completions request body."""
+
+    schema = {"type": "object", "required": ["messages"], "properties": {
+        "model": {"type": "string"}, "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+        "max_completion_tokens": {"type": "integer", "minimum": 1}, "max_tokens": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": _UNIT,
+        "stream": {"type": "boolean"}, "stop": _STOP, "tools": _OPENAI_TOOLS}}
+    stream_usage = True
+
+    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
+        call = super().load(body, model, streaming)
+        if body.get("stream") and not streaming:
+            raise malformed("#/stream: stream must be false or omitted for InvokeModel")
+        if body.get("model") not in (None, model["modelId"], model.get("mantleId")):
+            raise malformed(f"#/model: the model in the body must match the model ID {model['modelId']} or be omitted")
+        return call
+
+
+_COHERE_TYPES = {"str": "string", "string": "string", "int": "integer", "integer": "integer",
+                 "float": "number", "number": "number", "bool": "boolean", "boolean": "boolean",
+                 "list": "array", "dict": "object"}
+
+
+class CohereCommand(Family):
+    """Cohere Command R / R+: ``message`` + ``chat_history`` + ``preamble``; tools with parameter_definitions."""
+
+    schema = strict(
+        ["message"], message={"type": "string"},
+        chat_history={"type": "array", "items": {"type": "object", "required": ["role"], "properties": {
+            "role": {"enum": ["USER", "CHATBOT", "SYSTEM", "TOOL"]}}}},
+        documents={"type": "array"}, preamble={"type": "string"}, max_tokens={"type": "integer", "minimum": 1},
+        temperature=_UNIT, p={"type": "number", "minimum": 0.01, "maximum": 0.99},
+        k={"type": "integer", "minimum": 0, "maximum": 500},
+        stop_sequences={"type": "array", "maxItems": 4, "items": {"type": "string"}},
+        seed={"type": "integer"},
+        tools={"type": "array", "items": {**_NAMED, "properties": {
+            **_NAMED["properties"], "parameter_definitions": {"type": "object", "additionalProperties": {
+                "type": "object"}}}}},
+        tool_results={"type": "array", "items": {"type": "object", "properties": {
+            "call": {"type": "object", "properties": {"name": {"type": "string"}, "parameters": {"type": "object"}}},
+            "outputs": {"type": "array", "items": {"type": "object"}}}}},
+        search_queries_only={"type": "boolean"}, return_prompt={"type": "boolean"}, raw_prompting={"type": "boolean"},
+        force_single_step={"type": "boolean"}, frequency_penalty=_UNIT, presence_penalty=_UNIT,
+        prompt_truncation={"enum": ["OFF", "AUTO_PRESERVE_ORDER"]},
+    )
+
+    def parse(self, body: dict, model: dict) -> Call:
+        system = [body["preamble"]] if body.get("preamble") else []
+        messages: list[dict] = []
+        for turn in body.get("chat_history") or []:
+            text = turn.get("message") or ""
+            if turn["role"] == "SYSTEM":
+                system.append(text)
+            elif text:
+                messages.append({"role": "assistant" if turn["role"] == "CHATBOT" else "user",
+                                 "content": [{"text": text}]})
+        if body["message"]:
+            messages.append({"role": "user", "content": [{"text": body["message"]}]})
+        results = body.get("tool_results") or []
+        if results:  # the second step of tool use: the calls made, then their outputs
+            uses, outs = [], []
+            for i, result in enumerate(results):
+                call_ = result.get("call") or {}
+                uid = f"cohere_call_{i}"
+                uses.append({"toolUse": {"toolUseId": uid, "name": call_.get("name", ""),
+                                         "input": call_.get("parameters", {})}})
+                outs.append({"toolResult": {"toolUseId": uid, "content": [{"json": o} for o in result.get("outputs") or []]}})
+            messages += [{"role": "assistant", "content": uses}, {"role": "user", "content": outs}]
+        tools = []
+        for t in body.get("tools") or []:
+            defs = t.get("parameter_definitions") or {}
+            props = {n: {"type": _COHERE_TYPES.get(str(d.get("type", "str")).lower(), "string"),
+                         **({"description": d["description"]} if d.get("description") else {})} for n, d in defs.items()}
+            required = [n for n, d in defs.items() if d.get("required")]
+            tools.append(Tool(t.get("name", ""), t.get("description") or "",
+                              {"type": "object", "properties": props, **({"required": required} if required else {})}))
+        return Call(model, messages, "\n".join(system), tools, "auto", body.get("max_tokens"),
+                    body.get("stop_sequences") or [], extra={"history": body.get("chat_history") or [],
+                                                             "message": body["message"]})
+
+    REASONS = {"end_turn": "COMPLETE", "tool_use": "COMPLETE", "max_tokens": "MAX_TOKENS",
+               "stop_sequence": "STOP_SEQUENCE"}
+
+    def render(self, call: Call) -> dict:
+        a = call.answer
+        history = list(call.extra["history"]) + [{"role": "USER", "message": call.extra["message"]}]
+        out: dict[str, Any] = {
+            "response_id": call.extra.setdefault("response_id", str(uuid.uuid4())), "text": a.text,
+            "generation_id": call.extra.setdefault("generation_id", str(uuid.uuid4())),
+            "finish_reason": self.REASONS[a.stop_reason],
+            "meta": {"api_version": {"version": "1"},
+                     "billed_units": {"input_tokens": a.input_tokens, "output_tokens": a.output_tokens}},
+        }
+        if a.tool_call:
+            out["tool_calls"] = [{"name": a.tool_call["name"], "parameters": a.tool_call["input"]}]
+            history.append({"role": "CHATBOT", "message": a.text, "tool_calls": out["tool_calls"]})
+        else:
+            history.append({"role": "CHATBOT", "message": a.text})
+        out["chat_history"] = history
+        return out
+
+    def chunks(self, call: Call) -> list[dict]:
+        a, final = call.answer, self.render(call)
+        out = [{"is_finished": False, "event_type": "stream-start", "generation_id": final["generation_id"]}]
+        out += [{"is_finished": False, "event_type": "text-generation", "text": p} for p in a.chunks()]
+        if a.tool_call:
+            out.append({"is_finished": False, "event_type": "tool-calls-generation", "text": a.text,
+                        "tool_calls": final["tool_calls"]})
+        out.append({"is_finished": True, "event_type": "stream-end", "finish_reason": final["finish_reason"],
+                    "response": final})
+        return out
+
+
+class TitanEmbed(Family):
+    """Amazon Titan Text Embeddings v2 (``dimensions``, ``normalize``, ``embeddingTypes``) and G1 (v1)."""
+
+    streams = False
+    V2 = strict(["inputText"], inputText={"type": "string", "minLength": 1},
+                dimensions={"type": "integer", "enum": [256, 512, 1024]}, normalize={"type": "boolean"},
+                embeddingTypes={"type": "array", "minItems": 1, "items": {"enum": ["float", "binary"]}})
+    V1 = strict(["inputText"], inputText={"type": "string", "minLength": 1})
+
+    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
+        v1 = not model["modelId"].endswith("v2:0")
+        check_body(body, self.V1 if v1 else self.V2)
+        text = body["inputText"]
+        return Call(model, extra={"text": text, "v1": v1, "dimensions": 1536 if v1 else body.get("dimensions", 1024),
+                                  "normalize": body.get("normalize", True),
+                                  "types": body.get("embeddingTypes") or ["float"]})
+
+    def usage(self, call: Call) -> tuple[int, int]:
+        return tokens.count(call.extra["text"]), 0
+
+    def render(self, call: Call) -> dict:
+        x = call.extra
+        vector = responder.embed(x["text"], x["dimensions"], x["normalize"])
+        out: dict[str, Any] = {"embedding": vector, "inputTextTokenCount": self.usage(call)[0]}
+        if not x["v1"]:
+            by_type: dict[str, Any] = {}
+            if "float" in x["types"]:
+                by_type["float"] = vector
+            if "binary" in x["types"]:
+                by_type["binary"] = [1 if v > 0 else 0 for v in vector]
+            out["embeddingsByType"] = by_type
+        return out
+
+
+def _quantize(vector: list[float], kind: str) -> list[int] | list[float]:
+    """Cohere's embedding types from a float vector."""
+    if kind == "float":
+        return vector
+    if kind == "int8":
+        return [max(-128, min(127, round(v * 127))) for v in vector]
+    if kind == "uint8":
+        return [max(0, min(255, round((v + 1) * 127.5))) for v in vector]
+    bits = [1 if v > 0 else 0 for v in vector]
+    packed = [int("".join(map(str, bits[i:i + 8])), 2) for i in range(0, len(bits), 8)]
+    return packed if kind == "ubinary" else [b - 256 if b > 127 else b for b in packed]
+
+
+class CohereEmbed(Family):
+    """Cohere Embed v3/v4: ``texts`` (or one image), ``input_type``, optional ``embedding_types``."""
+
+    streams = False
+    schema = strict(
+        ["input_type"], texts={"type": "array", "minItems": 1, "maxItems": 96, "items": {"type": "string"}},
+        images={"type": "array", "maxItems": 1, "items": {"type": "string"}},
+        input_type={"enum": ["search_document", "search_query", "classification", "clustering", "image"]},
+        truncate={"enum": ["NONE", "START", "END"]},
+        embedding_types={"type": "array", "items": {"enum": ["float", "int8", "uint8", "binary", "ubinary"]}},
+        output_dimension={"type": "integer", "enum": [256, 512, 1024, 1536]}, max_tokens={"type": "integer"},
+    )
+
+    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
+        check_body(body, self.schema)
+        texts, images = body.get("texts"), body.get("images")
+        if (texts is None) == (images is None):
+            raise malformed("#: exactly one of [texts, images] must be provided")
+        for i, t in enumerate(texts or []):
+            if len(t) > 2048 and body.get("truncate", "END") == "NONE":
+                raise malformed(f"#/texts/{i}: expected maxLength: 2048, actual: {len(t)}")
+        default_dim = 1536 if "v4" in model["modelId"] else 1024
+        return Call(model, extra={"texts": list(texts if texts is not None else images), "types": body.get("embedding_types"),
+                                  "dimensions": body.get("output_dimension", default_dim), "images": images is not None})
+
+    def usage(self, call: Call) -> tuple[int, int]:
+        return sum(tokens.count(t) for t in call.extra["texts"]) if not call.extra["images"] else 0, 0
+
+    def render(self, call: Call) -> dict:
+        x = call.extra
+        vectors = [responder.embed(t, x["dimensions"]) for t in x["texts"]]
+        out: dict[str, Any] = {"id": str(uuid.uuid4()), "texts": [] if x["images"] else x["texts"]}
+        if x["types"]:
+            out["embeddings"] = {k: [_quantize(v, k) for v in vectors] for k in x["types"]}
+            out["response_type"] = "embeddings_by_type"
+        else:
+            out["embeddings"] = vectors
+            out["response_type"] = "embeddings_floats"
+        return out
+
+
+class Image(Family):
+    """Image generation (Nova Canvas): ``taskType`` ``TEXT_IMAGE``; returns small deterministic PNGs."""
+
+    streams = False
+    schema = {"type": "object", "required": ["taskType"], "properties": {
+        "taskType": {"enum": ["TEXT_IMAGE", "COLOR_GUIDED_GENERATION", "IMAGE_VARIATION", "INPAINTING",
+                              "OUTPAINTING", "BACKGROUND_REMOVAL", "VIRTUAL_TRY_ON"]},
+        "textToImageParams": {"type": "object"}, "imageGenerationConfig": {"type": "object", "properties": {
+            "numberOfImages": {"type": "integer", "minimum": 1, "maximum": 5},
+            "width": {"type": "integer", "minimum": 320, "maximum": 4096},
+            "height": {"type": "integer", "minimum": 320, "maximum": 4096}}}}}
+
+    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
+        check_body(body, self.schema)
+        text = (body.get("textToImageParams") or {}).get("text", "")
+        n = (body.get("imageGenerationConfig") or {}).get("numberOfImages", 1)
+        return Call(model, extra={"text": text, "n": n})
+
+    def usage(self, call: Call) -> tuple[int, int]:
+        return tokens.count(call.extra["text"]), 0
+
+    def render(self, call: Call) -> dict:
+        return {"images": [_png(f"{call.extra['text']}#{i}") for i in range(call.extra["n"])], "error": None}
+
+
+def _png(seed: str, size: int = 64) -> str:
+    """A base64 PNG of one colour derived from ``seed`` (a stand-in for a generated image)."""
+    r, g, b = hashlib.sha256(seed.encode()).digest()[:3]
+    raw = b"".join(b"\x00" + bytes((r, g, b)) * size for _ in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return base64.b64encode(png).decode()
+
+
+#: The InvokeModel body codec of each catalog ``family``.
+FAMILIES: dict[str, Family] = {
+    "anthropic": Anthropic(), "nova": Nova(), "titan-text": TitanText(), "llama": Llama(), "mistral": Mistral(),
+    "mistral-chat": MistralChat(), "cohere-command": CohereCommand(), "gpt-oss": GptOss(),
+    "titan-embed": TitanEmbed(), "cohere-embed": CohereEmbed(), "image": Image(),
+}
+
+
+def family(model: dict) -> Family:
+    """The codec of a catalog entry."""
+    return FAMILIES[model["family"]]
+
+
+def load(model: dict, body: Any, streaming: bool = False) -> Call:
+    """An InvokeModel body for ``model``, checked and normalized by its family's codec."""
+    return family(model).load(body, model, streaming)
