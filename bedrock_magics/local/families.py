@@ -112,6 +112,7 @@ class Family:
     streams = True
 
     def parse(self, body: dict, model: dict) -> Call:
+        """The normalized call of a body that passed the schema."""
         raise NotImplementedError
 
     def render(self, call: Call) -> dict:
@@ -127,7 +128,7 @@ class Family:
         return call.answer.input_tokens, call.answer.output_tokens
 
     def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
-        """Check ``body`` against the family's schema and normalize it."""
+        """Check ``body`` against the family's schema, normalize it and check its output-token limit."""
         check_body(body, self.schema)
         call = self.parse(body, model)
         check_max_tokens(call)
@@ -416,17 +417,17 @@ def chat_usage(answer: Answer) -> dict:
             "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}
 
 
-def completion_id() -> str:
+def new_completion_id() -> str:
     """A new ``chatcmpl-…`` id."""
     return "chatcmpl-" + uuid.uuid4().hex
 
 
-def chat_completion(answer: Answer, model_name: str, completion: str | None = None, *,
+def chat_completion(answer: Answer, model_name: str, completion_id: str | None = None, *,
                     reason_key: str = "finish_reason") -> dict:
-    """A ``chat.completion`` object for an answer, created now (``completion``: its id, a new
-    ``chatcmpl-…`` by default; ``reason_key``: Mistral spells ``finish_reason`` ``stop_reason``)."""
+    """A ``chat.completion`` object for an answer, created now (``completion_id``: a new ``chatcmpl-…``
+    by default; ``reason_key``: Mistral spells ``finish_reason`` ``stop_reason``)."""
     return {
-        "id": completion or completion_id(), "object": "chat.completion", "created": int(time.time()),
+        "id": completion_id or new_completion_id(), "object": "chat.completion", "created": int(time.time()),
         "model": model_name,
         "choices": [{"index": 0, reason_key: FINISH_REASONS[answer.stop_reason], "logprobs": None,
                      "message": {"role": "assistant", "content": answer.text if answer.text or not answer.tool_call
@@ -435,14 +436,14 @@ def chat_completion(answer: Answer, model_name: str, completion: str | None = No
     }
 
 
-def chat_chunks(answer: Answer, model_name: str, completion: str | None = None, *,
+def chat_chunks(answer: Answer, model_name: str, completion_id: str | None = None, *,
                 reason_key: str = "finish_reason", include_usage: bool = False) -> list[dict]:
     """The ``chat.completion.chunk`` objects streaming an answer (arguments as for
     :func:`chat_completion`; ``include_usage`` adds the final usage chunk)."""
-    completion, created = completion or completion_id(), int(time.time())
+    completion_id, created = completion_id or new_completion_id(), int(time.time())
 
     def chunk(delta: dict, reason: str | None = None) -> dict:
-        return {"id": completion, "object": "chat.completion.chunk", "created": created, "model": model_name,
+        return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_name,
                 "system_fingerprint": None, "service_tier": "default",
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, reason_key: reason}]}
 
@@ -468,7 +469,8 @@ class ChatBody(Family):
     stream_usage = False  # whether the stream ends with a usage chunk
 
     def new_id(self) -> str:
-        return completion_id()
+        """The id of a new completion."""
+        return new_completion_id()
 
     def parse(self, body: dict, model: dict) -> Call:
         try:

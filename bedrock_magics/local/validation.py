@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from typing import Any, Mapping
 
 from .catalog import max_output_tokens
@@ -125,7 +126,7 @@ def converse_call(body: Any, model: dict, *, for_count: bool = False) -> Call:
     if not for_count or conversation:
         if not conversation or conversation[0]["role"] != "user":
             raise AwsError("ValidationException", NOT_FIRST_USER)
-        for a, b in zip(conversation, conversation[1:]):
+        for a, b in pairwise(conversation):
             if a["role"] == b["role"]:
                 raise AwsError("ValidationException", NOT_ALTERNATING)
     for i, message in enumerate(conversation):

@@ -171,6 +171,23 @@ def test_chat_errors(request, client_name, model, kwargs, error, code):
     assert excinfo.value.request_id and excinfo.value.message
 
 
+def test_completion_token_limits_are_the_models(runtime, mantle):
+    """qwen3-32b allows 8192 output tokens (its catalog entry), less than the gpt-oss family's 32768."""
+    ok = runtime.chat.completions.create(model="qwen.qwen3-32b-v1:0", max_completion_tokens=8192,
+                                         messages=[{"role": "user", "content": "echo: fits"}])
+    assert ok.choices[0].message.content == "fits"
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        runtime.chat.completions.create(model="qwen.qwen3-32b-v1:0", max_completion_tokens=8193,
+                                        messages=[{"role": "user", "content": "Hi"}])
+    assert excinfo.value.param == "max_completion_tokens"
+    assert "at most 8192 completion tokens" in excinfo.value.message
+    with pytest.raises(openai.BadRequestError) as excinfo:
+        mantle.responses.create(model="qwen.qwen3-32b", input="Hi", max_output_tokens=8193)
+    assert excinfo.value.param == "max_output_tokens"
+    assert "at most 8192 completion tokens" in excinfo.value.message
+    assert mantle.responses.create(model=MANTLE_MODEL, input="echo: fits", max_output_tokens=32768).output_text == "fits"
+
+
 def test_a_body_that_is_not_json_gets_an_openai_error(local_env, local_service):
     req = urllib.request.Request(local_service.endpoints["mantle"] + "/v1/chat/completions", data=b"{not json",
                                  method="POST", headers={"Authorization": f"Bearer {local.API_KEY}",

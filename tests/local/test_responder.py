@@ -162,6 +162,32 @@ def test_chat_messages_normalize_to_the_converse_conversation():
     assert (a.text, a.input_tokens) == (b.text, b.input_tokens)
 
 
+def test_a_chat_body_makes_the_call_the_converse_form_makes():
+    body = {"messages": [{"role": "developer", "content": "Be brief"},
+                         {"role": "user", "content": "echo: one two three four"},
+                         {"role": "assistant", "content": "one two"},
+                         {"role": "tool", "tool_call_id": "call_1", "content": "-3C"},
+                         {"role": "tool", "tool_call_id": "call_2", "content": "sunny"}],
+            "max_tokens": 50, "max_completion_tokens": 2, "stop": "four",
+            "tools": [{"type": "function", "function": {"name": "get_weather"}}], "tool_choice": "none"}
+    call = responder.chat_call(body, {"modelId": "m"})
+    assert (call.system, call.max_tokens, call.stop, call.tool_choice) == ("Be brief", 2, ["four"], "none")
+    assert [t.name for t in call.tools] == ["get_weather"]
+    assert call.messages[-1] == {"role": "user", "content": [  # consecutive tool messages: one user message
+        {"toolResult": {"toolUseId": "call_1", "content": [{"text": "-3C"}]}},
+        {"toolResult": {"toolUseId": "call_2", "content": [{"text": "sunny"}]}}]}
+    expected = responder.respond("m", call.messages, "Be brief", 2, ["four"], call.tools, "none")
+    assert call.answer == expected and call.input_tokens == expected.input_tokens
+    with pytest.raises(ValueError):
+        responder.chat_call({"messages": [{"role": "robot", "content": "Hi"}]}, {"modelId": "m"})
+
+
+@pytest.mark.parametrize("text, parts", [("", 3), ("ab", 3), ('{"city": "Oslo"}', 3), ("abcdefg", 2)])
+def test_fragments_join_back_in_at_most_the_parts_asked(text, parts):
+    pieces = responder.fragments(text, parts)
+    assert "".join(pieces) == text and len(pieces) <= parts
+
+
 # -- embeddings -------------------------------------------------------------------------------------
 
 def _cos(a, b):

@@ -172,6 +172,27 @@ def test_converse_validation_errors(rt, kwargs, message):
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+@pytest.mark.parametrize("model_id, limit", [
+    (NOVA, 10000),  # the Nova family's limit
+    ("us.amazon.nova-premier-v1:0", 25000),  # Nova models with limits of their own
+    ("us.amazon.nova-2-lite-v1:0", 65535),
+    (CLAUDE, 4096),  # Claude 3 Haiku: below the Anthropic family's 64000
+    ("global.anthropic.claude-opus-4-6-v1", 128000),  # above it
+    ("us.anthropic.claude-opus-4-1-20250805-v1:0", 32000),
+    ("amazon.titan-text-premier-v1:0", 3072),
+    ("mistral.mixtral-8x7b-instruct-v0:1", 4096),
+    ("ai21.jamba-1-5-mini-v1:0", 4096),
+])
+def test_converse_max_tokens_limit_is_the_models(rt, model_id, limit):
+    at_limit = rt.converse(modelId=model_id, messages=[msg("echo: fits")], inferenceConfig={"maxTokens": limit})
+    assert at_limit["output"]["message"]["content"] == [{"text": "fits"}]
+    with pytest.raises(ClientError) as excinfo:
+        rt.converse(modelId=model_id, messages=[msg("echo: too long")], inferenceConfig={"maxTokens": limit + 1})
+    assert error_of(excinfo) == ("ValidationException", f"The maximum tokens you requested exceeds the model limit "
+                                                        f"of {limit}. Try again with a maximum tokens value that is "
+                                                        f"lower than {limit}.")
+
+
 @pytest.mark.parametrize("model_id, message", [
     ("amazon.titan-embed-text-v2:0",
      "This action doesn't support the model that you provided. Try again with a supported text or chat model."),
@@ -386,10 +407,17 @@ def test_invoke_image_model(rt):
     (CLAUDE, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "temperature": 1.5,
               "messages": [{"role": "user", "content": "Hi"}]},
      "Malformed input request: #/temperature: 1.5 is not less or equal to 1, please reformat your input and try again."),
-    (CLAUDE, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100000,
-              "messages": [{"role": "user", "content": "Hi"}]},
+    (HAIKU_PROFILE, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100000,
+                     "messages": [{"role": "user", "content": "Hi"}]},
      "The maximum tokens you requested exceeds the model limit of 64000. Try again with a maximum tokens value "
      "that is lower than 64000."),
+    (CLAUDE, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5000,
+              "messages": [{"role": "user", "content": "Hi"}]},
+     "The maximum tokens you requested exceeds the model limit of 4096. Try again with a maximum tokens value "
+     "that is lower than 4096."),
+    ("amazon.titan-text-premier-v1:0", {"inputText": "x", "textGenerationConfig": {"maxTokenCount": 3073}},
+     "The maximum tokens you requested exceeds the model limit of 3072. Try again with a maximum tokens value "
+     "that is lower than 3072."),
     ("amazon.titan-embed-text-v2:0", {"inputText": "x", "dimensions": 100},
      "Malformed input request: #/dimensions: 100 is not a valid enum value, please reformat your input and try again."),
     ("amazon.titan-text-express-v1", {"prompt": "x"},
