@@ -51,10 +51,13 @@ What the model says (first rule that applies)
 2. **Tool calls.** When tools are offered (and the tool choice is not ``none``) and the last user
    text names one of them as a whole word, the answer is a call of that tool (the earliest named in
    the text; with tool choice ``any`` the first offered tool if none is named; with a specific tool
-   choice, that tool). Its ``input`` has one entry per property of the tool's schema: the value of a
-   ``key=value`` pair in the prompt (``city=Paris``, ``city="New York"``; converted to the
-   property's JSON type), else a placeholder of that type: the first ``enum`` value, ``"example"``,
-   ``1``, ``1.0``, ``true``, ``[]`` or ``{}``. The stop reason is ``tool_use`` and the text empty.
+   choice, that tool). Its ``input`` has an entry for each property of the tool's schema that the
+   prompt gives as a ``key=value`` pair (``city=Paris``, ``city="New York"``; converted to the
+   property's JSON type) and for each *required* property, which, when the prompt does not give
+   it, gets the schema's ``default``, else a placeholder of its type: the first ``enum`` value,
+   ``"example"``, ``1``, ``1.0``, ``true``, ``[]`` or ``{}``. Optional properties the prompt does not
+   give are left out, as a model would, so the tool's own defaults apply. The stop reason is
+   ``tool_use`` and the text empty.
 3. **Echo.** When the last user text contains ``echo:``, the reply is exactly what follows the first
    ``echo:``, stripped of surrounding whitespace.
 4. **Otherwise** the reply is
@@ -447,7 +450,8 @@ def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
 
 
 def tool_input(tool: Tool, text: str) -> dict[str, Any]:
-    """The input of a call to ``tool`` asked for by ``text`` (``key=value`` pairs, else placeholders)."""
+    """The input of a call to ``tool`` asked for by ``text`` (``key=value`` pairs, required
+    properties filled with defaults or placeholders)."""
     given = {}
     for m in _PAIR.finditer(text):
         raw = next(g for g in m.groups()[1:] if g is not None)
@@ -455,11 +459,16 @@ def tool_input(tool: Tool, text: str) -> dict[str, Any]:
             raw = raw.rstrip(".!?)")  # "city=Paris." ends a sentence, it is not part of the value
         given.setdefault(m.group(1), raw)
     props = (tool.parameters or {}).get("properties") or {}
+    required = set((tool.parameters or {}).get("required") or ())
     out: dict[str, Any] = {}
     for name, schema in props.items():
         schema = schema if isinstance(schema, Mapping) else {}
         if name in given:
             out[name] = _coerce(given[name], schema)
+        elif name not in required:
+            continue  # optional and not asked for: the tool's default applies
+        elif "default" in schema:
+            out[name] = schema["default"]
         elif schema.get("enum"):
             out[name] = schema["enum"][0]
         else:

@@ -114,13 +114,23 @@ def test_naming_an_offered_tool_calls_it_with_typed_values_from_the_prompt():
     assert answer.stop_reason == "tool_use" and answer.text == ""
     call = answer.tool_call
     assert call["name"] == "get_weather" and call["id"].startswith("tooluse_")
-    assert call["input"] == {"city": "Paris", "days": 3, "metric": True, "units": "celsius"}
+    assert call["input"] == {"city": "Paris", "days": 3, "metric": True}  # optional "units" not asked for
     assert "".join(answer.tool_input_fragments()) == json.dumps(call["input"])
 
 
 def test_quoted_values_and_placeholders():
     answer = responder.respond("m", [user('get_weather city="New York"')], tools=[WEATHER])
-    assert answer.tool_call["input"] == {"city": "New York", "days": 1, "metric": True, "units": "celsius"}
+    assert answer.tool_call["input"] == {"city": "New York"}  # the optional properties are left out
+
+
+def test_required_properties_get_defaults_or_typed_placeholders():
+    tool = {"toolSpec": {"name": "book", "inputSchema": {"json": {
+        "type": "object", "required": ["city", "days", "metric", "units", "seats"],
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "metric": {"type": "boolean"},
+                       "units": {"enum": ["celsius", "fahrenheit"]}, "seats": {"type": "integer", "default": 2},
+                       "note": {"type": "string"}}}}}}
+    answer = responder.respond("m", [user("book it")], tools=[tool])
+    assert answer.tool_call["input"] == {"city": "example", "days": 1, "metric": True, "units": "celsius", "seats": 2}
 
 
 def test_tool_choice_controls_whether_a_tool_is_called():
