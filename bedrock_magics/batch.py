@@ -28,6 +28,10 @@ How a run works (:func:`map_rows`, :func:`compare`, :func:`embed_rows`)
   :class:`BatchInterrupted` — a ``KeyboardInterrupt`` — is raised with the partial frame in
   ``.frame``: finished rows filled in, the rest with ``COL_error == "cancelled"``.
 
+* Nothing is silent: answers cut off at ``max_tokens`` are counted in the summary line (and
+  ``COL_stop_reason`` says which), an empty frame still gets its columns and a "0 rows" line, and
+  result columns never overwrite the frame's own (one-line ValueError before anything is sent).
+
 Bedrock batch inference jobs (rows as JSONL in S3, ``CreateModelInvocationJob``) are
 :mod:`bedrock_magics.jobs`; it reuses this module's row helpers (``_check_inputs``, ``_row_tasks``,
 ``_Columns``, ``_base_frame``, ``_Stats`` ...), which therefore live here only.
@@ -56,7 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "BatchInterrupted", "THROTTLE_RETRIES", "DEFAULT_CONCURRENCY", "COMPARE_COLUMNS",
-    "map_rows", "compare", "dry_run", "embed_rows", "estimate_tokens", "model_slug",
+    "map_rows", "compare", "distinct_models", "dry_run", "embed_rows", "estimate_tokens", "model_slug",
 ]
 
 #: Workers when neither the call nor ``Bedrock.concurrency`` says how many.
@@ -256,6 +260,7 @@ class _Stats:
     output_tokens: int = 0
     cost_usd: float = 0.0
     cost_known: bool = True
+    truncated: int = 0  # answers cut off at max_tokens: said in the summary, never silent
     errors: Counter = field(default_factory=Counter)
     interrupted: bool = False
 
@@ -279,6 +284,8 @@ class _Stats:
                 self.cost_usd += float(reply.cost_usd)
         if reply.ok:
             self.ok += 1
+            if reply.stop_reason in _CUT_OFF:
+                self.truncated += 1
         elif reply.status == "cancelled":
             self.cancelled += 1
         else:
@@ -290,16 +297,24 @@ class _Stats:
                 f"cost={self._money()}")
 
     def _money(self) -> str:
-        return f"${self.cost_usd:,.4f}" if self.cost_known else f"≥${self.cost_usd:,.4f} (some prices unknown)"
+        from .prices import format_usd
+
+        money = format_usd(self.cost_usd)
+        if self.cost_known:
+            return money
+        return f"≥{money} (some prices unknown)" if self.cost_usd else "cost unknown (no price for the model)"
 
     def summary(self, noun: str = "rows") -> str:
-        parts = [f"{self.total:,} {noun}"]
+        parts = [f"{self.total:,} {_plural(noun, self.total)}"]
         if self.failed:
             detail = ", ".join(f"{code} ×{n}" for code, n in self.errors.most_common())
             parts.append(f"{self.failed:,} failed ({detail})")
         cancelled = self.total - self.done + self.cancelled
         if cancelled:
             parts.append(f"{cancelled:,} cancelled")
+        if self.truncated:
+            parts.append(f"{self.truncated:,} {_plural(noun, self.truncated)} stopped at max tokens "
+                         "(answers cut off; raise --max-tokens)")
         parts.append(f"{self.input_tokens + self.output_tokens:,} tokens")
         parts.append(self._money())
         if self.cached:
@@ -308,9 +323,19 @@ class _Stats:
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.total, "ok": self.ok, "failed": self.failed, "cached": self.cached,
-                "cancelled": self.total - self.done + self.cancelled, "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens, "cost_usd": self.cost_usd if self.cost_known else math.nan,
+                "cancelled": self.total - self.done + self.cancelled, "max_tokens": self.truncated,
+                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "cost_usd": self.cost_usd if self.cost_known else math.nan,
                 "errors": dict(self.errors), "interrupted": self.interrupted}
+
+
+#: Stop reasons that mean "cut off by the token limit" (Converse's, OpenAI's and Responses' words).
+_CUT_OFF = frozenset({"max_tokens", "length", "max_output_tokens", "incomplete"})
+
+
+def _plural(noun: str, n: int) -> str:
+    """``rows``/``row``, ``models``/``model`` … by count (the nouns given are plural)."""
+    return noun[:-1] if n == 1 and noun.endswith("s") else noun
 
 
 ProgressCallback = Callable[[int, int, Reply], None]
@@ -475,7 +500,7 @@ class _Columns:
     """The result columns of one column set (``COL``, ``COL_input_tokens`` ... ``COL_error``),
     filled by row position; rows never filled read as cancelled."""
 
-    SUFFIXES = ("input_tokens", "output_tokens", "latency_ms", "cost_usd", "error")
+    SUFFIXES = ("input_tokens", "output_tokens", "latency_ms", "cost_usd", "stop_reason", "error")
 
     def __init__(self, out: str, n: int, value: Callable[[Reply], Any] | None = None,
                  suffixes: Sequence[str] | None = None) -> None:
@@ -489,6 +514,7 @@ class _Columns:
         self.output_tokens = np.zeros(n, dtype="int64")
         self.latency_ms = np.full(n, np.nan)
         self.cost_usd = np.full(n, np.nan)
+        self.stop_reason = np.full(n, None, dtype=object)
         self.error = np.full(n, CANCELLED, dtype=object)
         self.filled = np.zeros(n, dtype=bool)
 
@@ -499,10 +525,16 @@ class _Columns:
         self.output_tokens[pos] = reply.output_tokens
         self.latency_ms[pos] = reply.latency_ms
         self.cost_usd[pos] = math.nan if reply.cost_usd is None else reply.cost_usd
+        self.stop_reason[pos] = reply.stop_reason
         self.error[pos] = None if reply.ok else (reply.error or reply.error_code or "error")
 
     def names(self) -> list[str]:
-        return [self.out] + [f"{self.out}_{suffix}" for suffix in self.suffixes]
+        return self.names_for(self.out, self.suffixes)
+
+    @classmethod
+    def names_for(cls, out: str, suffixes: Sequence[str] | None = None) -> list[str]:
+        """The result column names of a column set ``out`` (``out``, ``out_input_tokens`` …)."""
+        return [out] + [f"{out}_{suffix}" for suffix in (cls.SUFFIXES if suffixes is None else suffixes)]
 
     def attach(self, frame: "pd.DataFrame") -> None:
         """Add the columns to ``frame`` in place (by position, so any index works)."""
@@ -514,7 +546,7 @@ class _Columns:
         tokens_in[~self.filled] = pd.NA
         tokens_out[~self.filled] = pd.NA
         data = {"input_tokens": tokens_in, "output_tokens": tokens_out, "latency_ms": self.latency_ms,
-                "cost_usd": self.cost_usd, "error": self.error}
+                "cost_usd": self.cost_usd, "stop_reason": self.stop_reason, "error": self.error}
         frame[self.out] = self.values
         for suffix in self.suffixes:
             frame[f"{self.out}_{suffix}"] = data[suffix]
@@ -535,10 +567,46 @@ def _check_frame(frame: Any, what: str = "frame") -> None:
         raise TypeError(f"{what} must be a pandas DataFrame, not {type(frame).__name__}")
 
 
-def _check_out(out: Any) -> str:
+def _check_out(out: Any, frame: "pd.DataFrame | None" = None, sets: Sequence[str] | None = None,
+               suffixes: Sequence[str] | None = None) -> str:
+    """``out`` as a column name; with ``frame``, also refuse result columns that would overwrite
+    the frame's own columns (:func:`_check_collisions`). ``sets`` are the column-set names when
+    they are not ``out`` itself (compare: ``{out}_{slug}`` per model)."""
     if not isinstance(out, str) or not out.strip():
         raise ValueError(f"out must be a non-empty column name, not {out!r}")
+    if frame is not None:
+        _check_collisions(frame, out, list(sets) if sets is not None else [out], suffixes)
     return out
+
+
+def _check_collisions(frame: "pd.DataFrame", out: str, sets: Sequence[str],
+                      suffixes: Sequence[str] | None = None) -> None:
+    """Refuse a run whose result columns (each set's ``COL``, ``COL_input_tokens`` … ``COL_error``)
+    would replace columns of ``frame``: the result would silently lose an input next to its answer.
+    Checked before anything is sent; the message is one line naming the column.
+
+    One exception: ``frame`` is the result of an earlier run with the same ``out`` (it has the
+    first set's ``COL`` and ``COL_error``): running it again replaces those answers, as documented.
+    """
+    columns = {str(c) for c in frame.columns}
+    names = [name for col in sets for name in _Columns.names_for(col, suffixes)]
+    taken = [name for name in names if name in columns]
+    if not taken:
+        return
+    if sets[0] in columns and f"{sets[0]}_error" in columns:  # an earlier run's result
+        return
+    name = taken[0]
+    which = "" if name == out else " (one of the result columns it adds)"
+    raise ValueError(f"--out {out} would overwrite the frame's column {name!r}{which}; choose another --out "
+                     f"(out= in Python), e.g. --out {_free_name(out, columns, names)}")
+
+
+def _free_name(out: str, columns: set[str], names: Sequence[str]) -> str:
+    """A suggestion for ``--out`` whose result columns are all free."""
+    for candidate in (f"{out}_answer", "answer", "reply", "result") + tuple(f"answer{i}" for i in range(2, 100)):
+        if all(name.replace(out, candidate, 1) not in columns for name in names) and candidate not in columns:
+            return candidate
+    return f"{out}_out"
 
 
 def _rows(frame: "pd.DataFrame") -> Iterator[dict[str, Any]]:
@@ -622,11 +690,17 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
     ``max_tokens``, ...), so a run works on every route.
 
     Returns a new frame with ``frame``'s index and columns plus ``out``, ``{out}_input_tokens``,
-    ``{out}_output_tokens``, ``{out}_latency_ms``, ``{out}_cost_usd`` and ``{out}_error`` (None
-    when the row succeeded). ``result.attrs["bedrock"]`` holds the run's counts and its summary
-    line (``"200 rows · 3 failed (ThrottlingException ×3) · 12,345 tokens · $0.0123"``), which is
-    also printed when ``progress`` is true. Tokens and cost in the summary are what this run
-    spent; rows served from the reply cache keep their original cost in ``{out}_cost_usd``.
+    ``{out}_output_tokens``, ``{out}_latency_ms``, ``{out}_cost_usd``, ``{out}_stop_reason``
+    (``end_turn``, ``max_tokens`` …) and ``{out}_error`` (None when the row succeeded).
+    ``result.attrs["bedrock"]`` holds the run's counts and its summary line (``"200 rows · 3 failed
+    (ThrottlingException ×3) · 12 rows stopped at max tokens (…) · 12,345 tokens · $0.0123"``; costs
+    through :func:`prices.format_usd`), which is also printed when ``progress`` is true — for an
+    empty frame too (``"0 rows · 0 tokens · $0"``). Tokens and cost in the summary are what this
+    run spent; rows served from the reply cache keep their original cost in ``{out}_cost_usd``.
+
+    An ``out`` whose columns would overwrite columns of ``frame`` (``out="review"`` over a
+    ``review`` column) is refused with one line before anything is sent; a frame that is the
+    result of an earlier run with the same ``out`` is run again, replacing those answers.
 
     ``on_row(done, total, reply)`` is called in the calling thread after each row (for custom
     progress reporting; raising ``KeyboardInterrupt`` from it interrupts the run).
@@ -635,7 +709,7 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
     frame in ``.frame``: finished rows are kept, unsent rows have ``{out}_error == "cancelled"``.
     """
     _check_frame(frame)
-    out = _check_out(out)
+    out = _check_out(out, frame)
     workers = _concurrency(bm, concurrency)
     first = _check_inputs(bm, frame, template, namespace, [overrides])
     columns = _Columns(out, len(frame))
@@ -650,7 +724,7 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
     except KeyboardInterrupt:
         pass  # runner.stats.interrupted is set: _finish raises BatchInterrupted with the frame
     columns.attach(result)
-    return _finish(result, runner.stats, progress and len(frame) > 0)
+    return _finish(result, runner.stats, progress)  # "0 rows" too: an empty frame is no silent no-op
 
 
 # ==================================================================================================
@@ -688,6 +762,25 @@ def _slug(text: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", text).strip("_").lower() or "model"
 
 
+def distinct_models(models: str | Sequence[str] | None) -> list[str]:
+    """``models`` as a list, refused (ValueError, one line) when empty or when a model is given twice.
+
+    A repeated ``-m`` is a mistake rather than a wish for two samples: the two answers would share
+    one row, or one column set, and one would hide the other. ``compare`` and the magic's
+    multi-model ``--dry-run`` both check with this.
+    """
+    if isinstance(models, str):
+        models = [models]
+    listed = list(models or ())
+    if not listed:
+        raise ValueError("compare needs at least one model")
+    repeated = [model for model, n in Counter(listed).items() if n > 1]
+    if repeated:
+        raise ValueError(f"-m {repeated[0]} is given twice: each -m names a different model to compare "
+                         "(to sample one model again, run the cell again)")
+    return listed
+
+
 def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: "pd.DataFrame | None" = None,
             template: str | None = None, out: str = "answer", concurrency: int | None = None,
             use_cache: bool | None = None, progress: bool | None = None,
@@ -707,12 +800,13 @@ def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: 
 
     ``use_cache`` defaults to True with a frame (resume) and False for a single prompt (a fresh
     comparison). Raises :class:`BatchInterrupted` on Ctrl-C, like :func:`map_rows`.
+
+    A model given twice is refused (ValueError): its two answers would share one row or one
+    column set, so one would hide the other. To see how much one model varies, run it again.
     """
     import pandas as pd
 
-    models = list(dict.fromkeys(models or ()))
-    if not models:
-        raise ValueError("compare needs at least one model")
+    models = distinct_models(models)
     workers = _concurrency(bm, concurrency)
     if frame is not None:
         return _compare_frame(bm, frame, template or prompt, models, out=out, concurrency=workers,
@@ -756,6 +850,7 @@ def _compare_frame(bm: "Bedrock", frame: "pd.DataFrame", template: str | None, m
     if not isinstance(template, str):
         raise ValueError("compare over a frame needs a template (or the prompt as the template)")
     slugs = {model: model_slug(model, models) for model in models}
+    _check_out(out, frame, sets=[f"{out}_{slugs[model]}" for model in models])
     sets = [_Columns(f"{out}_{slugs[model]}", len(frame)) for model in models]
     result = _base_frame(frame, [name for cols in sets for name in cols.names()])
     settings = [{**overrides, "model": model} for model in models]
@@ -774,7 +869,7 @@ def _compare_frame(bm: "Bedrock", frame: "pd.DataFrame", template: str | None, m
         pass
     for cols in sets:
         cols.attach(result)
-    return _finish(result, runner.stats, progress and len(frame) > 0, noun="calls", columns=slugs)
+    return _finish(result, runner.stats, progress, noun="calls", columns=slugs)
 
 
 # ==================================================================================================
@@ -786,7 +881,8 @@ COUNT_TOKENS, ESTIMATE, INVALID = "count_tokens", "estimate", "invalid row"
 
 def estimate_tokens(request: Request) -> int:
     """A rough input-token count for ``request``: about four characters per token (the usual
-    rule of thumb for English with BPE tokenizers), plus three per message for the chat format."""
+    rule of thumb for English with BPE tokenizers), plus three per message for the chat format.
+    Tool definitions count too (their names, descriptions and JSON schemas are sent as input)."""
     chars = len(request.system or "")
     for message in request.messages:
         for block in message.get("content", ()):
@@ -794,7 +890,53 @@ def estimate_tokens(request: Request) -> int:
                 chars += len(block["text"])
             else:
                 chars += len(json.dumps(block, default=str))
+    if request.tools:
+        chars += len(json.dumps([{"name": t.name, "description": t.description, "parameters": t.parameters}
+                                 for t in request.tools], default=str))
     return math.ceil(chars / 4) + 3 * len(request.messages)
+
+
+def _count_tokens_input(request: Request) -> dict[str, Any]:
+    """CountTokens' ``input.converse``: the Converse request the call would send, minus what
+    CountTokens does not take (model id, inference settings) — so tool schemas and a conversation's
+    history are counted exactly as they will be billed."""
+    from .routes.converse import converse_kwargs
+
+    body = converse_kwargs(request)
+    return {key: body[key] for key in ("messages", "system", "toolConfig", "additionalModelRequestFields")
+            if key in body}
+
+
+def _billed_request(bm: "Bedrock", request: Request, chat: str | None) -> Request:
+    """``request`` as the service bills it: a conversation kept server-side (mantle Responses'
+    ``previous_response_id``) is billed as input too, so its history is put back for counting."""
+    if request.previous_response_id is None or chat is None or chat not in bm.chats:
+        return request
+    from dataclasses import replace
+
+    history = tuple(bm.chats.get(chat).messages)
+    return replace(request, messages=history + tuple(request.messages), previous_response_id=None)
+
+
+def _dry_run_chat(bm: "Bedrock", overrides: dict[str, Any]) -> str | None:
+    """The conversation name among ``overrides`` (``chat=True``: the default one). A name with no
+    history yet is dropped, so that an estimate never creates a conversation."""
+    chat = overrides.get("chat")
+    if chat is None or chat is False:
+        overrides.pop("chat", None)
+        return None
+    if chat is True:
+        from .conversation import DEFAULT_NAME
+
+        chat = DEFAULT_NAME
+    if not isinstance(chat, str) or not chat.strip():
+        raise ValueError(f"chat must be a conversation name, not {chat!r}")
+    chat = chat.strip()
+    if chat not in bm.chats:
+        overrides.pop("chat", None)
+        return None
+    overrides["chat"] = chat
+    return chat
 
 
 def _bare_model(model: str) -> str:
@@ -829,20 +971,13 @@ class _TokenCounter:
             return estimate_tokens(request), ESTIMATE
         try:
             client = _runtime_client(self.bm, request)
-            body: dict[str, Any] = {"messages": [_plain_message(m) for m in request.messages]}
-            if request.system:
-                body["system"] = [{"text": request.system}]
-            response = client.count_tokens(modelId=model, input={"converse": body})
+            response = client.count_tokens(modelId=model, input={"converse": _count_tokens_input(request)})
             return int(response["inputTokens"]), COUNT_TOKENS
         except Exception as exc:  # noqa: BLE001 - any refusal means: estimate this model
             with self._lock:
                 self._unsupported[model] = _one_line(exc)
                 self.notes.setdefault(request.model, f"CountTokens unavailable: {_one_line(exc)}")
             return estimate_tokens(request), ESTIMATE
-
-
-def _plain_message(message: dict[str, Any]) -> dict[str, Any]:
-    return {"role": message["role"], "content": list(message["content"])}
 
 
 def _runtime_client(bm: "Bedrock", request: Request) -> Any:
@@ -862,13 +997,16 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
     ``input_cost_usd``, ``max_output_tokens`` (the request's ``max_tokens``) and ``max_cost_usd``
     (input + ``max_output_tokens`` at output prices: an upper bound; NaN without ``max_tokens``).
 
-    ``result.attrs["bedrock"]`` holds the totals and a summary line (printed when ``progress``).
+    The count is of the request the real call would send: ``tools=`` (their schemas are input
+    tokens) and ``chat=`` (the conversation's history, also when mantle keeps it server-side) are
+    counted too. ``result.attrs["bedrock"]`` holds the totals and a summary line (printed when
+    ``progress``).
     """
     import numpy as np
     import pandas as pd
 
-    from . import prices
-
+    overrides = dict(overrides)
+    chat = _dry_run_chat(bm, overrides)
     if isinstance(frame_or_prompt, str):
         base = pd.DataFrame(index=pd.RangeIndex(1))
         tasks: Iterable[_Task] = [_Task(0, 0, bm.request(frame_or_prompt, **overrides))]
@@ -889,7 +1027,6 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
     max_out = np.full(n, np.nan)
     input_cost = np.full(n, np.nan)
     max_cost = np.full(n, np.nan)
-    overrides_prices = getattr(bm, "prices", None) or None
     price_of: dict[str, Any] = {}  # one price lookup per model, not per row
 
     def store(pos: int, result: tuple[int, str]) -> None:
@@ -903,13 +1040,14 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
             request = task.request
             if request is None:
                 continue
+            request = _billed_request(bm, request, chat)
             pos = task.pos
             prompt_col[pos], model_col[pos] = request.prompt, request.model
             if request.max_tokens:
                 max_out[pos] = request.max_tokens
             price = price_of.get(request.model, False)
             if price is False:
-                price = price_of[request.model] = prices.lookup(request.model, overrides_prices)
+                price = price_of[request.model] = bm.price_for(request.model, request.region)
             if price is not None:
                 input_cost[pos] = price.input_per_1k  # per 1k for now; times tokens below
                 max_cost[pos] = price.output_per_1k
@@ -936,13 +1074,15 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
     result["max_output_tokens"] = pd.array([None if math.isnan(v) else int(v) for v in max_out], dtype="Int64")
     result["max_cost_usd"] = max_cost
 
+    from .prices import format_usd
+
     total_in = int(tokens.sum())
     method_counts = Counter(methods.tolist())
     how = ", ".join(f"{k} ×{v:,}" for k, v in method_counts.most_common())
     parts = [f"{n:,} {'row' if n == 1 else 'rows'}", f"{total_in:,} input tokens ({how})",
-             f"input ≈ ${np.nansum(input_cost):,.4f}" if not np.isnan(input_cost).all() else "price unknown"]
-    if not np.isnan(max_cost).any():
-        parts.append(f"at most ${max_cost.sum():,.4f} with max_tokens")
+             f"input ≈ {format_usd(np.nansum(input_cost))}" if not np.isnan(input_cost).all() else "price unknown"]
+    if n and not np.isnan(max_cost).any():
+        parts.append(f"at most {format_usd(max_cost.sum())} with max_tokens")
     parts.append("nothing sent")
     summary = " · ".join(parts)
     result.attrs["bedrock"] = {"rows": n, "input_tokens": total_in, "input_cost_usd": float(np.nansum(input_cost)),
@@ -986,17 +1126,19 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
         column = column or "text"
     if column is None or column not in frame.columns:
         known = ", ".join(map(str, frame.columns[:10]))
-        raise ValueError(f"embed_rows needs the name of a text column; {column!r} is not one of: {known}")
+        raise ValueError(f"the column to embed (--embed COLUMN, column= in Python) must be a text column of the "
+                         f"frame; {column!r} is not one of: {known}")
     if not model:
-        raise ValueError("embed_rows needs an embedding model, e.g. model='amazon.titan-embed-text-v2:0' "
-                         "or model='cohere.embed-english-v3'")
+        raise ValueError("an embedding model is needed: add -m amazon.titan-embed-text-v2:0 "
+                         "(or -m cohere.embed-english-v3; model=... in Python)")
     from .routes import codecs
 
     family = codecs.family_of(model)
     if family not in codecs.EMBED_FAMILIES:
-        raise ValueError(f"{model} is not an embedding model; use Titan Text Embeddings "
-                         "(amazon.titan-embed-text-v2:0) or Cohere Embed (cohere.embed-english-v3)")
-    out = _check_out(out or f"{column}_embedding")
+        raise ValueError(f"{model} is not an embedding model: use -m amazon.titan-embed-text-v2:0 (Titan Text "
+                         "Embeddings) or -m cohere.embed-english-v3 (Cohere Embed)")
+    suffixes = ("input_tokens", "cost_usd", "error")
+    out = _check_out(out or f"{column}_embedding", frame, suffixes=suffixes)
     workers = _concurrency(bm, concurrency)
     extra = {name: value for name, value in (("dimensions", dimensions), ("normalize", normalize),
                                              ("input_type", input_type)) if value is not None}
@@ -1016,7 +1158,7 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
     def vector(reply: Reply) -> Any:
         return None if reply.embedding is None else np.asarray(reply.embedding, dtype=np.float32)
 
-    columns = _Columns(out, len(frame), value=vector, suffixes=("input_tokens", "cost_usd", "error"))
+    columns = _Columns(out, len(frame), value=vector, suffixes=suffixes)
     result = _base_frame(frame, columns.names())
     runner = _Runner(bm, concurrency=workers, use_cache=use_cache, progress=progress and len(frame) > 0,
                      total=len(frame), desc=out, on_row=on_row)
@@ -1025,4 +1167,4 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
     except KeyboardInterrupt:
         pass
     columns.attach(result)
-    return _finish(result, runner.stats, progress and len(frame) > 0)
+    return _finish(result, runner.stats, progress)

@@ -221,6 +221,37 @@ class Catalog:
                 unique.append(i)
         return unique[:n]
 
+    def cached(self, region: str) -> pd.DataFrame | None:
+        """The list of ``region`` if it was fetched before (whatever its age), else None: no I/O."""
+        with self._lock:
+            cached = self._cache.get(region)
+        return cached[1] if cached else None
+
+    def base_model(self, region: str, model_id: str, *, fetch: bool = False,
+                   kinds: Iterable[str] | None = None) -> str | None:
+        """The foundation-model id behind ``model_id`` (an id or ARN: an application inference
+        profile, a provisioned throughput, a custom model ...), or None when the list does not
+        know it. A foundation model is its own base.
+
+        ``kinds`` keeps only rows of those kinds: pricing asks for ``("foundation-model",
+        "inference-profile")``, the targets billed per token as their base model (provisioned
+        throughput is billed by the hour, custom and imported models at their own rates).
+        With ``fetch=False`` (the default) only an already fetched list is read — pricing a call
+        must never wait for the control plane; ``fetch=True`` fetches the list when needed.
+        """
+        frame = self._frame(region, False) if fetch else self.cached(region)
+        if frame is None or not model_id:
+            return None
+        hit = frame[(frame["model_id"] == model_id) | (frame["arn"] == model_id)]
+        if kinds is not None:
+            hit = hit[hit["kind"].isin(tuple(kinds))]
+        for kind, own_id, base in zip(hit["kind"], hit["model_id"], hit["base_model"]):
+            if kind == "foundation-model":
+                return own_id
+            if isinstance(base, str) and base:
+                return base
+        return None
+
     def clear(self, region: str | None = None) -> None:
         """Forget the cached list of ``region`` (or of every region)."""
         with self._lock:
@@ -433,7 +464,8 @@ def _explain(exc: BaseException, region: str, surface: str = "control") -> Excep
     """C1's one-line ``BedrockError`` for a boto3/openai exception while listing models."""
     from . import errors
 
-    return errors.explain(exc, None, {"region": region, "model": "the model list", "endpoint": surface,
+    # No model is named: the messages say "… in REGION (control/list)", never "the model".
+    return errors.explain(exc, None, {"region": region, "endpoint": surface,
                                       "api": "models" if surface == "mantle" else "list"})
 
 

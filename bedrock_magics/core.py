@@ -41,6 +41,7 @@ from .request import Request, ToolSpec, user_message
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from . import prices
     from .auth import Clients
     from .catalog import Catalog
     from .conversation import Conversations
@@ -54,6 +55,9 @@ __all__ = ["Bedrock"]
 # Options of request()/ask()/stream() besides the prompt; a typo gets a did-you-mean.
 _OPTIONS = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop",
             "chat", "tools", "extra", "messages")
+
+# Catalog kinds billed per token as their base model (see Catalog.base_model): what price() may map.
+_PRICED_AS_BASE = ("foundation-model", "inference-profile")
 
 # The local service, shared by every Bedrock in this process (one port, one CA): see use_local().
 _local_service: "LocalService | None" = None
@@ -351,7 +355,8 @@ class Bedrock(BedrockSettings):
     def record(self, reply: Reply, cell: int | None = None) -> None:
         """Price ``reply`` (unless it already has a cost) and append it to the ledger.
 
-        A ledger that cannot be written (read-only disk, ...) warns once and never fails the call.
+        Neither step can fail the call it records: a price that cannot be worked out is NaN (see
+        :meth:`price`), and a ledger that cannot be written (read-only disk, ...) warns once.
         """
         self.price(reply)
         try:
@@ -359,14 +364,21 @@ class Bedrock(BedrockSettings):
         except Exception as exc:  # noqa: BLE001 - the answer matters more than its bookkeeping
             if not self._ledger_warned:
                 self._ledger_warned = True
+                from .errors import Note
+
                 warnings.warn(f"the ledger at {self.ledger_path} cannot be written ({type(exc).__name__}: {exc}); "
                               f"calls are not being recorded. Set Bedrock.ledger_path to a writable file.",
-                              RuntimeWarning, stacklevel=2)
+                              Note, stacklevel=2)
 
-    def price(self, reply: Reply) -> float:
+    def price(self, reply: Reply, tier: str = "on_demand") -> float:
         """Set and return ``reply.cost_usd`` from the price table (``Bedrock.prices`` first).
 
         A failed call that used no tokens costs 0; a cancelled one with no usage is unknown (NaN).
+        An id that does not name its model (an application inference profile's ARN) is priced as
+        the model the catalog maps it to, when the catalog of that region is already loaded (no
+        call is made for it). ``tier="batch"`` prices a batch inference record (half price).
+        Never raises: a pricing failure (a malformed ``Bedrock.prices`` entry, a broken table)
+        leaves the cost NaN with a one-line note.
         """
         if reply.cost_usd is not None and not math.isnan(reply.cost_usd):
             return reply.cost_usd
@@ -375,8 +387,39 @@ class Bedrock(BedrockSettings):
             return reply.cost_usd
         from . import prices
 
-        reply.cost_usd = prices.cost(reply.model, reply.input_tokens, reply.output_tokens, self.prices or None)
+        overrides = self.prices or None
+        try:
+            known = prices.lookup(reply.model, overrides) is not None
+            base = None if known else self._cached_base_model(reply.region, reply.model)
+        except Exception:  # noqa: BLE001 - cost_or_nan below reports the failure once
+            base = None
+        reply.cost_usd = prices.cost_or_nan(reply.model, reply.input_tokens, reply.output_tokens, overrides,
+                                            tier=tier, base_model=base)
         return reply.cost_usd
+
+    def price_for(self, model: str, region: str | None = None) -> "prices.Price | None":
+        """The on-demand price :meth:`price` uses for ``model`` in ``region``: ``Bedrock.prices``,
+        then the bundled table, then (for an id that does not name its model, e.g. an application
+        inference profile's ARN) the model an already loaded catalog maps it to. None when unknown
+        or when the price cannot be read. No I/O."""
+        from . import prices
+
+        overrides = self.prices or None
+        try:
+            return (prices.lookup(model, overrides)
+                    or prices.lookup(model, overrides, self._cached_base_model(region or self.region, model)))
+        except Exception:  # noqa: BLE001 - an estimate never fails its caller
+            return None
+
+    def _cached_base_model(self, region: str | None, model: str) -> str | None:
+        """The catalog's base model of ``model``, from an already loaded catalog only (no I/O)."""
+        catalog = self._catalog  # not the property: that would create clients and the catalog
+        if catalog is None or not model:
+            return None
+        try:
+            return catalog.base_model(region or self.region, model, kinds=_PRICED_AS_BASE)
+        except Exception:  # noqa: BLE001 - a price is a bonus; NaN is the honest fallback
+            return None
 
     def _call(self, request: Request, record: bool = True, cell: int | None = None,
               chat: str | None = None) -> tuple[Reply, "BedrockError | None"]:
@@ -405,9 +448,19 @@ class Bedrock(BedrockSettings):
         return reply, error
 
     def _explain(self, exc: BaseException, request: Request) -> "BedrockError":
+        return self.explain(exc, request)
+
+    def explain(self, exc: BaseException, request: Request | None = None, **context: Any) -> "BedrockError":
+        """:func:`errors.explain` with what this object knows about the failure: the catalog's
+        routes and close matches for a model that is refused or unknown, whether it makes
+        embeddings, and where the API key came from (so the fix names ``%bedrock key --clear`` or
+        ``AWS_BEARER_TOKEN_BEDROCK``, whichever applies). ``context`` are more hints for
+        ``errors.explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
+        for failures outside a model call (S3, the control plane). Looked up lazily, and only
+        for the failures that need them."""
         from .errors import explain
 
-        return explain(exc, request, _Hints(self, exc, request))
+        return explain(exc, request, _Hints(self, exc, request, context))
 
     # ==============================================================================================
     # ask / stream
@@ -610,26 +663,40 @@ class Bedrock(BedrockSettings):
 
 
 class _Hints(Mapping):
-    """What the catalog knows about a failed call's model, for ``errors.explain``: computed on first
-    access only, and only for failures that can be about the model (a throttled call needs none)."""
+    """What the catalog and the credentials know about a failed call, for ``errors.explain``:
+    computed on first access only, and only for failures that can be about them (a throttled call
+    needs none). ``given`` are hints the caller already has (they win)."""
 
-    _KEYS = ("supported_apis", "close_models")
-
-    def __init__(self, bm: Bedrock, exc: BaseException, request: Request) -> None:
+    def __init__(self, bm: Bedrock, exc: BaseException, request: Request | None,
+                 given: Mapping[str, Any] | None = None) -> None:
         self._bm, self._exc, self._request = bm, exc, request
+        self._given = dict(given or {})
         self._values: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
         if self._values is None:
-            self._values = {}
-            if _status_of(self._exc) in (400, 404):
+            values: dict[str, Any] = {}
+            status = _status_of(self._exc)
+            region = getattr(self._request, "region", None) or self._given.get("region")
+            model = getattr(self._request, "model", None) or self._given.get("model")
+            if status in (400, 404) and model and region and "s3_uri" not in self._given:
                 try:
                     catalog = self._bm.catalog
-                    region, model = self._request.region, self._request.model
-                    self._values["supported_apis"] = catalog.apis_for(region, model)
-                    self._values["close_models"] = catalog.close_matches(region, model)
+                    if self._request is not None:  # routes only mean something for a model call
+                        values["supported_apis"] = catalog.apis_for(region, model)
+                    values["close_models"] = catalog.close_matches(region, model)
+                    outputs = _output_modalities(catalog.models(region), model)
+                    if outputs is not None:
+                        values["embedding"] = "EMBEDDING" in outputs
                 except Exception:  # noqa: BLE001 - hints are a bonus; the error must still be explained
-                    self._values = {}
+                    pass
+            if status in (401, 403):
+                try:  # cheap: the key modes answer without I/O, and a call was just signed
+                    values["credential_source"] = self._bm.clients.credential_source()[1]
+                except Exception:  # noqa: BLE001
+                    pass
+            values.update(self._given)
+            self._values = values
         return self._values
 
     def __getitem__(self, key: str) -> Any:
@@ -640,6 +707,14 @@ class _Hints(Mapping):
 
     def __len__(self) -> int:
         return len(self._load())
+
+
+def _output_modalities(frame: Any, model: str) -> set[str] | None:
+    """The output modalities of ``model`` (id or ARN) in a catalog frame, or None if it is not there."""
+    hit = frame[(frame["model_id"] == model) | (frame["arn"] == model)]
+    if hit.empty:
+        return None
+    return {str(m).upper() for row in hit["output_modalities"] for m in row}
 
 
 def _status_of(exc: BaseException) -> int | None:

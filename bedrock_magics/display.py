@@ -13,6 +13,10 @@
   as the cell's value must not render again. :func:`mark_shown` sets a one-shot flag for the
   current cell; :func:`show_reply`, registered by the magic as IPython's display printer for
   ``Reply``, honours it (the displayhook still sets ``_`` and ``Out``).
+* A tool loop's footer counts every round (:class:`ToolRounds`), not just the call that gave the
+  answer; the totals are remembered next to the format, by the reply's identity.
+* :class:`Interrupted` is how ■ / Ctrl-C ends a cell: one or two lines instead of a traceback.
+* :class:`Fields` shows a small record (a batch job's state) as aligned lines or a table.
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ import re
 import sys
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # pragma: no cover
     from .reply import Reply
 
 __all__ = [
     "footer", "plain", "markdown", "mimebundle", "set_format", "mark_shown", "show_reply", "StreamView",
-    "tool_round", "print_round", "status", "local_status", "conversation", "preview", "Table", "FORMATS",
+    "tool_round", "print_round", "ToolRounds", "Interrupted", "Fields", "status", "local_status", "conversation",
+    "preview", "Table", "FORMATS",
 ]
 
 FORMATS = ("markdown", "text", "json", "code", "html")
@@ -41,12 +46,28 @@ _NORMAL_STOPS = {None, "", "end_turn", "stop", "completed", "COMPLETE", "FINISH"
 _CURSOR = " ▍"
 
 
+class _Totals:
+    """What a whole tool loop used: rounds, tokens, model latency and cost, added up."""
+
+    __slots__ = ("rounds", "input_tokens", "output_tokens", "latency_ms", "cost_usd")
+
+    def __init__(self, replies: list[Any]) -> None:
+        self.rounds = len(replies)
+        self.input_tokens = sum(r.input_tokens for r in replies)
+        self.output_tokens = sum(r.output_tokens for r in replies)
+        self.latency_ms = sum(r.latency_ms or 0 for r in replies)
+        costs = [r.cost_usd for r in replies]
+        # One unknown price makes the total unknown: a partial sum would read as the whole cost.
+        self.cost_usd = math.nan if any(c is None or math.isnan(c) for c in costs) else float(sum(costs))
+
+
 class _Entry:
-    __slots__ = ("format", "shown_in")
+    __slots__ = ("format", "shown_in", "totals")
 
     def __init__(self) -> None:
         self.format: str | None = None
         self.shown_in: int | None = None  # execution count of the cell that already showed it
+        self.totals: _Totals | None = None  # a tool loop's rounds added up
 
 
 # Keyed by id(): a Reply is an unhashable dataclass, so it can't go in a WeakKeyDictionary.
@@ -131,14 +152,22 @@ def _stop_note(reply: Any) -> str | None:
 
 
 def footer(reply: "Reply") -> str:
-    """One line: model · route · input/output tokens · latency · estimated cost (· stop reason)."""
+    """One line: model · route · input/output tokens · latency · estimated cost (· stop reason).
+
+    After a tool loop (:class:`ToolRounds`) the tokens, latency and cost are those of every round,
+    and the number of rounds is named: ``230 in / 43 out tokens · 2 rounds · …``.
+    """
     route = "/".join(p for p in (reply.endpoint, reply.api) if p)
     parts = [reply.model or "unknown model"]
     if route:
         parts.append(route)
-    parts.append(f"{reply.input_tokens:,} in / {reply.output_tokens:,} out tokens")
-    parts.append(_duration(reply.latency_ms))
-    parts.append(_money(reply.cost_usd))
+    entry = _registry.get(id(reply))
+    used: Any = entry.totals if entry is not None and entry.totals is not None else reply
+    parts.append(f"{used.input_tokens:,} in / {used.output_tokens:,} out tokens")
+    if used is not reply:
+        parts.append(f"{used.rounds} rounds")
+    parts.append(_duration(used.latency_ms))
+    parts.append(_money(used.cost_usd))
     note = _stop_note(reply)
     if note:
         parts.append(note)
@@ -247,6 +276,34 @@ def print_round(round_: Any) -> None:
         print(tool_round(round_.calls), flush=True)
 
 
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+class ToolRounds:
+    """``on_round`` callback of ``Bedrock.ask``/``stream`` that keeps every round of a tool loop.
+
+    Each round with tool calls is shown as it happens (``echo(line)``, printed by default; None
+    shows nothing), and :meth:`attach` makes the answer's footer count the whole loop: the reply's
+    own ``usage`` is its last call's, while every round was billed (one ledger row each).
+    """
+
+    def __init__(self, echo: Callable[[str], None] | None = _print_line) -> None:
+        self.echo = echo
+        self.rounds: list[Any] = []
+
+    def __call__(self, round_: Any) -> None:
+        self.rounds.append(round_)
+        if round_.calls and self.echo is not None:
+            self.echo(tool_round(round_.calls))
+
+    def attach(self, reply: Any) -> None:
+        """Remember the loop's totals for ``reply``'s footer (nothing for a single call)."""
+        replies = [r.reply for r in self.rounds if r.reply is not None]
+        if len(replies) > 1:
+            _entry(reply).totals = _Totals(replies)
+
+
 def tool_round(calls: list[dict[str, Any]]) -> str:
     """One line per tool call of a round: ``🔧 name(args) → output``."""
     lines = []
@@ -298,6 +355,7 @@ class StreamView:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.parts: list[str] = []
         self.notes: list[str] = []
+        self.rounds = ToolRounds(echo=self.note)  # a tool loop's rounds: shown above, added up in the footer
         self.updates = 0  # display updates sent (not counting the placeholder)
         self._last: float | None = None  # the first delta is shown at once
         self._handle = None
@@ -329,7 +387,8 @@ class StreamView:
     def run(self, pieces: Any) -> "Reply":
         """Show the text deltas of ``pieces`` (``Bedrock.stream``) and return its final reply.
 
-        A failure or an interrupt ends the view with what arrived and a note, then propagates.
+        A failure or an interrupt ends the view with what arrived (no cursor, no note: the error
+        that propagates says what happened, once), then propagates.
         """
         reply = None
         try:
@@ -338,19 +397,15 @@ class StreamView:
                     self.add(piece)
                 else:
                     reply = piece
-        except KeyboardInterrupt:
-            self.abort("interrupted: the stream was closed")
-            raise
-        except Exception as exc:
-            self.abort(f"stream failed ({getattr(exc, 'code', None) or type(exc).__name__})")
+        except BaseException:
+            self.abort()
             raise
         self.finish(reply)
         return reply
 
     def on_round(self, round_: Any) -> None:
-        """``on_round`` callback of ``Bedrock.stream``: show a tool round as it happens."""
-        if round_.calls:
-            self.note(tool_round(round_.calls))
+        """``on_round`` callback of ``Bedrock.stream``: show a tool round as it happens and count it."""
+        self.rounds(round_)
 
     def note(self, line: str) -> None:
         """Show a line above the answer (a tool round as it happens)."""
@@ -365,6 +420,7 @@ class StreamView:
     def finish(self, reply: "Reply") -> None:
         """Replace the growing text by the finished rendering with its footer; mark it shown."""
         set_format(reply, self.fmt)
+        self.rounds.attach(reply)
         if self.rich:
             bundle = mimebundle(reply)
             if self.notes:
@@ -376,15 +432,24 @@ class StreamView:
             sys.stdout.flush()
         mark_shown(reply, self.shell)
 
-    def abort(self, why: str) -> None:
-        """End the view after a failure or interrupt: keep what arrived, say it stopped."""
+    def abort(self, why: str | None = None) -> None:
+        """End the view after a failure or interrupt: keep what arrived (the tool rounds and the
+        partial text, without the cursor); the "waiting…" placeholder goes if nothing arrived.
+        ``why``, if given, is added as a last line (the magic leaves it to the error it raises)."""
         if self.rich:
             text = _close_fences(self.text) if self.parts else ""
-            note = f"<sub>{html.escape(why)}</sub>"
-            self._update({"text/markdown": _notes_md(self.notes) + (text + "\n\n" if text else "") + note,
-                          "text/plain": f"{self.text}\n{why}"})
+            markdown_ = _notes_md(self.notes) + text
+            plain_ = "\n".join(self.notes + ([self.text] if self.parts else []))
+            if why:
+                markdown_ += ("\n\n" if markdown_ else "") + f"<sub>{html.escape(why)}</sub>"
+                plain_ += ("\n" if plain_ else "") + why
+            bundle = {"text/plain": plain_}
+            if markdown_ and self.fmt not in ("text", "html"):
+                bundle["text/markdown"] = markdown_
+            self._update(bundle)
         else:
-            sys.stdout.write(("\n" if self.parts and not self.text.endswith("\n") else "") + why + "\n")
+            ending = "\n" if self.parts and not self.text.endswith("\n") else ""
+            sys.stdout.write(ending + (why + "\n" if why else ""))
             sys.stdout.flush()
 
     def _partial(self) -> dict[str, Any]:
@@ -398,6 +463,24 @@ class StreamView:
         if self._handle is not None:
             self._handle.update(bundle, raw=True)
             self.updates += 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """A cell stopped by ■ / Ctrl-C, shown as one or two lines instead of a traceback.
+
+    It *is* a ``KeyboardInterrupt``, so Run All, nbclient and papermill stop as they should; the
+    magic raises it ``from`` the original interrupt, so ``%tb`` still shows where it landed.
+    IPython prints :meth:`_render_traceback_` instead of a traceback (a real ``error`` output in
+    a notebook).
+    """
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__(" ".join(lines))
+        self.lines = list(lines)
+
+    def _render_traceback_(self) -> list[str]:
+        """The lines IPython shows for this interrupt."""
+        return list(self.lines)
 
 
 def _notes_md(notes: list[str]) -> str:
@@ -422,28 +505,29 @@ class Table:
     """A small table that renders as Markdown in a notebook and as aligned text in a terminal."""
 
     def __init__(self, header: list[str], rows: list[list[Any]], title: str | None = None,
-                 notes: list[str] | None = None) -> None:
+                 notes: list[str] | None = None, header_shown: bool = True) -> None:
         self.header = header
         self.rows = [[("" if v is None else str(v)) for v in row] for row in rows]
         self.title = title
         self.notes = notes or []
+        self.header_shown = header_shown  # False: a name/value list (Markdown still needs a header row)
 
     def _repr_markdown_(self) -> str:
         def cell(value: str) -> str:
             return html.escape(value).replace("|", "\\|")
 
         lines = [f"**{html.escape(self.title)}**", ""] if self.title else []
-        lines.append("| " + " | ".join(self.header) + " |")
+        lines.append("| " + " | ".join(cell(h) for h in self.header) + " |")
         lines.append("|" + "---|" * len(self.header))
         lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in self.rows]
         lines += [""] + [html.escape(n) for n in self.notes] if self.notes else []
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        widths = [max(len(str(h)), *(len(r[i]) for r in self.rows)) if self.rows else len(str(h))
-                  for i, h in enumerate(self.header)]
+        shown = [self.header, *self.rows] if self.header_shown else self.rows
+        widths = [max(len(str(r[i])) for r in shown) if shown else 0 for i in range(len(self.header))]
         lines = [self.title] if self.title else []
-        for row in [self.header, *self.rows]:
+        for row in shown:
             lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
         return "\n".join(lines + self.notes)
 
@@ -451,14 +535,63 @@ class Table:
         p.text(repr(self))
 
 
+class Fields(dict):
+    """A small record (a batch job's state) that shows as aligned ``name  value`` lines in a
+    terminal and as a two-column table in a notebook, never as a raw dict repr.
+
+    It is a ``dict``: ``job["status"]`` and ``json.dumps(job)`` work as before. Dates read as
+    ``2026-05-01 14:03:22 UTC``; lists as one value per line; empty values are left out.
+    """
+
+    def __init__(self, values: Any = (), title: str | None = None) -> None:
+        super().__init__(values)
+        self.title = title
+
+    def _table(self) -> Table:
+        rows = []
+        for name, value in self.items():
+            if value is None or value == [] or value == "":
+                continue
+            items = value if isinstance(value, (list, tuple)) else [value]
+            rows += [[name if i == 0 else "", _value_text(item)] for i, item in enumerate(items)]
+        return Table(["field", "value"], rows, title=self.title, header_shown=False)
+
+    def _repr_markdown_(self) -> str:
+        return self._table()._repr_markdown_()
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self._table()))
+
+
+def _value_text(value: Any) -> str:
+    import datetime
+
+    if isinstance(value, datetime.datetime):
+        when = value.astimezone() if value.tzinfo is not None else value
+        return when.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 _STATUS_SETTINGS = ("region", "endpoint", "api", "model", "mantle_model", "streaming", "format", "max_tokens",
                     "temperature", "top_p", "system", "profile", "concurrency", "local", "ledger_path")
 
 
-def status(bm: Any, local_error: BaseException | None = None) -> Table:
-    """``%bedrock status``: each setting with where it came from, then each endpoint's URL and credentials."""
+def status(bm: Any, local_error: BaseException | None = None, set_by: dict[str, str] | None = None) -> Table:
+    """``%bedrock status``: each setting with where it came from, then each endpoint's URL and credentials.
+
+    ``set_by`` names the command behind a value that reads "set in Python" (``{"local": "%bedrock
+    local"}``: the magic switched it, through the Python API).
+    """
+    from .config import SET
+
     sources = bm.sources()
-    rows = [[name, _short(sources[name]["value"]), sources[name]["source"]]
+    labels = set_by or {}
+    rows = [[name, _short(sources[name]["value"]),
+             labels.get(name, SET) if sources[name]["source"] == SET else sources[name]["source"]]
             for name in _STATUS_SETTINGS if name in sources]
     region = sources.get("region", {}).get("value") or "us-east-1"
     surfaces = bm.clients.describe(region)

@@ -7,16 +7,51 @@ and ``APIConnectionError``, ...) into a ``BedrockError`` whose ``message`` is th
 ``hint`` the fix; ``str(err)`` is both on one line (for the ledger and DataFrame error columns) and
 ``_render_traceback_`` is what IPython prints instead of a traceback. The original exception stays
 in ``__cause__``. No message ever contains a secret: every text goes through ``auth.redact``.
+A message names only what is known (model, region, route); it never fills a gap with a placeholder.
+
+Notes that are not failures (an unknown price, a guessed body format) are :class:`Note` warnings:
+``warnings.warn(text, Note)`` shows ``Note: text`` on one line, without the file path and source
+line Python prints for other warnings, and the usual warning filters still apply.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any, Mapping, Sequence
 
 from .auth import redact
 
 _MAX_MESSAGE = 240
+
+
+class Note(UserWarning):
+    """A one-line notice for the person at the notebook, shown as ``{Category}: text``.
+
+    Subclasses (``prices.PriceWarning``) name the topic. Issue each note once (per model, per
+    run), never once per call: the callers keep a set of what they already said.
+    """
+
+
+def _one_line_notes(original: Any) -> Any:
+    """Wrap ``warnings.formatwarning`` so that :class:`Note` warnings print as one short line.
+
+    Everything else is formatted by ``original``, unchanged. (A category cannot format itself;
+    ``formatwarning`` is the hook ``warnings.showwarning`` consults, in scripts and kernels alike.)
+    """
+
+    def formatwarning(message: Any, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
+        if isinstance(category, type) and issubclass(category, Note):
+            return f"{category.__name__}: {message}\n"
+        return original(message, category, filename, lineno, line)
+
+    formatwarning.bedrock_magics_notes = True  # type: ignore[attr-defined]
+    return formatwarning
+
+
+if not getattr(warnings.formatwarning, "bedrock_magics_notes", False):  # once, even after a reload
+    warnings.formatwarning = _one_line_notes(warnings.formatwarning)
 
 
 class BedrockError(Exception):
@@ -82,6 +117,8 @@ class _Facts:
         self.request_id: str | None = None
         self.retries = 0
         self.url: str | None = None
+        self.bucket: str | None = None  # S3 names the bucket and key in its errors
+        self.key: str | None = None
         self._read(exc)
         # Wrapped transport errors say what happened only in their own text ("certificate verify failed").
         self.chain_text = " ".join(str(e) for e in _chain(exc)).lower()
@@ -103,6 +140,8 @@ class _Facts:
             self.status = meta.get("HTTPStatusCode") or _status_of(self.code)
             self.request_id = meta.get("RequestId")
             self.retries = int(meta.get("RetryAttempts") or 0)
+            self.bucket = error.get("BucketName") or None
+            self.key = error.get("Key") or None
             return
         kwargs = getattr(exc, "kwargs", None)
         if isinstance(kwargs, dict):  # botocore's BotoCoreError keeps its format arguments
@@ -181,20 +220,61 @@ def explain(exc: BaseException, request: Any = None, hints: Mapping[str, Any] | 
 
 
 class _Context:
-    """What the message can name: model, region, route; and the hints."""
+    """What the message can name: model, region, route; and the hints.
+
+    Each is None when unknown, and a message leaves out what it does not know (never "the model
+    in this region"): see the phrase helpers below.
+    """
 
     def __init__(self, request: Any, hints: dict, facts: _Facts) -> None:
-        self.named = bool(getattr(request, "model", None) or hints.get("model"))
-        self.model = getattr(request, "model", None) or hints.get("model") or "the model"
-        self.region = getattr(request, "region", None) or hints.get("region") or "this region"
-        self.endpoint = getattr(request, "endpoint", None) or hints.get("endpoint") or "runtime"
-        self.api = getattr(request, "api", None) or hints.get("api") or "converse"
+        self.model: str | None = getattr(request, "model", None) or hints.get("model") or None
+        self.region: str | None = getattr(request, "region", None) or hints.get("region") or None
+        self.endpoint: str | None = getattr(request, "endpoint", None) or hints.get("endpoint") or None
+        self.api: str | None = getattr(request, "api", None) or hints.get("api") or None
         self.hints = hints
         self.url = hints.get("endpoint_url") or facts.url
 
     @property
-    def route(self) -> str:
-        return f"{self.endpoint}/{self.api}"
+    def named(self) -> bool:
+        return bool(self.model)
+
+    @property
+    def route(self) -> str | None:
+        if self.endpoint and self.api:
+            return f"{self.endpoint}/{self.api}"
+        return self.endpoint or self.api
+
+    # Phrases that vanish when their fact is unknown.
+
+    def subject(self, unknown: str = "The model") -> str:
+        """The model as the subject of a sentence."""
+        return self.model or unknown
+
+    @property
+    def in_region(self) -> str:
+        return f" in {self.region}" if self.region else ""
+
+    @property
+    def for_model(self) -> str:
+        return f" for {self.model}" if self.model else ""
+
+    @property
+    def to_model(self) -> str:
+        return f" to {self.model}" if self.model else ""
+
+    @property
+    def on_route(self) -> str:
+        return f" ({self.route})" if self.route else ""
+
+    @property
+    def api_on_endpoint(self) -> str:
+        """``the converse API on runtime`` (as much of it as is known)."""
+        what = f"the {self.api} API" if self.api else "this API"
+        return f"{what} on {self.endpoint}" if self.endpoint else what
+
+    @property
+    def models_command(self) -> str:
+        return f"%bedrock models -r {self.region}" if self.region else "%bedrock models"
 
 
 _LOCAL_HINT = "or run %bedrock local start to use the offline local service"
@@ -202,14 +282,17 @@ _LOCAL_HINT = "or run %bedrock local start to use the offline local service"
 
 def _classify(ctx: _Context, f: _Facts, exc: BaseException) -> tuple[str, str, str | None]:
     """(message, code, hint) for the failure ``f``."""
-    for rule in (_credentials_rule, _connection_rule, _access_rule, _model_rule, _throttle_rule,
+    for rule in (_credentials_rule, _connection_rule, _s3_rule, _access_rule, _model_rule, _throttle_rule,
                  _service_rule, _usage_rule):
         result = rule(ctx, f, exc)
         if result:
             return result
     # Anything else: say what the service (or library) said, cleaned of secrets.
     what = f.message or type(exc).__name__
-    where = f" ({ctx.model} in {ctx.region}, {ctx.route})" if f.status and ctx.named else ""
+    known = [part for part in (ctx.model, ctx.region, ctx.route) if part]
+    where = f" ({', '.join(known)})" if f.status and ctx.named else ""
+    if f.status == 404:
+        return f"Not found{where}: {what}", f.code, None
     return f"Bedrock call failed{where}: {what}", f.code, None
 
 
@@ -246,15 +329,29 @@ def _credentials_rule(ctx: _Context, f: _Facts, exc: BaseException):
                 "Enter a new key with %bedrock key (short-term keys last at most 12 hours).")
     if f.has("api key is valid", "invalid api key", "invalid bearer", "incorrect api key") or (
             f.status == 401 and f.has("api key", "bearer")):
-        return ("Bedrock rejected the API key (invalid or expired).", "InvalidApiKey",
-                "Enter a valid key with %bedrock key, or unset AWS_BEARER_TOKEN_BEDROCK to sign with AWS credentials.")
-    if f.has("unrecognizedclient", "security token included in the request is invalid", "invalidclienttokenid"):
+        return ("Bedrock rejected the API key (invalid or expired).", "InvalidApiKey", _api_key_fix(ctx))
+    if f.has("unrecognizedclient", "security token included in the request is invalid", "invalidclienttokenid",
+             "invalidaccesskeyid", "access key id you provided does not exist"):
         return ("AWS does not recognise the access key id (security token invalid).", "UnrecognizedClient",
                 "Check AWS_ACCESS_KEY_ID / the profile's keys (and AWS_SESSION_TOKEN for temporary credentials).")
     if f.has("invalidsignature", "signaturedoesnotmatch", "signature we calculated does not match"):
         return ("The request signature does not match: the secret access key is wrong.", "InvalidSignature",
                 "Check AWS_SECRET_ACCESS_KEY or the profile's secret; make sure the system clock is right.")
     return None
+
+
+def _api_key_fix(ctx: _Context) -> str:
+    """How to replace or drop the rejected key, by where it came from (``hints["credential_source"]``,
+    the description ``auth.Clients.credential_source()`` gives)."""
+    source = str(ctx.hints.get("credential_source") or "")
+    if "%bedrock key" in source:
+        return ("Enter a valid key with %bedrock key, or forget it with %bedrock key --clear "
+                "(bm.set_api_key(None) in Python) to sign with AWS credentials.")
+    if "AWS_BEARER_TOKEN_BEDROCK" in source:
+        return ("Set a valid key in AWS_BEARER_TOKEN_BEDROCK (or enter one with %bedrock key), or unset "
+                "AWS_BEARER_TOKEN_BEDROCK to sign with AWS credentials.")
+    return ("Enter a valid key with %bedrock key; to sign with AWS credentials instead, %bedrock key --clear "
+            "and unset AWS_BEARER_TOKEN_BEDROCK.")
 
 
 def _connection_rule(ctx: _Context, f: _Facts, exc: BaseException):
@@ -290,16 +387,60 @@ def _origin(url: str | None) -> str | None:
     return match.group(1) if match else url
 
 
+# Error codes only S3 uses (batch jobs read and write S3): never about a model. ("AccessDenied"
+# is S3's too, but STS and others share it: it counts as S3's only with hints["s3_uri"].)
+_S3_CODES = {"NoSuchBucket", "NoSuchKey", "AllAccessDisabled", "InvalidBucketName", "PermanentRedirect",
+             "IllegalLocationConstraintException", "InvalidObjectState", "SlowDown"}
+
+
+def _s3_rule(ctx: _Context, f: _Facts, exc: BaseException):
+    """Failures of S3 calls (``hints["s3_uri"]`` says the call was one, else S3's own codes)."""
+    uri = ctx.hints.get("s3_uri")
+    if f.code not in _S3_CODES and not (uri and (f.status in (301, 400, 403, 404, 503) or f.code == "AccessDenied")):
+        return None
+    bucket = f.bucket or ctx.hints.get("bucket") or _bucket_of(uri)
+    where = f"s3://{bucket}/" if bucket else "S3"
+    option = ctx.hints.get("s3_option")  # how the user named the location, e.g. "--job"
+    check = f"check {option}" if option else "check the S3 location"
+    if f.code == "NoSuchBucket" or (f.status == 404 and f.has("bucket does not exist")):
+        name = f"bucket {bucket}" if bucket else "the bucket"
+        return (f"{name[:1].upper() + name[1:]} does not exist.", "NoSuchBucket",
+                f"Create it{f' (aws s3 mb s3://{bucket})' if bucket else ''}, or {check}.")
+    if f.code == "NoSuchKey" or f.status == 404:
+        key = f.key or ctx.hints.get("s3_key")
+        what = f"s3://{bucket}/{key}" if bucket and key else (uri or "The S3 object")
+        return (f"{what} does not exist.", "NoSuchKey", f"It may have been deleted or moved; {check}.")
+    if f.code in ("AccessDenied", "AllAccessDisabled") or f.status == 403:
+        return (f"Access to {where} was denied.", "AccessDenied",
+                f"Your credentials (see %bedrock status) need s3:GetObject, s3:PutObject and s3:ListBucket on "
+                f"{where}; the batch job's --role needs them too.")
+    if f.code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException") \
+            or f.status == 301:
+        return (f"{where} is in another region than{' ' + ctx.region if ctx.region else ' the one used'}.",
+                f.code, "Use a bucket in the same region as the batch job (-r / region=).")
+    if f.code == "SlowDown" or f.status == 503:
+        return (f"S3 asked to slow down ({where}).", f.code, "Retry in a moment.")
+    return (f"S3 refused the request for {where}: {f.message or f.code}", f.code, None)
+
+
+def _bucket_of(uri: Any) -> str | None:
+    if isinstance(uri, str) and uri.startswith("s3://"):
+        return uri[5:].split("/", 1)[0] or None
+    return None
+
+
 def _access_rule(ctx: _Context, f: _Facts, exc: BaseException):
     if f.has("don't have access to the model", "do not have access to the model", "access to the model",
              "not have access to model"):
-        return (f"Access to {ctx.model} is not enabled in {ctx.region}.", "AccessDeniedException",
-                f"Enable it under Model access in the Bedrock console for {ctx.region}, or pick another model/region.")
+        return (f"Access to {ctx.subject('the model')} is not enabled{ctx.in_region}.", "AccessDeniedException",
+                f"Enable it under Model access in the Bedrock console{' for ' + ctx.region if ctx.region else ''}, "
+                "or pick another model/region.")
     if f.has("is not authorized to perform", "not authorized to perform"):
         action = re.search(r"perform:\s*([\w:-]+)", f.message)
         what = action.group(1) if action else "this Bedrock action"
         return (f"Your IAM identity is not allowed to call {what}.", "AccessDeniedException",
-                f"Ask an administrator for {what} on {ctx.model} (or use an identity/API key that has it).")
+                f"Ask an administrator for {what}{' on ' + ctx.model if ctx.model else ''} "
+                "(or use an identity/API key that has it).")
     if f.status == 401:
         return (f"Bedrock refused the credentials: {f.message}", f.code,
                 "Check your API key (%bedrock key) or AWS credentials (%bedrock status shows which are used).")
@@ -314,6 +455,9 @@ def _model_rule(ctx: _Context, f: _Facts, exc: BaseException):
     close = list(ctx.hints.get("close_models") or ())
     if f.has("on-demand throughput isn't supported", "on-demand throughput is not supported",
              "with on-demand throughput"):
+        if not ctx.model:
+            return ("The model can only be called through an inference profile.", "OnDemandNotSupported",
+                    f"Use one of its inference profiles (see {ctx.models_command}).")
         base = ctx.model.rsplit("/", 1)[-1]
         # The catalog's profiles, else its close matches that are profiles of this model, else a guess.
         profiles = (list(ctx.hints.get("profiles") or ())
@@ -323,38 +467,58 @@ def _model_rule(ctx: _Context, f: _Facts, exc: BaseException):
                 f"Use --model {' or '.join(profiles[:3])}.")
     routes = ", ".join(supported)
     if f.has("unsupported for streaming", "does not support streaming", "doesn't support streaming"):
-        return (f"{ctx.model} does not stream its answers.", "StreamingNotSupported",
+        return (f"{ctx.subject()} does not stream its answers.", "StreamingNotSupported",
                 "Run the cell with --no-stream." + (f" It supports: {routes}." if routes else ""))
-    if f.has("doesn't support the model that you provided", "doesn't support the converse operation",
-             "does not support the converse operation", "isn't supported on this route",
-             "not supported on this route", "model_not_supported"):
+    wrong_api = f.has("doesn't support the model that you provided", "doesn't support the converse operation",
+                      "does not support the converse operation", "isn't supported on this route",
+                      "not supported on this route", "model_not_supported")
+    if (wrong_api or "UnsupportedFamilyError" in _names(exc)) and _is_embedding(ctx):
+        # A prompt sent to an embedding model: no API answers it; the --embed mode is what fits.
+        return (f"{ctx.model} is an embedding model: it turns text into vectors and does not answer prompts.",
+                "EmbeddingModel", f"Embed a DataFrame column with --df FRAME --embed COLUMN -m {ctx.model} "
+                                  "(bm.embed(frame, column, model=...) in Python).")
+    if wrong_api:
         if supported:
             endpoint, api = supported[0].split("/", 1) if "/" in supported[0] else ("runtime", supported[0])
             fix = f"Use --endpoint {endpoint} --api {api} (it supports: {routes})."
         else:
-            fix = "Run %bedrock models to see which APIs the model supports."
-        return (f"{ctx.model} does not support the {ctx.api} API on {ctx.endpoint}.", "UnsupportedApi", fix)
+            fix = f"Run {ctx.models_command} to see which APIs the model supports."
+        return (f"{ctx.subject()} does not support {ctx.api_on_endpoint}.", "UnsupportedApi", fix)
     if f.has("previous response with id", "previous_response_not_found"):
         return ("The stored response this conversation continues from is gone (expired, deleted or in another "
                 "region).", "PreviousResponseNotFound", "Start the conversation again (a new --chat name).")
-    unknown = f.has("provided model identifier is invalid", "model identifier is invalid", "model_not_found",
-                    "model not found", "unknown model", "could not resolve the foundation model",
-                    "does not exist") or (f.code == "ResourceNotFoundException")
-    if unknown:
-        if close:
-            fix = f"Did you mean {' or '.join(close[:3])}?"
-        else:
-            fix = f"Run %bedrock models -r {ctx.region} to list the models offered there."
+    about_model = f.has("provided model identifier is invalid", "model identifier is invalid", "model_not_found",
+                        "model not found", "unknown model", "could not resolve the foundation model") or (
+        f.has("does not exist") and f.has("model"))
+    # A bare ResourceNotFoundException is about the model only when a model was named: the same code
+    # answers an unknown batch job, and S3 says "does not exist" of buckets and keys (see _s3_rule).
+    if about_model or (f.code == "ResourceNotFoundException" and ctx.named):
+        fix = (f"Did you mean {' or '.join(close[:3])}?" if close
+               else f"Run {ctx.models_command} to list the models offered{' there' if ctx.region else ''}.")
+        if not ctx.model:
+            return (f"The model identifier is not valid{ctx.in_region}.", "UnknownModel", fix)
         if supported:  # the catalog knows the model: it is the route that does not serve it
-            return (f"{ctx.model} is not served by the {ctx.api} API on {ctx.endpoint} in {ctx.region}.",
+            return (f"{ctx.model} is not served by {ctx.api_on_endpoint}{ctx.in_region}.",
                     "UnsupportedApi", f"Use a route that serves it: {routes}.")
-        return (f"Unknown model {ctx.model} in {ctx.region}.", "UnknownModel", fix)
+        return (f"Unknown model {ctx.model}{ctx.in_region}.", "UnknownModel", fix)
     return None
 
 
-def _guess_profiles(model: str, region: str) -> list[str]:
+def _is_embedding(ctx: _Context) -> bool:
+    """Whether the call's model makes embeddings (the catalog's ``hints["embedding"]``, else its id)."""
+    if ctx.hints.get("embedding") is not None:
+        return bool(ctx.hints["embedding"])
+    if not ctx.model:
+        return False
+    from .routes.codecs import EMBED_FAMILIES, family_of
+
+    return family_of(ctx.model) in EMBED_FAMILIES
+
+
+def _guess_profiles(model: str, region: str | None) -> list[str]:
     """Likely inference-profile ids for a bare model id (the catalog's hints are better)."""
     base = model.rsplit("/", 1)[-1]
+    region = region or "us-east-1"
     geo = "us-gov" if region.startswith("us-gov") else {"us": "us", "ca": "us", "eu": "eu", "ap": "apac"}.get(
         region.split("-", 1)[0], "us")
     return [f"{geo}.{base}", f"global.{base}"]
@@ -365,9 +529,9 @@ def _throttle_rule(ctx: _Context, f: _Facts, exc: BaseException):
              "slow down") or f.status == 429:
         tries = f" after {f.retries} {'retry' if f.retries == 1 else 'retries'}" if f.retries else ""
         if f.has("quota", "servicequotaexceeded"):
-            return (f"Bedrock quota exceeded for {ctx.model}{tries}.", "ServiceQuotaExceededException",
+            return (f"Bedrock quota exceeded{ctx.for_model}{tries}.", "ServiceQuotaExceededException",
                     "Lower --concurrency, wait a minute, or ask for a quota increase in Service Quotas.")
-        return (f"Bedrock throttled the calls to {ctx.model} in {ctx.region}{tries}.", "ThrottlingException",
+        return (f"Bedrock throttled the calls{ctx.to_model}{ctx.in_region}{tries}.", "ThrottlingException",
                 "Lower --concurrency, wait a minute and retry, or use a cross-region inference profile.")
     if f.has("servicequotaexceeded"):
         return (f"Bedrock quota exceeded: {f.message}", "ServiceQuotaExceededException",
@@ -377,13 +541,14 @@ def _throttle_rule(ctx: _Context, f: _Facts, exc: BaseException):
 
 def _service_rule(ctx: _Context, f: _Facts, exc: BaseException):
     if f.has("modeltimeout"):
-        return (f"{ctx.model} timed out processing the request.", "ModelTimeoutException",
+        return (f"{ctx.subject()} timed out processing the request.", "ModelTimeoutException",
                 "Retry, or ask for fewer tokens (--max-tokens).")
     if f.has("modelnotready"):
-        return (f"{ctx.model} is not ready yet (it is being loaded).", "ModelNotReadyException",
+        return (f"{ctx.subject()} is not ready yet (it is being loaded).", "ModelNotReadyException",
                 "Wait a minute and retry.")
     if f.has("modelerror", "modelstreamerror"):
-        return (f"{ctx.model} failed while answering: {f.message}", f.code, "Retry; change the prompt if it repeats.")
+        return (f"{ctx.subject()} failed while answering: {f.message}", f.code,
+                "Retry; change the prompt if it repeats.")
     if (f.status or 0) >= 500 or f.has("serviceunavailable", "internalserver", "internal server error"):
         tries = f" after {f.retries} {'retry' if f.retries == 1 else 'retries'}" if f.retries else ""
         return (f"Bedrock had an internal error{tries}: {f.message or f.code}", f.code,
@@ -398,7 +563,11 @@ def _usage_rule(ctx: _Context, f: _Facts, exc: BaseException):
     if "UnknownRegionError" in names:
         return (f.message, "UnknownRegion", None)
     if f.code == "ValidationException" or f.status in (400, 422):
-        return (f"Bedrock rejected the request to {ctx.model} ({ctx.route}): {f.message}", f.code,
+        if ctx.endpoint == "control":  # a control-plane request: no inference settings in it
+            fix = ("Check the model (-m), the role (--role) and the S3 prefix (--job)."
+                   if ctx.api == "CreateModelInvocationJob" else None)
+            return (f"Bedrock rejected the request{ctx.to_model}{ctx.on_route}: {f.message}", f.code, fix)
+        return (f"Bedrock rejected the request{ctx.to_model}{ctx.on_route}: {f.message}", f.code,
                 "Check the settings (--max-tokens, --temperature, --top-p, --stop) and the prompt.")
     if isinstance(exc, ValueError) and not f.status:
         return (f.message, "InvalidRequest", None)
@@ -413,4 +582,4 @@ def raise_explained(exc: BaseException, request: Any = None, hints: Mapping[str,
     raise explain(exc, request, hints) from exc
 
 
-__all__: Sequence[str] = ("BedrockError", "explain", "raise_explained")
+__all__: Sequence[str] = ("BedrockError", "Note", "explain", "raise_explained")

@@ -18,7 +18,7 @@ A job's life (:func:`submit_job`, :func:`job_status`, :func:`wait_job`, :func:`c
   small sidecar that remembers the row count, ``out`` column and body type for ``collect_job``.
 * **Results** are joined back to rows by ``recordId``, never by line order (Bedrock does not promise
   it). Records missing from the output (a stopped job) become error rows.
-* **Cost and ledger.** Records are priced at ``prices.cost(..., tier="batch")`` (50 % of
+* **Cost and ledger.** Records are priced by ``Bedrock.price(reply, tier="batch")`` (50 % of
   on-demand) and written to the ledger (``api="batch"``) once per job, however often it is collected.
 """
 
@@ -75,18 +75,45 @@ def _position(rid: Any) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _invocation_type(api: str | None) -> str:
-    """``InvokeModel`` or ``Converse`` for the ``api`` setting (None: InvokeModel, as before Converse jobs)."""
+def _invocation_type(api: str | None, endpoint: str | None = None) -> str:
+    """``InvokeModel`` or ``Converse`` for the ``api`` setting (None: InvokeModel, as before Converse jobs).
+
+    Batch jobs run on the runtime's InvokeModel or Converse only: mantle and the OpenAI-compatible
+    APIs are refused with one line, never silently replaced."""
+    if endpoint not in (None, "runtime"):
+        raise ValueError(f"batch jobs run on the runtime's InvokeModel or Converse only, not on the {endpoint} "
+                         f"endpoint: drop -e {endpoint} (endpoint= in Python), or drop --job to run the rows "
+                         f"on {endpoint} one call each")
     if api is None:
         return "InvokeModel"
     if api not in INVOCATION_TYPES:
-        raise ValueError(f"batch job records are InvokeModel or Converse bodies: use api 'invoke' (the default) "
-                         f"or 'converse', not {api!r}")
+        raise ValueError(f"batch job records are InvokeModel or Converse bodies: use --api invoke (the default) "
+                         f"or --api converse (api= in Python), not {api!r}")
     return INVOCATION_TYPES[api]
 
 
-def _encoder(invocation_type: str, first: Request) -> Callable[[Request], dict[str, Any]]:
-    """``request -> modelInput`` for every record of a job (the first row's request picks the codec)."""
+def _family(bm: "Bedrock", model: str, region: str) -> str | None:
+    """The InvokeModel body family of ``model``: from its id, else from the catalog's base model
+    (an application inference profile's ARN does not name its model). Submitting a job is not a
+    hot path, so the catalog may be fetched here; None when nobody knows."""
+    from .routes import codecs
+
+    family = codecs.family_of(model)
+    if family is None:
+        try:
+            base = bm.catalog.base_model(region, model, fetch=True)
+        except Exception:  # noqa: BLE001 - unknown is handled by the caller (a note)
+            base = None
+        family = codecs.family_of(base) if base else None
+    return family
+
+
+def _encoder(invocation_type: str, first: Request, family: str | None = None,
+             notes: list[str] | None = None) -> Callable[[Request], dict[str, Any]]:
+    """``request -> modelInput`` for every record of a job (the first row's request picks the codec).
+
+    ``family`` is the InvokeModel body family (:func:`_family`); when it is unknown the records
+    carry the Converse-shaped (Nova) body, and a line saying so is added to ``notes``."""
     if invocation_type == "Converse":
         from .routes.converse import converse_kwargs
 
@@ -99,7 +126,15 @@ def _encoder(invocation_type: str, first: Request) -> Callable[[Request], dict[s
 
     from .routes import codecs
 
-    codec = codecs.codec_for(first.model, first.extra.get("family"))  # UnsupportedFamilyError: a ValueError
+    family = first.extra.get("family") or family
+    if family is None:
+        # codec_for would warn with a traceback-style line; say it once, as a note, instead.
+        codec: codecs.Codec = codecs.Fallback()
+        if notes is not None:
+            notes.append(f"the InvokeModel body format of {first.model} is unknown: the records carry the "
+                         "Converse-shaped (Amazon Nova) body; use --api converse (api='converse') to be sure")
+    else:
+        codec = codecs.codec_for(first.model, family)  # UnsupportedFamilyError: a ValueError
 
     def invoke_body(request: Request) -> dict[str, Any]:
         body = codec.encode(request)
@@ -109,8 +144,11 @@ def _encoder(invocation_type: str, first: Request) -> Callable[[Request], dict[s
     return invoke_body
 
 
-def _decoder(invocation_type: str, model: str) -> "Callable[[dict[str, Any]], Decoded] | None":
-    """``modelOutput -> Decoded`` for a job's records (None: embedding models, whose output is no text)."""
+def _decoder(invocation_type: str, model: str,
+             family: str | None = None) -> "Callable[[dict[str, Any]], Decoded] | None":
+    """``modelOutput -> Decoded`` for a job's records (None: embedding models, whose output is no text).
+
+    ``family`` is the body family (:func:`_family`); unknown, the output is decoded by its shape."""
     from .routes import _common, codecs
 
     if invocation_type == "Converse":
@@ -121,7 +159,9 @@ def _decoder(invocation_type: str, model: str) -> "Callable[[dict[str, Any]], De
                                   input_tokens=usage.get("inputTokens"), output_tokens=usage.get("outputTokens"))
 
         return converse_output
-    family = codecs.family_of(model)
+    family = family or codecs.family_of(model)
+    if family is None:
+        return codecs.Fallback().decode  # recognises each family's output by its fields
     return None if family in codecs.EMBED_FAMILIES else codecs.codec_for(model, family).decode
 
 
@@ -168,13 +208,23 @@ def _control(bm: "Bedrock", region: str) -> Any:
     return bm.clients.get(region, "control", "bedrock")
 
 
-def _explained(exc: Exception, what: str) -> Exception:
-    """A boto3 failure as the package's one-line BedrockError."""
-    from .errors import explain
+def _explained(bm: "Bedrock", exc: Exception, what: str, **context: Any) -> Exception:
+    """A boto3 failure as the package's one-line BedrockError, prefixed with what was being done.
 
-    error = explain(exc)
+    ``context`` names what the failure may be about (``model``, ``region``, ``s3_uri`` …) so the
+    message names it too, and ``Bedrock.explain`` adds the catalog's and the credentials' hints."""
+    error = bm.explain(exc, None, **context)
     error.message = f"{what}: {error.message}"
     return error
+
+
+def _s3_context(uri: str, region: str, option: str | None = None) -> dict[str, Any]:
+    """``explain`` context for an S3 call on ``uri`` (never a model: S3 errors are about S3)."""
+    bucket, _ = _split_s3(uri)
+    context: dict[str, Any] = {"s3_uri": uri, "bucket": bucket, "region": region, "endpoint": "s3"}
+    if option:
+        context["s3_option"] = option
+    return context
 
 
 # ==================================================================================================
@@ -198,26 +248,35 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
     The bucket must exist.
 
     Returns ``{"name", "arn", "job_id", "status", "model", "region", "records", "input_uri",
-    "output_uri", "invocation_type"}`` and prints one status line when ``progress``. Follow it with
-    :func:`job_status`, :func:`wait_job` and :func:`collect_job`.
+    "output_uri", "invocation_type", "notes"}`` and prints one status line (and each note) when
+    ``progress``. ``notes`` are one-line remarks (a job under Bedrock's usual minimum of records, a
+    body format that had to be guessed). Follow it with :func:`job_status`, :func:`wait_job` and
+    :func:`collect_job`.
+
+    Refused with one line (ValueError) before anything is written: ``endpoint="mantle"`` (jobs
+    run on the runtime only), an ``api`` other than invoke/converse, a missing ``role_arn``, and an
+    ``out`` whose columns would overwrite the frame's own.
     """
     _check_frame(frame)
-    out = _check_out(out)
+    out = _check_out(out, frame)
     bucket, key = _split_s3(s3_uri)
     if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
-        raise ValueError(f"role_arn must be the ARN of an IAM service role Bedrock can assume, not {role_arn!r}")
+        given = "it is missing" if role_arn is None else f"got {role_arn!r}"
+        raise ValueError(f"a batch job needs --role ARN (role_arn= in Python): the IAM service role Bedrock assumes "
+                         f"to read and write {s3_uri}, e.g. arn:aws:iam::123456789012:role/BedrockBatch; {given}")
     name = name or f"bedrock-magics-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     if not _JOB_NAME.fullmatch(name):
         raise ValueError(f"job name {name!r} is not valid: up to 63 letters, digits and hyphens, starting with a "
                          "letter or digit")
     if len(frame) == 0:
         raise ValueError("the frame has no rows: nothing to submit")
-    invocation_type = _invocation_type(overrides.get("api"))
+    invocation_type = _invocation_type(overrides.get("api"), overrides.get("endpoint"))
     api = "converse" if invocation_type == "Converse" else "invoke"
     settings = {**overrides, "api": api, "endpoint": "runtime", **({"model": model} if model else {})}
     _check_inputs(bm, frame, template, namespace, [settings])
 
     lines: list[str] = []
+    notes: list[str] = []
     first: Request | None = None
     encode: Callable[[Request], dict[str, Any]] | None = None
     for task in _row_tasks(bm, frame, template, namespace, [settings]):
@@ -226,7 +285,8 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
         request = task.request
         if encode is None:
             first = request
-            encode = _encoder(invocation_type, request)
+            family = None if invocation_type == "Converse" else _family(bm, request.model, request.region)
+            encode = _encoder(invocation_type, request, family, notes)
         lines.append(json.dumps({"recordId": record_id(task.pos), "modelInput": encode(request)},
                                 separators=(",", ":"), ensure_ascii=False))
     assert first is not None
@@ -244,7 +304,8 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
                    "region": region, "template": template, "invocation_type": invocation_type}
         s3.put_object(Bucket=bucket, Key=folder + _SIDE_CAR, Body=json.dumps(sidecar).encode())
     except Exception as exc:  # noqa: BLE001 - explained in one line
-        raise _explained(exc, f"writing the records to s3://{bucket}/{folder}") from None
+        raise _explained(bm, exc, f"writing the records to s3://{bucket}/{folder}",
+                         **_s3_context(f"s3://{bucket}/{folder}", region, "--job (s3_uri=)")) from None
 
     params: dict[str, Any] = {
         "jobName": name, "roleArn": role_arn, "modelId": first.model,
@@ -258,16 +319,20 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
     try:
         arn = _control(bm, region).create_model_invocation_job(**params)["jobArn"]
     except Exception as exc:  # noqa: BLE001
-        raise _explained(exc, f"creating batch job {name}") from None
+        raise _explained(bm, exc, f"creating batch job {name}", model=first.model, region=region,
+                         endpoint="control", api="CreateModelInvocationJob") from None
+    if len(lines) < MIN_RECORDS:
+        notes.append(f"Bedrock usually requires at least {MIN_RECORDS} records per job (a per-model quota); "
+                     "smaller jobs may fail validation on AWS: run small frames with --df without --job "
+                     "(bm.map in Python)")
     info = {"name": name, "arn": arn, "job_id": arn.rsplit("/", 1)[-1], "status": "Submitted",
             "model": first.model, "region": region, "records": len(lines), "input_uri": input_uri,
-            "output_uri": output_uri, "invocation_type": invocation_type}
+            "output_uri": output_uri, "invocation_type": invocation_type, "notes": notes}
     if progress:
         print(f"batch job {name} submitted: {len(lines):,} records · {first.model} · {region} · "
               f"results to {output_uri}")
-        if len(lines) < MIN_RECORDS:
-            print(f"note: Bedrock usually requires at least {MIN_RECORDS} records per job (a per-model quota); "
-                  "smaller jobs may fail validation on AWS — use map_rows for small frames.")
+        for note in notes:
+            print(f"note: {note}")
     return info
 
 
@@ -301,7 +366,7 @@ def _find_job(bm: "Bedrock", name_or_arn: str, region: str | None) -> tuple[Any,
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise _explained(exc, f"looking up batch job {ident}") from None
+        raise _explained(bm, exc, f"looking up batch job {ident}", region=region, endpoint="control") from None
 
 
 def _status_dict(job: dict[str, Any]) -> dict[str, Any]:
@@ -367,7 +432,8 @@ def wait_job(bm: "Bedrock", name_or_arn: str, *, poll_s: float = 30.0, timeout_s
             try:
                 status = _status_dict(client.get_model_invocation_job(jobIdentifier=arn))
             except Exception as exc:  # noqa: BLE001
-                raise _explained(exc, f"polling batch job {status['name']}") from None
+                raise _explained(bm, exc, f"polling batch job {status['name']}", region=status["region"],
+                                 endpoint="control") from None
     finally:
         if bar is not None:
             bar.close()
@@ -415,17 +481,17 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
     Output lines are matched to rows by ``recordId`` (never by order). With ``frame`` (the frame
     that was submitted) the result has its index and columns plus ``out``,
     ``{out}_input_tokens``, ``{out}_output_tokens``, ``{out}_latency_ms`` (NaN: Bedrock does not
-    report per-record latency), ``{out}_cost_usd`` (at batch prices, half of on-demand) and
-    ``{out}_error``; without it, one row per record with a ``record_id`` column. Records missing from
-    the output (a stopped or partially completed job) are error rows, so a rerun can resubmit them.
-    InvokeModel and Converse jobs are both read (the job says which it is).
+    report per-record latency), ``{out}_cost_usd`` (at batch prices, half of on-demand),
+    ``{out}_stop_reason`` and ``{out}_error``; without it, one row per record with a ``record_id``
+    column. Records missing from the output (a stopped or partially completed job) are error rows,
+    so a rerun can resubmit them. InvokeModel and Converse jobs are both read (the job says which
+    it is). With ``frame``, an ``out`` whose columns would overwrite the frame's own is refused.
 
     With ``record``, each record's usage becomes one ledger row (``api="batch"``) — once per job:
     collecting the same job again adds nothing. Raises ``RuntimeError`` if the job has not ended.
     """
     import pandas as pd
 
-    from . import prices
     from .routes import _common
 
     _, job = _find_job(bm, name_or_arn, region)
@@ -440,7 +506,8 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
         lines, manifest = _read_outputs(s3, status["output_uri"], status["job_id"])
         sidecar = _read_sidecar(s3, status["input_uri"])
     except Exception as exc:  # noqa: BLE001
-        raise _explained(exc, f"reading the results of batch job {status['name']}") from None
+        raise _explained(bm, exc, f"reading the results of batch job {status['name']}",
+                         **_s3_context(status["output_uri"], status["region"] or bm.region)) from None
 
     out = _check_out(out or (sidecar or {}).get("out") or "answer")
     if sidecar is not None:
@@ -451,6 +518,7 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
             else len(lines)
     if frame is not None:
         _check_frame(frame)
+        _check_out(out, frame)
         if len(frame) != n:
             raise ValueError(f"the frame has {len(frame):,} rows but batch job {status['name']} has {n:,} records: "
                              "pass the frame that was submitted (or none)")
@@ -459,8 +527,8 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
     index_of = {rid: n - len(foreign) + i for i, rid in enumerate(foreign)} if foreign else {}
 
     model = status["model"] or ""
-    decode = _decoder(status["invocation_type"], model)
-    price_overrides = getattr(bm, "prices", None) or None
+    family = None if status["invocation_type"] == "Converse" else _family(bm, model, status["region"] or bm.region)
+    decode = _decoder(status["invocation_type"], model, family)
     columns = _Columns(out, n)
     replies: list[Reply] = []
     ended = status["ended"]
@@ -479,8 +547,7 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
             reply.usage = _common.usage(decoded.input_tokens, decoded.output_tokens)
             reply.stop_reason = _common.normalize_stop(decoded.stop)
             reply.raw = line["modelOutput"]
-            reply.cost_usd = prices.cost(model, reply.input_tokens, reply.output_tokens, price_overrides,
-                                         tier="batch")
+            bm.price(reply, tier="batch")  # NaN, never an exception, when the price is unknown
         else:
             err = line.get("error") or {}
             reply.status = "error"

@@ -7,6 +7,7 @@ ipywidgets load on first use.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import threading
 import weakref
@@ -35,6 +36,8 @@ class BedrockMagics(Magics):
         super().__init__(shell)
         self.bm = bm
         self.started_local = False  # this load started the local service: unload stops it
+        self.banner_shown = False  # LOCAL_BANNER was printed since local mode was last chosen
+        self._local_switched: bool | None = None  # the Bedrock.local value `%bedrock local` last set
         self._starting: threading.Thread | None = None
         self._start_error: BaseException | None = None
 
@@ -42,23 +45,22 @@ class BedrockMagics(Magics):
     @needs_local_scope
     @line_cell_magic
     def bedrock(self, line: str, cell: str | None = None, local_ns: dict | None = None) -> Any:
-        """Amazon Bedrock from a cell.
+        """Amazon Bedrock from a notebook cell.
 
-        Cell mode sends the cell body as the prompt; ``{name}`` is replaced by the notebook
-        variable ``name`` (``{name[key]}``, ``{name:.2f}`` too; ``{{name}}`` for a literal
-        ``{name}``; other braces, as in code or JSON, are left alone). The first line holds DEST
-        and options; option values may use ``$name`` or ``{name}``::
+        The cell body is the prompt. {name} in it is replaced by the notebook variable name
+        ({name[key]} and {name:.2f} work too; a --df template takes {column}, or {any column name}).
+        {{ and }} are literal braces; other braces, as in code or JSON, are left alone. The first
+        line holds DEST and options; option values may use $name or {name}. For example:
 
             %%bedrock answer -m us.amazon.nova-lite-v1:0 --max-tokens 200
             Summarise {topic} in three bullet points.
 
-        The reply is shown with a footer (model · route · tokens · latency · cost), stored in DEST
-        and is the cell's value (``_``). ``-m A -m B`` compares models; ``--df FRAME --out COL``
-        runs the prompt once per row (``{column}`` from the row); both give a DataFrame. Every call
-        is a row of ``%bedrock usage``; a failed call fails the cell with a short error.
+        The reply is shown with a footer (model · route · tokens · latency · cost), stored in
+        DEST and is the cell's value (_). -m A -m B compares models; --df FRAME --out COL runs
+        the prompt once per row; both give a DataFrame. Every call is a row of %bedrock usage;
+        a failed call fails the cell with a short error; ■ (interrupt) stops it in one line.
 
-        Line mode: ``%bedrock usage | status | local | key | chat | models | pick | job | help``.
-        Settings: ``%config Bedrock`` (e.g. ``%config Bedrock.region = "us-west-2"``).
+        Settings: %config Bedrock (e.g. %config Bedrock.region = "us-west-2").
         """
         ns = self.shell.user_ns if local_ns in (None, self.shell.user_ns) else ChainMap(local_ns, self.shell.user_ns)
         if cell is None:
@@ -76,34 +78,87 @@ class BedrockMagics(Magics):
         elif not body:
             raise UsageError("the cell has no prompt: write it below the %%bedrock line")
         self._wait_for_local()
-        self.bm.cell = self.shell.execution_count  # ledger rows name the cell that made them
+        self.bm.cell = self._cell_number()  # ledger rows name the cell that made them
         with _profile(self.bm, opts.profile), _bad_input_is_usage():
-            if opts.mode != "single" or opts.dry_run:
-                return self._table(opts, body, ns)
-            return self._ask(opts, body if opts.no_format else templating.render(body, ns))
+            try:
+                if opts.mode != "single" or opts.dry_run:
+                    return self._table(opts, body, ns)
+                return self._ask(opts, body if opts.no_format else templating.render(body, ns))
+            except display.Interrupted:
+                raise
+            except KeyboardInterrupt as stop:  # anywhere else (a dry run, a job's upload): one line too
+                raise display.Interrupted("KeyboardInterrupt: interrupted; nothing was stored") from stop
+
+    def _cell_number(self) -> int | None:
+        """The number of the running cell (``In [n]``), as the notebook shows it.
+
+        IPython counts the cell before running it (``shell.execution_count`` is already the next
+        cell's number, in a terminal and in a kernel alike); the displayhook's execution result
+        holds the running cell's own number. None outside a cell.
+        """
+        result = getattr(self.shell.displayhook, "exec_result", None)
+        return getattr(result, "execution_count", None)
 
     def _ask(self, opts: options.CellOptions, prompt: str) -> Any:
+        """One prompt: stream it (or not), store it in DEST, return it as the cell's value.
+
+        In terminal IPython a reply already shown (streamed, or ``--quiet``) is made the cell's
+        value (``_``, ``Out``) here and None is returned: returned, it would add an empty
+        ``Out[n]:`` line under the streamed text. In a kernel it is returned and not drawn again.
+        """
         from .errors import BedrockError
 
         fmt = opts.format or self.bm.format
         kwargs = dict(opts.settings(), chat=opts.chat, tools=opts.tools or None)
+        view = None
         try:
             if (self.bm.streaming if opts.stream is None else opts.stream) and not opts.quiet:
                 label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
                 view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
                 reply = view.run(self.bm.stream(prompt, on_round=view.on_round, **kwargs))
             else:
-                reply = self.bm.ask(prompt, on_round=None if opts.quiet else display.print_round, **kwargs)
+                rounds = display.ToolRounds(echo=None) if opts.quiet else display.ToolRounds()
+                reply = self.bm.ask(prompt, on_round=rounds, **kwargs)
+                rounds.attach(reply)
         except BedrockError as exc:
             if opts.dest:  # DEST still gets the failed reply, to inspect
                 self.shell.user_ns[opts.dest] = exc.reply
             raise
+        except KeyboardInterrupt as stop:
+            raise display.Interrupted(self._interrupted(opts, kwargs, view)) from stop
         display.set_format(reply, fmt)
-        if opts.quiet:
-            display.mark_shown(reply, self.shell)
         if opts.dest:
             self.shell.user_ns[opts.dest] = reply
-        return reply
+        if view is None and not opts.quiet:
+            return reply  # drawn once, by the displayhook
+        display.mark_shown(reply, self.shell)
+        if getattr(self.shell, "kernel", None) is not None:
+            return reply
+        hook = self.shell.displayhook  # terminal: the cell's value without an empty Out[n]: line
+        hook.update_user_ns(reply)
+        hook.fill_exec_result(reply)
+        return None
+
+    def _interrupted(self, opts: options.CellOptions, kwargs: dict[str, Any], view: Any) -> str:
+        """The one line an interrupted prompt shows; DEST gets the cancelled reply (and its partial text).
+
+        The core has already recorded the call as ``cancelled`` in the ledger.
+        """
+        from .reply import Reply
+
+        text = view.text if view is not None else ""
+        endpoint = kwargs.get("endpoint") or self.bm.endpoint
+        line = "KeyboardInterrupt: interrupted; "
+        if opts.dest:
+            self.shell.user_ns[opts.dest] = Reply(
+                text=text, model=kwargs.get("model") or self.bm.default_model(endpoint),
+                region=kwargs.get("region") or self.bm.region, endpoint=endpoint,
+                api=kwargs.get("api") or self.bm.default_api(endpoint), status="cancelled",
+                error="cancelled (interrupted)", error_code="Cancelled", streamed=view is not None)
+            line += f"the partial answer is in {opts.dest}" if text else f"{opts.dest} holds the cancelled reply"
+        else:
+            line += "the partial answer stays above" if text else "no answer arrived"
+        return line + " and the call is recorded as cancelled (%bedrock usage)"
 
     def _table(self, opts: options.CellOptions, template: str, ns: Any) -> Any:
         from . import batch
@@ -123,8 +178,7 @@ class BedrockMagics(Magics):
                 result = jobs.submit_job(self.bm, frame, template, s3_uri=opts.job, role_arn=opts.role, out=out,
                                          namespace=ns, progress=not opts.quiet, **settings)
             elif opts.dry_run:
-                result = self.bm.dry_run(template, **common) if frame is None else \
-                    self.bm.dry_run(frame, template, **common)
+                result = self._dry_run(opts, frame, template, common)
             elif opts.mode == "embed":
                 result = self.bm.embed(frame, opts.embed, out=opts.out, model=settings.get("model"),
                                        region=opts.region, concurrency=opts.concurrency, use_cache=opts.cache,
@@ -137,8 +191,28 @@ class BedrockMagics(Magics):
         except batch.BatchInterrupted as stop:
             if opts.dest:
                 self.shell.user_ns[opts.dest] = stop.frame
-            raise
+            raise display.Interrupted(*_batch_interrupted(opts, stop)) from stop
+        if isinstance(result, dict):  # a submitted batch job: shown as lines, still a dict
+            result = display.Fields(result, title=f"batch job {result.get('name', '')}".strip())
         return self._store(opts, result)
+
+    def _dry_run(self, opts: options.CellOptions, frame: Any, template: str, common: dict[str, Any]) -> Any:
+        """``--dry-run``: one estimate, or one per model for ``-m A -m B`` (rows stacked, model by model)."""
+        if len(opts.models) <= 1:
+            return self.bm.dry_run(template, **common) if frame is None else self.bm.dry_run(frame, template, **common)
+        import pandas as pd
+
+        parts = []
+        for model in opts.models:
+            settings = dict(common, model=model, progress=False)
+            part = self.bm.dry_run(template, **settings) if frame is None else \
+                self.bm.dry_run(frame, template, **settings)
+            if not opts.quiet:
+                print(f"{model}: {part.attrs['bedrock']['summary']}")
+            parts.append(part)
+        result = pd.concat(parts, ignore_index=frame is None)
+        result.attrs = {"bedrock": {"models": {m: p.attrs["bedrock"] for m, p in zip(opts.models, parts)}}}
+        return result
 
     def _store(self, opts: options.CellOptions, result: Any) -> Any:
         """DEST gets the result and a short preview is shown; without DEST it is the cell's value."""
@@ -156,33 +230,55 @@ class BedrockMagics(Magics):
 
     def _status(self, args: Any) -> Any:
         self._wait_for_local(raise_error=False)
-        return display.status(self.bm, local_error=self._start_error)
+        switched = self._local_switched is not None and self.bm.local == self._local_switched
+        return display.status(self.bm, local_error=self._start_error,
+                              set_by={"local": "%bedrock local"} if switched else None)
 
     def _local(self, args: Any) -> None:
+        """``%bedrock local [start|stop|status|auto]``; bare ``%bedrock local`` starts the service.
+
+        Every switch says which backend calls go to, once: the banner is not repeated when the
+        load (``BEDROCK_MAGICS_LOCAL=1``) or an earlier command already printed it.
+        """
         self._wait_for_local(raise_error=False)
         if args.action == "start":
+            running = self.bm.local_service
+            if running is not None:
+                print(f"The local Bedrock service is already running at {running.url}; calls from %bedrock go to it.")
+                return
             with _bad_input_is_usage():
                 self.bm.use_local()
+            self._switched_local(True)
             self.started_local = True
-            print(LOCAL_BANNER)
+            self._banner()
         elif args.action == "auto":
             already = self.bm.local
             with _bad_input_is_usage():
                 local = self.bm.use_local_unless_aws()
-            if already:  # the banner was shown when local mode was chosen (BEDROCK_MAGICS_LOCAL=1)
-                print("Using the local Bedrock service.")
-            elif local:
-                self.started_local = True
-                print(LOCAL_BANNER)
+            if local:
+                if not already:
+                    self._switched_local(True)
+                    self.started_local = True
+                if not (already and self.banner_shown):
+                    self._banner()
             else:
                 print(f"Using Amazon Bedrock in {self.bm.region} with "
                       f"{self.bm.clients.credential_source()[1]}; calls are billed to your AWS account.")
         elif args.action == "stop":
             self.bm.stop_local()
+            self._switched_local(False)
             self.started_local = False
             print("The local Bedrock service is stopped; calls go to AWS (see %bedrock status).")
         else:
             print(display.local_status(self.bm))
+
+    def _banner(self) -> None:
+        print(LOCAL_BANNER)
+        self.banner_shown = True
+
+    def _switched_local(self, on: bool) -> None:
+        self._local_switched = on
+        self.banner_shown = self.banner_shown and on
 
     def _key(self, args: Any) -> None:
         if args.clear:
@@ -215,7 +311,15 @@ class BedrockMagics(Magics):
     def _models(self, args: Any) -> Any:
         self._wait_for_local()
         with _bad_input_is_usage():
-            return self.bm.models(region=args.region, provider=args.provider, refresh=args.refresh)
+            frame = self.bm.models(region=args.region, provider=args.provider, refresh=args.refresh)
+            if args.provider and len(frame) == 0:  # an empty table says nothing: name the providers
+                region = args.region or self.bm.region
+                providers = sorted({str(p) for p in self.bm.models(region=args.region)["provider"] if p})
+                close = difflib.get_close_matches(args.provider, providers, n=1, cutoff=0.5)
+                hint = f"did you mean {close[0]}? " if close else ""
+                raise UsageError(f"no models from provider {args.provider!r} in {region}; {hint}"
+                                 f"providers: {', '.join(providers) or 'none'}")
+        return frame
 
     def _pick(self, args: Any) -> None:
         from . import picker
@@ -229,7 +333,8 @@ class BedrockMagics(Magics):
         self._wait_for_local()
         with _bad_input_is_usage():
             if args.action == "status":
-                return jobs.job_status(self.bm, args.job_name)
+                status = jobs.job_status(self.bm, args.job_name)
+                return display.Fields(status, title=f"batch job {status.get('name') or args.job_name}")
             # --df: the submitted frame, so the answers come back next to its own columns.
             return jobs.collect_job(self.bm, args.job_name, args.df)
 
@@ -271,16 +376,35 @@ class BedrockMagics(Magics):
 
 @contextmanager
 def _profile(bm: Any, profile: str | None) -> Iterator[None]:
-    """``--profile P``: that AWS profile for this cell only."""
+    """``--profile P``: that AWS profile for this cell only.
+
+    Set and restored quietly (``Bedrock._quietly``): a line option must not leave ``%bedrock status``
+    saying the profile was "set in Python"; a region that follows the profile follows it back.
+    """
     before = bm.profile
     if profile is None or profile == before:
         yield
         return
-    bm.profile = profile
+    with bm._quietly():
+        bm.profile = profile
     try:
         yield
     finally:
-        bm.profile = before
+        with bm._quietly():
+            bm.profile = before
+
+
+def _batch_interrupted(opts: options.CellOptions, stop: Any) -> list[str]:
+    """What an interrupted table run shows: the run's summary (unless it was printed already) and
+    where the partial result is. ``stop`` is a ``batch.BatchInterrupted``."""
+    lines = [f"KeyboardInterrupt: {stop.summary}"] if opts.quiet else []
+    where = f"partial results in {opts.dest}" if opts.dest else "the partial results were not kept (no DEST)"
+    resumes = opts.cache and opts.df is not None
+    again = "run the cell again to finish: answered rows are not sent again" if resumes else \
+        "run the cell again to start over"
+    first = "" if lines else "KeyboardInterrupt: "
+    lines.append(f"{first}interrupted; {where} (the rest marked cancelled); {again}")
+    return lines
 
 
 @contextmanager
@@ -293,7 +417,7 @@ def _bad_input_is_usage() -> Iterator[None]:
 
 
 HELP = "\n".join([inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
-                  "%bedrock sub-commands:", options.line_help()])
+                  "%bedrock sub-commands (line mode):", options.line_help()])
 BedrockMagics.bedrock.__doc__ = HELP  # `%bedrock?` shows every option
 
 
@@ -329,7 +453,7 @@ def load(shell: Any) -> None:
     _loaded[shell] = magics
     if bm.local:
         magics.start_local_in_background()
-        print(LOCAL_BANNER)
+        magics._banner()
 
 
 def unload(shell: Any) -> None:

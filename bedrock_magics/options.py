@@ -79,12 +79,17 @@ class CellOptions:
         return "map" if self.df is not None else "single"
 
     def settings(self) -> dict[str, Any]:
-        """The call settings given on the line, as keyword overrides for ``Bedrock`` calls."""
+        """The call settings given on the line, as keyword overrides for ``Bedrock`` calls.
+
+        ``profile`` is not among them: a call takes no profile (credentials belong to the
+        ``Bedrock`` object), so the magic switches ``Bedrock.profile`` for the cell instead.
+        ``model`` is there only when one ``-m`` was given (several mean a comparison).
+        """
         values = {
             "model": self.models[0] if len(self.models) == 1 else None,
             "region": self.region, "endpoint": self.endpoint, "api": self.api, "system": self.system,
             "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
-            "stop": list(self.stop) or None, "profile": self.profile,
+            "stop": list(self.stop) or None,
         }
         return {k: v for k, v in values.items() if v is not None}
 
@@ -103,12 +108,17 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 class _Parser(MagicArgumentParser):
-    """``MagicArgumentParser`` with did-you-mean for unknown options and no abbreviations."""
+    """``MagicArgumentParser`` with did-you-mean for unknown options and no abbreviations.
 
-    def __init__(self, prog: str, **kwargs: Any) -> None:
+    ``line=True`` for ``%bedrock`` sub-commands: they have no cell body, so their errors never
+    talk about one.
+    """
+
+    def __init__(self, prog: str, line: bool = False, **kwargs: Any) -> None:
         # IPython's MagicHelpFormatter writes reST for magic_arguments' docstrings; plain text here.
         super().__init__(prog=prog, formatter_class=_HelpFormatter, **kwargs)
         self.allow_abbrev = False  # `--temp` must not silently mean `--temperature`
+        self.line = line
 
     def error(self, message: str) -> None:
         match = re.match(r"unrecognized arguments: (.*)", message)
@@ -120,16 +130,25 @@ class _Parser(MagicArgumentParser):
                 close = close or difflib.get_close_matches(first, known, n=1)
                 hint = f" (did you mean {close[0]}?)" if close else f"; see {self.prog.split()[0]} help"
                 raise UsageError(f"{self.prog}: unknown option {first}{hint}")
+            if self.line:
+                if not self._actions:
+                    raise UsageError(f"{self.prog} takes no arguments")
+                raise UsageError(f"{self.prog}: unexpected {first!r}; usage: {self.one_line_usage()}")
             raise UsageError(
                 f"{self.prog}: unexpected {first!r} on the first line; it holds DEST and options, "
                 "the prompt goes in the cell body (quote option values that contain spaces)"
             )
         raise UsageError(f"{self.prog}: {message}")
 
+    def one_line_usage(self) -> str:
+        """``%bedrock local [start|stop|status|auto]``: the usage without "usage:" or line breaks."""
+        return " ".join(self.format_usage().replace("usage: ", "", 1).split())
+
 
 @lru_cache(maxsize=1)
 def _cell_parser() -> _Parser:
-    p = _Parser("%%bedrock")
+    # argparse puts positionals last in a generated usage; DEST comes first on the line.
+    p = _Parser("%%bedrock", usage="%(prog)s [DEST] [options]\n       the prompt, on the lines below")
     p.add_argument("dest", nargs="?", metavar="DEST", help="store the reply (or the DataFrame) in this variable")
     p.add_argument("--model", "-m", action="append", default=[], metavar="ID",
                    help="model id, inference-profile id or ARN; repeat it to compare models")
@@ -168,17 +187,19 @@ def _line_parsers() -> dict[str, _Parser]:
     parsers: dict[str, _Parser] = {}
 
     def sub(name: str, help: str) -> _Parser:
-        parsers[name] = _Parser(f"%bedrock {name}", description=help)
+        parsers[name] = _Parser(f"%bedrock {name}", line=True, description=help)
         return parsers[name]
 
     sub("usage", "the ledger of calls as a DataFrame").add_argument(
         "--all", action="store_true", help="every session's calls, not just this kernel's")
     sub("status", "region, endpoint, API, model and where each setting and the credentials come from")
-    sub("local", "the local Bedrock service: start, stop or show it; auto: unless AWS credentials are found").add_argument(
-        "action", nargs="?", default="status", metavar="start|stop|status|auto")
+    sub("local", "start the local Bedrock service (the default), stop it, show its status; "
+                 "auto: AWS if credentials are found, else local").add_argument(
+        "action", nargs="?", default="start", metavar="start|stop|status|auto")
     sub("key", "ask for a Bedrock API key (getpass); kept in memory only").add_argument(
         "--clear", action="store_true", help="forget the key")
     chat = sub("chat", "show or reset a --chat conversation")
+    chat.usage = "%(prog)s [NAME] [--reset]"
     chat.add_argument("chat_name", nargs="?", metavar="NAME", help="one conversation (all when omitted)")
     chat.add_argument("--reset", action="store_true", help="forget its history (all conversations without NAME)")
     models = sub("models", "the models of a region (a DataFrame)")
@@ -186,7 +207,8 @@ def _line_parsers() -> dict[str, _Parser]:
     models.add_argument("--provider", metavar="P", help="only this provider")
     models.add_argument("--refresh", action="store_true", help="ask the control plane again")
     sub("pick", "widgets to choose region, endpoint, API and model")
-    job = sub("job", "a batch inference job started with --job")
+    job = sub("job", "the status or the results of a batch inference job started with --job")
+    job.usage = "%(prog)s status|collect NAME [--df FRAME]"
     job.add_argument("action", metavar="status|collect")
     job.add_argument("job_name", metavar="NAME")
     job.add_argument("--df", metavar="FRAME",
@@ -211,7 +233,7 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
             f"%bedrock: unknown sub-command {name!r}; {hint}"
             f"use one of {', '.join(SUBCOMMANDS)}, or %%bedrock with the prompt in the cell body"
         )
-    args = _LINE_PARSERS[name].parse_args(_expand_line_args(argv[1:], namespace, f"%bedrock {name}"))
+    args = _LINE_PARSERS[name].parse_args(_expand_line_args(argv[1:], namespace, f"the %bedrock {name} line"))
     if name in _CHOICES:
         args.action = _choice(args.action, _CHOICES[name], f"%bedrock {name}")
     if getattr(args, "region", None):
@@ -256,7 +278,7 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
     a whole ``-m $names`` / ``--stop $names`` token may name a list. ``--df``/``--tools`` take names.
     """
     ns = _parser_namespace(line)
-    expand = (lambda v, what: v) if ns.no_format else (lambda v, what: _expand(v, namespace, what))
+    expand = (lambda v, what: v) if ns.no_format else (lambda v, what: _expand(v, namespace, _option(what)))
     opts = CellOptions(dest=_dest(ns.dest), stream=ns.stream, dry_run=ns.dry_run, cache=ns.cache,
                        quiet=ns.quiet, no_format=ns.no_format)
     opts.models = _listed(ns.model, namespace, "--model", ns.no_format)
@@ -332,12 +354,22 @@ def cell_help() -> str:
     return _cell_parser().format_help()
 
 
-def line_help() -> str:
-    """One line per ``%bedrock`` sub-command."""
+def line_help(width: int = 100) -> str:
+    """The ``%bedrock`` sub-commands: usage on the left, what it does on the right, every
+    description starting in the same column (a usage too long for it gets a line of its own)."""
+    import textwrap
+
+    usages = {name: parser.one_line_usage() for name, parser in _LINE_PARSERS.items()}
+    column = 2 + min(max(len(u) for u in usages.values()), 40) + 2
     lines = []
     for name, parser in _LINE_PARSERS.items():
-        usage = " ".join(parser.format_usage().replace("usage: ", "").split())
-        lines.append(f"  {usage:<40} {parser.description}")
+        text = textwrap.wrap(parser.description or "", width=max(width - column, 30))
+        head = f"  {usages[name]}"
+        if len(head) + 2 > column:
+            lines.append(head)
+            head = ""
+        lines.append(head.ljust(column) + text[0])
+        lines += [" " * column + more for more in text[1:]]
     return "\n".join(lines)
 
 
@@ -357,19 +389,27 @@ def _parser_namespace(line: str) -> argparse.Namespace:
 _DOLLAR = re.compile(r"\$(\$?)([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _expand(value: str, namespace: Mapping[str, Any], what: str) -> str:
-    """``$name`` and ``{name}`` in an option value, from the namespace (``$$name`` is literal)."""
+def _option(name: str) -> str:
+    """Where an option's value came from, for error messages: ``the --model option``."""
+    return f"the {name} option"
+
+
+def _expand(value: str, namespace: Mapping[str, Any], where: str) -> str:
+    """``$name`` and ``{name}`` in an option value, from the namespace (``$$name`` is literal).
+
+    ``where`` names the place in error messages: ``the --system option``, ``the %bedrock job line``.
+    """
 
     def dollar(match: re.Match[str]) -> str:
         if match.group(1):
             return "$" + match.group(2)
         name = match.group(2)
         if name not in namespace:
-            raise UsageError(f"no variable named {name!r} for ${name} in {what}; write $${name} for a literal ${name}")
+            raise UsageError(f"no variable named {name!r} for ${name} in {where}; write $${name} for a literal ${name}")
         return str(namespace[name])
 
     if "{" in value:
-        value = templating.render(value, namespace)
+        value = templating.render(value, namespace, where=where)
     return _DOLLAR.sub(dollar, value) if "$" in value else value
 
 
@@ -385,7 +425,7 @@ def _listed(values: list[str], namespace: Mapping[str, Any], what: str, literal:
         if name and isinstance(namespace.get(name), (list, tuple)):
             out.extend(str(v) for v in namespace[name])
             continue
-        value = value if literal else _expand(value, namespace, what)
+        value = value if literal else _expand(value, namespace, _option(what))
         if not value:
             raise UsageError(f"{what} needs a value")
         out.append(value)
@@ -400,13 +440,36 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
     raise UsageError(f"{what}: unknown value {value!r}; {hint}choose from {', '.join(choices)}")
 
 
+#: Regions named when a mistyped region is like none of them (the busiest Bedrock regions).
+_WELL_KNOWN_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "eu-west-1", "eu-west-3",
+                       "ap-northeast-1", "ap-southeast-2")
+_REGIONS_SHOWN = 8
+
+
 def _region(value: str, surface: str) -> str:
     from . import endpoints  # botocore's region list is read on first use only
 
+    value = value.strip()
     try:
-        return endpoints.check_region(value.strip(), surface)
+        return endpoints.check_region(value, surface)
     except endpoints.UnknownRegionError as exc:
-        raise UsageError(f"--region: {exc}") from None
+        known = endpoints.regions(surface)
+        anywhere = endpoints.regions("runtime")  # a real region the surface doesn't serve has its own message
+        if value in anywhere or endpoints.close_regions(value, known) or len(known) <= _REGIONS_SHOWN:
+            raise UsageError(f"--region: {exc}") from None  # a did-you-mean, or a short list: as it is
+    # Like no region at all: name a few (those of the same area first), never the whole list.
+    prefix = value.split("-", 1)[0] + "-"
+    same = sorted((r for r in known if r.startswith(prefix)), key=lambda r: r not in _WELL_KNOWN_REGIONS)
+    docs = "the AWS docs list them all under Bedrock 'Supported Regions'"
+    if same:
+        count = f" ({_REGIONS_SHOWN} of {len(same)}; {len(known)} regions in all: {docs})" \
+            if len(same) > _REGIONS_SHOWN else ""
+        listed = f"{prefix} regions: {', '.join(same[:_REGIONS_SHOWN])}{count}"
+    else:
+        shown = [r for r in _WELL_KNOWN_REGIONS if r in known] or list(known[:_REGIONS_SHOWN])
+        what = "the mantle endpoint runs" if surface == "mantle" else "it runs"
+        listed = f"{what} in {len(known)} regions, e.g. {', '.join(shown[:_REGIONS_SHOWN])} ({docs})"
+    raise UsageError(f"--region: Bedrock does not run in region {value!r}; {listed}") from None
 
 
 def _number(value: str | None, kind: type, what: str, low: float | None, high: float | None,
@@ -460,7 +523,7 @@ def _frame(name: str, namespace: Mapping[str, Any]) -> Any:
     value = _lookup(name, namespace, "--df")
     pandas = sys.modules.get("pandas")  # a DataFrame can only exist if pandas is already imported
     if pandas is None or not isinstance(value, pandas.DataFrame):
-        raise UsageError(f"--df {name}: {name} is a {type(value).__name__}, not a pandas DataFrame")
+        raise UsageError(f"--df {name}: {name} is {_a(type(value).__name__)}, not a pandas DataFrame")
     return value
 
 
@@ -473,6 +536,11 @@ def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any]]
         name = _name(raw, "--tools")
         fn = _lookup(name, namespace, "--tools")
         if not callable(fn):
-            raise UsageError(f"--tools {name}: {name} is a {type(fn).__name__}, not a function")
+            raise UsageError(f"--tools {name}: {name} is {_a(type(fn).__name__)}, not a function")
         tools.append(fn)
     return tools
+
+
+def _a(noun: str) -> str:
+    """``an int``, ``a str``: the article a type name takes."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

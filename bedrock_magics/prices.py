@@ -13,6 +13,15 @@ Tiers: ``cost(..., tier="batch")`` prices a record of a Bedrock batch inference 
 bills at 50 % of the on-demand price for the models that support batch inference. The factor of
 each tier is in ``data/prices.json`` (``"tiers"``), next to the prices it scales;
 :func:`tier_factor` reads it.
+
+An identifier that does not name its model (an application inference profile's ARN) is priced
+through ``base_model=``, which the caller takes from the catalog (``Catalog.base_model``); nothing
+here does I/O. An unknown price is reported once per model as a :class:`PriceWarning`, a
+one-line note (see :class:`~bedrock_magics.errors.Note`), never once per call.
+
+:func:`format_usd` is the one money formatter of the package: summaries, footers and progress
+bars all show amounts through it, so a cost never reads ``$0.0000`` in one place and
+``$0.000013`` in another.
 """
 
 from __future__ import annotations
@@ -27,8 +36,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
 
-__all__ = ["Price", "PriceWarning", "as_of", "check_overrides", "cost", "lookup", "normalize", "source",
-           "table", "tier_factor"]
+from .errors import Note
+
+__all__ = ["Price", "PriceWarning", "as_of", "check_overrides", "cost", "cost_or_nan", "format_usd", "lookup",
+           "normalize", "source", "table", "tier_factor"]
 
 # Geographic and global cross-region inference-profile prefixes (``us.``, ``global.`` ...).
 _PROFILE_PREFIX = re.compile(r"^(?:us|eu|apac|jp|au|ca|global|us-gov)\.")
@@ -41,8 +52,8 @@ _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
 
-class PriceWarning(UserWarning):
-    """Issued once per model whose price is unknown (its cost is NaN)."""
+class PriceWarning(Note):
+    """Issued once per model whose price is unknown (its cost is NaN); shown as one line."""
 
 
 @dataclass(frozen=True)
@@ -113,46 +124,105 @@ def _find(model: str, prices: Mapping[str, Any]) -> tuple[str, Any] | None:
     return None
 
 
-def lookup(model: str, overrides: Mapping[str, Mapping[str, float]] | None = None) -> Price | None:
-    """The price of ``model``: the user's override first, then the bundled table; None when unknown."""
-    if overrides:
-        found = _find(model, overrides)
+def lookup(model: str, overrides: Mapping[str, Mapping[str, float]] | None = None,
+           base_model: str | None = None) -> Price | None:
+    """The price of ``model``: the user's override first, then the bundled table; None when unknown.
+
+    ``base_model`` (the foundation model behind an id that does not name it, e.g. an application
+    inference profile's ARN, from ``Catalog.base_model``) is looked up the same way when ``model``
+    itself is not found.
+    """
+    for ident in (model, base_model):
+        if not ident:
+            continue
+        if overrides:
+            found = _find(ident, overrides)
+            if found is not None:
+                key, entry = found
+                return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), "Bedrock.prices",
+                             None)
+        table = _table()
+        found = _find(ident, table["models"])
         if found is not None:
             key, entry = found
-            return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), "Bedrock.prices", None)
-    table = _table()
-    found = _find(model, table["models"])
-    if found is None:
-        return None
-    key, entry = found
-    return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), table["source"], table["as_of"])
+            return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), table["source"],
+                         table["as_of"])
+    return None
 
 
 def cost(model: str, input_tokens: int, output_tokens: int,
-         overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand") -> float:
+         overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand",
+         base_model: str | None = None) -> float:
     """Estimated USD cost of one call; ``NaN`` (with one :class:`PriceWarning` per model) when unknown.
 
     ``tier="batch"`` prices one record of a batch inference job: 50 % of the on-demand cost
-    (:func:`tier_factor`). ``overrides`` are on-demand prices, scaled the same way.
+    (:func:`tier_factor`). ``overrides`` are on-demand prices, scaled the same way. ``base_model``
+    prices an id that does not name its model (see :func:`lookup`).
     """
     factor = tier_factor(tier)  # an unknown tier is a mistake even when the model is unknown
-    price = lookup(model, overrides)
+    price = lookup(model, overrides, base_model)
     if price is None:
-        _warn_once(model)
+        how = f"set Bedrock.prices[{model!r}] = {{'input_per_1k': ..., 'output_per_1k': ...}} to price it"
+        _note_once(model, f"no price known for model {model!r}: its cost_usd is NaN ({how})", PriceWarning)
         return math.nan
     on_demand = (input_tokens or 0) / 1000.0 * price.input_per_1k + (output_tokens or 0) / 1000.0 * price.output_per_1k
     return on_demand * factor
 
 
-def _warn_once(model: str) -> None:
+def cost_or_nan(model: str, input_tokens: int, output_tokens: int,
+                overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand",
+                base_model: str | None = None) -> float:
+    """:func:`cost` that never raises: the bookkeeping of a call that succeeded must not fail it.
+
+    A broken price table, a malformed ``Bedrock.prices`` entry (``bm.prices[m] = {...}`` edits the
+    dict in place, past its validation) or any other pricing failure gives ``NaN`` and one
+    :class:`PriceWarning` line per model and cause.
+    """
+    try:
+        return cost(model, input_tokens, output_tokens, overrides, tier, base_model)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        cause = f"{type(exc).__name__}: {exc}"
+        _note_once(f"{model}\0{cause}", f"pricing {model!r} failed ({cause}): its cost_usd is NaN; "
+                                         "check Bedrock.prices", PriceWarning)
+        return math.nan
+
+
+def _note_once(key: str, message: str, category: type[Warning]) -> None:
+    """One note per ``key`` per process: a notebook hears about a model once, not once per row."""
     with _warned_lock:
-        if model in _warned:
+        if key in _warned:
             return
-        _warned.add(model)
-    warnings.warn(
-        f"no price known for model {model!r}: its cost_usd is NaN. "
-        f"Set Bedrock.prices[{model!r}] = {{'input_per_1k': ..., 'output_per_1k': ...}} to price it.",
-        PriceWarning, stacklevel=3)
+        _warned.add(key)
+    warnings.warn(message, category, stacklevel=3)
+
+
+def format_usd(value: Any, unknown: str = "n/a") -> str:
+    """An amount of US dollars for people: ``$0`` · ``$0.000013`` · ``$0.0123`` · ``$0.5`` · ``$1,234.57``.
+
+    Amounts under a dollar keep three significant digits (Bedrock calls cost fractions of a cent,
+    which a fixed ``.4f`` would round to ``$0.0000``); a dollar or more has cents. ``None`` and NaN
+    give ``unknown``. This is the package's one money formatter: use it wherever a cost is shown.
+
+    >>> format_usd(0.0000131), format_usd(0.01234), format_usd(1234.567), format_usd(float("nan"))
+    ('$0.0000131', '$0.0123', '$1,234.57', 'n/a')
+    """
+    if value is None or isinstance(value, bool):
+        return unknown
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return unknown
+    if math.isnan(number) or math.isinf(number):
+        return unknown
+    sign, number = ("-" if number < 0 else ""), abs(number)
+    if number == 0:
+        return "$0"
+    # Three significant digits: 2 + the number of zeros after the point.
+    decimals = 2 - math.floor(math.log10(number))
+    if number >= 1 or round(number, decimals) >= 1:  # 0.9996 rounds up to a dollar: show cents
+        return f"{sign}${number:,.2f}"
+    text = f"{number:.{decimals}f}".rstrip("0").rstrip(".")
+    return f"{sign}${text}"
 
 
 def check_overrides(value: Any) -> dict[str, dict[str, float]]:

@@ -81,9 +81,9 @@ def test_every_row_answered_with_the_contract_columns(bm, svc, cities, capsys):
 
     assert list(out.index) == list(cities.index) and out.index.name == "key"
     assert list(out.columns) == ["city", "n", "reply", "reply_input_tokens", "reply_output_tokens",
-                                 "reply_latency_ms", "reply_cost_usd", "reply_error"]
+                                 "reply_latency_ms", "reply_cost_usd", "reply_stop_reason", "reply_error"]
     assert list(out["reply"]) == expected(cities)
-    assert out["reply_error"].isna().all()
+    assert out["reply_error"].isna().all() and set(out["reply_stop_reason"]) == {"end_turn"}
     assert (out["reply_input_tokens"] > 0).all() and (out["reply_output_tokens"] == 1).all()
     assert (out["reply_cost_usd"] > 0).all() and (out["reply_latency_ms"] > 0).all()
     # The input frame is untouched.
@@ -278,6 +278,63 @@ def test_use_cache_false_sends_every_row_again(bm, svc, cities):
     assert len(ledger_ok(bm)) == 2 * len(cities)
 
 
+def test_answers_cut_at_max_tokens_are_counted_in_the_summary_not_silent(bm, cities, capsys):
+    out = bm.map(cities.head(3), "Tell me about {city}", max_tokens=5)
+    assert set(out["answer_stop_reason"]) == {"max_tokens"}
+    assert (out["answer_output_tokens"] == 5).all()
+    assert out.attrs["bedrock"]["max_tokens"] == 3
+    summary = capsys.readouterr().out
+    assert "3 rows stopped at max tokens" in summary and "--max-tokens" in summary
+    full = bm.map(cities.head(3), "echo: {city}", progress=False)
+    assert "stopped at max tokens" not in full.attrs["bedrock"]["summary"]
+
+
+def test_summary_costs_keep_their_significant_digits(bm, cities, capsys):
+    # Three one-token answers cost about a hundred-thousandth of a dollar: never "$0.0000".
+    out = bm.map(cities.head(3), "echo: {city}")
+    total = out["answer_cost_usd"].sum()
+    assert 0 < total < 0.0001
+    printed = capsys.readouterr()
+    from bedrock_magics.prices import format_usd
+
+    assert printed.out.strip().endswith(format_usd(total)) and "$0.0000 " not in printed.out + " "
+    assert f"cost={format_usd(total)}" in printed.err  # the progress bar's postfix says the same
+    assert format_usd(total) != "$0" and float(format_usd(total)[1:]) == pytest.approx(total, rel=0.01)
+
+
+def test_an_out_that_names_an_input_column_is_refused_before_anything_is_sent(bm, svc):
+    reviews = pd.DataFrame({"review": ["Great kettle", "Lid sticks"], "answer_error": ["x", "y"]})
+    with pytest.raises(ValueError, match=r"--out review would overwrite the frame's column 'review'; "
+                                         r"choose another --out .*e\.g\. --out review_answer$"):
+        bm.map(reviews, "Summarise: {review}", out="review", progress=False)
+    # A generated column (answer_error) colliding is refused too, naming that column.
+    with pytest.raises(ValueError, match="'answer_error' \\(one of the result columns it adds\\)"):
+        bm.map(reviews, "Summarise: {review}", progress=False)
+    with pytest.raises(ValueError, match="would overwrite the frame's column 'review_nova_lite_v1_0'"):
+        bm.compare(None, [NOVA, HAIKU], frame=reviews.rename(columns={"review": "review_nova_lite_v1_0"}),
+                   template="{review_nova_lite_v1_0}", out="review", progress=False)
+    with pytest.raises(ValueError, match="would overwrite the frame's column 'review_embedding'"):
+        bm.embed(reviews.assign(review_embedding=1), "review", model="amazon.titan-embed-text-v2:0",
+                 progress=False)
+    assert svc.app.requests_total == 0 and len(bm.usage()) == 0
+
+    # Running over an earlier run's result with the same --out replaces its answers, as before.
+    first = bm.map(reviews[["review"]], "echo: {review}", progress=False)
+    again = bm.map(first, "echo: again {review}", progress=False)
+    assert list(again["answer"]) == ["again Great kettle", "again Lid sticks"]
+    assert list(again.columns).count("answer") == 1
+
+
+def test_an_empty_frame_gives_the_columns_and_a_zero_rows_summary(bm, svc, capsys):
+    empty = pd.DataFrame({"city": pd.Series([], dtype=object)})
+    out = bm.map(empty, "echo: {city}")
+    assert len(out) == 0
+    assert list(out.columns) == ["city", "answer", "answer_input_tokens", "answer_output_tokens",
+                                 "answer_latency_ms", "answer_cost_usd", "answer_stop_reason", "answer_error"]
+    assert capsys.readouterr().out.strip() == "0 rows · 0 tokens · $0"
+    assert out.attrs["bedrock"]["rows"] == 0 and svc.app.requests_total == 0
+
+
 def test_a_changed_setting_is_not_served_from_the_cache(bm, svc, cities):
     bm.map(cities.head(3), "echo: {city}", progress=False)
     svc.app.reset_counters()
@@ -311,10 +368,28 @@ def test_compare_over_a_frame_gives_one_column_set_per_model(bm, cities):
     assert out.attrs["bedrock"]["columns"] == {NOVA: "nova_lite_v1_0", HAIKU: "claude_3_haiku_20240307_v1_0"}
     for slug in ("nova_lite_v1_0", "claude_3_haiku_20240307_v1_0"):
         assert list(out[f"answer_{slug}"]) == expected(frame)
-        for suffix in ("input_tokens", "output_tokens", "latency_ms", "cost_usd", "error"):
+        for suffix in ("input_tokens", "output_tokens", "latency_ms", "cost_usd", "stop_reason", "error"):
             assert f"answer_{slug}_{suffix}" in out.columns
     assert list(out.index) == list(frame.index)
     assert len(bm.usage()) == 8
+
+
+def test_the_same_model_twice_is_refused_not_silently_merged(bm, svc, cities):
+    with pytest.raises(ValueError, match=f"^-m {NOVA} is given twice"):
+        bm.compare("echo: hi", [NOVA, HAIKU, NOVA])
+    with pytest.raises(ValueError, match="given twice"):
+        bm.compare(None, [NOVA, NOVA], frame=cities, template="echo: {city}")
+    assert svc.app.requests_total == 0
+
+
+def test_compare_reports_answers_cut_at_max_tokens(bm, cities):
+    single = bm.compare("Tell me about Lisbon", [NOVA, HAIKU], max_tokens=4, progress=False)
+    assert list(single["stop_reason"]) == ["max_tokens", "max_tokens"]
+    assert "2 models stopped at max tokens" in single.attrs["bedrock"]["summary"]
+    framed = bm.compare(None, [NOVA, HAIKU], frame=cities.head(2), template="Tell me about {city}",
+                        max_tokens=4, progress=False)
+    assert set(framed["answer_nova_lite_v1_0_stop_reason"]) == {"max_tokens"}
+    assert "4 calls stopped at max tokens" in framed.attrs["bedrock"]["summary"]
 
 
 def test_model_slugs_stay_unique():
@@ -363,6 +438,42 @@ def test_dry_run_of_a_single_prompt(bm):
     assert dry["input_tokens"].iloc[0] > 0 and math.isnan(dry["max_cost_usd"].iloc[0])
 
 
+def multiply(a: int, b: int) -> int:
+    """Multiply two whole numbers."""
+    return a * b
+
+
+@pytest.mark.parametrize("model, method", [(HAIKU, "count_tokens"), (NOVA, "estimate")])
+def test_dry_run_counts_the_tool_schemas_the_call_sends(bm, model, method):
+    bare = bm.dry_run("What is a=6 times b=7?", model=model)
+    dry = bm.dry_run("What is a=6 times b=7?", model=model, tools=[multiply])
+    assert dry["count_method"].iloc[0] == method
+    assert dry["input_tokens"].iloc[0] > bare["input_tokens"].iloc[0] + 20  # the schema is input
+    bm.ask("What is a=6 times b=7?", model=model, tools=[multiply])
+    first_round = bm.usage().iloc[0]
+    if method == "count_tokens":
+        assert dry["input_tokens"].iloc[0] == first_round.input_tokens  # exactly what was billed
+    else:
+        assert 0.5 < dry["input_tokens"].iloc[0] / first_round.input_tokens < 2
+
+
+@pytest.mark.parametrize("model, endpoint, api", [(HAIKU, None, None), ("openai.gpt-oss-120b", "mantle", "responses")])
+def test_dry_run_counts_the_conversation_history(bm, model, endpoint, api):
+    route = {k: v for k, v in (("endpoint", endpoint), ("api", api)) if v}
+    bm.ask("My name is Ada and I collect maps of rivers.", model=model, chat="notes", **route)
+    alone = bm.dry_run("What do I collect?", model=model, **route)
+    dry = bm.dry_run("What do I collect?", model=model, chat="notes", **route)
+    assert dry["input_tokens"].iloc[0] > alone["input_tokens"].iloc[0] + 20
+    second = bm.ask("What do I collect?", model=model, chat="notes", **route)
+    if api is None:  # CountTokens: exact
+        assert dry["input_tokens"].iloc[0] == second.input_tokens
+    else:  # mantle keeps the history server-side and bills it: the estimate includes it
+        assert 0.5 < dry["input_tokens"].iloc[0] / second.input_tokens < 2
+    # An estimate never creates a conversation.
+    bm.dry_run("hello", chat="never-used")
+    assert "never-used" not in bm.chats
+
+
 # --------------------------------------------------------------------------------------------------
 # embeddings
 
@@ -387,5 +498,14 @@ def test_embeddings_column_of_vectors(bm, svc, model, dims):
 
 
 def test_embeddings_refuse_a_text_model(bm):
-    with pytest.raises(ValueError, match="not an embedding model"):
+    with pytest.raises(ValueError, match="not an embedding model: use -m amazon.titan-embed-text-v2:0"):
         bm.embed(pd.DataFrame({"t": ["x"]}), "t", model=NOVA)
+
+
+def test_embeddings_without_a_model_say_which_option_to_add(bm):
+    with pytest.raises(ValueError) as info:
+        bm.embed(pd.DataFrame({"t": ["x"]}), "t")
+    assert str(info.value).startswith("an embedding model is needed: add -m amazon.titan-embed-text-v2:0")
+    assert "embed_rows" not in str(info.value)
+    with pytest.raises(ValueError, match="--embed COLUMN"):
+        bm.embed(pd.DataFrame({"t": ["x"]}), "nope", model="amazon.titan-embed-text-v2:0")

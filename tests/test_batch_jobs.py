@@ -5,7 +5,9 @@ come back into the frame by ``recordId`` — with usage in the ledger, once."""
 from __future__ import annotations
 
 import json
+import math
 import uuid
+import warnings
 
 import boto3
 import pandas as pd
@@ -13,11 +15,15 @@ import pytest
 
 from bedrock_magics import jobs, prices
 from bedrock_magics.core import Bedrock
+from bedrock_magics.errors import BedrockError
 from bedrock_magics.local import credentials
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"
+# The local catalog's application inference profile (called by ARN) routes to Nova Lite.
+APP_PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/l0c4lapp1x2y"
+IMPORTED = "arn:aws:bedrock:us-east-1:123456789012:imported-model/q8w2e4r6t0yz"  # its ARN names no family
 WORDS = ["amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper"]
 
 
@@ -177,6 +183,88 @@ def test_a_running_job_cannot_be_collected_yet(bm, s3, bucket, words, local_serv
     missing = result["answer_error"].dropna()
     assert len(missing) >= 1 and missing.str.contains(r"missing from the output .*\(Stopped\)").all()
     assert (result["answer"].notna() | result["answer_error"].notna()).all()
+
+
+def no_placeholders(err: BedrockError) -> None:
+    import re
+
+    text = "\n".join(err._render_traceback_())
+    assert not re.search(r"\bthe model\b|\bthis region\b", text), text
+
+
+def test_a_missing_bucket_is_named_as_such_not_as_an_unknown_model(bm, words):
+    missing = f"missing-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(BedrockError) as info:
+        jobs.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{missing}/jobs/", role_arn=ROLE,
+                        model="amazon.nova-lite-v1:0", name="nobucket", progress=False)
+    err = info.value
+    assert err.code == "NoSuchBucket"
+    assert err.message == f"writing the records to s3://{missing}/jobs/nobucket/: Bucket {missing} does not exist."
+    assert "Create it" in err.hint and "--job" in err.hint
+    no_placeholders(err)
+
+
+def test_an_unknown_model_names_the_model_and_region(bm, s3, bucket, words):
+    model = f"nosuch.model-{uuid.uuid4().hex[:6]}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(BedrockError) as info:
+            jobs.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, model=model,
+                            name="unknown-model", progress=False)
+    err = info.value
+    assert err.code == "UnknownModel"
+    assert err.message == f"creating batch job unknown-model: Unknown model {model} in us-east-1."
+    assert "%bedrock models -r us-east-1" in err.hint
+    no_placeholders(err)
+    # No raw Python warning (file path, source line) about the body format on the way.
+    assert not [w for w in caught if "body format" in str(w.message)]
+
+
+def test_a_job_without_a_role_or_on_mantle_is_refused_in_the_magics_words(bm, s3, bucket, words):
+    with pytest.raises(ValueError, match=r"^a batch job needs --role ARN \(role_arn= in Python\)"):
+        jobs.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=None)
+    with pytest.raises(ValueError, match="^batch jobs run on the runtime's InvokeModel or Converse only, not on "
+                                         "the mantle endpoint: drop -e mantle"):
+        jobs.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, endpoint="mantle",
+                        model="openai.gpt-oss-120b")
+    with pytest.raises(ValueError, match="--out word would overwrite the frame's column 'word'"):
+        jobs.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, out="word")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_notes_are_lines_in_the_job_info_never_python_warnings(bm, s3, bucket, words, capsys):
+    # The catalog knows which model an application profile routes to: its body format, no guess.
+    info = jobs.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, model=APP_PROFILE,
+                           name="profiled-1")
+    (small,) = info["notes"]
+    assert "run small frames with --df without --job (bm.map in Python)" in small and "map_rows" not in small
+    assert f"note: {small}" in capsys.readouterr().out
+
+    # An ARN that names no model and that the catalog cannot place: the body format is guessed,
+    # and that is said in a note, not in a Python warning with a file path (the service then
+    # refuses the imported model for batch).
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(BedrockError, match="creating batch job imported-1"):
+            jobs.submit_job(bm, words, "echo: {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE, model=IMPORTED,
+                            name="imported-1")
+    assert not [w for w in caught if "body format" in str(w.message)]
+
+
+def test_collect_prices_an_application_profile_and_reports_cut_answers(bm, s3, bucket, words, capsys):
+    info = jobs.submit_job(bm, words, "Tell me about {word}", s3_uri=f"s3://{bucket}/", role_arn=ROLE,
+                           model=APP_PROFILE, max_tokens=3, name="cut-1", progress=False)
+    jobs.wait_job(bm, info["name"], poll_s=0.2, progress=False)
+    result = jobs.collect_job(bm, info["name"], words)
+    assert set(result["answer_stop_reason"]) == {"max_tokens"}
+    # Priced as Nova Lite (the catalog's base model of the profile), at the batch tier.
+    tokens = zip(result["answer_input_tokens"], result["answer_output_tokens"])
+    nova = [prices.cost("amazon.nova-lite-v1:0", i, o, tier="batch") for i, o in tokens]
+    assert result["answer_cost_usd"].tolist() == pytest.approx(nova)
+    summary = capsys.readouterr().out
+    assert "10 records stopped at max tokens" in summary
+    assert prices.format_usd(sum(nova)) in summary and "$0.0000 " not in summary
+    assert not math.isnan(bm.usage()["cost_usd"].sum())
 
 
 # -- Converse jobs -------------------------------------------------------------------------------------

@@ -253,3 +253,33 @@ def test_unknown_region_is_one_line_bedrock_error(local_env):
     with pytest.raises(BedrockError) as info:
         Catalog(Clients()).models("not a region")
     assert "\n" not in str(info.value)
+
+
+def test_base_model_maps_profiles_and_targets_without_fetching_unless_asked(clients):
+    catalog = Catalog(clients)
+    counter = Counter(clients.get("us-east-1", "control", "bedrock"))
+    app_profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/l0c4lapp1x2y"
+    assert catalog.cached("us-east-1") is None
+    assert catalog.base_model("us-east-1", app_profile) is None and len(counter) == 0  # nothing cached: no I/O
+    assert catalog.base_model("us-east-1", app_profile, fetch=True) == "amazon.nova-lite-v1:0"
+    sent = len(counter)
+    assert catalog.cached("us-east-1") is not None
+    assert catalog.base_model("us-east-1", "us.amazon.nova-lite-v1:0") == "amazon.nova-lite-v1:0"
+    assert catalog.base_model("us-east-1", "amazon.nova-lite-v1:0") == "amazon.nova-lite-v1:0"
+    provisioned = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/z7x5c3v1b9nm"
+    assert catalog.base_model("us-east-1", provisioned) == "anthropic.claude-3-haiku-20240307-v1:0"
+    # Pricing asks only for targets billed per token as their base model (not hourly throughput).
+    priced = ("foundation-model", "inference-profile")
+    assert catalog.base_model("us-east-1", provisioned, kinds=priced) is None
+    assert catalog.base_model("us-east-1", app_profile, kinds=priced) == "amazon.nova-lite-v1:0"
+    assert catalog.base_model("us-east-1", "acme.unknown-v1") is None
+    assert len(counter) == sent
+
+
+def test_a_throttled_listing_names_the_region_not_a_placeholder_model(local_env, local_service):
+    clients = sigv4_clients(max_attempts=1)
+    local_service.faults.set(error_rate=1.0, error_code="ThrottlingException")
+    with pytest.raises(BedrockError) as info:
+        Catalog(clients).models("us-east-1")
+    assert info.value.message == "Bedrock throttled the calls in us-east-1."
+    assert "model list" not in str(info.value)

@@ -327,3 +327,66 @@ def test_prices_map_profiles_arns_and_mantle_ids_to_the_base_model():
     override = {"acme.unknown-model-v9": {"input_per_1k": 1.0, "output_per_1k": 2.0}}
     assert prices.cost("us.acme.unknown-model-v9", 1000, 500, override) == 2.0
     assert prices.as_of() == "2025-11-01" and "on-demand" in prices.source()
+
+
+# --------------------------------------------------------------------------------------------------
+# Pricing never fails a call; profiles are priced through the catalog; keys are explained by source
+
+APP_PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/l0c4lapp1x2y"
+
+
+def test_a_pricing_failure_never_fails_the_call_or_loses_its_ledger_row(bm):
+    # Editing the dict in place skips Bedrock.prices' validation: a malformed entry (no output price).
+    bm.prices["us.amazon.nova-lite-v1:0"] = {"input_per_1k": 0.001}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = bm.ask("echo: still answered", model="us.amazon.nova-lite-v1:0")
+        second = bm.ask("echo: again", model="us.amazon.nova-lite-v1:0")
+    assert first.ok and first.text == "still answered" and math.isnan(first.cost_usd)
+    assert math.isnan(second.cost_usd)
+    usage = bm.usage()
+    assert list(usage["status"]) == ["ok", "ok"] and usage["cost_usd"].isna().all()
+    notes = [w for w in caught if issubclass(w.category, PriceWarning)]
+    assert len(notes) == 1 and "pricing 'us.amazon.nova-lite-v1:0' failed (KeyError" in str(notes[0].message)
+
+
+def test_an_application_profile_is_priced_as_its_model_once_the_catalog_is_loaded(bm):
+    bm.models()  # the catalog of us-east-1 is now cached; pricing itself never fetches it
+    reply = bm.ask("echo: profiled", model=APP_PROFILE)
+    assert reply.text == "profiled"
+    assert reply.cost_usd == pytest.approx(prices_cost("amazon.nova-lite-v1:0", reply))
+    assert bm.usage().iloc[-1].cost_usd == pytest.approx(reply.cost_usd)
+    assert bm.price_for(APP_PROFILE).model == "amazon.nova-lite-v1:0"
+
+
+def test_without_a_loaded_catalog_an_unknown_profile_costs_nan_and_nothing_is_fetched(bm, local_service):
+    local_service.app.reset_counters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PriceWarning)
+        reply = bm.ask("echo: unpriced", model=APP_PROFILE)
+    assert math.isnan(reply.cost_usd)
+    assert local_service.app.requests_total == 1  # the call itself: no control-plane listing for a price
+
+
+def prices_cost(model: str, reply: Reply) -> float:
+    from bedrock_magics import prices
+
+    return prices.cost(model, reply.input_tokens, reply.output_tokens)
+
+
+def test_a_rejected_key_from_bedrock_key_is_cleared_with_bedrock_key_clear(bm):
+    bm.set_api_key("ABSK" + "Q" * 48)
+    with pytest.raises(BedrockError) as info:
+        bm.ask("hello", model="us.amazon.nova-lite-v1:0")
+    err = info.value
+    assert err.code == "InvalidApiKey"
+    assert "%bedrock key --clear" in err.hint and "unset AWS_BEARER_TOKEN_BEDROCK" not in err.hint
+    assert "QQQQ" not in str(err)
+
+
+def test_a_prompt_to_an_embedding_model_suggests_embed(bm):
+    with pytest.raises(BedrockError) as info:
+        bm.ask("hello", model="amazon.titan-embed-text-v2:0")
+    err = info.value
+    assert err.code == "EmbeddingModel" and err.message.startswith("amazon.titan-embed-text-v2:0 is an embedding model")
+    assert "--embed COLUMN -m amazon.titan-embed-text-v2:0" in err.hint and "--api invoke" not in err.hint

@@ -91,10 +91,14 @@ def test_access_not_enabled(clients, local_service, wire):
 
 
 def test_model_without_the_chosen_api(clients):
+    # An embedding model answers no prompt on any API: --embed is the mode that fits, not --api invoke.
     embed = failure(clients, make("amazon.titan-embed-text-v2:0"), hints={"supported_apis": ["runtime/invoke"]})
-    assert embed.code == "UnsupportedApi"
-    assert str(embed) == ("amazon.titan-embed-text-v2:0 does not support the converse API on runtime. "
-                          "Use --endpoint runtime --api invoke (it supports: runtime/invoke).")
+    assert embed.code == "EmbeddingModel"
+    assert str(embed) == ("amazon.titan-embed-text-v2:0 is an embedding model: it turns text into vectors and does "
+                          "not answer prompts. Embed a DataFrame column with --df FRAME --embed COLUMN "
+                          "-m amazon.titan-embed-text-v2:0 (bm.embed(frame, column, model=...) in Python).")
+    image = failure(clients, make("amazon.nova-canvas-v1:0"), hints={"supported_apis": ["runtime/invoke"]})
+    assert image.code == "UnsupportedApi" and "--api invoke" in image.hint
     chat = failure(clients, make(NOVA_BASE, api="chat"), hints={"supported_apis": ["runtime/converse", "runtime/invoke"]})
     assert chat.code == "UnsupportedApi" and "--api converse" in chat.hint
     plain = failure(clients, make(NOVA_BASE, api="responses"))
@@ -199,6 +203,97 @@ def test_invalid_api_key(local_service, wire):
     err = failure(local_clients(local_service, api_key="ABSK" + "Y" * 48), WIRES[wire])
     assert err.code == "InvalidApiKey" and "%bedrock key" in err.hint
     assert "ABSKYYYY" not in str(err)
+
+
+@pytest.mark.parametrize("source, says, never", [
+    ("API key from %bedrock key", "%bedrock key --clear", "unset AWS_BEARER_TOKEN_BEDROCK"),
+    ("API key from AWS_BEARER_TOKEN_BEDROCK", "unset AWS_BEARER_TOKEN_BEDROCK", "--clear"),
+])
+def test_invalid_api_key_fix_follows_where_the_key_came_from(local_service, source, says, never):
+    clients = local_clients(local_service, api_key="ABSK" + "Y" * 48)
+    assert clients.credential_source()[1] == "API key from %bedrock key"  # what Clients reports for a key
+    err = failure(clients, make(), hints={"credential_source": source})
+    assert says in err.hint and never not in err.hint
+
+
+# --------------------------------------------------------------------------------------------------
+# S3 (batch jobs) and calls without a model: never "the model in this region"
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3(local_service):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=local_service.s3_endpoint, region_name=REGION,
+                        aws_access_key_id=local.ACCESS_KEY_ID, aws_secret_access_key=local.SECRET_ACCESS_KEY)
+
+
+def no_placeholders(err: BedrockError) -> None:
+    import re
+
+    text = "\n".join(err._render_traceback_())
+    assert not re.search(r"\bthe model\b|\bthis region\b", text), text
+
+
+def test_a_missing_bucket_is_not_an_unknown_model(s3):
+    with pytest.raises(Exception) as info:
+        s3.put_object(Bucket="qa-bucket-that-is-not-there", Key="jobs/x.jsonl", Body=b"{}")
+    # With the job's context, and with none at all: S3's code decides, not its 404.
+    for hints in ({"s3_uri": "s3://qa-bucket-that-is-not-there/jobs/", "s3_option": "--job", "region": REGION},
+                  None):
+        err = explain(info.value, None, hints)
+        assert err.code == "NoSuchBucket"
+        assert err.message == "Bucket qa-bucket-that-is-not-there does not exist."
+        assert err.hint.startswith("Create it (aws s3 mb s3://qa-bucket-that-is-not-there)")
+        no_placeholders(err)
+    assert "check --job" in explain(info.value, None, {"s3_option": "--job"}).hint
+
+
+def test_a_missing_s3_key_is_named(s3):
+    bucket = f"errors-{os.getpid()}"
+    s3.create_bucket(Bucket=bucket)
+    with pytest.raises(Exception) as info:
+        s3.get_object(Bucket=bucket, Key="out/manifest.json.out")
+    err = explain(info.value, None, {"s3_uri": f"s3://{bucket}/out/"})
+    assert err.code == "NoSuchKey" and err.message == f"s3://{bucket}/out/manifest.json.out does not exist."
+    no_placeholders(err)
+
+
+def test_s3_access_denied_is_about_s3_not_model_access():
+    from botocore.exceptions import ClientError
+
+    # S3's AccessDenied as botocore parses it (the local S3 does not enforce IAM policies).
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                          "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": "R1"}}, "PutObject")
+    err = explain(denied, None, {"s3_uri": "s3://team-bucket/jobs/", "region": REGION})
+    assert err.code == "AccessDenied" and err.message == "Access to s3://team-bucket/ was denied."
+    assert "s3:PutObject" in err.hint and "Model access" not in err.hint
+    no_placeholders(err)
+
+
+def test_an_unknown_batch_job_is_not_an_unknown_model(local_service, clients):
+    control = clients.get(REGION, "control", "bedrock")
+    with pytest.raises(Exception) as info:
+        control.get_model_invocation_job(jobIdentifier=f"arn:aws:bedrock:{REGION}:123456789012:"
+                                                       "model-invocation-job/abcdefabcdef")
+    err = explain(info.value, None, {"region": REGION, "endpoint": "control"})
+    assert err.code == "ResourceNotFoundException" and err.message.startswith("Not found")
+    no_placeholders(err)
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_messages_leave_out_what_they_do_not_know(clients, local_service, wire):
+    local_service.faults.set(FAULT_MODELS[wire], error_rate=1.0, error_code="ThrottlingException")
+    request = WIRES[wire]
+    err = failure(clients, request)
+    bare = explain(err.__cause__)  # no request, no hints
+    assert bare.message == "Bedrock throttled the calls after 1 retry."
+    no_placeholders(bare)
+    typo = failure(clients, make("amazon.nova-lite-v9:0"))
+    unknown = explain(typo.__cause__)
+    assert unknown.message == "The model identifier is not valid." and unknown.hint.startswith("Run %bedrock models ")
+    assert "-r" not in unknown.hint
 
 
 # --------------------------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ saved notebook holds.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import threading
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,6 +19,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
+from bedrock_magics.ledger import Ledger
 from bedrock_magics.local import credentials
 
 pytestmark = pytest.mark.kernel
@@ -59,8 +63,9 @@ def test_notebook_answers_streams_fails_and_keeps_no_secret(kernel_env, tmp_path
         cell("%bedrock usage"),
         cell("%bedrock status"),
         cell("%bedrock key", fails=True),
+        cell("%%bedrock -m amazon.nova-lte-v1:0 --stream\nhi", fails=True),
     ], kernel_env, tmp_path)
-    load, plain, streamed, text, usage_err, failed, dest, usage, status, key = nb.cells
+    load, plain, streamed, text, usage_err, failed, dest, usage, status, key, failed_stream = nb.cells
 
     assert "Replies come from the local Bedrock service" in load.outputs[0]["text"]
 
@@ -93,6 +98,20 @@ def test_notebook_answers_streams_fails_and_keeps_no_secret(kernel_env, tmp_path
 
     assert "local service" in json.dumps(status.outputs)
     assert "can't prompt for input" in key.outputs[0]["text"]
+
+    # A failed stream: its (empty) display and the error's 1-3 lines, nothing more.
+    assert "stream failed" not in json.dumps(failed_stream.outputs) and "waiting" not in json.dumps(failed_stream.outputs)
+    (error,) = [o for o in failed_stream.outputs if o["output_type"] == "error"]
+    assert error["traceback"][0].startswith("BedrockError (UnknownModel)") and len(error["traceback"]) <= 3
+
+    # Each ledger row names the cell that made it, as the notebook numbers it.
+    ledger = Ledger(kernel_env["BEDROCK_MAGICS_LEDGER"])
+    try:
+        cells = [row["cell"] for row in ledger.rows()]
+    finally:
+        ledger.close()
+    assert cells == [plain.execution_count, streamed.execution_count, failed.execution_count,
+                     failed_stream.execution_count]
 
     saved = nbformat.writes(nb)
     for secret in SECRETS:
@@ -137,12 +156,66 @@ def test_streaming_updates_in_place_and_ledger_survives_restart(kernel_env):
         reply, messages = run_interactive(kc, "print(len(_.text) > 0, _.streamed)")  # `_` is the reply
         assert [m["content"]["text"] for m in messages if m["msg_type"] == "stream"] == ["True True\n"]
 
+        # ■ during a slow streamed call: one error line, the cell fails, the call is recorded as cancelled.
+        run_interactive(kc, "from bedrock_magics.magics import current\n"
+                            "current().local_service.faults.set(latency_ms=5000)")
+        timer = threading.Timer(0.5, km.interrupt_kernel)  # started once the call is under way
+
+        def interrupt_once_waiting(message: dict) -> None:
+            messages.append(message)
+            if message["msg_type"] == "display_data" and timer.ident is None:  # the "waiting for…" placeholder
+                timer.start()
+
+        messages = []
+        try:
+            reply = kc.execute_interactive("%%bedrock cut --stream\nA slow question", timeout=120,
+                                           output_hook=interrupt_once_waiting)
+        finally:
+            timer.cancel()
+            run_interactive(kc, "current().local_service.faults.clear()")
+        assert reply["content"]["status"] == "error"
+        (error,) = [m["content"] for m in messages if m["msg_type"] == "error"]
+        (line,) = error["traceback"]
+        assert line.startswith("KeyboardInterrupt: interrupted") and "cancelled" in line and "cut" in line
+        reply, messages = run_interactive(kc, "print(cut.status, current().usage()['status'].iloc[-1])")
+        assert [m["content"]["text"] for m in messages if m["msg_type"] == "stream"] == ["cancelled cancelled\n"]
+
         km.restart_kernel(now=True)
         kc.wait_for_ready(timeout=60)
         run_interactive(kc, "%load_ext bedrock_magics")
         run_interactive(kc, "%%bedrock --no-stream\necho: after restart")
         reply, messages = run_interactive(kc, "u = %bedrock usage --all\nprint(len(u), sorted(set(u['session'])).__len__())")
-        assert [m["content"]["text"] for m in messages if m["msg_type"] == "stream"] == ["2 2\n"]
+        assert [m["content"]["text"] for m in messages if m["msg_type"] == "stream"] == ["3 2\n"]
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def _runner():
+    path = Path(__file__).resolve().parents[1] / "scripts" / "run_notebook.py"
+    spec = importlib.util.spec_from_file_location("run_notebook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_notebook_prints_plain_text_and_keeps_a_tables_first_line_indented(capsys):
+    """scripts/run_notebook.py (``make demo``) prints what a newcomer can read: no HTML tags, no
+    bare object reprs, tables whose header lines up with their rows."""
+    table = "   model  tokens\n0  nova       12\n1  gpt        60"
+    nb = new_notebook(cells=[
+        new_code_cell("%%bedrock", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/markdown": "An **answer**\n\n<sub>m · runtime/converse · 1 in / 2 out tokens</sub>",
+                                  "text/plain": "An **answer**\nm · runtime/converse · 1 in / 2 out tokens"})]),
+        new_code_cell("Markdown('x')", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/markdown": "Only <b>markdown</b> &amp; tags<br>",
+                                    "text/plain": "<IPython.core.display.Markdown object>"}, execution_count=2)]),
+        new_code_cell("usage", outputs=[nbformat.v4.new_output(
+            "execute_result", data={"text/html": "<table></table>", "text/plain": table}, execution_count=3)]),
+    ])
+    _runner()._show(Path("demo.ipynb"), nb)
+    out = capsys.readouterr().out
+    assert "<sub>" not in out and "<b>" not in out and "object>" not in out
+    assert "An **answer**\nm · runtime/converse · 1 in / 2 out tokens" in out
+    assert "Only markdown & tags" in out
+    assert "\n" + table + "\n" in out  # the header keeps its indent

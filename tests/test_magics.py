@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import uuid
 
 import pandas as pd
 import pytest
@@ -91,6 +94,34 @@ def bundles(captured) -> list[dict]:
     return [o.data for o in captured.outputs]
 
 
+def shown_text(captured) -> str:
+    """Everything a cell showed: stdout, stderr and every display (readable, not JSON-escaped)."""
+    return "\n".join([captured.stdout, captured.stderr] + [json.dumps(b, ensure_ascii=False) for b in bundles(captured)])
+
+
+class interrupt_when:
+    """What the notebook's stop button does: SIGINT to the kernel's process, sent as soon as
+    ``ready()`` (polled from a thread) says the cell is where the test wants it interrupted."""
+
+    def __init__(self, ready) -> None:
+        self.ready, self.stopped = ready, threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self.stopped.wait(0.01):
+            if self.ready():
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+
+    def __enter__(self) -> "interrupt_when":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
 def no_secret(*texts: str) -> None:
     for text in texts:
         for secret in SECRETS:
@@ -144,6 +175,9 @@ def test_local_env_starts_the_service_at_load_and_unload_stops_it(shell, tmp_pat
         if starter is not None:
             starter.join()
         assert current(shell).local_service is not None
+        # The notebooks' switch cell: the banner already said where calls go; `local auto` adds nothing.
+        _, captured = run_ok(shell, "%bedrock local auto")
+        assert captured.stdout == ""
         result, _ = run_ok(shell, "%%bedrock ans --no-stream\necho: local hello")
         assert shell.user_ns["ans"].text == "local hello"
         service = current(shell).local_service
@@ -217,18 +251,34 @@ def test_route_streamed_into_one_output(ip, endpoint, api, model):
 
 
 def test_streaming_in_a_terminal_prints_the_text_then_the_footer(ip, monkeypatch):
-    # No capture: the shell's own terminal display publisher is in place.
+    # No capture: the shell's own terminal display publisher and displayhook are in place.
     import io
 
     out = io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
-    result = ip.run_cell("%%bedrock --stream\necho: streamed words arrive")
+    result = ip.run_cell("%%bedrock --stream\necho: streamed words arrive", store_history=True)
     result.raise_error()
     reply = result.result
     lines = out.getvalue().splitlines()
-    assert "streamed words arrive" in lines
-    assert display.footer(reply) in lines
-    assert out.getvalue().count("streamed words arrive") == 1  # never drawn twice
+    assert lines == ["streamed words arrive", display.footer(reply)]  # never drawn twice, no empty Out[n]:
+    assert isinstance(reply, Reply) and ip.user_ns["_"] is reply  # still the cell's value
+    out.truncate(0), out.seek(0)
+    result = ip.run_cell("%%bedrock ans -q\necho: quietly", store_history=True)
+    result.raise_error()
+    assert out.getvalue() == "" and ip.user_ns["_"] is ip.user_ns["ans"]
+    result = ip.run_cell("%%bedrock --no-stream\necho: once", store_history=True)  # not streamed: shown as Out
+    assert out.getvalue().count("once") == 1 and re.search(r"Out\[\d+\]: once", out.getvalue())
+
+
+def test_a_failed_stream_in_a_terminal_shows_only_the_error(ip, monkeypatch):
+    import io
+
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    result = ip.run_cell("%%bedrock -m amazon.nova-lte-v1:0 --stream\nhi", store_history=True)
+    error = result.error_in_exec
+    assert isinstance(error, BedrockError)
+    assert out.getvalue().strip().splitlines() == error._render_traceback_()
 
 
 # -- templating ------------------------------------------------------------------------------------
@@ -237,6 +287,9 @@ def test_body_interpolation(ip):
     ip.user_ns.update(topic="tides", person={"name": "Ada"})
     run_ok(ip, "%%bedrock ans --no-stream\necho: {topic} for {person[name]}, not {{topic}}; JSON {\"a\": 1}")
     assert ip.user_ns["ans"].text == 'tides for Ada, not {topic}; JSON {"a": 1}'
+    # {{ and }} are literal braces, as in str.format; nested JSON's closing }} is left alone.
+    run_ok(ip, '%%bedrock ans --no-stream\necho: {{"a": 1}} and {"b": {"c": 2}}')
+    assert ip.user_ns["ans"].text == '{"a": 1} and {"b": {"c": 2}}'
 
 
 def test_no_format_sends_the_text_as_is(ip):
@@ -334,9 +387,15 @@ def test_tool_loop_shows_rounds_and_records_each(ip, stream):
     result, captured = run_ok(ip, f"%%bedrock ans --tools get_weather {stream}\nUse get_weather with city=Paris")
     reply = ip.user_ns["ans"]
     assert "the tool get_weather returned sunny in Paris" in reply.text
-    shown = captured.stdout + json.dumps([o.data for o in captured.outputs])
+    shown = shown_text(captured)
     assert "get_weather(city='Paris')" in shown and "sunny in Paris" in shown
-    assert len(rows(ip)) == 2  # one ledger row per round
+    ledger = rows(ip)
+    assert len(ledger) == 2  # one ledger row per round
+    # The footer counts the whole loop, not its last round.
+    tokens = f"{ledger['input_tokens'].sum():,} in / {ledger['output_tokens'].sum():,} out tokens · 2 rounds"
+    assert tokens in shown, shown
+    cost = re.search(re.escape(tokens) + r" · [\d,]+ ms · est\. \$([\d.]+)", shown)
+    assert cost and float(cost.group(1)) == pytest.approx(ledger["cost_usd"].sum(), rel=0.05)
 
 
 # -- errors: one short error, a ledger row, DEST still set ------------------------------------------------
@@ -349,6 +408,7 @@ def failed(ip, code: str) -> tuple[BedrockError, str]:
     shown = captured.stdout.strip().splitlines()
     assert 1 <= len(shown) <= 3 and shown[0].startswith(f"BedrockError ({error.code})"), captured.stdout
     assert "Traceback" not in captured.stdout + captured.stderr
+    assert "stream failed" not in shown_text(captured)  # the error says it: no extra line before it
     frame = rows(ip)
     assert len(frame) == before + 1 and frame["status"].iloc[-1] == "error"
     assert ip.user_ns["ans"].status == "error" and ip.user_ns["ans"].error
@@ -453,11 +513,21 @@ def test_stream_cut_mid_way_keeps_what_arrived_and_fails_the_cell(ip, local_serv
     local_service.faults.set(cut_stream_after=2)
     before = len(rows(ip))
     result, captured = run(ip, "%%bedrock ans --stream\nWhat are tides?")
-    assert isinstance(result.error_in_exec, BedrockError)
+    error = result.error_in_exec
+    assert isinstance(error, BedrockError)
     final = captured.outputs[-1].data["text/markdown"]
-    assert "stream failed (" in final and "▍" not in final
+    partial = ip.user_ns["ans"].text
+    assert partial and final.strip() == partial.strip()  # what arrived stays, without the cursor or a note
+    assert captured.stdout.strip().splitlines() == error._render_traceback_()  # then only the error's lines
     assert len(rows(ip)) == before + 1 and rows(ip)["status"].iloc[-1] == "error"
     assert ip.user_ns["ans"].status == "error"
+
+
+def test_a_stream_that_fails_before_any_text_leaves_no_placeholder(ip):
+    result, captured = run(ip, "%%bedrock ans -m amazon.nova-lte-v1:0 --stream\nhi")
+    assert isinstance(result.error_in_exec, BedrockError)
+    final = captured.outputs[-1].data
+    assert "waiting" not in json.dumps(final) and not final.get("text/markdown", "").strip()
 
 
 def test_stream_view_coalesces_updates(ip):
@@ -497,10 +567,16 @@ def test_footer_rules():
 
 
 def test_small_line_commands(ip):
-    _, captured = run_ok(ip, "%bedrock local")
+    _, captured = run_ok(ip, "%bedrock local status")
     assert "running at https://127.0.0.1:" in captured.stdout
+    _, captured = run_ok(ip, "%bedrock local")  # start, but it runs already: nothing else is started
+    assert "already running at https://127.0.0.1:" in captured.stdout
     _, captured = run_ok(ip, "%bedrock help")
     assert "--max-tokens" in captured.stdout and "%bedrock usage" in captured.stdout
+    assert "usage: %%bedrock [DEST] [options]" in captured.stdout
+    assert "``" not in captured.stdout and "::" not in captured.stdout  # plain text, no reST
+    assert re.search(r"%bedrock local \[start\|stop\|status\|auto\] +start the local Bedrock service", captured.stdout)
+    assert "%bedrock status takes no arguments" in usage_error(ip, "%bedrock status extra")
     _, captured = run_ok(ip, "%bedrock pick")  # no widget front end in a plain shell: text instead
     assert captured.stdout.strip()
     assert "no batch inference job named 'nightly'" in usage_error(ip, "%bedrock job status nightly")
@@ -512,3 +588,139 @@ def test_streaming_default_comes_from_config(ip):
     assert not result.result.streamed and len(captured.outputs) == 1 and not captured.outputs[0].update
     result, _ = run_ok(ip, "%%bedrock --stream\necho: streamed anyway")
     assert result.result.streamed
+
+
+# -- QA regressions ----------------------------------------------------------------------------------
+
+def test_profile_option_runs_the_cell_under_that_profile_and_restores_it(ip, local_service, tmp_path, monkeypatch):
+    # AWS mode aimed at the local service's endpoints, where the only credentials are profile qa's.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "AWS_BEARER_TOKEN_BEDROCK", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_CA_BUNDLE"):
+        monkeypatch.setenv(name, local_service.env[name])
+    (tmp_path / "config").write_text("[profile qa]\nregion = us-west-2\n")
+    (tmp_path / "credentials").write_text(f"[qa]\naws_access_key_id = {credentials.ACCESS_KEY_ID}\n"
+                                          f"aws_secret_access_key = {credentials.SECRET_ACCESS_KEY}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    run_ok(ip, "%bedrock local stop")
+    bm = current(ip)
+    before = bm.sources()
+    run_ok(ip, "%%bedrock ans --profile qa --no-stream\necho: through qa")
+    reply = ip.user_ns["ans"]
+    assert reply.ok and reply.text == "through qa" and reply.region == "us-west-2"  # the profile's region
+    after = bm.sources()
+    assert (after["profile"], after["region"]) == (before["profile"], before["region"])  # restored, same source
+    assert not re.search(r"profile\W+(qa\W+)?set in Python", shown_text(run_ok(ip, "%bedrock status")[1]))
+    error, _ = failed(ip, "%%bedrock ans --no-stream\nhi")  # without --profile there are no credentials
+    assert error.code == "NoCredentials"
+
+
+def test_dry_run_with_several_models_estimates_each(ip):
+    nova_micro = "us.amazon.nova-micro-v1:0"
+    run_ok(ip, f"%%bedrock est --dry-run -m {RUNTIME_MODEL} -m {nova_micro}\nHow many tokens is this?")
+    est = ip.user_ns["est"]
+    assert est["model"].tolist() == [RUNTIME_MODEL, nova_micro] and (est["input_tokens"] > 0).all()
+    ip.user_ns["frame"] = pd.DataFrame({"city": ["Paris", "Oslo"]})
+    _, captured = run_ok(ip, f"%%bedrock est --dry-run --df frame -m {RUNTIME_MODEL} -m {nova_micro}\nhello {{city}}")
+    est = ip.user_ns["est"]
+    assert est["model"].tolist() == [RUNTIME_MODEL] * 2 + [nova_micro] * 2
+    assert est["city"].tolist() == ["Paris", "Oslo"] * 2 and est["prompt"].tolist()[:2] == ["hello Paris", "hello Oslo"]
+    assert f"{RUNTIME_MODEL}: 2 rows" in captured.stdout and f"{nova_micro}: 2 rows" in captured.stdout
+    assert len(rows(ip)) == 0
+
+
+def test_ledger_rows_name_the_cell_that_made_them(ip):
+    with capture_output():
+        first = ip.run_cell("%%bedrock --no-stream\necho: numbered", store_history=True)
+        second = ip.run_cell("%%bedrock --stream\necho: numbered too", store_history=True)
+    first.raise_error(), second.raise_error()
+    assert rows(ip)["cell"].tolist() == [first.execution_count, second.execution_count]
+
+
+def test_interrupting_a_streamed_call_is_one_line_and_stops_the_cell(ip, local_service):
+    run_ok(ip, "%%bedrock --no-stream\necho: warm up")  # the clients exist: the interrupt lands in the call
+    local_service.faults.set(latency_ms=3000)
+    try:
+        with interrupt_when(lambda: local_service.app.in_flight > 0):  # the call waits for its answer
+            result, captured = run(ip, "%%bedrock ans --stream\nA slow question")
+    finally:
+        local_service.faults.clear()
+    error = result.error_in_exec
+    assert isinstance(error, KeyboardInterrupt)  # Run All, nbclient and papermill stop on it
+    assert isinstance(error.__cause__, KeyboardInterrupt)  # %tb still has the real one
+    assert "Traceback" not in captured.stdout + captured.stderr
+    (line,) = error._render_traceback_()
+    assert captured.stdout.strip() == line
+    assert "interrupted" in line and "ans" in line and "cancelled" in line
+    assert rows(ip)["status"].iloc[-1] == "cancelled" and ip.user_ns["ans"].status == "cancelled"
+
+
+def test_interrupting_a_df_run_is_short_keeps_the_partial_frame_and_stops_the_cell(ip, local_service):
+    ip.user_ns["frame"] = pd.DataFrame({"city": [f"town {i}" for i in range(20)]})
+    run_ok(ip, "%%bedrock --no-stream\necho: warm up")
+    local_service.faults.set(latency_ms=100)
+    start = local_service.app.requests_total
+    try:
+        with interrupt_when(lambda: local_service.app.requests_total >= start + 4):  # a few rows were sent
+            result, captured = run(ip, "%%bedrock out --df frame --concurrency 1\necho: {city}")
+    finally:
+        local_service.faults.clear()
+    error = result.error_in_exec
+    assert isinstance(error, KeyboardInterrupt)
+    assert "Traceback" not in captured.stdout + captured.stderr
+    rendered = error._render_traceback_()
+    assert 1 <= len(rendered) <= 2 and "partial results in out" in " ".join(rendered)
+    assert all(line in captured.stdout for line in rendered)
+    out = ip.user_ns["out"]
+    assert len(out) == 20 and (out["answer_error"] == "cancelled").any() and out["answer"].notna().any()
+
+
+def test_local_auto_prints_the_banner_when_nothing_said_it_yet(ip):
+    _, captured = run_ok(ip, "%bedrock local auto")  # local mode was set from Python: no banner so far
+    assert captured.stdout.strip() == LOCAL_BANNER
+
+
+def test_bare_local_starts_the_service_and_status_names_the_magic(ip):
+    run_ok(ip, "%bedrock local stop")
+    _, captured = run_ok(ip, "%bedrock local")
+    assert LOCAL_BANNER in captured.stdout
+    bm = current(ip)
+    assert bm.local and bm.local_service is not None  # a service of its own: unload stops it
+    status = shown_text(run_ok(ip, "%bedrock status")[1])
+    assert re.search(r"local\W+True\W+%bedrock local\b", status), status
+    assert not re.search(r"local\W+True\W+set in Python", status)
+
+
+def test_models_of_an_unknown_provider_is_a_usage_error_listing_providers(ip):
+    line = usage_error(ip, "%bedrock models --provider NoSuch")
+    assert f"no models from provider 'NoSuch' in {current(ip).region}; providers: Amazon, " in line
+    assert "did you mean Cohere?" in usage_error(ip, "%bedrock models --provider cohre")
+
+
+def test_df_template_can_name_a_column_with_spaces(ip):
+    ip.user_ns["frame"] = pd.DataFrame({"review text": ["great", "poor"]})
+    run_ok(ip, "%%bedrock out --df frame -q\necho: {review text}")
+    assert ip.user_ns["out"]["answer"].tolist() == ["great", "poor"]
+    assert "did you mean {review text}?" in usage_error(ip, "%%bedrock --df frame\necho: {review txt}")
+
+
+def test_batch_job_submit_and_status_read_as_lines_not_a_dict(ip, s3_endpoint):
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                      aws_access_key_id=credentials.ACCESS_KEY_ID,
+                      aws_secret_access_key=credentials.SECRET_ACCESS_KEY)
+    bucket = f"magics-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    ip.user_ns["frame"] = pd.DataFrame({"city": ["Paris", "Oslo"]})
+    _, captured = run_ok(ip, f"%%bedrock job --df frame --job s3://{bucket}/in/ "
+                             "--role arn:aws:iam::123456789012:role/Batch -m anthropic.claude-3-haiku-20240307-v1:0\n"
+                             "echo: {city}")
+    job = ip.user_ns.pop("job")
+    assert job["status"] == "Submitted" and job["records"] == 2  # DEST is still the dict
+    for shown in (shown_text(captured), shown_text(run_ok(ip, f"%bedrock job status {job['name']}")[1])):
+        assert job["name"] in shown and "s3://" in shown
+        assert "{'name'" not in shown and "datetime.datetime" not in shown and "tzlocal" not in shown, shown

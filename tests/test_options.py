@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
@@ -41,9 +43,10 @@ def test_every_option_of_the_contract_parses():
     assert (o.dest, o.models, o.region, o.endpoint, o.api, o.system) == ("out", ["m1"], "us-west-2", "runtime", "chat", "Be brief.")
     assert (o.max_tokens, o.temperature, o.top_p, o.stop) == (50, 0.2, 0.9, ["END", "STOP"])
     assert (o.stream, o.format, o.profile, o.quiet, o.mode) == (False, "json", "dev", True, "single")
+    # --profile is not a call setting (the core takes none): the magic switches Bedrock.profile for the cell.
     assert o.settings() == {"model": "m1", "region": "us-west-2", "endpoint": "runtime", "api": "chat",
                             "system": "Be brief.", "max_tokens": 50, "temperature": 0.2, "top_p": 0.9,
-                            "stop": ["END", "STOP"], "profile": "dev"}
+                            "stop": ["END", "STOP"]}
 
 
 def test_unset_options_leave_the_configuration_in_charge():
@@ -110,13 +113,16 @@ def test_embed_and_job_modes():
         ("class", "DEST must be a Python variable name"),
         ("-s 'unclosed", "check the quotes"),
         ("--stream --no-stream", "not allowed with argument --stream"),
-        ("-s $nobody", "no variable named 'nobody' for $nobody in --system; write $$nobody"),
-        ("-s '{nobody}'", "no variable named 'nobody'"),
+        ("-s $nobody", "no variable named 'nobody' for $nobody in the --system option; write $$nobody"),
+        ("-s '{nobody}'", "no variable named 'nobody' for {nobody} in the --system option"),
+        ("-m {nosuch}", "no variable named 'nosuch' for {nosuch} in the --model option"),
+        ("-m '{nosuch[x]}'", "in the --model option"),
+        ("-r us-west-2 -s '{role.upper}'", "{role.upper} in the --system option: attribute access"),
         ("-s '{role.upper}'", "attribute access isn't allowed"),
         ("--df review", "--df: no variable named 'review' in the notebook (did you mean reviews?)"),
-        ("--df limit", "--df limit: limit is a int, not a pandas DataFrame"),
+        ("--df limit", "--df limit: limit is an int, not a pandas DataFrame"),
         ("--tools lookup,nothing", "--tools: no variable named 'nothing' in the notebook"),
-        ("--tools limit", "limit is a int, not a function"),
+        ("--tools limit", "limit is an int, not a function"),
         ("--out col", "--out needs --df FRAME"),
         ("--concurrency 3", "--concurrency applies to --df runs and -m comparisons"),
         ("--concurrency 0 -m a -m b", "--concurrency must be between 1 and 256"),
@@ -136,7 +142,8 @@ def test_bad_lines_are_one_usage_error_line(line, expected):
 def test_line_subcommands():
     assert parse_line("", NS).name == "help"
     assert parse_line("usage --all", NS).args.all is True
-    assert parse_line("local", NS).args.action == "status"
+    assert parse_line("local", NS).args.action == "start"  # bare `%bedrock local` starts the service
+    assert parse_line("local status", NS).args.action == "status"
     assert parse_line("local start", NS).args.action == "start"
     assert parse_line("key --clear", NS).args.clear is True
     chat = parse_line("chat trip --reset", NS).args
@@ -158,6 +165,13 @@ def test_line_subcommands():
         ("job status", "the following arguments are required: NAME"),
         ("models -r mars-1", "Bedrock does not run in region 'mars-1'"),
         ("usage --everything", "unknown option --everything"),
+        # Line sub-commands have no cell body: their errors never talk about one.
+        ("status extra", "%bedrock status takes no arguments"),
+        ("pick now", "%bedrock pick takes no arguments"),
+        ("usage extra", "%bedrock usage: unexpected 'extra'; usage: %bedrock usage [--all]"),
+        ("local start now", "%bedrock local: unexpected 'now'; usage: %bedrock local [start|stop|status|auto]"),
+        ("job status {job[name]}", "no variable named 'job' for {job} in the %bedrock job line"),
+        ("job status $job", "no variable named 'job' for $job in the %bedrock job line"),
     ],
 )
 def test_bad_subcommands_are_one_usage_error_line(line, expected):
@@ -174,3 +188,37 @@ def test_help_lists_every_option_and_subcommand():
     subs = line_help()
     for name in ("usage", "status", "local", "key", "chat", "models", "pick", "job", "help"):
         assert f"%bedrock {name}" in subs
+
+
+def test_line_errors_never_mention_the_cell_body():
+    for line in ("status extra", "usage extra", "local start now", "help me"):
+        message = error(line, line_mode=True)
+        assert "cell body" not in message and "first line" not in message, message
+
+
+@pytest.mark.parametrize("region, shown", [("mars-1", None), ("ap-xyz", "ap-"), ("eu-nowhere-9", None)])
+def test_an_unknown_region_lists_a_few_regions_not_all_of_them(region, shown):
+    from bedrock_magics import endpoints
+
+    message = error(f"-r {region}")
+    listed = [r for r in endpoints.regions("runtime") if re.search(rf"\b{re.escape(r)}\b", message)]
+    assert 1 <= len(listed) <= 8, message
+    if shown:
+        assert all(r.startswith(shown) for r in listed), message
+    if len(listed) > 3:  # not a did-you-mean: say where the rest are
+        assert f"{len(endpoints.regions('runtime'))} regions" in message
+
+
+def test_help_reads_as_plain_text_with_dest_first():
+    text = cell_help()
+    assert text.startswith("usage: %%bedrock [DEST] [options]")
+    assert "``" not in text and "::" not in text
+    # Each sub-command's description starts in the same column, however long its usage.
+    lines = line_help().splitlines()
+    column = lines[0].index("the ledger")
+    for i, line in enumerate(lines):
+        if line[column - 2:column] == "  " and line[column:column + 1].strip():
+            assert line.startswith("  %bedrock ") or not line[:column].strip(), line_help()
+        else:  # a usage too long for the column: its description starts the next line
+            assert line.startswith("  %bedrock ") and not lines[i + 1][:column].strip(), line_help()
+    assert "  %bedrock job status|collect NAME [--df FRAME]" in lines

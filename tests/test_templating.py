@@ -51,10 +51,14 @@ def test_fields_are_filled_from_the_namespace(template, expected):
     "text",
     [
         '{"a": 1, "b": {"c": [1, 2]}}',  # JSON, including the closing }} of nested objects
+        '[{"a": {"b": {"c": 1}}}]',  # }}} with no {{ to pair with: left alone
+        "int m[2][2] = {{1, 2}, {3, 4}};",  # {{ that a }} does not close directly: left alone
         "function f(x) { return x + 1; }",
         "s = {1, 2, 3}",
         "print('{}'.format(1)); print('{0}')",
-        "Hello {{ jinja }} and {% block %}",
+        "{% block %}",
+        "a lone {{ that nothing closes",
+        "nothing opens this }} lone pair",
         "const o = {a: 1, b: 2};",
         "{ topic }",  # spaces: not a field
         "a lone { brace and a lone } brace",
@@ -68,6 +72,19 @@ def test_braces_that_are_not_fields_are_left_alone(text):
 def test_double_braces_around_a_field_give_the_literal_field():
     assert render("Write {{topic}} in the template; value: {topic}", NS) == "Write {topic} in the template; value: tides"
     assert render("{{person[name]}} {{x.y}}", NS) == "{person[name]} {x.y}"
+
+
+@pytest.mark.parametrize("template, expected", [
+    ('{{"a": 1}}', '{"a": 1}'),  # str.format's escape: {{ and }} are literal braces
+    ("Hello {{ jinja }}", "Hello { jinja }"),
+    ("{{}}", "{}"),
+    ("{{\n  \"a\": 1\n}}", "{\n  \"a\": 1\n}"),
+    ("{{{topic}}}", "{tides}"),  # as str.format: a literal brace either side of the value
+    ('{{"n": {n}}}', '{"n": 3}'),  # fields inside an escaped pair are still filled
+    ('{{"a": {{"b": 1}}}}', '{"a": {"b": 1}}'),
+])
+def test_double_braces_are_literal_braces_as_in_str_format(template, expected):
+    assert render(template, NS) == expected
 
 
 def test_values_are_inserted_once_and_never_expanded_again():
@@ -120,3 +137,27 @@ def test_check_accepts_columns_and_variables_and_refuses_the_rest():
     check("{topic} {score}", NS, columns=["score"])
     with pytest.raises(UsageError, match="no column or variable named 'scor'"):
         check("{scor}", NS, columns=["score"])
+
+
+def test_a_column_whose_name_is_not_an_identifier_is_filled_from_the_row():
+    row = {"review text": "great value", "score (%)": 90, "a.b": "dotted"}
+    assert render("Review: {review text}; {score (%)}; {a.b}", NS, row=row) == "Review: great value; 90; dotted"
+    # Without a row (or without that column) the braces are just text, as any other non-field.
+    assert render("{review text}", NS) == "{review text}"
+    check("{review text} {score (%)} {a.b} {topic}", NS, columns=list(row))
+
+
+def test_a_near_miss_of_such_a_column_names_the_column():
+    with pytest.raises(UsageError) as info:
+        check("Review: {review txt}", NS, columns=["review text", "id"])
+    assert type(info.value) is UsageError
+    assert "{review text}" in str(info.value) and "'review txt'" in str(info.value)
+    check("JSON like {\"a\": 1} and { topic } stays", NS, columns=["review text"])  # not near any column
+
+
+@pytest.mark.parametrize("where", ["the --system option", "the %bedrock job line"])
+def test_errors_say_where_the_field_was(where):
+    for template in ("{nobody}", "{topic.upper}", "{person[age]}", "{n:zz}"):
+        with pytest.raises(UsageError) as info:
+            render(template, NS, where=where)
+        assert f"in {where}" in str(info.value) and "prompt" not in str(info.value), str(info.value)
