@@ -324,10 +324,22 @@ class Bedrock(BedrockSettings):
             model=model, messages=tuple(_messages(overrides.get("messages"))) + (user_message(prompt),),
             region=region, endpoint=endpoint, api=api, system=system or None, stop=_stops(overrides.get("stop")),
             tools=_tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
+        if api == "invoke" and "family" not in request.extra:
+            self._add_family(request)
         chat = _chat_name(overrides.get("chat"))
         if chat is not None:
             request = self.chats.get(chat).prepare(request)
         return request
+
+    def _add_family(self, request: Request) -> None:
+        """InvokeModel needs the model family's body format; an ARN (application profile, provisioned
+        or custom model) does not name it, but an already fetched catalog knows its base model."""
+        from .routes.codecs import family_of
+
+        if family_of(request.model) is None:
+            base = self.catalog.base_model(request.region, request.model)  # no I/O: cached lists only
+            if base and family_of(base):
+                request.extra["family"] = family_of(base)
 
     def _call_value(self, name: str, value: Any) -> Any:
         """A per-call value checked with the setting's own validation (``ValueError`` with its message)."""

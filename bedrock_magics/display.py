@@ -123,17 +123,11 @@ def show_reply(reply: Any) -> None:
 # -- the footer ------------------------------------------------------------------------------------
 
 def _money(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "cost unknown"
+    from .prices import format_usd
+
     # An estimate from the bundled price table, never a bill: say so.
-    if value == 0:
-        return "est. $0"
-    if value >= 1:
-        return f"est. ${value:,.2f}"
-    if value >= 0.01:
-        return f"est. ${value:.4f}"
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return f"est. ${text}" if text not in ("0", "") else "est. < $0.000001"
+    text = format_usd(value, unknown="")
+    return f"est. {text}" if text else "cost unknown"
 
 
 def _duration(ms: float) -> str:

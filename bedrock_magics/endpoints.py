@@ -98,8 +98,30 @@ def check_region(region: str, surface: str = "runtime") -> str:
             f"(use --endpoint runtime in {region})."
         )
     close = close_regions(region or "", known)
-    hint = f" Did you mean {' or '.join(close)}?" if close else f" Known regions: {', '.join(known)}."
+    hint = f" Did you mean {' or '.join(close)}?" if close else f" {_some_regions(region or '', known, surface)}."
     raise UnknownRegionError(f"Bedrock does not run in region {region!r}.{hint}")
+
+
+#: Regions named when a mistyped region is like none of them (the busiest Bedrock regions).
+_WELL_KNOWN_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "eu-west-1", "eu-west-3",
+                       "ap-northeast-1", "ap-southeast-2")
+_REGIONS_SHOWN = 8
+
+
+def _some_regions(region: str, known: tuple[str, ...], surface: str) -> str:
+    """A few regions worth naming (those of the same area first), never the whole list of 40."""
+    if len(known) <= _REGIONS_SHOWN:
+        return f"Known regions: {', '.join(known)}"
+    prefix = region.split("-", 1)[0] + "-"
+    same = sorted((r for r in known if r.startswith(prefix)), key=lambda r: r not in _WELL_KNOWN_REGIONS)
+    docs = "the AWS docs list them all under Bedrock 'Supported Regions'"
+    if same:
+        count = f" ({_REGIONS_SHOWN} of {len(same)}; {len(known)} regions in all: {docs})" \
+            if len(same) > _REGIONS_SHOWN else ""
+        return f"{prefix} regions: {', '.join(same[:_REGIONS_SHOWN])}{count}"
+    shown = [r for r in _WELL_KNOWN_REGIONS if r in known] or list(known[:_REGIONS_SHOWN])
+    what = "The mantle endpoint runs" if surface == "mantle" else "It runs"
+    return f"{what} in {len(known)} regions, e.g. {', '.join(shown)} ({docs})"
 
 
 def close_regions(region: str, known: tuple[str, ...], n: int = 3) -> list[str]:

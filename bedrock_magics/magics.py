@@ -197,13 +197,18 @@ class BedrockMagics(Magics):
         return self._store(opts, result)
 
     def _dry_run(self, opts: options.CellOptions, frame: Any, template: str, common: dict[str, Any]) -> Any:
-        """``--dry-run``: one estimate, or one per model for ``-m A -m B`` (rows stacked, model by model)."""
+        """``--dry-run``: one estimate, or one per model for ``-m A -m B`` (rows stacked, model by model).
+
+        The count is of the request the real call would send, tools and conversation history included."""
+        from . import batch
+
+        common = dict(common, tools=opts.tools or None, chat=opts.chat)
         if len(opts.models) <= 1:
             return self.bm.dry_run(template, **common) if frame is None else self.bm.dry_run(frame, template, **common)
         import pandas as pd
 
         parts = []
-        for model in opts.models:
+        for model in batch.distinct_models(opts.models):
             settings = dict(common, model=model, progress=False)
             part = self.bm.dry_run(template, **settings) if frame is None else \
                 self.bm.dry_run(frame, template, **settings)

@@ -440,36 +440,13 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
     raise UsageError(f"{what}: unknown value {value!r}; {hint}choose from {', '.join(choices)}")
 
 
-#: Regions named when a mistyped region is like none of them (the busiest Bedrock regions).
-_WELL_KNOWN_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-central-1", "eu-west-1", "eu-west-3",
-                       "ap-northeast-1", "ap-southeast-2")
-_REGIONS_SHOWN = 8
-
-
 def _region(value: str, surface: str) -> str:
     from . import endpoints  # botocore's region list is read on first use only
 
-    value = value.strip()
     try:
-        return endpoints.check_region(value, surface)
+        return endpoints.check_region(value.strip(), surface)
     except endpoints.UnknownRegionError as exc:
-        known = endpoints.regions(surface)
-        anywhere = endpoints.regions("runtime")  # a real region the surface doesn't serve has its own message
-        if value in anywhere or endpoints.close_regions(value, known) or len(known) <= _REGIONS_SHOWN:
-            raise UsageError(f"--region: {exc}") from None  # a did-you-mean, or a short list: as it is
-    # Like no region at all: name a few (those of the same area first), never the whole list.
-    prefix = value.split("-", 1)[0] + "-"
-    same = sorted((r for r in known if r.startswith(prefix)), key=lambda r: r not in _WELL_KNOWN_REGIONS)
-    docs = "the AWS docs list them all under Bedrock 'Supported Regions'"
-    if same:
-        count = f" ({_REGIONS_SHOWN} of {len(same)}; {len(known)} regions in all: {docs})" \
-            if len(same) > _REGIONS_SHOWN else ""
-        listed = f"{prefix} regions: {', '.join(same[:_REGIONS_SHOWN])}{count}"
-    else:
-        shown = [r for r in _WELL_KNOWN_REGIONS if r in known] or list(known[:_REGIONS_SHOWN])
-        what = "the mantle endpoint runs" if surface == "mantle" else "it runs"
-        listed = f"{what} in {len(known)} regions, e.g. {', '.join(shown[:_REGIONS_SHOWN])} ({docs})"
-    raise UsageError(f"--region: Bedrock does not run in region {value!r}; {listed}") from None
+        raise UsageError(f"--region: {exc}") from None
 
 
 def _number(value: str | None, kind: type, what: str, low: float | None, high: float | None,

@@ -713,9 +713,10 @@ def codec_for(model_id: str, family: str | None = None) -> Codec:
         raise UnsupportedFamilyError(f"{model_id} does not generate text ({family} model); this package sends text prompts")
     if model_id not in _warned:
         _warned.add(model_id)
+        from ..errors import Note
+
         warnings.warn(
             f"InvokeModel: the body format of {model_id} is unknown (an ARN that does not name its model); "
-            "sending a Converse-shaped (Amazon Nova) body. Use --api converse, or pass the family.",
-            stacklevel=3,
-        )
+            "sending a Converse-shaped (Amazon Nova) body. Use --api converse, or run %bedrock models first "
+            "so the catalog can tell its model.", Note, stacklevel=3)
     return Fallback()
