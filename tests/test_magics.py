@@ -57,6 +57,7 @@ def ip(shell, local_service, tmp_path, monkeypatch):
     bm.use_local(service=local_service)
     yield shell
     shell.run_line_magic("unload_ext", "bedrock_magics")
+    shell.config.pop("Bedrock", None)  # %config in one test must not carry over to the next
     for name in ("ans", "out", "frame", "get_weather", "topic", "person"):
         shell.user_ns.pop(name, None)
 
@@ -696,7 +697,9 @@ def test_bare_local_starts_the_service_and_status_names_the_magic(ip):
 
 def test_models_of_an_unknown_provider_is_a_usage_error_listing_providers(ip):
     line = usage_error(ip, "%bedrock models --provider NoSuch")
-    assert f"no models from provider 'NoSuch' in {current(ip).region}; providers: Amazon, " in line
+    assert f"no models from provider 'NoSuch' in {current(ip).region}; providers: " in line
+    listed = line.split("providers: ", 1)[1].split(", ")
+    assert {"Amazon", "Anthropic", "Meta"} <= set(listed)
     assert "did you mean Cohere?" in usage_error(ip, "%bedrock models --provider cohre")
 
 
