@@ -42,6 +42,28 @@ def s3_endpoint(local_service):
     return local_service.s3_endpoint
 
 
+@pytest.fixture
+def s3(s3_endpoint):
+    """A boto3 S3 client on the service's moto S3, with the local credentials."""
+    import boto3
+
+    from bedrock_magics.local import credentials
+
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                        aws_access_key_id=credentials.ACCESS_KEY_ID,
+                        aws_secret_access_key=credentials.SECRET_ACCESS_KEY)
+
+
+@pytest.fixture
+def bucket(s3):
+    """A new, empty bucket for one test."""
+    import uuid
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
 @pytest.fixture(autouse=True)
 def _clear_faults(request):
     """Faults one test injects into the shared service never leak into the next test."""

@@ -9,14 +9,12 @@ import math
 import uuid
 import warnings
 
-import boto3
 import pandas as pd
 import pytest
 
 from bedrock_magics import jobs, prices
 from bedrock_magics.core import Bedrock
 from bedrock_magics.errors import BedrockError
-from bedrock_magics.local import credentials
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
@@ -25,20 +23,6 @@ LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"
 APP_PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/l0c4lapp1x2y"
 IMPORTED = "arn:aws:bedrock:us-east-1:123456789012:imported-model/q8w2e4r6t0yz"  # its ARN names no family
 WORDS = ["amber", "basalt", "cedar", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper"]
-
-
-@pytest.fixture
-def s3(s3_endpoint):
-    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                        aws_access_key_id=credentials.ACCESS_KEY_ID,
-                        aws_secret_access_key=credentials.SECRET_ACCESS_KEY)
-
-
-@pytest.fixture
-def bucket(s3):
-    name = f"jobs-{uuid.uuid4().hex[:10]}"
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture

@@ -221,14 +221,6 @@ def test_invalid_api_key_fix_follows_where_the_key_came_from(local_service, sour
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def s3(local_service):
-    import boto3
-
-    return boto3.client("s3", endpoint_url=local_service.s3_endpoint, region_name=REGION,
-                        aws_access_key_id=local.ACCESS_KEY_ID, aws_secret_access_key=local.SECRET_ACCESS_KEY)
-
-
 def no_placeholders(err: BedrockError) -> None:
     import re
 

@@ -16,7 +16,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bedrock_magics.local import credentials
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"  # on demand in us-east-1: InvokeModel bodies
@@ -25,20 +24,6 @@ TERMINAL = {"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"}
 # Statuses in the order a job may pass them (Stopping/Stopped may cut in anywhere before the end).
 ORDER = ["Submitted", "Validating", "Scheduled", "InProgress"]
 
-
-
-@pytest.fixture
-def s3(s3_endpoint, local_env):
-    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                        aws_access_key_id=credentials.ACCESS_KEY_ID,
-                        aws_secret_access_key=credentials.SECRET_ACCESS_KEY)
-
-
-@pytest.fixture
-def bucket(s3):
-    name = f"batch-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture(params=["bearer", "sigv4"])
