@@ -6,7 +6,11 @@
 * ``"bedrock-runtime"``: boto3's runtime client (surface ``runtime``);
 * ``"openai"``: an ``openai.OpenAI`` client configured by the SDK's own Bedrock provider
   (``openai.providers.bedrock``) for ``runtime`` (base ``{runtime}/openai/v1``) or ``mantle``
-  (base ``{mantle}/v1``).
+  (base ``{mantle}/v1``);
+* ``"s3"``: boto3's S3 client (surface ``s3``), for batch inference jobs. S3 takes no Bedrock API
+  key: it signs with the SigV4 credentials of the same settings (explicit, profile, else the
+  default chain). Its endpoint is ``AWS_ENDPOINT_URL_S3`` (boto3 reads it), else ``s3_endpoint=``
+  (the local service's S3), else AWS.
 
 Which credentials, in order of precedence (the same for every kind, so that one cell never signs
 one way on boto3 and another way on openai):
@@ -43,13 +47,15 @@ import re
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from . import endpoints
 
-KINDS = ("bedrock", "bedrock-runtime", "openai")
-# Which kinds each surface serves.
-_SURFACE_KINDS = {"control": ("bedrock",), "runtime": ("bedrock-runtime", "openai"), "mantle": ("openai",)}
+KINDS = ("bedrock", "bedrock-runtime", "openai", "s3")
+# Which kinds each surface serves ("s3" is the S3 that batch inference jobs read and write).
+_SURFACE_KINDS = {"control": ("bedrock",), "runtime": ("bedrock-runtime", "openai"), "mantle": ("openai",),
+                  "s3": ("s3",)}
+S3_ENV = "AWS_ENDPOINT_URL_S3"
 
 BEARER_ENV = "AWS_BEARER_TOKEN_BEDROCK"
 # Environment variables that change which credentials/endpoint/trust a client uses: a change in any
@@ -58,7 +64,7 @@ _IDENTITY_ENV = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
     "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", BEARER_ENV, "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_BEDROCK_MANTLE",
-    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_AUTH_SCHEME_PREFERENCE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
+    "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_AUTH_SCHEME_PREFERENCE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
     "SSL_CERT_FILE",
 )
 _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", BEARER_ENV)
@@ -187,6 +193,7 @@ class Clients:
         ca_bundle: str | None = None,
         retry_mode: str = "adaptive",
         max_attempts: int | None = None,
+        s3_endpoint: str | Callable[[], str | None] | None = None,
     ) -> None:
         if retry_mode not in _DEFAULT_ATTEMPTS:
             raise ValueError(f"retry_mode must be one of {', '.join(_DEFAULT_ATTEMPTS)}, not {retry_mode!r}")
@@ -199,6 +206,8 @@ class Clients:
         self.ca_bundle = ca_bundle or None
         self.retry_mode = retry_mode
         self.max_attempts = max_attempts
+        # A callable is asked on first use only (the local service starts its S3 lazily).
+        self._s3_endpoint = s3_endpoint
         self._lock = threading.RLock()
         self._clients: dict[tuple, Any] = {}
         self._sessions: dict[str, Any] = {}
@@ -323,22 +332,22 @@ class Clients:
     def get(self, region: str, surface: str, kind: str) -> Any:
         """The client of ``kind`` for ``surface`` in ``region``, built on first use and then reused.
 
-        ``kind`` is ``"bedrock"`` (surface ``control``), ``"bedrock-runtime"`` (``runtime``) or
-        ``"openai"`` (``runtime`` or ``mantle``). Raises ``ValueError`` for other combinations and
-        ``endpoints.UnknownRegionError`` for a region where the surface does not run.
+        ``kind`` is ``"bedrock"`` (surface ``control``), ``"bedrock-runtime"`` (``runtime``),
+        ``"openai"`` (``runtime`` or ``mantle``) or ``"s3"`` (``s3``). Raises ``ValueError`` for other
+        combinations and ``endpoints.UnknownRegionError`` for a region where the surface does not run.
         """
         if kind not in KINDS:
             raise ValueError(f"unknown client kind {kind!r}; expected one of {', '.join(KINDS)}")
         if kind not in _SURFACE_KINDS.get(surface, ()):
             choices = ", ".join(f"{s}/{k}" for s, ks in _SURFACE_KINDS.items() for k in ks)
             raise ValueError(f"no {kind!r} client for surface {surface!r}; valid pairs: {choices}")
-        endpoint = endpoints.resolve(region, surface, self.endpoint_urls)
-        if endpoint.source == "default":
-            # Only real AWS hosts are limited to AWS's regions; an override serves what it serves.
-            endpoints.check_region(region, surface)
-        plan = self._plan()
-        key = (region, surface, kind, plan.fingerprint, endpoint.url, self.ca_bundle, self.retry_mode,
-               self.max_attempts)
+        if kind == "s3":
+            plan = self._sigv4_plan()
+            url: str | None = self._s3_url()
+        else:
+            url = endpoints.check_for(region, surface, self.endpoint_urls).url
+            plan = self._plan()
+        key = (region, surface, kind, plan.fingerprint, url, self.ca_bundle, self.retry_mode, self.max_attempts)
         client = self._clients.get(key)
         if client is not None:
             return client
@@ -347,17 +356,42 @@ class Clients:
             if client is None:
                 if kind == "openai":
                     client = self._openai_client(region, surface, plan)
+                elif kind == "s3":
+                    client = self._s3_client(region, plan, url)
                 else:
                     client = self._boto3_client(region, surface, kind, plan)
                 self._clients[key] = client
             return client
 
+    def _s3_url(self) -> str | None:
+        """The S3 endpoint to pass to boto3: None when ``AWS_ENDPOINT_URL_S3`` is set (boto3 reads it
+        itself) or for AWS; else the ``s3_endpoint`` given (the local service's S3)."""
+        if os.environ.get(S3_ENV) and (os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or "").lower() != "true":
+            return None
+        endpoint = self._s3_endpoint() if callable(self._s3_endpoint) else self._s3_endpoint
+        return endpoint or None
+
+    def _s3_client(self, region: str, plan: _Plan, url: str | None):
+        from botocore.config import Config
+
+        # Path-style addressing for S3-compatible stores (moto, MinIO) that have no bucket subdomains.
+        custom = url is not None or bool(os.environ.get(S3_ENV))
+        config = Config(retries={"mode": self.retry_mode, "total_max_attempts": self._attempts()},
+                        max_pool_connections=_POOL, signature_version="s3v4",
+                        s3={"addressing_style": "path"} if custom else {})
+        return self._session(plan).client("s3", region_name=region, config=config, endpoint_url=url,
+                                          verify=self.ca_bundle or None)
+
+    def _sigv4_plan(self) -> _Plan:
+        """The SigV4 identity of these settings (explicit credentials, profile, else the default
+        chain), whatever bearer key Bedrock calls use: for services that take no Bedrock API key."""
+        mode = "static" if self._credentials else "profile" if self.profile else "chain"
+        return _Plan(mode, _fingerprint("sigv4-only", mode, self._credentials, self.profile, self._env_fingerprint()))
+
     def aws_credentials(self):
         """The botocore credentials SigV4 would use (explicit, profile or the default chain), or None."""
-        mode = "static" if self._credentials else "profile" if self.profile else "chain"
-        plan = _Plan(mode, _fingerprint("sigv4-only", mode, self._credentials, self.profile, self._env_fingerprint()))
         with self._lock:
-            session = self._session(plan)
+            session = self._session(self._sigv4_plan())
         return session.get_credentials()
 
     def close(self) -> None:

@@ -50,6 +50,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from .conversation import chat_name
+from .errors import code_of, one_line
+from .modelids import base_model_id, strip_geo
 from .reply import Reply
 from .request import Request
 
@@ -70,10 +73,8 @@ THROTTLE_RETRIES = 3
 #: The error text of rows a run never sent because it was interrupted.
 CANCELLED = "cancelled"
 
-# Error codes (boto3 ``Error.Code``, openai exception names, HTTP status) that mean "slow down".
-_THROTTLE_CODES = {"throttlingexception", "toomanyrequestsexception", "ratelimiterror", "ratelimitexceeded",
-                   "rate_limit_exceeded", "throttling", "throttled", "requestlimitexceeded",
-                   "slowdown", "429"}
+# The codes errors.explain gives every "slow down" (boto3's, openai's rate limits, HTTP 429 ...).
+_THROTTLE_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -114,36 +115,26 @@ def _send(bm: "Bedrock", request: Request) -> Reply:
     try:
         return bm.send(request, record=True)
     except Exception as exc:  # noqa: BLE001 - a row's failure is data, not a crash
-        return _error_reply(request, exc)
+        return _error_reply(bm, request, exc)
 
 
-def _error_reply(request: Request, exc: BaseException) -> Reply:
-    from .auth import redact
+def _error_reply(bm: "Bedrock", request: Request, exc: BaseException) -> Reply:
+    """A row's failure that ``send`` did not turn into a reply itself: explained like any failed call
+    (``Bedrock.explain``) and built by the core's one builder of failed replies."""
+    from .core import failed_reply
 
-    code = getattr(exc, "code", None) or _client_error_code(exc) or type(exc).__name__
-    return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
-                 status="error", error=redact(_one_line(exc)), error_code=str(code), cost_usd=0.0)
-
-
-def _client_error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return (response.get("Error") or {}).get("Code")
-    return None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+    try:
+        error: Any = bm.explain(exc, request)
+    except Exception:  # noqa: BLE001 - the row still gets its line
+        error = one_line(exc)
+    reply = failed_reply(request, 0.0, error=error, code=None if hasattr(error, "code") else type(exc).__name__)
+    reply.cost_usd = 0.0  # never sent (or never answered): nothing billed
+    return reply
 
 
 def _is_throttle(reply: Reply) -> bool:
-    code = (reply.error_code or "").strip().lower()
-    if code in _THROTTLE_CODES or "throttl" in code:
-        return True
-    # Some wrappers only keep the message; Bedrock's throttle messages say "Too many requests/tokens".
-    text = (reply.error or "").lower()
-    return "throttlingexception" in text or "too many requests" in text or "too many tokens" in text
+    """Whether the row's failure means "slow down" (``errors.explain`` names every throttle)."""
+    return reply.error_code in _THROTTLE_CODES
 
 
 def _concurrency(bm: "Bedrock", concurrency: int | None) -> int:
@@ -264,9 +255,6 @@ class _Stats:
     errors: Counter = field(default_factory=Counter)
     interrupted: bool = False
 
-    def add(self, done: _Done) -> None:
-        self.count(done.reply, cached=done.cached)
-
     def count(self, reply: Reply, cached: bool = False) -> None:
         """Count one finished row (or batch-job record); ``cached`` rows were paid for earlier."""
         self.done += 1
@@ -366,7 +354,7 @@ class _Runner:
         try:
             self._results.put(self._call(task))
         except BaseException as exc:  # noqa: BLE001 - never let a row vanish without a result
-            self._results.put(_Done(task, _error_reply(task.request or Request(model="", messages=()), exc)))
+            self._results.put(_Done(task, _error_reply(self.bm, task.request or Request(model="", messages=()), exc)))
 
     def _call(self, task: _Task) -> _Done:
         if task.failed is not None:
@@ -472,7 +460,7 @@ class _Runner:
         if done.reply.status == "cancelled":
             return  # never sent: the row stays cancelled
         sink(done)
-        self.stats.add(done)
+        self.stats.count(done.reply, cached=done.cached)
         if bar is not None:
             bar.set_postfix_str(self.stats.postfix(), refresh=False)
             bar.update(1)
@@ -646,13 +634,13 @@ def _row_tasks(bm: "Bedrock", frame: "pd.DataFrame", template: str, namespace: M
         except Exception as exc:  # noqa: BLE001 - e.g. an index that this row's value lacks
             for slot, options in enumerate(settings):
                 yield _Task(pos, slot, None, failed=_unsent(options, f"the prompt of this row cannot be rendered: "
-                                                                     f"{_one_line(exc)}"))
+                                                                     f"{one_line(exc)}"))
             continue
         for slot, options in enumerate(settings):
             try:
                 request = bm.request(prompt, **options)
             except ValueError as exc:  # an empty prompt, typically
-                yield _Task(pos, slot, None, failed=_unsent(options, _one_line(exc)))
+                yield _Task(pos, slot, None, failed=_unsent(options, one_line(exc)))
             else:
                 yield _Task(pos, slot, request)
 
@@ -733,8 +721,6 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
 #: The columns of a single-prompt comparison, one row per model.
 COMPARE_COLUMNS = ("model", "text", "input_tokens", "output_tokens", "latency_ms", "cost_usd", "error")
 
-_GEO = re.compile(r"^(?:us|eu|apac|jp|au|ca|global|us-gov)\.")
-
 
 def model_slug(model: str, others: Sequence[str] = ()) -> str:
     """A short column-name-safe name for ``model``, unique among ``others``.
@@ -753,7 +739,7 @@ def model_slug(model: str, others: Sequence[str] = ()) -> str:
 
 def _short_slug(model: str) -> str:
     ident = model.rsplit("/", 1)[-1]  # ARNs: the resource id
-    ident = _GEO.sub("", ident)
+    ident = strip_geo(ident)
     ident = ident.split(".", 1)[1] if "." in ident else ident  # drop the provider
     return _slug(ident)
 
@@ -921,18 +907,8 @@ def _billed_request(bm: "Bedrock", request: Request, chat: str | None) -> Reques
 def _dry_run_chat(bm: "Bedrock", overrides: dict[str, Any]) -> str | None:
     """The conversation name among ``overrides`` (``chat=True``: the default one). A name with no
     history yet is dropped, so that an estimate never creates a conversation."""
-    chat = overrides.get("chat")
-    if chat is None or chat is False:
-        overrides.pop("chat", None)
-        return None
-    if chat is True:
-        from .conversation import DEFAULT_NAME
-
-        chat = DEFAULT_NAME
-    if not isinstance(chat, str) or not chat.strip():
-        raise ValueError(f"chat must be a conversation name, not {chat!r}")
-    chat = chat.strip()
-    if chat not in bm.chats:
+    chat = chat_name(overrides.get("chat"))
+    if chat is None or chat not in bm.chats:
         overrides.pop("chat", None)
         return None
     overrides["chat"] = chat
@@ -940,9 +916,9 @@ def _dry_run_chat(bm: "Bedrock", overrides: dict[str, Any]) -> str | None:
 
 
 def _bare_model(model: str) -> str:
-    """The foundation-model id behind a profile id or ARN (CountTokens takes only bare ids)."""
-    ident = model.rsplit("/", 1)[-1] if model.startswith("arn:") else model
-    return _GEO.sub("", ident)
+    """The foundation-model id behind a profile id or ARN (CountTokens takes only bare ids); an ARN
+    that names no model is left as it is (CountTokens then refuses it and the row is estimated)."""
+    return base_model_id(model) or model
 
 
 class _TokenCounter:
@@ -950,7 +926,8 @@ class _TokenCounter:
 
     Bedrock documents CountTokens for some models only (Anthropic Claude) and only by bare
     foundation-model id; the client cannot know which in advance, so the first ValidationException
-    for a model switches that model to the estimate for the rest of the run. CountTokens is free.
+    for a model switches that model to the estimate for the rest of the run. Any other failure (a
+    throttle, a dropped connection) estimates only its own row. CountTokens is free.
     """
 
     def __init__(self, bm: "Bedrock") -> None:
@@ -973,10 +950,14 @@ class _TokenCounter:
             client = _runtime_client(self.bm, request)
             response = client.count_tokens(modelId=model, input={"converse": _count_tokens_input(request)})
             return int(response["inputTokens"]), COUNT_TOKENS
-        except Exception as exc:  # noqa: BLE001 - any refusal means: estimate this model
+        except Exception as exc:  # noqa: BLE001 - a count is never worth failing a dry run
             with self._lock:
-                self._unsupported[model] = _one_line(exc)
-                self.notes.setdefault(request.model, f"CountTokens unavailable: {_one_line(exc)}")
+                if code_of(exc) == "ValidationException":  # "doesn't support counting tokens"
+                    self._unsupported[model] = one_line(exc)
+                    self.notes.setdefault(request.model, f"CountTokens unavailable: {one_line(exc)}")
+                else:  # transient: this row is estimated, the next one asks again
+                    self.notes.setdefault(request.model, f"CountTokens failed for some rows (estimated): "
+                                                         f"{one_line(exc)}")
             return estimate_tokens(request), ESTIMATE
 
 
@@ -1025,8 +1006,8 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
     prompt_col = np.full(n, None, dtype=object)
     model_col = np.full(n, None, dtype=object)
     max_out = np.full(n, np.nan)
-    input_cost = np.full(n, np.nan)
-    max_cost = np.full(n, np.nan)
+    input_per_1k = np.full(n, np.nan)  # each row's model's prices
+    output_per_1k = np.full(n, np.nan)
     price_of: dict[str, Any] = {}  # one price lookup per model, not per row
 
     def store(pos: int, result: tuple[int, str]) -> None:
@@ -1049,8 +1030,8 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
             if price is False:
                 price = price_of[request.model] = bm.price_for(request.model, request.region)
             if price is not None:
-                input_cost[pos] = price.input_per_1k  # per 1k for now; times tokens below
-                max_cost[pos] = price.output_per_1k
+                input_per_1k[pos] = price.input_per_1k
+                output_per_1k[pos] = price.output_per_1k
             if counter.estimates(request):
                 store(pos, (estimate_tokens(request), ESTIMATE))
                 continue
@@ -1060,7 +1041,6 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
                 store(done_pos, future.result())
         for done_pos, future in window:
             store(done_pos, future.result())
-    input_per_1k, output_per_1k = input_cost.copy(), max_cost
     input_cost = tokens / 1000 * input_per_1k
     max_cost = input_cost + max_out / 1000 * output_per_1k
 
@@ -1133,7 +1113,8 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
                          "(or -m cohere.embed-english-v3; model=... in Python)")
     from .routes import codecs
 
-    family = codecs.family_of(model)
+    # An ARN (an application profile routing to Titan Embeddings) is known by the catalog's base model.
+    family = bm.family_of(model, region, fetch=True)
     if family not in codecs.EMBED_FAMILIES:
         raise ValueError(f"{model} is not an embedding model: use -m amazon.titan-embed-text-v2:0 (Titan Text "
                          "Embeddings) or -m cohere.embed-english-v3 (Cohere Embed)")

@@ -42,6 +42,8 @@ Whether a model streams is the separate ``streaming`` column (``responseStreamin
 every route above has a streaming variant used only when ``streaming`` is true.
 
 Results are cached per region for ``ttl`` seconds; ``refresh=True`` bypasses the cache. A failed
+listing is remembered too (:meth:`Catalog.failed_recently`), so that the error hints of a burst of
+failed calls do not list the region again and again; ``models()`` itself always tries again. A failed
 control-plane call raises ``errors.explain(...)``'s one-line ``BedrockError``; a failed mantle
 listing only drops the mantle rows and is recorded in ``frame.attrs["mantle_error"]``.
 """
@@ -53,9 +55,13 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-import pandas as pd
+from .errors import code_of, one_line
+from .modelids import vendor as _vendor
+
+if TYPE_CHECKING:  # pragma: no cover - pandas is imported when a list is built, not with this module
+    import pandas as pd
 
 __all__ = ["Catalog", "COLUMNS", "KINDS", "apis_for_summary"]
 
@@ -74,14 +80,6 @@ _READY = {"ACTIVE", "INSERVICE", "LEGACY"}
 # --------------------------------------------------------------------------------------------
 # The apis rule (see the module docstring), as pure functions over wire summaries.
 # --------------------------------------------------------------------------------------------
-
-def _vendor(model_id: str) -> str:
-    """``anthropic`` from ``anthropic.claude…`` or ``us.anthropic.claude…`` (geo prefix skipped)."""
-    parts = model_id.split(".")
-    if len(parts) > 2 and parts[0] in {"us", "eu", "apac", "jp", "au", "ca", "global", "us-gov"}:
-        return parts[1]
-    return parts[0] if len(parts) > 1 else ""
-
 
 def _runtime_apis(model_id: str, output_modalities: Iterable[str], *, openai: bool = False) -> list[str]:
     """Rules 3–4 for a target that can be called on demand (``openai``: also on mantle)."""
@@ -162,6 +160,7 @@ class Catalog:
         self._cache: dict[str, tuple[float, pd.DataFrame]] = {}
         self._lock = threading.Lock()
         self._region_locks: dict[str, threading.Lock] = {}
+        self._failures: dict[str, float] = {}  # region -> when its listing last failed
 
     # ---------------------------------------------------------------- public API
 
@@ -221,6 +220,13 @@ class Catalog:
                 unique.append(i)
         return unique[:n]
 
+    def failed_recently(self, region: str) -> bool:
+        """True when the last listing of ``region`` failed less than ``ttl`` seconds ago (and none
+        succeeded since): callers that only want hints skip the region instead of listing it again."""
+        with self._lock:
+            failed = self._failures.get(region)
+        return failed is not None and self._clock() - failed < self.ttl
+
     def cached(self, region: str) -> pd.DataFrame | None:
         """The list of ``region`` if it was fetched before (whatever its age), else None: no I/O."""
         with self._lock:
@@ -257,8 +263,10 @@ class Catalog:
         with self._lock:
             if region is None:
                 self._cache.clear()
+                self._failures.clear()
             else:
                 self._cache.pop(region, None)
+                self._failures.pop(region, None)
 
     # ---------------------------------------------------------------- cache
 
@@ -275,9 +283,15 @@ class Catalog:
             if cached and not refresh and self._clock() - cached[0] < self.ttl:
                 return cached[1]
             started = self._clock()
-            frame = self._fetch(region)
+            try:
+                frame = self._fetch(region)
+            except Exception:
+                with self._lock:
+                    self._failures[region] = started
+                raise
             with self._lock:
                 self._cache[region] = (started, frame)
+                self._failures.pop(region, None)
             return frame
 
     # ---------------------------------------------------------------- fetching
@@ -318,14 +332,14 @@ class Catalog:
                 exc = failures[name]
                 # Listing account targets needs extra IAM actions that least-privilege users often
                 # lack; that is no reason to hide the models they *can* call.
-                if name in ("custom", "imported", "provisioned") and _error_code(exc) == "AccessDeniedException":
-                    notes.append(f"{name} models not listed: {_one_line(_explain(exc, region))}")
+                if name in ("custom", "imported", "provisioned") and code_of(exc) == "AccessDeniedException":
+                    notes.append(f"{name} models not listed: {one_line(_explain(exc, region))}")
                     results[name] = []
                     continue
                 raise _explain(exc, region) from exc
         mantle_error = None
         if "mantle" in failures:
-            mantle_error = _one_line(_explain(failures["mantle"], region, "mantle"))
+            mantle_error = one_line(_explain(failures["mantle"], region, "mantle"))
             results["mantle"] = []
 
         frame = _build_frame(region, results)
@@ -350,6 +364,8 @@ class Catalog:
 # --------------------------------------------------------------------------------------------
 
 def _build_frame(region: str, results: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
+    import pandas as pd
+
     foundation = {s["modelId"]: s for s in results.get("foundation", [])}
     by_arn = {s.get("modelArn"): s for s in foundation.values()}
     providers = {_vendor(i): s.get("providerName") or "" for i, s in foundation.items()}
@@ -453,13 +469,6 @@ def _provider_matches(wanted: str, provider: str, model_id: str) -> bool:
 # Errors
 # --------------------------------------------------------------------------------------------
 
-def _error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return (response.get("Error") or {}).get("Code")
-    return None
-
-
 def _explain(exc: BaseException, region: str, surface: str = "control") -> Exception:
     """C1's one-line ``BedrockError`` for a boto3/openai exception while listing models."""
     from . import errors
@@ -467,7 +476,3 @@ def _explain(exc: BaseException, region: str, surface: str = "control") -> Excep
     # No model is named: the messages say "… in REGION (control/list)", never "the model".
     return errors.explain(exc, None, {"region": region, "endpoint": surface,
                                       "api": "models" if surface == "mantle" else "list"})
-
-
-def _one_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -21,7 +21,7 @@ import math
 import os
 import re
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from traitlets import Bool, Dict, Enum, Float, Int, TraitError, Unicode, default, observe, validate
 from traitlets.config import Configurable
@@ -48,12 +48,19 @@ LINE, PERCENT_CONFIG, SET, ARGUMENT, IPYTHON_CONFIG, DEFAULT = (
 _EXPLICIT = (LINE, PERCENT_CONFIG, SET, ARGUMENT, IPYTHON_CONFIG)
 
 
-def did_you_mean(value: Any, choices: Any) -> str:
-    """`` Did you mean 'x'?`` for the closest of ``choices``, or an empty string."""
+def did_you_mean(value: Any, choices: Iterable[Any], form: str = " Did you mean {!r}?", cutoff: float = 0.5) -> str:
+    """A hint naming the closest of ``choices`` to ``value``, or ``""`` when none is close.
+
+    The one did-you-mean rule of the package (settings, magic options, sub-commands, variables,
+    providers, template fields). Case is ignored when comparing; the hint names the choice as
+    written. ``form`` is the hint's wording, filled with the choice: `` Did you mean 'x'?`` for a
+    setting's sentence, ``" (did you mean {}?)"`` inside a magic's one-line error.
+    """
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value.lower(), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    by_key = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(value.lower(), list(by_key), n=1, cutoff=cutoff)
+    return form.format(by_key[close[0]]) if close else ""
 
 
 class Choice(Enum):
@@ -80,6 +87,11 @@ class WholeNumber(Int):
         self.lower = lower
         super().__init__(default_value, **kwargs)
 
+    @property
+    def bounds(self) -> tuple[int, None]:
+        """``(lowest, highest)`` accepted value; no upper bound."""
+        return self.lower, None
+
     def validate(self, obj: Any, value: Any) -> Any:
         if value is None and self.allow_none:
             return value
@@ -94,12 +106,16 @@ class WholeNumber(Int):
 class Fraction(Float):
     """A ``Float`` in ``[0, 1]`` (or None) with a one-line error naming the setting."""
 
+    #: ``(lowest, highest)`` accepted value (the magic's ``--temperature``/``--top-p`` help and errors say it too).
+    bounds = (0.0, 1.0)
+
     def validate(self, obj: Any, value: Any) -> Any:
         if value is None and self.allow_none:
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 0 <= value <= 1:
-            raise TraitError(f"Bedrock.{self.name} must be a number from 0 to 1 (or None for the model's default), "
-                             f"not {value!r}")
+        low, high = self.bounds
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not low <= value <= high:
+            raise TraitError(f"Bedrock.{self.name} must be a number from {low:g} to {high:g} (or None for the "
+                             f"model's default), not {value!r}")
         return float(value)
 
 

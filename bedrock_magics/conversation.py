@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 
 from .request import Request
 
-__all__ = ["Conversation", "Conversations", "DEFAULT_NAME", "UnknownConversation", "uses_server_state"]
+__all__ = ["Conversation", "Conversations", "DEFAULT_NAME", "UnknownConversation", "chat_name", "uses_server_state"]
 
 DEFAULT_NAME = "default"
 
@@ -26,6 +26,18 @@ class UnknownConversation(KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0]) if self.args else ""
+
+
+def chat_name(chat: Any) -> str | None:
+    """The conversation a ``chat=`` value names: None/False for none, True for :data:`DEFAULT_NAME`,
+    else the stripped name. Raises ValueError (one line) for anything else."""
+    if chat is None or chat is False:
+        return None
+    if chat is True:
+        return DEFAULT_NAME
+    if not isinstance(chat, str) or not chat.strip():
+        raise ValueError(f"chat must be a conversation name, not {chat!r}")
+    return chat.strip()
 
 
 def uses_server_state(endpoint: str, api: str) -> bool:

@@ -35,8 +35,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 from traitlets import observe
 
 from .config import APIS, ENDPOINTS, BedrockSettings, did_you_mean
+from .conversation import chat_name
 from .reply import Reply
 from .request import Request, ToolSpec, user_message
+from .routes._common import Clock
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -87,6 +89,9 @@ class Bedrock(BedrockSettings):
         self._api_key: str | None = None
         self._service: LocalService | None = None
         self._ledger_warned = False
+        # Catalog hints of failed calls, per (region, model, call or not): computed once per catalog
+        # fetch, so a burst of failing rows asks the catalog once (see _Hints).
+        self._hint_memo: dict[tuple, tuple[Any, dict[str, Any]]] = {}
         super().__init__(**kwargs)
         self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         self.cell: int | None = None
@@ -122,7 +127,9 @@ class Bedrock(BedrockSettings):
 
                     options: dict[str, Any] = dict(
                         endpoint_urls=service.endpoints, ca_bundle=service.ca_file,
-                        credentials=(local_credentials.ACCESS_KEY_ID, local_credentials.SECRET_ACCESS_KEY))
+                        credentials=(local_credentials.ACCESS_KEY_ID, local_credentials.SECRET_ACCESS_KEY),
+                        # Asked on first S3 use only: the service starts its S3 (moto) lazily.
+                        s3_endpoint=lambda svc=service: svc.s3_endpoint)
                 else:
                     options = dict(profile=self.profile)
                 clients = self._clients[identity] = Clients(
@@ -195,14 +202,14 @@ class Bedrock(BedrockSettings):
                 self._ledger.close()
                 self._ledger = None
 
-    @observe("region", "profile", "endpoint", "local")
-    def _drop_clients(self, change: Any) -> None:
-        # Clients are cached per (region, endpoint) inside auth.Clients, so a new region or endpoint
-        # needs nothing here; a new identity (profile, local mode) selects other clients on next use
-        # (the `clients` property keys them by identity). The catalog of the old identity is stale.
-        if change.name in ("profile", "local"):
-            with self._lock:
-                self._catalog = None
+    @observe("profile", "local")
+    def _drop_catalog(self, change: Any) -> None:
+        # A new identity (profile, local mode) selects other clients on next use (the `clients`
+        # property keys them by identity), and the catalog of the old identity is stale. A new
+        # region or endpoint needs nothing: auth.Clients caches clients per (region, endpoint).
+        with self._lock:
+            self._catalog = None
+            self._hint_memo.clear()
 
     def close(self) -> None:
         """Close the clients' connection pools and the ledger (both reopen on next use)."""
@@ -211,6 +218,7 @@ class Bedrock(BedrockSettings):
                 clients.close()
             self._clients.clear()
             self._catalog = None
+            self._hint_memo.clear()
             if self._ledger is not None:
                 self._ledger.close()
 
@@ -316,7 +324,10 @@ class Bedrock(BedrockSettings):
         region = self._call_value("region", overrides.get("region"))
         model = self._call_value("model", overrides.get("model")) if overrides.get("model") else \
             self.default_model(endpoint)
-        _check_endpoint_region(region, endpoint, self._service.endpoints if self.local and self._service else None)
+        # Mantle runs in fewer regions than the runtime: say so before any call (real AWS hosts only).
+        from . import endpoints
+
+        endpoints.check_for(region, endpoint, self._service.endpoints if self.local and self._service else None)
         system = overrides["system"] if overrides.get("system") is not None else self.system
         settings = {name: self._call_value(name, overrides[name]) if overrides.get(name) is not None
                     else getattr(self, name) for name in ("max_tokens", "temperature", "top_p")}
@@ -326,20 +337,39 @@ class Bedrock(BedrockSettings):
             tools=_tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
         if api == "invoke" and "family" not in request.extra:
             self._add_family(request)
-        chat = _chat_name(overrides.get("chat"))
+        chat = chat_name(overrides.get("chat"))
         if chat is not None:
             request = self.chats.get(chat).prepare(request)
         return request
 
     def _add_family(self, request: Request) -> None:
-        """InvokeModel needs the model family's body format; an ARN (application profile, provisioned
-        or custom model) does not name it, but an already fetched catalog knows its base model."""
+        """InvokeModel needs the model family's body format: an id the codecs cannot read (an ARN)
+        gets it from an already fetched catalog (no I/O here)."""
         from .routes.codecs import family_of
 
         if family_of(request.model) is None:
-            base = self.catalog.base_model(request.region, request.model)  # no I/O: cached lists only
-            if base and family_of(base):
-                request.extra["family"] = family_of(base)
+            family = self.family_of(request.model, request.region)
+            if family:
+                request.extra["family"] = family
+
+    def family_of(self, model: str, region: str | None = None, fetch: bool = False) -> str | None:
+        """The InvokeModel body family of ``model`` (``anthropic``, ``nova``, ``titan-embed`` …), or None.
+
+        Read from the id first; an id that does not name its model (an application inference
+        profile's, a provisioned model's ARN) is looked up in the catalog of ``region`` (default:
+        ours): only an already fetched list unless ``fetch`` (then the list may be fetched once;
+        a listing that fails means "unknown", never an exception).
+        """
+        from .routes.codecs import family_of
+
+        family = family_of(model) if model else None
+        if family is not None or not model:
+            return family
+        try:
+            base = self.catalog.base_model(region or self.region, model, fetch=fetch)
+        except Exception:  # noqa: BLE001 - unknown is the caller's to handle (a note, an error line)
+            return None
+        return family_of(base) if base else None
 
     def _call_value(self, name: str, value: Any) -> Any:
         """A per-call value checked with the setting's own validation (``ValueError`` with its message)."""
@@ -438,22 +468,22 @@ class Bedrock(BedrockSettings):
         """One non-streaming call: ``(reply, error)``; the error is None on success."""
         from . import routes
 
-        start = time.perf_counter()
+        clock = Clock()
         try:
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
             error = None
         except KeyboardInterrupt:
-            reply = _failed(request, _ms_since(start), status="cancelled", error="cancelled (interrupted)",
-                            code="Cancelled")
+            reply = failed_reply(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
+                                 code="Cancelled")
             reply.chat = chat
             if record:
                 self.record(reply, cell)
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes an explained reply
-            elapsed = _ms_since(start)  # before explain(), which may ask the catalog for hints
+            elapsed = clock.ms  # before explain(), which may ask the catalog for hints
             error = self._explain(exc, request)
-            reply = error.reply = _failed(request, elapsed, error=error)
+            reply = error.reply = failed_reply(request, elapsed, error=error)
         reply.chat = chat
         if record:
             self.record(reply, cell)
@@ -473,6 +503,36 @@ class Bedrock(BedrockSettings):
         from .errors import explain
 
         return explain(exc, request, _Hints(self, exc, request, context))
+
+    def _catalog_hints(self, region: str, model: str, call: bool) -> dict[str, Any]:
+        """The catalog's hints about ``model`` in ``region`` for a refused call (see :class:`_Hints`):
+        computed once per catalog fetch, and nothing (no listing) while the region's listing is
+        known to fail."""
+        try:
+            catalog = self.catalog
+        except Exception:  # noqa: BLE001 - no clients, no hints
+            return {}
+        if catalog.failed_recently(region):
+            return {}
+        key = (region, model, call)
+        with self._lock:
+            memo = self._hint_memo.get(key)
+        if memo is not None and memo[0] is catalog.cached(region):
+            return memo[1]
+        values: dict[str, Any] = {}
+        try:
+            frame = catalog.models(region)
+            if call:  # routes only mean something for a model call
+                values["supported_apis"] = catalog.apis_for(region, model)
+            values["close_models"] = catalog.close_matches(region, model)
+            outputs = _output_modalities(frame, model)
+            if outputs is not None:
+                values["embedding"] = "EMBEDDING" in outputs
+        except Exception:  # noqa: BLE001 - hints are a bonus; the error must still be explained
+            return {}  # the catalog remembers the failed listing (Catalog.failed_recently)
+        with self._lock:
+            self._hint_memo[key] = (catalog.cached(region), values)
+        return values
 
     # ==============================================================================================
     # ask / stream
@@ -495,7 +555,7 @@ class Bedrock(BedrockSettings):
             BedrockError: the call failed (after its ledger row was written).
         """
         options = _options(locals())
-        name = _chat_name(chat)
+        name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
         if tools:
             return _last(self._tool_rounds(prompt, options, name, on_round, cell, streaming=False))
@@ -524,7 +584,7 @@ class Bedrock(BedrockSettings):
             BedrockError: the call failed, possibly mid-stream (after its ledger row was written).
         """
         options = _options(locals())
-        name = _chat_name(chat)
+        name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
         if tools:
             yield from self._tool_rounds(prompt, options, name, on_round, cell, streaming=True)
@@ -538,7 +598,7 @@ class Bedrock(BedrockSettings):
         """Stream one call: yields deltas, records, and returns the Reply (raises BedrockError on failure)."""
         from . import routes
 
-        start = time.perf_counter()
+        clock = Clock()
         pieces: list[str] = []
         source = None
         reply = None
@@ -554,15 +614,15 @@ class Bedrock(BedrockSettings):
             if reply is None:
                 raise RuntimeError("the stream ended without a final reply")
         except (KeyboardInterrupt, GeneratorExit):
-            cancelled = _failed(request, _ms_since(start), status="cancelled", error="cancelled (interrupted)",
-                                code="Cancelled", text="".join(pieces))
+            cancelled = failed_reply(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
+                                     code="Cancelled", text="".join(pieces))
             cancelled.streamed, cancelled.chat = True, chat
             self.record(cancelled, cell)
             raise
         except Exception as exc:  # noqa: BLE001 - explained, recorded, raised
-            elapsed = _ms_since(start)
+            elapsed = clock.ms
             error = self._explain(exc, request)
-            failed = error.reply = _failed(request, elapsed, error=error, text="".join(pieces))
+            failed = error.reply = failed_reply(request, elapsed, error=error, text="".join(pieces))
             failed.streamed, failed.chat = True, chat
             self.record(failed, cell)
             raise error from exc
@@ -675,50 +735,65 @@ class Bedrock(BedrockSettings):
 
 
 class _Hints(Mapping):
-    """What the catalog and the credentials know about a failed call, for ``errors.explain``:
-    computed on first access only, and only for failures that can be about them (a throttled call
-    needs none). ``given`` are hints the caller already has (they win)."""
+    """What the catalog and the credentials know about a failed call, for ``errors.explain``.
+
+    Lazy, per key: ``given`` hints (the caller's ``model``, ``region``, ``s3_uri`` …) are answered
+    without any I/O; the catalog's (``supported_apis``, ``close_models``, ``embedding``) only when a
+    rule asks for one, and only for failures that can be about the model (400/404). Those are
+    computed once per (region, model) per catalog fetch (``Bedrock._hint_memo``), and a region whose
+    listing failed is not asked again within the catalog's TTL: a 10,000-row map with a bad model
+    id lists the catalog once, not once per row.
+    """
+
+    _CATALOG_KEYS = frozenset({"supported_apis", "close_models", "embedding"})
 
     def __init__(self, bm: Bedrock, exc: BaseException, request: Request | None,
                  given: Mapping[str, Any] | None = None) -> None:
         self._bm, self._exc, self._request = bm, exc, request
         self._given = dict(given or {})
-        self._values: dict[str, Any] | None = None
+        self._catalog_values: dict[str, Any] | None = None
+        self._credential_values: dict[str, Any] | None = None
 
-    def _load(self) -> dict[str, Any]:
-        if self._values is None:
-            values: dict[str, Any] = {}
-            status = _status_of(self._exc)
+    def _catalog_hints(self) -> dict[str, Any]:
+        if self._catalog_values is None:
+            self._catalog_values = {}
+            from .errors import status_of
+
             region = getattr(self._request, "region", None) or self._given.get("region")
             model = getattr(self._request, "model", None) or self._given.get("model")
-            if status in (400, 404) and model and region and "s3_uri" not in self._given:
-                try:
-                    catalog = self._bm.catalog
-                    if self._request is not None:  # routes only mean something for a model call
-                        values["supported_apis"] = catalog.apis_for(region, model)
-                    values["close_models"] = catalog.close_matches(region, model)
-                    outputs = _output_modalities(catalog.models(region), model)
-                    if outputs is not None:
-                        values["embedding"] = "EMBEDDING" in outputs
-                except Exception:  # noqa: BLE001 - hints are a bonus; the error must still be explained
-                    pass
-            if status in (401, 403):
+            if status_of(self._exc) in (400, 404) and model and region and "s3_uri" not in self._given:
+                self._catalog_values = self._bm._catalog_hints(region, model, self._request is not None)
+        return self._catalog_values
+
+    def _credential_hints(self) -> dict[str, Any]:
+        if self._credential_values is None:
+            self._credential_values = {}
+            from .errors import status_of
+
+            if status_of(self._exc) in (401, 403):
                 try:  # cheap: the key modes answer without I/O, and a call was just signed
-                    values["credential_source"] = self._bm.clients.credential_source()[1]
-                except Exception:  # noqa: BLE001
+                    self._credential_values["credential_source"] = self._bm.clients.credential_source()[1]
+                except Exception:  # noqa: BLE001 - hints are a bonus
                     pass
-            values.update(self._given)
-            self._values = values
-        return self._values
+        return self._credential_values
 
     def __getitem__(self, key: str) -> Any:
-        return self._load()[key]
+        if key in self._given:
+            return self._given[key]
+        if key in self._CATALOG_KEYS:
+            return self._catalog_hints()[key]
+        if key == "credential_source":
+            return self._credential_hints()[key]
+        raise KeyError(key)
+
+    def _all(self) -> dict[str, Any]:
+        return {**self._catalog_hints(), **self._credential_hints(), **self._given}
 
     def __iter__(self):
-        return iter(self._load())
+        return iter(self._all())
 
     def __len__(self) -> int:
-        return len(self._load())
+        return len(self._all())
 
 
 def _output_modalities(frame: Any, model: str) -> set[str] | None:
@@ -729,25 +804,15 @@ def _output_modalities(frame: Any, model: str) -> set[str] | None:
     return {str(m).upper() for row in hit["output_modalities"] for m in row}
 
 
-def _status_of(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
-    status = getattr(exc, "status_code", None)
-    return status if isinstance(status, int) else None
-
-
 def _is_running(service: Any) -> bool:
     return bool(getattr(service, "running", False))
 
 
-def _ms_since(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000.0, 3)
-
-
-def _failed(request: Request, latency_ms: float, *, error: Any = None, status: str = "error",
-            code: str | None = None, text: str = "") -> Reply:
-    """The reply of a call that did not finish."""
+def failed_reply(request: Request, latency_ms: float, *, error: Any = None, status: str = "error",
+                 code: str | None = None, text: str = "") -> Reply:
+    """The reply of a call that did not finish: ``error`` (a ``BedrockError`` from ``explain``, or any
+    text) gives its one-line ``error``, ``error_code`` and request id. The one builder of failed
+    replies (``batch`` uses it for rows too)."""
     return Reply(text=text, model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
                  latency_ms=latency_ms, status=status,
                  error=str(error) if error is not None else None,
@@ -780,14 +845,6 @@ def _choice(name: str, value: Any, choices: Sequence[str]) -> str | None:
     if isinstance(value, str) and value.strip().lower() in choices:
         return value.strip().lower()
     raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}.{did_you_mean(value, choices)}")
-
-
-def _check_endpoint_region(region: str, endpoint: str, overrides: Mapping[str, str] | None) -> None:
-    """Mantle runs in fewer regions than the runtime: say so before any call (real AWS hosts only)."""
-    from . import endpoints
-
-    if endpoints.resolve(region, endpoint, overrides).source == "default":
-        endpoints.check_region(region, endpoint)  # UnknownRegionError is a ValueError with one line
 
 
 def _stops(stop: Any) -> tuple[str, ...]:
@@ -824,18 +881,6 @@ def _messages(messages: Any) -> list[dict[str, Any]]:
                 not isinstance(message.get("content"), (list, tuple)):
             raise ValueError("messages must be Converse-shaped: {'role': 'user'|'assistant', 'content': [{'text': ...}]}")
     return out
-
-
-def _chat_name(chat: Any) -> str | None:
-    if chat is None or chat is False:
-        return None
-    if chat is True:
-        from .conversation import DEFAULT_NAME
-
-        return DEFAULT_NAME
-    if not isinstance(chat, str) or not chat.strip():
-        raise ValueError(f"chat must be a conversation name, not {chat!r}")
-    return chat.strip()
 
 
 def _last(items: Iterable[Any]) -> Any:

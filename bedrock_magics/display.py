@@ -30,19 +30,18 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
+from .config import FORMATS
+
 if TYPE_CHECKING:  # pragma: no cover
     from .reply import Reply
 
 __all__ = [
     "footer", "plain", "markdown", "mimebundle", "set_format", "mark_shown", "show_reply", "StreamView",
-    "tool_round", "print_round", "ToolRounds", "Interrupted", "Fields", "status", "local_status", "conversation",
+    "tool_round", "ToolRounds", "Interrupted", "Fields", "status", "local_status", "conversation",
     "preview", "Table", "FORMATS",
 ]
 
-FORMATS = ("markdown", "text", "json", "code", "html")
 UPDATES_PER_SECOND = 15.0
-# Stop reasons that mean "the answer simply ended" on the various APIs.
-_NORMAL_STOPS = {None, "", "end_turn", "stop", "completed", "COMPLETE", "FINISH", "endoftext"}
 _CURSOR = " ▍"
 
 
@@ -136,11 +135,13 @@ def _duration(ms: float) -> str:
     return f"{ms:,.0f} ms" if ms < 10_000 else f"{ms / 1000:,.1f} s"
 
 
-def _stop_note(reply: Any) -> str | None:
+def _stop_note(reply: "Reply") -> str | None:
+    """The footer's note when the answer did not simply end. Stop reasons arrive in Converse's
+    words whatever the wire (``routes._common.normalize_stop``), so only those are known here."""
     reason = reply.stop_reason
-    if reason in _NORMAL_STOPS:
+    if reason in (None, "end_turn"):
         return None
-    if reason in ("max_tokens", "length", "max_output_tokens", "incomplete"):
+    if reply.cut_off:
         return f"stopped: {reason} (answer cut off; raise --max-tokens)"
     return f"stopped: {reason}"
 
@@ -264,12 +265,6 @@ def plain(reply: "Reply") -> str:
     return mimebundle(reply)["text/plain"]
 
 
-def print_round(round_: Any) -> None:
-    """``on_round`` callback of ``Bedrock.ask``: print a tool round as it happens."""
-    if round_.calls:
-        print(tool_round(round_.calls), flush=True)
-
-
 def _print_line(line: str) -> None:
     print(line, flush=True)
 
@@ -362,6 +357,7 @@ class StreamView:
 
     @property
     def text(self) -> str:
+        """The answer's text so far (every delta received)."""
         return "".join(self.parts)
 
     def add(self, delta: str) -> None:
@@ -594,7 +590,9 @@ def status(bm: Any, local_error: BaseException | None = None, set_by: dict[str, 
         rows.append(["credentials", surfaces[0]["credentials"], surfaces[0]["auth"]])
     notes = []
     if local_error is not None:
-        notes.append(f"The local service failed to start: {type(local_error).__name__}: {local_error}")
+        from .auth import redact
+
+        notes.append(f"The local service failed to start: {redact(f'{type(local_error).__name__}: {local_error}')}")
     return Table(["setting", "value", "source"], rows, title="Bedrock status", notes=notes)
 
 

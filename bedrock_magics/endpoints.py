@@ -197,6 +197,16 @@ def resolve(region: str, surface: str, overrides: Mapping[str, str] | None = Non
     return Endpoint(surface, region, default_url(region, surface), "default")
 
 
+def check_for(region: str, surface: str, overrides: Mapping[str, str] | None = None) -> Endpoint:
+    """Resolve ``surface`` in ``region`` and, when it is the real AWS host, check that the surface
+    runs there (``UnknownRegionError``, one line). An override or an environment variable serves
+    whatever it serves, so it is never checked. Returns the resolved :class:`Endpoint`."""
+    endpoint = resolve(region, surface, overrides)
+    if endpoint.source == "default":
+        check_region(region, surface)
+    return endpoint
+
+
 def base_url(region: str, surface: str, overrides: Mapping[str, str] | None = None) -> str:
     """The base URL of ``surface`` in ``region`` (no trailing slash)."""
     return resolve(region, surface, overrides).url

@@ -21,6 +21,7 @@ import warnings
 from typing import Any, Mapping, Sequence
 
 from .auth import redact
+from .modelids import base_model_id
 
 _MAX_MESSAGE = 240
 
@@ -67,9 +68,9 @@ class BedrockError(Exception):
 
     def __init__(self, message: str, *, code: str = "BedrockError", hint: str | None = None,
                  request_id: str | None = None, status: int | None = None) -> None:
-        self.message = redact(_one_line(message))
+        self.message = one_line(str(message) if message is not None else None)
         self.code = code
-        self.hint = redact(_one_line(hint)) if hint else None
+        self.hint = one_line(str(hint)) if hint else None
         self.request_id = request_id
         self.status = status
         super().__init__(self.line)
@@ -92,13 +93,48 @@ class BedrockError(Exception):
         return lines
 
 
-def _one_line(text: str | None) -> str:
-    if not text:
+def one_line(text: Any) -> str:
+    """``text`` (a string or an exception) as one short line, with secrets masked.
+
+    Service messages can be long (InvalidSignatureException carries the canonical request): the
+    first line tells the cause, the rest is for debugging; it is cut at 240 characters. An
+    exception with no text reads as its class name. The package's one line-maker: catalogs,
+    pickers and batch rows all show errors through it.
+    """
+    if text is None:
         return ""
-    # Service messages can be long (InvalidSignatureException carries the canonical request):
-    # the first line tells the cause, the rest is for debugging.
-    first = str(text).strip().splitlines()[0].strip() if str(text).strip() else ""
-    return first if len(first) <= _MAX_MESSAGE else first[: _MAX_MESSAGE - 1] + "…"
+    raw = str(text).strip()
+    if not raw:
+        return type(text).__name__ if isinstance(text, BaseException) else ""
+    first = raw.splitlines()[0].strip()
+    first = first if len(first) <= _MAX_MESSAGE else first[: _MAX_MESSAGE - 1] + "…"
+    return redact(first)
+
+
+def code_of(exc: BaseException) -> str | None:
+    """The wire error code of ``exc`` (``ThrottlingException`` …), or None when it carries none.
+
+    A ``BedrockError``'s code; botocore's ``Error.Code`` (in-stream exceptions, named by their
+    lower-camel member such as ``throttlingException``, are capitalised like the others).
+    """
+    if isinstance(exc, BedrockError):
+        return exc.code
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        code = str((response.get("Error") or {}).get("Code") or "")
+        return code[:1].upper() + code[1:] or None
+    return None
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status of the response that failed ``exc`` (botocore or openai), or None."""
+    if isinstance(exc, BedrockError):
+        return exc.status
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -133,11 +169,9 @@ class _Facts:
         if isinstance(response, dict) and "Error" in response:
             error = response.get("Error") or {}
             meta = response.get("ResponseMetadata") or {}
-            code = str(error.get("Code") or self.code)
-            # In-stream exceptions are named by their lower-camel member ("throttlingException").
-            self.code = code[:1].upper() + code[1:]
+            self.code = code_of(exc) or self.code
             self.message = str(error.get("Message") or "")
-            self.status = meta.get("HTTPStatusCode") or _status_of(self.code)
+            self.status = status_of(exc) or _status_for_code(self.code)
             self.request_id = meta.get("RequestId")
             self.retries = int(meta.get("RetryAttempts") or 0)
             self.bucket = error.get("BucketName") or None
@@ -177,7 +211,8 @@ class _Facts:
         return any(n.lower() in text for n in needles)
 
 
-def _status_of(code: str) -> int | None:
+def _status_for_code(code: str) -> int | None:
+    """The HTTP status a wire error code comes with (in-stream errors have no status of their own)."""
     return {"ValidationException": 400, "AccessDeniedException": 403, "ResourceNotFoundException": 404,
             "ThrottlingException": 429, "ServiceUnavailableException": 503,
             "InternalServerException": 500, "ModelTimeoutException": 408}.get(code)
@@ -210,7 +245,9 @@ def explain(exc: BaseException, request: Any = None, hints: Mapping[str, Any] | 
     """
     if isinstance(exc, BedrockError):
         return exc
-    hints = dict(hints or {})
+    # Kept a Mapping, not copied: the caller's hints may be lazy (Bedrock's catalog lookups run only
+    # when a rule asks for them).
+    hints = hints if hints is not None else {}
     facts = _Facts(exc)
     ctx = _Context(request, hints, facts)
     message, code, hint = _classify(ctx, facts, exc)
@@ -226,7 +263,7 @@ class _Context:
     in this region"): see the phrase helpers below.
     """
 
-    def __init__(self, request: Any, hints: dict, facts: _Facts) -> None:
+    def __init__(self, request: Any, hints: Mapping[str, Any], facts: _Facts) -> None:
         self.model: str | None = getattr(request, "model", None) or hints.get("model") or None
         self.region: str | None = getattr(request, "region", None) or hints.get("region") or None
         self.endpoint: str | None = getattr(request, "endpoint", None) or hints.get("endpoint") or None
@@ -424,9 +461,13 @@ def _s3_rule(ctx: _Context, f: _Facts, exc: BaseException):
 
 
 def _bucket_of(uri: Any) -> str | None:
-    if isinstance(uri, str) and uri.startswith("s3://"):
-        return uri[5:].split("/", 1)[0] or None
-    return None
+    """The bucket of an ``s3://`` URI (jobs' parser), or None when ``uri`` is not one."""
+    from .jobs import split_s3_uri
+
+    try:
+        return split_s3_uri(uri)[0] or None
+    except ValueError:
+        return None
 
 
 def _access_rule(ctx: _Context, f: _Facts, exc: BaseException):
@@ -458,7 +499,7 @@ def _model_rule(ctx: _Context, f: _Facts, exc: BaseException):
         if not ctx.model:
             return ("The model can only be called through an inference profile.", "OnDemandNotSupported",
                     f"Use one of its inference profiles (see {ctx.models_command}).")
-        base = ctx.model.rsplit("/", 1)[-1]
+        base = base_model_id(ctx.model) or ctx.model.rsplit("/", 1)[-1]
         # The catalog's profiles, else its close matches that are profiles of this model, else a guess.
         profiles = (list(ctx.hints.get("profiles") or ())
                     or [m for m in close if m.endswith("." + base)]
@@ -517,7 +558,7 @@ def _is_embedding(ctx: _Context) -> bool:
 
 def _guess_profiles(model: str, region: str | None) -> list[str]:
     """Likely inference-profile ids for a bare model id (the catalog's hints are better)."""
-    base = model.rsplit("/", 1)[-1]
+    base = base_model_id(model) or model.rsplit("/", 1)[-1]
     region = region or "us-east-1"
     geo = "us-gov" if region.startswith("us-gov") else {"us": "us", "ca": "us", "eu": "eu", "ap": "apac"}.get(
         region.split("-", 1)[0], "us")
@@ -582,4 +623,4 @@ def raise_explained(exc: BaseException, request: Any = None, hints: Mapping[str,
     raise explain(exc, request, hints) from exc
 
 
-__all__: Sequence[str] = ("BedrockError", "Note", "explain", "raise_explained")
+__all__: Sequence[str] = ("BedrockError", "Note", "code_of", "explain", "one_line", "raise_explained", "status_of")

@@ -31,8 +31,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .batch import (_base_frame, _check_frame, _check_inputs, _check_out, _client_error_code, _Columns,
-                    _row_tasks, _Stats)
+from .batch import _base_frame, _check_frame, _check_inputs, _check_out, _Columns, _row_tasks, _Stats
+from .errors import code_of
+from .modelids import region_of_arn
 from .reply import Reply
 from .request import Request
 
@@ -43,7 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .routes.codecs import Decoded
 
 __all__ = ["RECORDS_PER_FILE", "MIN_RECORDS", "TERMINAL", "INVOCATION_TYPES",
-           "submit_job", "job_status", "wait_job", "collect_job", "record_id"]
+           "submit_job", "job_status", "wait_job", "collect_job", "record_id", "split_s3_uri"]
 
 #: Bedrock's default quota of records per input file (and per job); larger frames are split in files.
 RECORDS_PER_FILE = 50_000
@@ -92,27 +93,11 @@ def _invocation_type(api: str | None, endpoint: str | None = None) -> str:
     return INVOCATION_TYPES[api]
 
 
-def _family(bm: "Bedrock", model: str, region: str) -> str | None:
-    """The InvokeModel body family of ``model``: from its id, else from the catalog's base model
-    (an application inference profile's ARN does not name its model). Submitting a job is not a
-    hot path, so the catalog may be fetched here; None when nobody knows."""
-    from .routes import codecs
-
-    family = codecs.family_of(model)
-    if family is None:
-        try:
-            base = bm.catalog.base_model(region, model, fetch=True)
-        except Exception:  # noqa: BLE001 - unknown is handled by the caller (a note)
-            base = None
-        family = codecs.family_of(base) if base else None
-    return family
-
-
 def _encoder(invocation_type: str, first: Request, family: str | None = None,
              notes: list[str] | None = None) -> Callable[[Request], dict[str, Any]]:
     """``request -> modelInput`` for every record of a job (the first row's request picks the codec).
 
-    ``family`` is the InvokeModel body family (:func:`_family`); when it is unknown the records
+    ``family`` is the InvokeModel body family (``Bedrock.family_of``); when it is unknown the records
     carry the Converse-shaped (Nova) body, and a line saying so is added to ``notes``."""
     if invocation_type == "Converse":
         from .routes.converse import converse_kwargs
@@ -148,7 +133,7 @@ def _decoder(invocation_type: str, model: str,
              family: str | None = None) -> "Callable[[dict[str, Any]], Decoded] | None":
     """``modelOutput -> Decoded`` for a job's records (None: embedding models, whose output is no text).
 
-    ``family`` is the body family (:func:`_family`); unknown, the output is decoded by its shape."""
+    ``family`` is the body family (``Bedrock.family_of``); unknown, the output is decoded by its shape."""
     from .routes import _common, codecs
 
     if invocation_type == "Converse":
@@ -169,39 +154,20 @@ def _decoder(invocation_type: str, model: str,
 # S3 and the control plane
 
 
-def _split_s3(uri: str) -> tuple[str, str]:
+def split_s3_uri(uri: Any) -> tuple[str, str]:
+    """``(bucket, key)`` of ``s3://bucket/key``; ValueError (one line) for anything else.
+
+    The package's one S3 URI parser (``errors`` reads a failure's bucket with it too)."""
     if not isinstance(uri, str) or not uri.startswith("s3://") or len(uri) <= 5:
         raise ValueError(f"s3_uri must look like s3://bucket/prefix/, not {uri!r}")
     bucket, _, key = uri[5:].partition("/")
     return bucket, key
 
 
-def _s3_endpoint(bm: "Bedrock") -> str | None:
-    """Where S3 is: None when boto3 should decide (``AWS_ENDPOINT_URL_S3`` — boto3 reads it itself —
-    or real AWS); the local service's S3 (moto's server) when ``bm`` uses the local service."""
-    import os
-
-    if os.environ.get("AWS_ENDPOINT_URL_S3"):
-        return None
-    service = getattr(bm, "local_service", None)
-    return service.s3_endpoint if service is not None else None
-
-
 def _s3_client(bm: "Bedrock", region: str) -> Any:
-    """A boto3 S3 client with the identity ``bm`` signs Bedrock calls with."""
-    import boto3
-    from botocore.config import Config
-
-    endpoint = _s3_endpoint(bm)
-    credentials = bm.clients.aws_credentials()
-    keys: dict[str, Any] = {}
-    if credentials is not None:
-        frozen = credentials.get_frozen_credentials()
-        keys = {"aws_access_key_id": frozen.access_key, "aws_secret_access_key": frozen.secret_key,
-                "aws_session_token": frozen.token}
-    session = boto3.session.Session(region_name=region, **keys)
-    config = Config(retries={"mode": "standard"}, s3={"addressing_style": "path"} if endpoint else {})
-    return session.client("s3", endpoint_url=endpoint, config=config)
+    """The S3 client of ``bm``'s identity (``auth.Clients`` kind ``"s3"``: cached, refreshing its
+    credentials, trusting the same CA bundle; the local service's S3 in local mode)."""
+    return bm.clients.get(region, "s3", "s3")
 
 
 def _control(bm: "Bedrock", region: str) -> Any:
@@ -220,7 +186,7 @@ def _explained(bm: "Bedrock", exc: Exception, what: str, **context: Any) -> Exce
 
 def _s3_context(uri: str, region: str, option: str | None = None) -> dict[str, Any]:
     """``explain`` context for an S3 call on ``uri`` (never a model: S3 errors are about S3)."""
-    bucket, _ = _split_s3(uri)
+    bucket, _ = split_s3_uri(uri)
     context: dict[str, Any] = {"s3_uri": uri, "bucket": bucket, "region": region, "endpoint": "s3"}
     if option:
         context["s3_option"] = option
@@ -259,7 +225,7 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
     """
     _check_frame(frame)
     out = _check_out(out, frame)
-    bucket, key = _split_s3(s3_uri)
+    bucket, key = split_s3_uri(s3_uri)
     if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
         given = "it is missing" if role_arn is None else f"got {role_arn!r}"
         raise ValueError(f"a batch job needs --role ARN (role_arn= in Python): the IAM service role Bedrock assumes "
@@ -285,7 +251,8 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
         request = task.request
         if encode is None:
             first = request
-            family = None if invocation_type == "Converse" else _family(bm, request.model, request.region)
+            family = None if invocation_type == "Converse" else \
+                bm.family_of(request.model, request.region, fetch=True)
             encode = _encoder(invocation_type, request, family, notes)
         lines.append(json.dumps({"recordId": record_id(task.pos), "modelInput": encode(request)},
                                 separators=(",", ":"), ensure_ascii=False))
@@ -345,16 +312,14 @@ def _find_job(bm: "Bedrock", name_or_arn: str, region: str | None) -> tuple[Any,
     if not isinstance(name_or_arn, str) or not name_or_arn.strip():
         raise ValueError("give a batch job name, id or ARN")
     ident = name_or_arn.strip()
-    if ident.startswith("arn:"):
-        region = ident.split(":")[3] or region
-    region = region or bm.region
+    region = region_of_arn(ident) or region or bm.region
     client = _control(bm, region)
     try:
         if ident.startswith("arn:") or _JOB_ID.fullmatch(ident):
             try:
                 return client, client.get_model_invocation_job(jobIdentifier=ident)
             except Exception as exc:  # noqa: BLE001 - a 12-character name looks like an id: try the name
-                if ident.startswith("arn:") or _client_error_code(exc) != "ResourceNotFoundException":
+                if ident.startswith("arn:") or code_of(exc) != "ResourceNotFoundException":
                     raise
         matches = []
         for page in client.get_paginator("list_model_invocation_jobs").paginate(nameContains=ident):
@@ -376,7 +341,7 @@ def _status_dict(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": job.get("jobName"), "arn": arn, "job_id": arn.rsplit("/", 1)[-1], "status": job.get("status"),
         "message": job.get("message"), "model": job.get("modelId"),
-        "region": arn.split(":")[3] if arn.count(":") >= 3 else None,
+        "region": region_of_arn(arn),
         "submitted": job.get("submitTime"), "ended": job.get("endTime"),
         "total": total, "processed": processed, "succeeded": job.get("successRecordCount"),
         "failed": job.get("errorRecordCount"),
@@ -445,7 +410,7 @@ def wait_job(bm: "Bedrock", name_or_arn: str, *, poll_s: float = 30.0, timeout_s
 
 def _read_outputs(s3: Any, output_uri: str, job_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
     """``({recordId: output line}, manifest)`` from ``{output_uri}/{job_id}/*.jsonl.out``."""
-    bucket, key = _split_s3(output_uri)
+    bucket, key = split_s3_uri(output_uri)
     prefix = (key.rstrip("/") + "/" if key.strip("/") else "") + job_id + "/"
     lines: dict[str, dict[str, Any]] = {}
     manifest = None
@@ -467,7 +432,7 @@ def _read_sidecar(s3: Any, input_uri: str | None) -> dict[str, Any] | None:
     """The ``bedrock-magics.json`` submit_job wrote next to the input folder (None for other jobs)."""
     if not input_uri or not input_uri.rstrip("/").endswith("/input"):
         return None
-    bucket, key = _split_s3(input_uri.rstrip("/")[: -len("input")] + _SIDE_CAR)
+    bucket, key = split_s3_uri(input_uri.rstrip("/")[: -len("input")] + _SIDE_CAR)
     try:
         return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except Exception:  # noqa: BLE001 - not ours, or removed: collect without it
@@ -527,7 +492,8 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
     index_of = {rid: n - len(foreign) + i for i, rid in enumerate(foreign)} if foreign else {}
 
     model = status["model"] or ""
-    family = None if status["invocation_type"] == "Converse" else _family(bm, model, status["region"] or bm.region)
+    family = None if status["invocation_type"] == "Converse" else \
+        bm.family_of(model, status["region"] or bm.region, fetch=True)
     decode = _decoder(status["invocation_type"], model, family)
     columns = _Columns(out, n)
     replies: list[Reply] = []
@@ -588,14 +554,9 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
 def _record_once(bm: "Bedrock", arn: str, replies: list[Reply]) -> bool:
     """Append the records' usage to the ledger unless this job was collected before.
 
-    The marker lives in the ledger's reply cache under ``batch-job:{arn}``, so it survives
-    restarts and is shared by every notebook using the same ledger file."""
-    ledger = bm.ledger
-    marker = f"batch-job:{arn}"
-    if ledger.cache_get(marker) is not None:
-        return False
+    ``Ledger.append_once`` writes the job's marker (its ARN, in the ``jobs_collected`` table) and
+    its rows in one transaction: the marker survives restarts and ``cache_clear()``, and is shared
+    by every notebook using the same ledger file, so two kernels collecting at once bill once."""
     for reply in replies:
-        bm.record(reply)
-    ledger.cache_put(marker, Reply(text=f"collected {len(replies)} records", model=replies[0].model,
-                                   api="batch", cost_usd=0.0))
-    return True
+        bm.price(reply, tier="batch")  # already priced above; a no-op unless a record was not
+    return bm.ledger.append_once(arn, replies, bm.session, bm.cell)

@@ -73,8 +73,8 @@ class Ledger:
     # -- connection ---------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
+        """The open connection (opened on first use). Call it with ``self._lock`` held, and use the
+        connection only while holding it: ``close()`` (another thread) takes the same lock."""
         with self._lock:
             if self._conn is not None:
                 return self._conn
@@ -103,6 +103,8 @@ class Ledger:
                     conn.execute(f"ALTER TABLE calls ADD COLUMN {name} {_TYPES.get(name, 'TEXT')}")
             conn.execute("CREATE INDEX IF NOT EXISTS calls_session ON calls (session)")
             conn.execute("CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, time TEXT, reply TEXT NOT NULL)")
+            # Batch jobs whose records are in `calls` already (jobs.collect_job bills a job once).
+            conn.execute("CREATE TABLE IF NOT EXISTS jobs_collected (arn TEXT PRIMARY KEY, time TEXT)")
             conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -116,30 +118,41 @@ class Ledger:
 
     def append(self, reply: Reply, session: str | None, cell: int | None = None) -> None:
         """Add one row for ``reply`` (any status) to the ledger."""
-        row = reply.to_dict()
-        row["time"] = _iso(row["time"])
-        row["error"] = scrub(row["error"])
-        cost = row["cost_usd"]
-        row["cost_usd"] = None if cost is None or (isinstance(cost, float) and math.isnan(cost)) else float(cost)
-        row["latency_ms"] = float(row["latency_ms"] or 0.0)
-        row["session"] = session
-        row["cell"] = cell
-        values = [row.get(name) for name in COLUMNS]
-        sql = f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-        conn = self._connect()
         with self._lock:
-            conn.execute(sql, values)
+            self._connect().execute(_INSERT, _values(reply, session, cell))
+
+    def append_once(self, marker: str, replies: list[Reply], session: str | None,
+                    cell: int | None = None) -> bool:
+        """Add one row per reply unless ``marker`` (a batch job's ARN) was appended before.
+
+        The marker and the rows are written in one ``BEGIN IMMEDIATE`` transaction, so two kernels
+        collecting the same job at once write its rows once, and ``cache_clear()`` does not forget
+        it. Returns True when the rows were added, False when the marker was already there.
+        """
+        rows = [_values(reply, session, cell) for reply in replies]
+        with self._lock:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                added = conn.execute("INSERT OR IGNORE INTO jobs_collected (arn, time) VALUES (?, ?)",
+                                     (marker, _iso(datetime.now(timezone.utc)))).rowcount == 1
+                if added and rows:
+                    conn.executemany(_INSERT, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return added
 
     def rows(self, session: str | None = None) -> list[dict[str, Any]]:
         """The rows as dicts (oldest first): this ``session``'s, or all when None."""
-        conn = self._connect()
         sql = f"SELECT {', '.join(COLUMNS)} FROM calls"
         args: tuple = ()
         if session is not None:
             sql += " WHERE session = ?"
             args = (session,)
         with self._lock:
-            cursor = conn.execute(sql + " ORDER BY id", args)
+            cursor = self._connect().execute(sql + " ORDER BY id", args)
             return [dict(zip(COLUMNS, row)) for row in cursor.fetchall()]
 
     def frame(self, session: str | None = None):
@@ -159,22 +172,15 @@ class Ledger:
         return frame
 
     def __len__(self) -> int:
-        conn = self._connect()
         with self._lock:
-            return conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+            return self._connect().execute("SELECT COUNT(*) FROM calls").fetchone()[0]
 
     # -- reply cache ----------------------------------------------------------------------------
 
-    @staticmethod
-    def cache_key(request: Request) -> str:
-        """The cache key of ``request`` (:func:`cache_key`)."""
-        return cache_key(request)
-
     def cache_get(self, key: str) -> Reply | None:
         """The cached successful reply for ``key``, or None."""
-        conn = self._connect()
         with self._lock:
-            row = conn.execute("SELECT reply FROM cache WHERE key = ?", (key,)).fetchone()
+            row = self._connect().execute("SELECT reply FROM cache WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         try:
@@ -186,16 +192,30 @@ class Ledger:
         """Remember ``reply`` under ``key``; failures and cancellations are never cached."""
         if not reply.ok:
             return
-        conn = self._connect()
         with self._lock:
-            conn.execute("INSERT OR REPLACE INTO cache (key, time, reply) VALUES (?, ?, ?)",
+            self._connect().execute("INSERT OR REPLACE INTO cache (key, time, reply) VALUES (?, ?, ?)",
                          (key, _iso(datetime.now(timezone.utc)), reply_to_json(reply)))
 
     def cache_clear(self) -> None:
         """Forget every cached reply."""
-        conn = self._connect()
         with self._lock:
-            conn.execute("DELETE FROM cache")
+            self._connect().execute("DELETE FROM cache")
+
+
+_INSERT = f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+def _values(reply: Reply, session: str | None, cell: int | None) -> list[Any]:
+    """The ``calls`` row of ``reply``, in :data:`COLUMNS` order (error text scrubbed of secrets)."""
+    row = reply.to_dict()
+    row["time"] = _iso(row["time"])
+    row["error"] = scrub(row["error"])
+    cost = row["cost_usd"]
+    row["cost_usd"] = None if cost is None or (isinstance(cost, float) and math.isnan(cost)) else float(cost)
+    row["latency_ms"] = float(row["latency_ms"] or 0.0)
+    row["session"] = session
+    row["cell"] = cell
+    return [row.get(name) for name in COLUMNS]
 
 
 def cache_key(request: Request) -> str:
@@ -257,5 +277,5 @@ def reply_from_json(text: str) -> Reply:
     if data.get("embedding") is not None:
         import numpy as np
 
-        kwargs["embedding"] = np.asarray(data["embedding"], dtype=float)
+        kwargs["embedding"] = np.asarray(data["embedding"], dtype=np.float32)  # as live replies carry it
     return Reply(**kwargs)

@@ -7,7 +7,6 @@ ipywidgets load on first use.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import threading
 import weakref
@@ -19,6 +18,7 @@ from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
 
 from . import display, options, templating
+from .config import did_you_mean
 
 __all__ = ["BedrockMagics", "load", "unload", "current", "LOCAL_BANNER"]
 
@@ -26,6 +26,8 @@ LOCAL_BANNER = ("Replies come from the local Bedrock service on 127.0.0.1 (offli
                 "`%bedrock local stop` sends calls to AWS.")
 
 _loaded: "weakref.WeakKeyDictionary[Any, BedrockMagics]" = weakref.WeakKeyDictionary()
+# Shells whose last load used the local service: loading again (%reload_ext) keeps local mode.
+_was_local: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
 
 
 @magics_class
@@ -203,21 +205,15 @@ class BedrockMagics(Magics):
         from . import batch
 
         common = dict(common, tools=opts.tools or None, chat=opts.chat)
+        what = (template,) if frame is None else (frame, template)
         if len(opts.models) <= 1:
-            return self.bm.dry_run(template, **common) if frame is None else self.bm.dry_run(frame, template, **common)
-        import pandas as pd
-
-        parts = []
+            return self.bm.dry_run(*what, **common)
+        estimates = {}
         for model in batch.distinct_models(opts.models):
-            settings = dict(common, model=model, progress=False)
-            part = self.bm.dry_run(template, **settings) if frame is None else \
-                self.bm.dry_run(frame, template, **settings)
+            estimates[model] = self.bm.dry_run(*what, **dict(common, model=model, progress=False))
             if not opts.quiet:
-                print(f"{model}: {part.attrs['bedrock']['summary']}")
-            parts.append(part)
-        result = pd.concat(parts, ignore_index=frame is None)
-        result.attrs = {"bedrock": {"models": {m: p.attrs["bedrock"] for m, p in zip(opts.models, parts)}}}
-        return result
+                print(f"{model}: {estimates[model].attrs['bedrock']['summary']}")
+        return _stacked(estimates, keep_index=frame is not None)
 
     def _store(self, opts: options.CellOptions, result: Any) -> Any:
         """DEST gets the result and a short preview is shown; without DEST it is the cell's value."""
@@ -320,8 +316,7 @@ class BedrockMagics(Magics):
             if args.provider and len(frame) == 0:  # an empty table says nothing: name the providers
                 region = args.region or self.bm.region
                 providers = sorted({str(p) for p in self.bm.models(region=args.region)["provider"] if p})
-                close = difflib.get_close_matches(args.provider, providers, n=1, cutoff=0.5)
-                hint = f"did you mean {close[0]}? " if close else ""
+                hint = did_you_mean(args.provider, providers, form="did you mean {}? ")
                 raise UsageError(f"no models from provider {args.provider!r} in {region}; {hint}"
                                  f"providers: {', '.join(providers) or 'none'}")
         return frame
@@ -374,9 +369,21 @@ class BedrockMagics(Magics):
             self._starting.join()
             self._starting = None
         if self._start_error is not None and raise_error:
+            from .auth import redact
+
             error, self._start_error, self.started_local = self._start_error, None, False
-            raise UsageError(f"the local Bedrock service did not start ({type(error).__name__}: {error}); "
+            raise UsageError(f"the local Bedrock service did not start ({redact(f'{type(error).__name__}: {error}')}); "
                              "try %bedrock local start") from None
+
+
+def _stacked(estimates: dict[str, Any], keep_index: bool) -> Any:
+    """Per-model ``--dry-run`` frames stacked model by model; ``attrs["bedrock"]["models"]`` keeps
+    each model's totals. ``keep_index``: the rows are a ``--df`` frame's (its index repeats per model)."""
+    import pandas as pd
+
+    result = pd.concat(list(estimates.values()), ignore_index=not keep_index)
+    result.attrs = {"bedrock": {"models": {model: part.attrs["bedrock"] for model, part in estimates.items()}}}
+    return result
 
 
 @contextmanager
@@ -385,6 +392,8 @@ def _profile(bm: Any, profile: str | None) -> Iterator[None]:
 
     Set and restored quietly (``Bedrock._quietly``): a line option must not leave ``%bedrock status``
     saying the profile was "set in Python"; a region that follows the profile follows it back.
+    ``_quietly`` is private to the settings class and has no public twin yet; the magic is the one
+    caller outside ``config``, so it reaches in rather than widening the public API.
     """
     before = bm.profile
     if profile is None or profile == before:
@@ -439,8 +448,9 @@ def current(shell: Any = None) -> Any:
 def load(shell: Any) -> None:
     """Register ``%bedrock`` in ``shell`` with one ``Bedrock`` configurable (``%load_ext``).
 
-    Idempotent. With ``Bedrock.local`` (``BEDROCK_MAGICS_LOCAL=1``) the local service starts on a
-    background thread and a banner says that replies are local.
+    Idempotent. With ``Bedrock.local`` (``BEDROCK_MAGICS_LOCAL=1``), or when the shell's previous
+    load used the local service (``%reload_ext``), the local service starts on a background thread
+    and a banner says that replies are local.
     """
     if shell in _loaded:
         return
@@ -456,6 +466,8 @@ def load(shell: Any) -> None:
     # Replies render through display.show_reply, which skips a reply this cell already streamed.
     shell.display_formatter.ipython_display_formatter.for_type(Reply, display.show_reply)
     _loaded[shell] = magics
+    if _was_local.pop(shell, False) and not bm.local:
+        bm.local = True  # %reload_ext keeps local mode: never switch to billable AWS silently
     if bm.local:
         magics.start_local_in_background()
         magics._banner()
@@ -473,6 +485,8 @@ def unload(shell: Any) -> None:
         shell.events.unregister("post_run_cell", magics._start_thread)
         magics._starting, magics.started_local = None, False
     magics._wait_for_local(raise_error=False)
+    if magics.bm.local:
+        _was_local[shell] = True
     if magics.started_local:
         magics.bm.stop_local()
     magics.bm.close()

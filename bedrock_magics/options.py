@@ -10,7 +10,6 @@ notebook's namespace, never a pasted repr.
 from __future__ import annotations
 
 import argparse
-import difflib
 import keyword
 import re
 import sys
@@ -22,14 +21,18 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
+from traitlets import Int, TraitError
 
 from . import templating
+from .config import FORMATS, BedrockSettings, did_you_mean
+from .conversation import DEFAULT_NAME
 from .request import APIS, ENDPOINTS
 
 __all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
 
-FORMATS = ("markdown", "text", "json", "code", "html")
-TEMPERATURE_MAX = 1.0  # the range Bedrock.temperature accepts (config.py); Converse models use 0-1
+# The numeric options are the settings of the same name: their range is the setting's (config.py).
+_SETTING_TRAITS = BedrockSettings.class_traits(config=True)
+# A cap on the line only: more parallel calls than this from one cell is a typo, not a plan.
 CONCURRENCY_MAX = 256
 
 
@@ -126,9 +129,10 @@ class _Parser(MagicArgumentParser):
             first = arg_split(match.group(1), posix=True)[0] if match.group(1).strip() else ""
             known = [s for a in self._actions for s in a.option_strings]
             if first.startswith("-"):
-                close = [k for k in known if k.startswith(first) and len(first) > 2]
-                close = close or difflib.get_close_matches(first, known, n=1)
-                hint = f" (did you mean {close[0]}?)" if close else f"; see {self.prog.split()[0]} help"
+                prefix = [k for k in known if k.startswith(first) and len(first) > 2]  # --temp: --temperature
+                hint = (f" (did you mean {prefix[0]}?)" if prefix else
+                        did_you_mean(first, known, form=" (did you mean {}?)", cutoff=0.6)
+                        or f"; see {self.prog.split()[0]} help")
                 raise UsageError(f"{self.prog}: unknown option {first}{hint}")
             if self.line:
                 if not self._actions:
@@ -157,8 +161,8 @@ def _cell_parser() -> _Parser:
     p.add_argument("--api", "-a", metavar="converse|invoke|chat|responses", help="which API on that endpoint")
     p.add_argument("--system", "-s", metavar="TEXT", help="system prompt")
     p.add_argument("--max-tokens", metavar="N", help="cap on output tokens")
-    p.add_argument("--temperature", metavar="T", help=f"sampling temperature (0 to {TEMPERATURE_MAX:g})")
-    p.add_argument("--top-p", metavar="P", help="nucleus sampling (0 to 1)")
+    p.add_argument("--temperature", metavar="T", help=f"sampling temperature ({_range('temperature')})")
+    p.add_argument("--top-p", metavar="P", help=f"nucleus sampling ({_range('top_p')})")
     p.add_argument("--stop", action="append", default=[], metavar="S", help="stop sequence (repeatable)")
     stream = p.add_mutually_exclusive_group()
     stream.add_argument("--stream", action="store_const", const=True, dest="stream", default=None,
@@ -166,7 +170,7 @@ def _cell_parser() -> _Parser:
     stream.add_argument("--no-stream", action="store_const", const=False, dest="stream",
                         help="wait for the whole answer")
     p.add_argument("--format", "-f", metavar="|".join(FORMATS), help="how the answer is shown")
-    p.add_argument("--chat", nargs="?", const="default", metavar="NAME",
+    p.add_argument("--chat", nargs="?", const=DEFAULT_NAME, metavar="NAME",
                    help="multi-turn: keep this conversation's history across cells (put DEST first)")
     p.add_argument("--tools", metavar="f,g", help="Python functions from the notebook the model may call")
     p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame; {column} from the row")
@@ -227,8 +231,7 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
     argv = _split(line)
     name = argv[0] if argv else "help"
     if name not in _LINE_PARSERS:
-        close = difflib.get_close_matches(name, SUBCOMMANDS, n=1)
-        hint = f"did you mean %bedrock {close[0]}? " if close else ""
+        hint = did_you_mean(name, SUBCOMMANDS, form="did you mean %bedrock {}? ", cutoff=0.6)
         raise UsageError(
             f"%bedrock: unknown sub-command {name!r}; {hint}"
             f"use one of {', '.join(SUBCOMMANDS)}, or %%bedrock with the prompt in the cell body"
@@ -298,10 +301,10 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
         opts.format = _choice(expand(ns.format, "--format"), FORMATS, "--format")
     if ns.system is not None:
         opts.system = expand(ns.system, "--system")
-    opts.max_tokens = _number(ns.max_tokens, int, "--max-tokens", 1, None, expand)
-    opts.temperature = _number(ns.temperature, float, "--temperature", 0.0, TEMPERATURE_MAX, expand)
-    opts.top_p = _number(ns.top_p, float, "--top-p", 0.0, 1.0, expand)
-    opts.concurrency = _number(ns.concurrency, int, "--concurrency", 1, CONCURRENCY_MAX, expand)
+    opts.max_tokens = _number(ns.max_tokens, "max_tokens", expand)
+    opts.temperature = _number(ns.temperature, "temperature", expand)
+    opts.top_p = _number(ns.top_p, "top_p", expand)
+    opts.concurrency = _number(ns.concurrency, "concurrency", expand, high=CONCURRENCY_MAX)
     for name in ("chat", "out", "embed", "profile", "job", "role"):
         value = getattr(ns, name)
         if value is not None:
@@ -409,7 +412,10 @@ def _expand(value: str, namespace: Mapping[str, Any], where: str) -> str:
         return str(namespace[name])
 
     if "{" in value:
-        value = templating.render(value, namespace, where=where)
+        try:
+            value = templating.render(value, namespace, where=where)
+        except templating.TemplateError as exc:
+            raise UsageError(str(exc)) from None
     return _DOLLAR.sub(dollar, value) if "$" in value else value
 
 
@@ -435,8 +441,7 @@ def _listed(values: list[str], namespace: Mapping[str, Any], what: str, literal:
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value in choices:
         return value
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
-    hint = f"did you mean {close[0]}? " if close else ""
+    hint = did_you_mean(value, choices, form="did you mean {}? ")
     raise UsageError(f"{what}: unknown value {value!r}; {hint}choose from {', '.join(choices)}")
 
 
@@ -449,19 +454,39 @@ def _region(value: str, surface: str) -> str:
         raise UsageError(f"--region: {exc}") from None
 
 
-def _number(value: str | None, kind: type, what: str, low: float | None, high: float | None,
-            expand: Callable[[str, str], str]) -> Any:
+def _range(setting: str) -> str:
+    """``0 to 1``: the values the option for ``setting`` takes, for its help text."""
+    low, high = _SETTING_TRAITS[setting].bounds
+    return f"{low:g} to {high:g}"
+
+
+def _number(value: str | None, setting: str, expand: Callable[[str, str], str], high: float | None = None) -> Any:
+    """The option for ``setting`` (``--max-tokens`` for ``max_tokens``) as a number.
+
+    The setting's own trait decides what is valid (one rule for ``%config`` and the line); the
+    message names the option: ``--temperature must be between 0 and 1, got 5``. ``high`` is a
+    further cap that only the line has.
+    """
     if value is None:
         return None
+    trait = _SETTING_TRAITS[setting]
+    what = "--" + setting.replace("_", "-")
+    kind = int if isinstance(trait, Int) else float
     text = expand(value, what).strip()
     try:
         number = kind(text)
     except ValueError:
         article = "an integer" if kind is int else "a number"
         raise UsageError(f"{what} takes {article}, got {text!r}") from None
-    if number != number or (low is not None and number < low) or (high is not None and number > high):
-        bounds = f"at least {low}" if high is None else f"between {low:g} and {high:g}"
-        raise UsageError(f"{what} must be {bounds}, got {text}")
+    low, top = trait.bounds
+    top = high if high is not None else top
+    try:
+        number = trait.validate(None, number)
+    except TraitError:
+        number = None
+    if number is None or (top is not None and number > top):
+        bounds = f"at least {low:g}" if top is None else f"between {low:g} and {top:g}"
+        raise UsageError(f"{what} must be {bounds}, got {text}") from None
     return number
 
 
@@ -491,8 +516,7 @@ def _lookup(name: str, namespace: Mapping[str, Any], what: str) -> Any:
     if name in namespace:
         return namespace[name]
     visible = [n for n in namespace if not n.startswith("_")]
-    close = difflib.get_close_matches(name, visible, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    hint = did_you_mean(name, visible, form=" (did you mean {}?)", cutoff=0.6)
     raise UsageError(f"{what}: no variable named {name!r} in the notebook{hint}")
 
 

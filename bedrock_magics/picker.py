@@ -40,6 +40,8 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
+from .errors import one_line as _one_line
+
 __all__ = ["Picker", "pick", "describe", "config_lines", "has_widget_frontend", "API_LABELS"]
 
 #: How each API is labelled in the API dropdown.
@@ -121,13 +123,6 @@ def _route_rows(frame: Any, endpoint: str, api: str) -> list[dict[str, Any]]:
 def _matches(row: dict[str, Any], words: list[str]) -> bool:
     haystack = " ".join(str(row.get(k) or "") for k in ("model_id", "name", "provider", "kind", "base_model")).lower()
     return all(w in haystack for w in words)
-
-
-def _one_line(exc: BaseException) -> str:
-    from .auth import redact
-
-    text = str(exc).strip() or type(exc).__name__
-    return redact(text.splitlines()[0])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -37,12 +37,11 @@ from importlib import resources
 from typing import Any, Mapping
 
 from .errors import Note
+from .modelids import arn_kind, base_model_id
 
 __all__ = ["Price", "PriceWarning", "as_of", "check_overrides", "cost", "cost_or_nan", "format_usd", "lookup",
            "normalize", "source", "table", "tier_factor"]
 
-# Geographic and global cross-region inference-profile prefixes (``us.``, ``global.`` ...).
-_PROFILE_PREFIX = re.compile(r"^(?:us|eu|apac|jp|au|ca|global|us-gov)\.")
 # What may follow a mantle id to make the catalog id: "-1:0", "-v1:0", "-v2", ":0".
 _VERSION_TAIL = re.compile(r"^(?:-v?\d+(?::\d+)?|:\d+)$")
 # Provisioned-throughput variants carry a context suffix: "...-v1:0:200k".
@@ -100,11 +99,12 @@ def normalize(model: str) -> str:
     'amazon.nova-lite-v1:0'
     """
     ident = (model or "").strip()
-    if ident.startswith("arn:"):
-        # arn:aws:bedrock:REGION:ACCOUNT:foundation-model/ID (or inference-profile/ID, ...)
-        ident = ident.split("/", 1)[1] if "/" in ident else ident
-    ident = _PROFILE_PREFIX.sub("", ident)
-    return _CONTEXT_SUFFIX.sub("", ident)
+    # Only ids billed per token as their base model map to it. Any other ARN keeps its own id, so no
+    # price matches it: an application profile is priced through the caller's ``base_model`` (from
+    # the catalog), and custom, imported and provisioned models are billed at their own rates.
+    if arn_kind(ident) not in (None, "foundation-model", "inference-profile"):
+        return ident
+    return _CONTEXT_SUFFIX.sub("", base_model_id(ident) or ident)
 
 
 def _find(model: str, prices: Mapping[str, Any]) -> tuple[str, Any] | None:

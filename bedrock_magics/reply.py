@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 @dataclass
@@ -40,15 +43,27 @@ class Reply:
 
     @property
     def input_tokens(self) -> int:
+        """Input (prompt) tokens the call was billed for; 0 when unknown."""
         return int(self.usage.get("input_tokens") or 0)
 
     @property
     def output_tokens(self) -> int:
+        """Output tokens the model generated; 0 when unknown."""
         return int(self.usage.get("output_tokens") or 0)
 
     @property
     def ok(self) -> bool:
+        """True when the call succeeded (``status == "ok"``)."""
         return self.status == "ok"
+
+    @property
+    def cut_off(self) -> bool:
+        """True when the answer was cut by the output-token limit (``--max-tokens``) rather than ending.
+
+        ``stop_reason`` is in Converse's words whatever the wire (``length``, ``MAX_TOKENS``,
+        ``max_output_tokens``… all arrive as ``max_tokens``), so this is the one test to use.
+        """
+        return self.stop_reason == "max_tokens"
 
     def to_dict(self) -> dict[str, Any]:
         """The ledger's columns for this reply."""
@@ -60,7 +75,7 @@ class Reply:
             "status": self.status, "error": self.error, "request_id": self.request_id, "chat": self.chat,
         }
 
-    def to_frame(self):
+    def to_frame(self) -> "pd.DataFrame":
         """This reply as a one-row pandas DataFrame (the ledger's columns plus ``text``)."""
         import pandas as pd
 
@@ -70,7 +85,7 @@ class Reply:
         head = f"Reply(model={self.model!r}, status={self.status!r}, tokens={self.input_tokens}/{self.output_tokens})"
         return head if self.ok else f"{head[:-1]}, error={self.error!r})"
 
-    def _repr_pretty_(self, p, cycle) -> None:
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         from . import display
 
         p.text(display.plain(self))
@@ -80,7 +95,7 @@ class Reply:
 
         return display.markdown(self)
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         from . import display
 
         return display.mimebundle(self)

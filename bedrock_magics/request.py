@@ -50,6 +50,7 @@ class Request:
         return cls(model=model, messages=(user_message(prompt),), **settings)
 
     def with_messages(self, messages: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> "Request":
+        """A copy of this request with ``messages`` as its conversation (the rest unchanged)."""
         return replace(self, messages=tuple(messages))
 
     @property
@@ -62,4 +63,5 @@ class Request:
 
 
 def user_message(text: str) -> dict[str, Any]:
+    """A user turn holding ``text``, in Converse's message shape."""
     return {"role": "user", "content": [{"text": text}]}

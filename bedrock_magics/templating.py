@@ -17,20 +17,28 @@ touched; every other brace is left as written (jupyter-ai#27/#967 crash on those
   ``${x}``) are never changed.
 * An unknown name is an error naming it, never left in place silently.
 
-Every error is one line (IPython's ``UsageError``) that says where the field was (the prompt, an
-option, a ``%bedrock`` line), raised before anything is sent.
+Every error is a one-line :class:`TemplateError` (a ``ValueError``) that says where the field was
+(the prompt, an option, a ``%bedrock`` line), raised before anything is sent. This module knows
+nothing of IPython: the magic shows the error as a ``UsageError`` line, the Python API
+(``bm.map(frame, "{missing}")``) raises it as it is.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from IPython.core.error import UsageError
+from .config import did_you_mean
 
-__all__ = ["render", "names", "check"]
+__all__ = ["TemplateError", "render", "names", "check"]
+
+
+class TemplateError(ValueError):
+    """A template that can't be filled: an unknown name, code in braces, a bad index or format spec.
+
+    The message is one line that names the field and where it was.
+    """
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 # One index: [key], [0], ['key'] or ["key"]; keys hold no brackets, braces or quotes of their kind.
@@ -64,7 +72,7 @@ def render(template: str, namespace: Mapping[str, Any], row: Mapping[str, Any] |
         where: where the text came from, for error messages (``"the --system option"``).
 
     Raises:
-        UsageError: an unknown name, attribute access or a call, a bad index or format spec.
+        TemplateError: an unknown name, attribute access or a call, a bad index or format spec.
     """
     parts = []
     for kind, text in _tokens(template, lambda name: _in_row(name, row), where):
@@ -87,7 +95,7 @@ def names(template: str) -> set[str]:
 
 def check(template: str, namespace: Mapping[str, Any], columns: Iterable[Any] = (), *,
           where: str = "the prompt") -> None:
-    """Raise a ``UsageError`` now if a field names neither a column nor a variable.
+    """Raise a :class:`TemplateError` now if a field names neither a column nor a variable.
 
     Table modes call this once before the first row is sent, so a typo costs nothing. Text in
     braces that is close to (but not exactly) a column name that is not an identifier, like
@@ -100,13 +108,13 @@ def check(template: str, namespace: Mapping[str, Any], columns: Iterable[Any] = 
         if kind == _FIELD_T:
             name = _FIELD_RE.fullmatch(text).group("name")
             if name not in known and name not in namespace:
-                raise UsageError(_unknown(name, list(namespace), columns, where))
+                raise TemplateError(_unknown(name, list(namespace), columns, where))
         elif kind == _LB and odd:
             braced = _BRACED_AT.match(text)
-            close = braced and difflib.get_close_matches(braced.group(1), odd, n=1, cutoff=0.8)
-            if close:
-                raise UsageError(f"no column named {braced.group(1)!r} for {braced.group(0)} in {where} "
-                                 f"(did you mean {{{close[0]}}}?); a column is written {{exact column name}}")
+            hint = braced and did_you_mean(braced.group(1), odd, form=" (did you mean {{{}}}?)", cutoff=0.8)
+            if hint:
+                raise TemplateError(f"no column named {braced.group(1)!r} for {braced.group(0)} in {where}"
+                                    f"{hint}; a column is written {{exact column name}}")
 
 
 # -- scanning ----------------------------------------------------------------------------------------
@@ -117,7 +125,7 @@ def _tokens(template: str, is_column: Callable[[str], bool], where: str = "the p
     what might be a ``{column name}`` (``check`` reads it); rendering uses only its brace.
 
     Raises:
-        UsageError: a field that would evaluate code (``{x.y}``, ``{f(x)}``), unless it names a column.
+        TemplateError: a field that would evaluate code (``{x.y}``, ``{f(x)}``), unless it names a column.
     """
     tokens: list[tuple[str, str]] = []
     pos, end = 0, len(template)
@@ -149,7 +157,7 @@ def _tokens(template: str, is_column: Callable[[str], bool], where: str = "the p
             tokens.append((_FIELD_T, field.group(1)))
             pos = field.end()
         elif code:
-            raise UsageError(_refusal(code.group(1), where))
+            raise TemplateError(_refusal(code.group(1), where))
         else:
             # A plain "{". Its text keeps the whole "{…}" for check(); only "{" is rendered, and
             # what follows the brace is scanned again as text.
@@ -214,7 +222,7 @@ def _format(value: Any, spec: str, shown: str, where: str) -> str:
     try:
         return format(value, spec)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"can't format {shown} in {where}: {exc}") from None
+        raise TemplateError(f"can't format {shown} in {where}: {exc}") from None
 
 
 def _lookup(name: str, namespace: Mapping[str, Any], row: Mapping[str, Any] | None, where: str) -> Any:
@@ -224,7 +232,7 @@ def _lookup(name: str, namespace: Mapping[str, Any], row: Mapping[str, Any] | No
         return namespace[name]
     except KeyError:
         columns = [str(c) for c in getattr(row, "index", row or ())] if row is not None else []
-        raise UsageError(_unknown(name, list(namespace), columns, where)) from None
+        raise TemplateError(_unknown(name, list(namespace), columns, where)) from None
 
 
 def _index(value: Any, key: str, field: str, where: str) -> Any:
@@ -240,14 +248,13 @@ def _index(value: Any, key: str, field: str, where: str) -> Any:
         except (KeyError, IndexError, TypeError):
             continue
     shown = key if key[:1] in "'\"" else repr(key)
-    raise UsageError(f"{field} in {where}: {type(value).__name__} has no item {shown}") from None
+    raise TemplateError(f"{field} in {where}: {type(value).__name__} has no item {shown}") from None
 
 
 def _unknown(name: str, namespace_names: list[str], columns: list[str], where: str) -> str:
     visible = [n for n in namespace_names if not n.startswith("_")] + columns
-    close = difflib.get_close_matches(name, visible, n=1)
     what = "no column or variable" if columns else "no variable"
-    hint = f" (did you mean {{{close[0]}}}?)" if close else ""
+    hint = did_you_mean(name, visible, form=" (did you mean {{{}}}?)", cutoff=0.6)
     return f"{what} named {name!r} for {{{name}}} in {where}{hint}; write {{{{{name}}}}} for a literal {{{name}}}"
 
 

@@ -39,7 +39,7 @@ def local_service(tmp_path_factory):
 @pytest.fixture(scope="session")
 def s3_endpoint(local_service):
     """The S3 (moto's server) that the service's batch inference jobs read and write."""
-    return local_service.s3_endpoint
+    return local_service.ensure_s3()
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from IPython.core.error import UsageError
 
 from bedrock_magics import batch
 from bedrock_magics.batch import BatchInterrupted
 from bedrock_magics.core import Bedrock
+from bedrock_magics.templating import TemplateError
 
 NOVA = "us.amazon.nova-lite-v1:0"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"  # CountTokens by bare id in the local catalog
@@ -125,7 +125,7 @@ def test_namespace_values_and_row_values_fill_the_template(bm, cities):
 
 
 def test_a_template_naming_a_missing_column_fails_before_anything_is_sent(bm, svc, cities):
-    with pytest.raises(UsageError, match="country"):
+    with pytest.raises(TemplateError, match="country"):  # the magic shows it as a UsageError line
         bm.map(cities, "echo: {country}", progress=False)
     with pytest.raises(ValueError, match="api"):
         bm.map(cities, "echo: {city}", api="telepathy", progress=False)
@@ -509,3 +509,27 @@ def test_embeddings_without_a_model_say_which_option_to_add(bm):
     assert "embed_rows" not in str(info.value)
     with pytest.raises(ValueError, match="--embed COLUMN"):
         bm.embed(pd.DataFrame({"t": ["x"]}), "nope", model="amazon.titan-embed-text-v2:0")
+
+
+def test_a_throttled_count_estimates_that_row_only(svc, tmp_path, monkeypatch, cities):
+    # A throttle (or a dropped connection) says nothing about whether the model supports
+    # CountTokens: the later rows are counted again, not all estimated.
+    bm = make_bm(svc, tmp_path, monkeypatch, retry_mode="standard", max_attempts=1)
+    svc.faults.set(model=HAIKU, error_rate=0.5, error_code="ThrottlingException", seed=11)
+    try:
+        dry = bm.dry_run(cities, "Tell me about {city}", model=HAIKU, concurrency=1)
+    finally:
+        svc.faults.clear()
+        bm.close()
+    methods = dry["count_method"].tolist()
+    assert "estimate" in methods  # the throttled rows
+    first_estimate = methods.index("estimate")
+    assert "count_tokens" in methods[first_estimate + 1:]  # counted again after a throttle
+    assert "failed for some rows" in dry.attrs["bedrock"]["notes"][HAIKU]
+
+
+def test_a_model_without_count_tokens_is_estimated_after_its_first_refusal(bm, svc, cities):
+    dry = bm.dry_run(cities.head(4), "Tell me about {city}", model=NOVA, concurrency=1)
+    assert (dry["count_method"] == "estimate").all()
+    assert "CountTokens unavailable" in dry.attrs["bedrock"]["notes"][NOVA]
+    assert svc.app.requests_total == 1  # one refusal, then the estimate without asking

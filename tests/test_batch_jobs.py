@@ -377,3 +377,29 @@ def test_job_magics_refuse_bad_input_in_one_line(ip, s3, bucket, words, code, me
     assert len(lines_) == 1 and lines_[0].startswith("UsageError: ") and message in lines_[0], captured.stderr
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="bad/")
     assert len(current(ip).usage()) == 0  # nothing collected into the ledger
+
+
+def test_collecting_again_after_clearing_the_reply_cache_bills_nothing_twice(bm, bucket, words):
+    info = jobs.submit_job(bm, words.head(3), "echo: {word}", s3_uri=f"s3://{bucket}/again", role_arn=ROLE,
+                           progress=False)
+    jobs.wait_job(bm, info["arn"], poll_s=0.2, progress=False)
+    jobs.collect_job(bm, info["arn"], progress=False)
+    assert len(bm.usage()) == 3
+    bm.ledger.cache_clear()  # the job's marker is not a cached reply: it survives this
+    again = jobs.collect_job(bm, info["arn"], progress=False)
+    assert "already in the ledger" in again.attrs["bedrock"]["summary"]
+    assert len(bm.usage()) == 3
+
+
+def test_s3_is_one_cached_client_signed_with_sigv4_when_an_api_key_is_set(bm, bucket, words):
+    from bedrock_magics.local import credentials
+
+    bm.set_api_key(credentials.API_KEY)  # %bedrock key: Bedrock calls go out with the bearer key
+    s3 = bm.clients.get("us-east-1", "s3", "s3")
+    assert bm.clients.get("us-east-1", "s3", "s3") is s3  # cached like the other clients
+    assert s3.meta.endpoint_url == bm.local_service.s3_endpoint
+    info = jobs.submit_job(bm, words.head(2), "echo: {word}", s3_uri=f"s3://{bucket}/key", role_arn=ROLE,
+                           progress=False)
+    jobs.wait_job(bm, info["arn"], poll_s=0.2, progress=False)
+    assert list(jobs.collect_job(bm, info["arn"], progress=False)["answer"]) == WORDS[:2]
+    assert bm.clients.get("us-east-1", "s3", "s3") is s3

@@ -390,3 +390,46 @@ def test_a_prompt_to_an_embedding_model_suggests_embed(bm):
     err = info.value
     assert err.code == "EmbeddingModel" and err.message.startswith("amazon.titan-embed-text-v2:0 is an embedding model")
     assert "--embed COLUMN -m amazon.titan-embed-text-v2:0" in err.hint and "--api invoke" not in err.hint
+
+
+class _ControlCalls:
+    """Counts the HTTP requests a boto3 control-plane client sends (a botocore event hook)."""
+
+    def __init__(self, client) -> None:
+        self.calls: list[str] = []
+        client.meta.events.register("before-send.bedrock.*", lambda **kw: self.calls.append(kw["event_name"]))
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+
+def test_a_burst_of_failed_rows_lists_a_failing_catalog_once(local_service, tmp_path):
+    # Every row names an unknown model (a 400) while the model listing itself fails: the error hints
+    # must not list the catalog again for each row (it used to: five list calls per failed row).
+    import pandas as pd
+
+    bad = "acme.no-such-model-v1:0"
+    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), retry_mode="standard", max_attempts=1)
+    bm.use_local(service=local_service)
+    control = _ControlCalls(bm.clients.get("us-east-1", "control", "bedrock"))
+    local_service.faults.set(error_rate=1.0, error_code="ServiceUnavailableException")  # the listings
+    local_service.faults.set(model=bad, error_rate=0.0)  # the rows reach the service, which refuses them
+    try:
+        frame = pd.DataFrame({"n": range(10)})
+        out = bm.map(frame, "echo: {n}", model=bad, concurrency=1, progress=False)
+    finally:
+        local_service.faults.clear()
+        bm.close()
+    assert out["answer_error"].notna().all()
+    assert all(bad in error for error in out["answer_error"])
+    assert 0 < len(control) <= 5  # one listing attempt (five list calls), not one per row
+
+
+def test_a_burst_of_failed_rows_asks_the_catalog_once_for_hints(bm):
+    bm.models()  # the catalog is loaded
+    control = _ControlCalls(bm.clients.get("us-east-1", "control", "bedrock"))
+    replies = [bm.send(bm.request(f"hi {i}", model="us.amazon.nova-lyte-v1:0")) for i in range(5)]
+    assert all("us.amazon.nova-lite-v1:0" in r.error for r in replies)  # did you mean … on every row
+    assert len(control) == 0
+    # The same hints for every row of the burst.
+    assert len({r.error for r in replies}) == 1

@@ -138,3 +138,70 @@ def test_importing_the_ledger_does_not_import_pandas():
     code = "import sys, bedrock_magics.ledger; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_closing_while_other_threads_write_loses_nothing(tmp_path):
+    # Bedrock.close() and a new ledger_path close the ledger while worker threads append: each
+    # append must open a fresh connection rather than use the one being closed.
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write(n: int) -> None:
+        try:
+            for i in range(150):
+                ledger.append(_reply(request_id=f"{n}-{i}"), session="s")
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    def close_repeatedly() -> None:
+        while not done.is_set():
+            ledger.close()
+
+    closer = threading.Thread(target=close_repeatedly)
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    closer.start()
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    done.set()
+    closer.join()
+    assert errors == []
+    assert len(ledger) == 600
+
+
+def test_append_once_writes_a_job_once_across_connections_and_cache_clears(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    kernels = [Ledger(path), Ledger(path)]  # two kernels: two connections to one file
+    replies = [_reply(api="batch", request_id=f"job:ROW{i:08d}") for i in range(5)]
+    arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def collect(ledger: Ledger) -> None:
+        barrier.wait()
+        results.append(ledger.append_once(arn, replies, session="s"))
+
+    threads = [threading.Thread(target=collect, args=(kernels[i % 2],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    assert len(kernels[0]) == 5
+    # The marker is not in the reply cache: clearing the cache does not make the job billable again.
+    kernels[0].cache_clear()
+    assert kernels[1].append_once(arn, replies, session="s") is False
+    assert len(kernels[1]) == 5
+    # Another job is written.
+    assert kernels[1].append_once(arn + "x", replies[:2], session="s") is True and len(kernels[0]) == 7
+
+
+def test_cached_embeddings_come_back_as_float32_like_live_ones(tmp_path):
+    import numpy as np
+
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.cache_put("k", _reply(embedding=np.asarray([0.25, -1.5], dtype=np.float32)))
+    cached = ledger.cache_get("k")
+    assert cached.embedding.dtype == np.float32 and cached.embedding.tolist() == [0.25, -1.5]

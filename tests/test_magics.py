@@ -24,6 +24,7 @@ from IPython.utils.capture import capture_output
 from bedrock_magics import display
 from bedrock_magics.errors import BedrockError
 from bedrock_magics.local import credentials
+from bedrock_magics import magics as magics_module
 from bedrock_magics.magics import LOCAL_BANNER, current
 from bedrock_magics.reply import Reply
 
@@ -58,6 +59,7 @@ def ip(shell, local_service, tmp_path, monkeypatch):
     yield shell
     shell.run_line_magic("unload_ext", "bedrock_magics")
     shell.config.pop("Bedrock", None)  # %config in one test must not carry over to the next
+    magics_module._was_local.pop(shell, None)  # nor local mode, which a reload would keep
     for name in ("ans", "out", "frame", "get_weather", "topic", "person"):
         shell.user_ns.pop(name, None)
 
@@ -139,6 +141,17 @@ def test_reload_ext_keeps_one_configurable_and_one_magic(ip):
     assert "bedrock" in ip.magics_manager.magics["line"] and "bedrock" in ip.magics_manager.magics["cell"]
 
 
+def test_reload_ext_keeps_local_mode_instead_of_switching_to_aws(ip, tmp_path):
+    assert current(ip).local
+    ip.run_line_magic("reload_ext", "bedrock_magics")
+    bm = current(ip)
+    bm.ledger_path = str(tmp_path / "after-reload.sqlite")
+    assert bm.local
+    _, captured = run_ok(ip, "%%bedrock --no-stream\necho: still local")
+    assert "still local" in shown_text(captured)
+    assert list(rows(ip)["status"]) == ["ok"]
+
+
 def test_unload_removes_magic_configurable_and_printer(shell, local_service):
     shell.run_line_magic("load_ext", "bedrock_magics")
     shell.run_line_magic("unload_ext", "bedrock_magics")
@@ -189,6 +202,22 @@ def test_local_env_starts_the_service_at_load_and_unload_stops_it(shell, tmp_pat
         import socket
 
         socket.create_connection(("127.0.0.1", int(service.url.rsplit(":", 1)[1])), timeout=2).close()
+
+
+def test_a_local_start_error_is_shown_without_its_secrets(ip):
+    from bedrock_magics.magics import _loaded
+
+    # What a failed background start leaves for the next command (a message that quotes a key).
+    _loaded[ip]._start_error = RuntimeError(f"bind failed (key {credentials.API_KEY}, "
+                                            f"secret {credentials.SECRET_ACCESS_KEY})")
+    _, captured = run_ok(ip, "%bedrock status")
+    text = shown_text(captured)
+    assert "The local service failed to start: RuntimeError: bind failed (key ****" in text, text
+    no_secret(text)
+    line = usage_error(ip, "%%bedrock --no-stream\necho: hi")
+    assert line.startswith("UsageError: the local Bedrock service did not start (RuntimeError: bind failed (key ****")
+    assert line.endswith("try %bedrock local start")
+    no_secret(line)
 
 
 # -- configuration ---------------------------------------------------------------------------------
@@ -307,6 +336,19 @@ def test_attribute_access_is_refused_before_sending(ip):
 def test_unknown_name_is_refused_before_sending(ip):
     line = usage_error(ip, "%%bedrock --no-stream\nTell me about {nothing_here}")
     assert "'nothing_here'" in line and "{{nothing_here}}" in line
+
+
+def test_a_template_error_is_a_value_error_in_python_and_the_same_usage_error_line_in_the_magic(ip):
+    from bedrock_magics.templating import TemplateError, render
+
+    ip.user_ns["frame"] = pd.DataFrame({"city": ["Oslo"]})
+    with pytest.raises(TemplateError) as info:  # the Python API: a ValueError, nothing of IPython's
+        current(ip).map(ip.user_ns["frame"], "echo: {missing}", namespace=ip.user_ns, progress=False)
+    assert isinstance(info.value, ValueError) and not isinstance(info.value, UsageError)
+    assert usage_error(ip, "%%bedrock out --df frame\necho: {missing}") == f"UsageError: {info.value}"
+    with pytest.raises(TemplateError) as info:
+        render("echo: {missing}", ip.user_ns)  # what the magic does with a cell body
+    assert usage_error(ip, "%%bedrock --no-stream\necho: {missing}") == f"UsageError: {info.value}"
 
 
 @pytest.mark.parametrize("code, expected", [
@@ -561,8 +603,14 @@ def test_footer_rules():
                   usage={"input_tokens": 1200, "output_tokens": 3, "total_tokens": 1203},
                   latency_ms=12.4, cost_usd=float("nan"), stop_reason="end_turn")
     assert display.footer(reply) == "m · mantle/responses · 1,200 in / 3 out tokens · 12 ms · cost unknown"
-    reply.stop_reason, reply.cost_usd = "length", 0.0123
-    assert display.footer(reply).endswith("$0.0123 · stopped: length (answer cut off; raise --max-tokens)")
+    assert not reply.cut_off
+    # Routes hand over Converse's stop words whatever the wire ("length", "MAX_TOKENS"… are "max_tokens").
+    reply.stop_reason, reply.cost_usd = "max_tokens", 0.0123
+    assert reply.cut_off
+    assert display.footer(reply).endswith("$0.0123 · stopped: max_tokens (answer cut off; raise --max-tokens)")
+    reply.stop_reason = "stop_sequence"  # ended early, but not cut by the token limit
+    assert display.footer(reply).endswith("$0.0123 · stopped: stop_sequence")
+    reply.stop_reason = "max_tokens"
     reply.text = "```python\nprint(1)"  # cut inside a code block: the fence is closed before the footer
     assert display.markdown(reply).startswith("```python\nprint(1)\n```\n\n<sub>")
 

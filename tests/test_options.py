@@ -139,6 +139,26 @@ def test_bad_lines_are_one_usage_error_line(line, expected):
     assert expected in error(line)
 
 
+@pytest.mark.parametrize("option, setting, kind, values", [
+    ("--temperature", "temperature", float, ["0", "0.7", "1", "1.01", "-0.1", "nan"]),
+    ("--top-p", "top_p", float, ["0", "1", "1.5"]),
+    ("--max-tokens", "max_tokens", int, ["1", "4096", "0", "-2"]),
+])
+def test_numeric_options_take_exactly_what_their_setting_takes(option, setting, kind, values):
+    from traitlets import TraitError
+
+    from bedrock_magics.config import BedrockSettings
+
+    settings = BedrockSettings()
+    for value in values:
+        try:
+            settings.validate_value(setting, kind(value))
+        except TraitError:
+            assert f"{option} must be " in error(f"{option} {value}"), value
+        else:
+            assert getattr(parse_cell(f"{option} {value}", NS), setting) == kind(value), value
+
+
 def test_line_subcommands():
     assert parse_line("", NS).name == "help"
     assert parse_line("usage --all", NS).args.all is True

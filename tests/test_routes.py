@@ -7,6 +7,8 @@ gives the same text and token counts on every API, which is what these tests lea
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -18,7 +20,7 @@ from bedrock_magics.errors import explain
 from bedrock_magics.local import credentials as local
 from bedrock_magics.reply import Reply
 from bedrock_magics.request import Request, ToolSpec, user_message
-from bedrock_magics.routes import codecs
+from bedrock_magics.routes import _common, codecs, converse, embed, invoke
 
 REGION = "us-east-1"
 PROMPT = "Tell me something about notebooks and regions, please."
@@ -81,6 +83,16 @@ ROUTE_MODELS = {("runtime", "converse"): GPT_RUNTIME, ("runtime", "invoke"): GPT
                 ("mantle", "chat"): GPT_MANTLE, ("mantle", "responses"): GPT_MANTLE}
 
 
+def test_importing_routes_imports_no_route_module_or_sdk():
+    # %load_ext must stay fast: route modules (and boto3/openai) load when a call first needs them.
+    code = ("import sys, bedrock_magics.routes as r\n"
+            "print(sorted(m for m in sys.modules if m.startswith('bedrock_magics.routes.') or m in ('boto3', 'openai')))\n"
+            "r.get('runtime', 'converse')\n"
+            "print('bedrock_magics.routes.converse' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"], out.stdout + out.stderr
+
+
 def test_supported_pairs():
     assert set(routes.SUPPORTED) == set(ROUTE_MODELS)
     with pytest.raises(ValueError, match="choose one of: responses, chat"):
@@ -120,7 +132,7 @@ def test_every_route_with_an_api_key(local_service, clients):
 
 
 def test_stream_yields_several_deltas(clients):
-    pieces = list(routes.converse.stream(clients.get(REGION, "runtime", "bedrock-runtime"),
+    pieces = list(converse.stream(clients.get(REGION, "runtime", "bedrock-runtime"),
                                          make("us.amazon.nova-lite-v1:0")))
     assert len(pieces) > 3 and isinstance(pieces[-1], Reply)
 
@@ -159,7 +171,7 @@ def test_invoke_limits_and_stop_sequences(clients):
                   "us.meta.llama3-1-8b-instruct-v1:0", "cohere.command-r-v1:0", GPT_RUNTIME):
         for streamed in (False, True):
             short = call(clients, make(model, api="invoke", max_tokens=4), streamed)
-            assert short.stop_reason == "max_tokens" and short.output_tokens == 4, model
+            assert short.stop_reason == "max_tokens" and short.cut_off and short.output_tokens == 4, model
     stopped = call(clients, make("anthropic.claude-3-haiku-20240307-v1:0", api="invoke", stop=("You said",)))
     assert stopped.stop_reason == "stop_sequence" and stopped.text.endswith("reply from anthropic.claude-3-haiku-20240307-v1:0: ")
     assert stopped.raw["stop_reason"] == "stop_sequence"
@@ -268,7 +280,23 @@ def test_responses_refuses_stop_sequences(clients):
 def test_openai_routes_stop_reasons(clients):
     for endpoint, api, model in (("runtime", "chat", GPT_RUNTIME), ("mantle", "responses", GPT_MANTLE)):
         for streamed in (False, True):
-            assert call(clients, make(model, endpoint, api, max_tokens=3), streamed).stop_reason == "max_tokens"
+            short = call(clients, make(model, endpoint, api, max_tokens=3), streamed)
+            assert short.stop_reason == "max_tokens" and short.cut_off  # the wire said "length" / "incomplete"
+
+
+def test_every_wire_word_for_a_cut_answer_is_max_tokens():
+    for raw in ("max_tokens", "length", "LENGTH", "MAX_TOKENS", "max_output_tokens"):
+        assert _common.normalize_stop(raw) == "max_tokens", raw
+    for raw in ("stop", "COMPLETE", "FINISH", "endoftext", "completed"):
+        assert _common.normalize_stop(raw) == "end_turn", raw
+
+
+def test_a_stream_that_ends_without_a_stop_is_one_incomplete_stream_error():
+    from bedrock_magics.errors import BedrockError
+
+    err = _common.incomplete_stream("The ConverseStream response", "req-1")
+    assert isinstance(err, BedrockError) and err.code == "IncompleteStream" and err.request_id == "req-1"
+    assert err.message == "The ConverseStream response ended before the model finished."
 
 
 # --------------------------------------------------------------------------------------------------
@@ -278,20 +306,20 @@ def test_openai_routes_stop_reasons(clients):
 
 def test_titan_embeddings(clients):
     client = clients.get(REGION, "runtime", "bedrock-runtime")
-    v2 = routes.embed.send(client, make("amazon.titan-embed-text-v2:0", prompt="cats and dogs", extra={"dimensions": 256}))
+    v2 = embed.send(client, make("amazon.titan-embed-text-v2:0", prompt="cats and dogs", extra={"dimensions": 256}))
     assert isinstance(v2.embedding, np.ndarray) and v2.embedding.shape == (256,)
     assert math.isclose(float(np.linalg.norm(v2.embedding)), 1.0, rel_tol=1e-4)
     assert v2.input_tokens == 3 and v2.output_tokens == 0 and v2.request_id
-    v1 = routes.invoke.send(client, make("amazon.titan-embed-text-v1", api="invoke", prompt="cats and dogs"))
+    v1 = invoke.send(client, make("amazon.titan-embed-text-v1", api="invoke", prompt="cats and dogs"))
     assert v1.embedding.shape == (1536,) and v1.input_tokens == 3
-    [streamed] = list(routes.invoke.stream(client, make("amazon.titan-embed-text-v2:0", api="invoke", prompt="x")))
+    [streamed] = list(invoke.stream(client, make("amazon.titan-embed-text-v2:0", api="invoke", prompt="x")))
     assert streamed.embedding.shape == (1024,)
 
 
 def test_cohere_embeddings_batch(clients):
     client = clients.get(REGION, "runtime", "bedrock-runtime")
     texts = ["cats and dogs", "dogs and cats play", "quarterly tax filing"]
-    reply = routes.embed.send(client, make("cohere.embed-english-v3", extra={"texts": texts, "input_type": "clustering"}))
+    reply = embed.send(client, make("cohere.embed-english-v3", extra={"texts": texts, "input_type": "clustering"}))
     assert reply.embedding.shape == (3, 1024) and reply.input_tokens == 3 + 4 + 3
     a, b, c = (v / np.linalg.norm(v) for v in reply.embedding)
     assert float(a @ b) > float(a @ c)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
-from IPython.core.error import UsageError
 
-from bedrock_magics.templating import check, names, render
+from bedrock_magics.templating import TemplateError, check, names, render
 
 NS = {
     "topic": "tides",
@@ -18,10 +20,10 @@ NS = {
 }
 
 
-def usage_error(template: str, ns=NS, row=None) -> str:
-    with pytest.raises(UsageError) as info:
+def template_error(template: str, ns=NS, row=None) -> str:
+    with pytest.raises(TemplateError) as info:
         render(template, ns, row)
-    assert type(info.value) is UsageError  # exactly UsageError: subclasses print tracebacks
+    assert type(info.value) is TemplateError and isinstance(info.value, ValueError)
     message = str(info.value)
     assert "\n" not in message
     return message
@@ -99,34 +101,34 @@ def test_row_columns_take_precedence_over_the_namespace():
 
 
 def test_unknown_name_names_it_and_says_how_to_escape():
-    message = usage_error("Tell me about {topc}.")
+    message = template_error("Tell me about {topc}.")
     assert "'topc'" in message
     assert "{{topc}}" in message
     assert "did you mean {topic}" in message
 
 
 def test_unknown_name_in_a_row_mentions_columns():
-    message = usage_error("{colour}", ns={}, row={"color": "red"})
+    message = template_error("{colour}", ns={}, row={"color": "red"})
     assert "no column or variable named 'colour'" in message
     assert "{color}" in message  # the suggestion
 
 
 @pytest.mark.parametrize("template", ["{topic.upper}", "{person.keys()}", "{items[0].title}"])
 def test_attribute_access_is_refused(template):
-    message = usage_error(template)
+    message = template_error(template)
     assert "attribute access isn't allowed" in message
     assert "{{" + template[1:-1] + "}}" in message
 
 
 def test_calls_are_refused():
-    message = usage_error("{len(items)}")
+    message = template_error("{len(items)}")
     assert "a call isn't allowed" in message
 
 
 def test_bad_index_and_bad_format_spec_are_one_line_errors():
-    assert "no item 'age'" in usage_error("{person[age]}")
-    assert "no item 5" in usage_error("{items[5]}").replace("'5'", "5")
-    assert "can't format {n:zz}" in usage_error("{n:zz}")
+    assert "no item 'age'" in template_error("{person[age]}")
+    assert "no item 5" in template_error("{items[5]}").replace("'5'", "5")
+    assert "can't format {n:zz}" in template_error("{n:zz}")
 
 
 def test_names_lists_fields_but_not_escapes_or_code():
@@ -135,7 +137,7 @@ def test_names_lists_fields_but_not_escapes_or_code():
 
 def test_check_accepts_columns_and_variables_and_refuses_the_rest():
     check("{topic} {score}", NS, columns=["score"])
-    with pytest.raises(UsageError, match="no column or variable named 'scor'"):
+    with pytest.raises(TemplateError, match="no column or variable named 'scor'"):
         check("{scor}", NS, columns=["score"])
 
 
@@ -148,9 +150,9 @@ def test_a_column_whose_name_is_not_an_identifier_is_filled_from_the_row():
 
 
 def test_a_near_miss_of_such_a_column_names_the_column():
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(TemplateError) as info:
         check("Review: {review txt}", NS, columns=["review text", "id"])
-    assert type(info.value) is UsageError
+    assert type(info.value) is TemplateError
     assert "{review text}" in str(info.value) and "'review txt'" in str(info.value)
     check("JSON like {\"a\": 1} and { topic } stays", NS, columns=["review text"])  # not near any column
 
@@ -158,6 +160,19 @@ def test_a_near_miss_of_such_a_column_names_the_column():
 @pytest.mark.parametrize("where", ["the --system option", "the %bedrock job line"])
 def test_errors_say_where_the_field_was(where):
     for template in ("{nobody}", "{topic.upper}", "{person[age]}", "{n:zz}"):
-        with pytest.raises(UsageError) as info:
+        with pytest.raises(TemplateError) as info:
             render(template, NS, where=where)
         assert f"in {where}" in str(info.value) and "prompt" not in str(info.value), str(info.value)
+
+
+def test_templating_is_plain_python_and_its_errors_are_value_errors():
+    # Outside IPython (a script calling bm.map), a bad template is a ValueError, and templating
+    # doesn't drag IPython in; the magic turns it into its one UsageError line (test_magics).
+    code = ("import sys\n"
+            "from bedrock_magics.templating import TemplateError, render\n"
+            "try:\n"
+            "    render('{missing}', {})\n"
+            "except ValueError as exc:\n"
+            "    print(type(exc).__name__, 'IPython' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["TemplateError", "False"], out.stdout + out.stderr

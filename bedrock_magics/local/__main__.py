@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     if args.s3:
-        svc.s3_endpoint  # starts moto's S3 server now, so env names it
+        svc.ensure_s3()  # starts moto's S3 server now, so env names it
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

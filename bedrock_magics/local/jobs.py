@@ -22,8 +22,8 @@ rejected, ``{"recordId", "modelInput", "error": {"errorCode", "errorMessage"}}``
 ``manifest.json.out`` with the record and token counts. The job's record counts are updated as it
 goes, so ``GetModelInvocationJob`` shows its progress.
 
-S3 is moto's server mode (``moto.server.ThreadedMotoServer``) on a loopback port: the service's
-``App.s3_endpoint`` when it has one, else one started lazily by :func:`ensure_s3`.
+S3 is the service's ``App.s3_endpoint`` when it was given one, else moto's S3 on a loopback port,
+started on first use by :func:`bedrock_magics.local.s3.ensure_s3`.
 
 Relaxed quotas, so that jobs are usable in tests and workshops (documented deviations from AWS):
 
@@ -48,7 +48,6 @@ import json
 import logging
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -57,6 +56,7 @@ from typing import Any, Iterator
 
 from .credentials import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
 from .http import CONTROL, AwsError, Request, Response, Router, json_response
+from .s3 import ensure_s3
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,6 @@ DEFAULT_RECORD_DELAY_S = 0.01
 DEFAULT_STEP_DELAY_S = 0.02
 
 _ARN_PREFIX = "arn:aws:bedrock:{region}:{account}:model-invocation-job/"
-_FALLBACK_LOCK = threading.RLock()  # for an App without its own ``lock``
 
 
 def register(router: Router) -> None:
@@ -80,41 +79,16 @@ def register(router: Router) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# S3 (moto server)
+# S3 and stopping
 
 
-def ensure_s3(app: Any) -> str:
-    """The URL of the S3 service jobs read and write: ``app.s3_endpoint`` if the service has one,
-    else a moto server started on a free loopback port on first use (kept in ``app.state``)."""
-    url = getattr(app, "s3_endpoint", None) or app.state.get("s3_endpoint")
-    if url:
-        return url
-    with getattr(app, "lock", _FALLBACK_LOCK):  # one moto server per App, even under concurrent calls
-        url = app.state.get("s3_endpoint")
-        if not url:
-            from moto.server import ThreadedMotoServer  # optional dependency: the [batch] extra
-
-            # werkzeug logs every S3 request to stderr; the service's output is its own.
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
-            url = f"http://{host}:{port}"
-            app.state["s3_server"] = server
-            app.state["s3_endpoint"] = url
-    return url
-
-
-def shutdown(app: Any, timeout: float = 5.0) -> None:
-    """Stop every running job, wait for their threads, and stop a moto server :func:`ensure_s3`
-    started. For ``LocalService.stop()``."""
+def stop_all(app: Any) -> None:
+    """Ask every running job to stop; their threads are ``app.workers``' to join. Each job ends
+    Stopped at its next record or status step, with what it did so far written to S3. For
+    ``LocalService.stop()``, before it joins the workers and stops the S3 server."""
     store = app.state.get("jobs")
     if store is not None:
-        store.shutdown(timeout)
-    server = app.state.pop("s3_server", None)
-    if server is not None:
-        app.state.pop("s3_endpoint", None)
-        server.stop()
+        store.stop_all()
 
 
 def _s3_client(app: Any):
@@ -341,22 +315,17 @@ class JobStore:
                 setattr(job, name, value)
             job.last_modified = _now()
 
-    def shutdown(self, timeout: float) -> None:
-        """Ask every job to stop and wait (at most ``timeout`` seconds in all) for their threads."""
+    def stop_all(self) -> None:
+        """Ask every job to stop (a finished job ignores it)."""
         with self.lock:
-            jobs = list(self.jobs.values())
-        for job in jobs:
-            job.stop_requested.set()
-        deadline = time.monotonic() + timeout
-        for job in jobs:
-            if job.thread is not None:
-                job.thread.join(max(0.0, deadline - time.monotonic()))
+            for job in self.jobs.values():
+                job.stop_requested.set()
 
 
 def _store(app: Any) -> JobStore:
     store = app.state.get("jobs")
     if store is None:
-        with getattr(app, "lock", _FALLBACK_LOCK):
+        with app.lock:
             store = app.state.setdefault("jobs", JobStore())
     return store
 
@@ -394,9 +363,7 @@ def create_job(req: Request) -> Response:
     store = _store(req.app)
     stored = store.add(job)
     if stored is job:
-        job.thread = threading.Thread(target=_run, args=(req.app, store, job), name=f"bedrock-job-{job_id}",
-                                      daemon=True)
-        job.thread.start()
+        job.thread = req.app.workers.spawn(f"bedrock-job-{job_id}", _run, req.app, store, job)
     return json_response({"jobArn": stored.arn})
 
 
@@ -512,7 +479,8 @@ def _run(app: Any, store: JobStore, job: Job) -> None:
 
 def _step(app: Any, store: JobStore, job: Job, status: str) -> None:
     """Pause one step, honour a stop request, then move to ``status``."""
-    time.sleep(float(app.state.get("job_step_delay_s", DEFAULT_STEP_DELAY_S)))
+    # Waiting on the stop flag, not sleeping: a stop (or the service's) ends the pause at once.
+    job.stop_requested.wait(float(app.state.get("job_step_delay_s", DEFAULT_STEP_DELAY_S)))
     with store.lock:  # StopModelInvocationJob sets the flag under this lock: never undo its "Stopping"
         if job.stop_requested.is_set():
             raise _Stopped
@@ -544,9 +512,8 @@ def _work(app: Any, store: JobStore, job: Job) -> None:
         for name, records in files.items():
             lines = []
             for record in records:
-                if job.stop_requested.is_set():
+                if job.stop_requested.wait(delay):  # True: stopped during the pause
                     break
-                time.sleep(delay)
                 lines.append(_process(app, store, job, record))
             if lines or not job.stop_requested.is_set():
                 _put(s3, out_bucket, folder + name + ".out", "".join(lines))

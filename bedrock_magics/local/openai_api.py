@@ -20,11 +20,10 @@ The answer itself is the responder's (see :mod:`bedrock_magics.local.responder`)
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from calendar import timegm
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import responder
 from .catalog import INVALID_MODEL, max_output_tokens
@@ -460,8 +459,7 @@ def responses_create(req: Request) -> Response:
         queued = _response_object(rid, body, created, "queued", previous, [], None)
         record["response"] = queued
         _keep(req.app, rid, record)
-        threading.Thread(target=_run_background, args=(req.app, rid, final), daemon=True,
-                         name=f"background-{rid}").start()
+        req.app.workers.spawn(f"bedrock-background-{rid}", _run_background, req.app, rid, final)
         return _json_ok(queued)
 
     if body.get("store", True):
@@ -478,20 +476,26 @@ def responses_create(req: Request) -> Response:
 
 
 def _run_background(app: Any, rid: str, final: dict) -> None:
-    """Walk a background response through queued → in_progress → its final state (unless cancelled)."""
+    """Walk a background response through queued → in_progress → its final state (unless cancelled).
+
+    The pauses wait on the service's ``stopping`` event: ``LocalService.stop()`` ends them at once
+    and the response stays as it was."""
     queued, in_progress = BACKGROUND_STEPS
-    time.sleep(queued)
+    if _advance(app, rid, queued, "queued", lambda response: {**response, "status": "in_progress"}):
+        _advance(app, rid, in_progress, "in_progress", lambda _: {**final, "completed_at": int(time.time())})
+
+
+def _advance(app: Any, rid: str, pause: float, status: str, change: Callable[[dict], dict]) -> bool:
+    """After ``pause`` seconds, replace the stored response by ``change(response)`` if it is still
+    in ``status``; False when it was not (cancelled, deleted) or the service is stopping."""
+    if app.workers.stopping.wait(pause):
+        return False
     with app.lock:
         record = _store(app).get(rid)
-        if record is None or record["response"]["status"] != "queued":
-            return
-        record["response"] = {**record["response"], "status": "in_progress"}
-    time.sleep(in_progress)
-    with app.lock:
-        record = _store(app).get(rid)
-        if record is None or record["response"]["status"] != "in_progress":
-            return
-        record["response"] = {**final, "completed_at": int(time.time())}
+        if record is None or record["response"]["status"] != status:
+            return False
+        record["response"] = change(record["response"])
+    return True
 
 
 def _stored(req: Request) -> dict:

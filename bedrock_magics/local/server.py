@@ -38,6 +38,7 @@ from .catalog import Catalog
 from .faults import Admission, Faults, estimate_tokens
 from .http import (CONTROL, MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai,
                    request_id)
+from .lifecycle import TrackedThreadingMixIn, Workers
 from .tls import server_tls
 
 log = logging.getLogger("bedrock_magics.local")
@@ -56,7 +57,9 @@ class App:
     """The state every handler shares, reachable as ``req.app``.
 
     ``state`` is free for handler modules (each under its own key, guarded by ``lock``), e.g. the
-    stored responses of mantle or the batch jobs.
+    stored responses of mantle or the batch jobs. Work that outlives a request runs on
+    ``workers`` (started with ``workers.spawn``, pausing with ``workers.stopping.wait``), which
+    ``LocalService.stop()`` stops and joins.
     """
 
     def __init__(self, catalog: Catalog, faults: Faults, default_region: str = local.DEFAULT_REGION,
@@ -67,6 +70,7 @@ class App:
         self.s3_endpoint = s3_endpoint
         self.state: dict[str, Any] = {}
         self.lock = threading.RLock()
+        self.workers = Workers()
         self._counter_lock = threading.Lock()
         self.in_flight = 0  # requests being handled right now
         self.peak_in_flight = 0  # the most ever handled at once (since reset_counters)
@@ -358,9 +362,8 @@ def _not_allowed(method: str, raw_path: str, openai_route: bool) -> Exception:
     return AwsError("UnknownOperationException", f"Unknown operation: {method} {raw_path}", 404)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(TrackedThreadingMixIn, ThreadingHTTPServer):
+    thread_name = "bedrock-local-connection"
     request_queue_size = 128  # 32+ clients connect at once; the default backlog of 5 drops SYNs
 
     def __init__(self, address: tuple[str, int], app: App, router: Router, authenticator: Authenticator,
@@ -369,8 +372,6 @@ class _Server(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.app, self.router, self.authenticator = app, router, authenticator
         self.tls_context, self.verbose = tls_context, verbose
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def process_request_thread(self, request: socket.socket, client_address: Any) -> None:
@@ -380,11 +381,13 @@ class _Server(ThreadingHTTPServer):
             # waits ~40 ms: every call would look slow.
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.tls_context is not None:
-                # The handshake runs here, in the connection's own thread, not in accept().
+                # The handshake runs here, in the connection's own thread, not in accept(). The TLS
+                # socket is tracked before it, so that close() can also wake a stalled handshake.
                 request.settimeout(_HANDSHAKE_TIMEOUT)
-                conn = self.tls_context.wrap_socket(request, server_side=True)
-            with self._connections_lock:
-                self._connections.add(conn)
+                conn = self.tls_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+                if not self._replace_connection(conn):
+                    return  # the server is closing
+                conn.do_handshake()
             self.finish_request(conn, client_address)
         except (ssl.SSLError, OSError) as exc:
             if self.verbose:
@@ -392,28 +395,30 @@ class _Server(ThreadingHTTPServer):
         except Exception:
             self.handle_error(conn, client_address)
         finally:
-            with self._connections_lock:
-                self._connections.discard(conn)
             self.shutdown_request(conn)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.exception("local Bedrock service: connection from %s failed", client_address[0])
-
-    def close_connections(self) -> None:
-        """Wake and close every open (keep-alive) connection."""
-        with self._connections_lock:
-            conns = list(self._connections)
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 @dataclass
 class _Running:
     server: _Server
     thread: threading.Thread
+
+
+class ServiceEnv(dict):
+    """The service's environment variables: a plain dict whose repr hides the secret values, so
+    that showing ``svc.env`` in a notebook cell does not print the local keys."""
+
+    SECRETS = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_BEARER_TOKEN_BEDROCK", "AWS_SESSION_TOKEN"})
+
+    def __repr__(self) -> str:
+        shown = {k: ("****" if k in self.SECRETS else v) for k, v in self.items()}
+        return f"ServiceEnv({shown!r})"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
 
 
 class LocalService:
@@ -435,12 +440,15 @@ class LocalService:
         self.host, self.port, self.tls = host, port, tls
         self.state_dir, self.verbose = state_dir, verbose
         self.default_region = default_region
-        self.faults = Faults(latency_ms=latency_ms, throttle_rpm=throttle_rpm, error_rate=error_rate, seed=seed)
+        # Injected latency waits on the workers' stopping event: stop() never waits it out.
+        self.faults = Faults(latency_ms=latency_ms, throttle_rpm=throttle_rpm, error_rate=error_rate, seed=seed,
+                             sleep=lambda seconds: self.app.workers.stopping.wait(seconds))
         self.catalog = Catalog.load()
         self.app = App(self.catalog, self.faults, default_region, s3_endpoint)
         self.ca_file: str | None = None
         self.router: Router | None = None  # the routes being served (set by start)
         self._running: _Running | None = None
+        self._lifecycle = threading.Lock()  # start() and stop() one at a time
 
     @property
     def running(self) -> bool:
@@ -455,34 +463,48 @@ class LocalService:
 
     def start(self) -> "LocalService":
         """Bind, start serving in a background thread, and return once the port is listening."""
-        if self._running:
+        with self._lifecycle:
+            if self._running:
+                return self
+            context = None
+            if self.tls:
+                tls = server_tls(self.state_dir)
+                context, self.ca_file = tls.context, str(tls.ca_file)
+            self.router = build_router()
+            server = _Server((self.host, self.port), self.app, self.router,
+                             Authenticator(self.default_region, regions=self.catalog.regions), context, self.verbose)
+            self.port = server.server_address[1]
+            self.app.workers.restart()
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                      name=f"bedrock-local:{self.port}", daemon=True)
+            thread.start()
+            self._running = _Running(server, thread)
             return self
-        context = None
-        if self.tls:
-            tls = server_tls(self.state_dir)
-            context, self.ca_file = tls.context, str(tls.ca_file)
-        self.router = build_router()
-        server = _Server((self.host, self.port), self.app, self.router,
-                         Authenticator(self.default_region, regions=self.catalog.regions), context, self.verbose)
-        self.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                  name=f"bedrock-local:{self.port}", daemon=True)
-        thread.start()
-        self._running = _Running(server, thread)
-        return self
 
     def stop(self) -> None:
-        """Stop serving and close every connection."""
-        running, self._running = self._running, None
-        if not running:
-            return
-        running.server.shutdown()
-        running.server.server_close()
-        running.server.close_connections()
-        running.thread.join(timeout=5)
-        from . import jobs
+        """Stop serving and release everything the service started; calling it again is harmless.
 
-        jobs.shutdown(self.app)  # stop running batch jobs and the S3 server they started
+        In order: wake paused work (injected latency, background responses, job pauses), close
+        the port and every connection and join their threads, stop the batch jobs (each ends
+        Stopped, its partial output written) and join every worker thread, then stop the S3 server
+        :meth:`ensure_s3` started (once: the second call finds none). Threads still alive after
+        their time limit (a handler stuck in user code) are logged, not waited for.
+        """
+        from . import jobs, s3
+
+        with self._lifecycle:
+            running, self._running = self._running, None
+            self.app.workers.stopping.set()
+            leftover = []
+            if running is not None:
+                leftover += running.server.close()
+                running.thread.join(timeout=5)
+            jobs.stop_all(self.app)
+            leftover += self.app.workers.stop()
+            s3.stop_s3(self.app)  # after the jobs: a stopping job still writes its output
+            if leftover:
+                log.warning("local Bedrock service: %d thread(s) still running after stop: %s", len(leftover),
+                            ", ".join(t.name for t in leftover))
 
     def __enter__(self) -> "LocalService":
         return self.start()
@@ -502,16 +524,30 @@ class LocalService:
         """Base URLs of the three surfaces (all on the same port)."""
         return {"control": self.url, "runtime": self.url, "mantle": self.url + local.MANTLE_PREFIX}
 
+    def ensure_s3(self) -> str:
+        """The URL of the S3 that batch inference jobs use, starting it if need be.
+
+        The ``s3_endpoint`` given at construction, else moto's S3 on a free loopback port, started
+        by the first call (about a second; needs the ``[batch]`` extra, ImportError without it)
+        and kept until :meth:`stop`. Once it runs, :attr:`env` names it as ``AWS_ENDPOINT_URL_S3``.
+        """
+        from . import s3
+
+        return s3.ensure_s3(self.app)
+
     @property
     def s3_endpoint(self) -> str:
-        """The S3 that batch inference jobs use: the one given at construction, else moto's
-        server started on a loopback port on first use (needs the ``[batch]`` extra)."""
-        from . import jobs
+        """The URL of the S3 that batch inference jobs use — same as :meth:`ensure_s3`.
 
-        return jobs.ensure_s3(self.app)
+        **Side effect:** reading this property starts moto's S3 server (a loopback port and its
+        threads, until :meth:`stop`) when the service was given no ``s3_endpoint`` and none runs
+        yet. Kept as a property for existing notebooks and client code; new code should call
+        :meth:`ensure_s3`, which says what it does.
+        """
+        return self.ensure_s3()
 
     @property
-    def env(self) -> dict[str, str]:
+    def env(self) -> "ServiceEnv":
         """The environment that points boto3, the aws CLI and the openai SDK at this service.
 
         Over plain HTTP (``tls=False``) there is no CA to trust and no bearer key, because botocore
@@ -521,6 +557,8 @@ class LocalService:
             "AWS_ENDPOINT_URL_BEDROCK": self.endpoints["control"],
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.endpoints["runtime"],
             "AWS_ENDPOINT_URL_BEDROCK_MANTLE": self.endpoints["mantle"],
+            # The openai SDK's Bedrock provider reads its base URL from here (mantle's /v1 routes).
+            "AWS_BEDROCK_BASE_URL": self.endpoints["mantle"] + "/v1",
             "AWS_ACCESS_KEY_ID": local.ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": local.SECRET_ACCESS_KEY,
         }
@@ -533,4 +571,4 @@ class LocalService:
         s3 = self.app.s3_endpoint or self.app.state.get("s3_endpoint")
         if s3:  # only once S3 runs: starting moto costs a second, and most sessions never need it
             env["AWS_ENDPOINT_URL_S3"] = s3
-        return env
+        return ServiceEnv(env)

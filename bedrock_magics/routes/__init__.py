@@ -4,6 +4,10 @@
 ``get(endpoint, api)`` returns the module; ``SUPPORTED`` lists the valid (endpoint, api) pairs;
 ``client_kind(api)`` says which ``auth.Clients.get`` kind the module expects.
 
+Route modules are imported by ``get`` on first use, not here: ``import bedrock_magics.routes`` stays
+cheap (``%load_ext`` must not pay for wire code it may never use). Import a module directly
+(``from bedrock_magics.routes import converse``) to reach its helpers.
+
 Conventions for ``Request.extra`` understood by every route: ``"body"`` — extra wire fields merged
 into the request (e.g. ``{"top_k": 50}`` for an Anthropic InvokeModel body, ``{"store": False}`` for
 Responses); ``"family"`` — the InvokeModel body family when the model id does not tell it (the
@@ -14,8 +18,6 @@ from __future__ import annotations
 
 from importlib import import_module
 from types import ModuleType
-
-from . import chat, codecs, converse, embed, invoke, responses  # noqa: F401  (light: no client imports)
 
 SUPPORTED: tuple[tuple[str, str], ...] = (
     ("runtime", "converse"), ("runtime", "invoke"), ("runtime", "chat"), ("runtime", "responses"),

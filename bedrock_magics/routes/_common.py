@@ -1,4 +1,5 @@
-"""Helpers shared by the route modules: timing, stop reasons, tool blocks, OpenAI message shapes.
+"""Helpers shared by the route modules: timing, stop reasons, tool blocks, OpenAI message shapes,
+stream request ids and the error for a stream that ends too early.
 
 Nothing here does I/O. The conversation arrives in Converse's shape (see ``request.py``); the
 OpenAI-shaped converters are used by chat.py, responses.py and the invoke codecs whose bodies are
@@ -20,6 +21,7 @@ from ..request import Request
 _STOP = {
     "end_turn": "end_turn", "stop": "end_turn", "complete": "end_turn", "finish": "end_turn",
     "finished": "end_turn", "completed": "end_turn", "eos": "end_turn", "eos_token": "end_turn",
+    "endoftext": "end_turn",
     "max_tokens": "max_tokens", "length": "max_tokens", "max_output_tokens": "max_tokens",
     "max_tokens_reached": "max_tokens", "max_tokens_limit": "max_tokens",
     "stop_sequence": "stop_sequence", "stop_criteria_met": "stop_sequence",
@@ -47,6 +49,7 @@ class Clock:
 
     @property
     def ms(self) -> float:
+        """Milliseconds since the clock was made."""
         return round((time.perf_counter() - self.start) * 1000.0, 3)
 
 
@@ -170,6 +173,21 @@ def dump(obj: Any) -> Any:
     if callable(to_dict):
         return to_dict(mode="json", exclude_unset=False)
     return obj
+
+
+def stream_request_id(stream: Any) -> str | None:
+    """The request id of an openai SDK stream, from its HTTP response headers (None if absent)."""
+    headers = getattr(getattr(stream, "response", None), "headers", None) or {}
+    return headers.get("x-request-id") or headers.get("x-amzn-requestid")
+
+
+def incomplete_stream(what: str, request_id: str | None) -> Exception:
+    """The error to raise when ``what`` (``"The ConverseStream response"``) ended before the
+    model finished: no stop reason and no usage arrived, so the answer may be partial."""
+    from ..errors import BedrockError
+
+    return BedrockError(f"{what} ended before the model finished.", code="IncompleteStream", request_id=request_id,
+                        hint="Retry the call; if it keeps happening try without --stream.")
 
 
 @contextmanager

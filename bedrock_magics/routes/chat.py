@@ -59,7 +59,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     clock = c.Clock()
     chunks = client.chat.completions.create(**chat_params(request), stream=True,
                                             stream_options={"include_usage": True})
-    request_id = _stream_request_id(chunks)
+    request_id = c.stream_request_id(chunks)
     text, finish, usage, completion_id, model = "", None, None, None, None
     tools: dict[int, dict[str, Any]] = {}
     with c.stream_errors(request_id, client), closing(chunks):
@@ -82,10 +82,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                 if choice.finish_reason:
                     finish = choice.finish_reason
     if finish is None:
-        from ..errors import BedrockError
-
-        raise BedrockError("The Chat Completions stream ended before the model finished.", code="IncompleteStream",
-                           request_id=request_id, hint="Retry the call; if it keeps happening try without --stream.")
+        raise c.incomplete_stream("The Chat Completions stream", request_id)
     calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["arguments"])}
              for _, t in sorted(tools.items())]
     message: dict[str, Any] = {"role": "assistant", "content": text}
@@ -98,8 +95,3 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     yield c.reply(request, API, text=c.strip_reasoning(text), usage_=_usage(usage), stop_raw=finish, raw=raw,
                   latency_ms=clock.ms, request_id=request_id, response_id=completion_id, tool_calls=calls,
                   streamed=True)
-
-
-def _stream_request_id(stream: Any) -> str | None:
-    headers = getattr(getattr(stream, "response", None), "headers", None) or {}
-    return headers.get("x-request-id") or headers.get("x-amzn-requestid")

@@ -26,10 +26,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..modelids import base_model_id
 from ..request import Request
 from . import _common as c
 
-GEO_PREFIXES = ("us-gov.", "us.", "eu.", "apac.", "jp.", "au.", "ca.", "global.")
 TEXT_FAMILIES = ("anthropic", "nova", "titan-text", "llama", "mistral", "mistral-chat", "cohere-command", "gpt-oss")
 EMBED_FAMILIES = ("titan-embed", "cohere-embed")
 #: Anthropic's Messages body requires max_tokens; Converse's own default for Claude models is 4096.
@@ -39,28 +39,9 @@ _MISTRAL_CHAT = re.compile(r"mistral-large-(24(07|11)|3)|pixtral|mistral-small-2
                            r"mistral-medium")
 
 
-def base_model_id(model_id: str) -> str:
-    """The foundation-model id inside a model id, profile id or ARN (``""`` when the ARN names none)."""
-    mid = model_id.strip()
-    if mid.startswith("arn:"):
-        resource = mid.split(":", 5)[5] if mid.count(":") >= 5 else ""
-        kind, _, rest = resource.partition("/")
-        if kind in ("foundation-model", "inference-profile"):
-            mid = rest
-        elif kind in ("custom-model", "model-customization-job"):
-            # custom-model/{base model id}:{context}/{suffix}: the base model is named.
-            mid = rest.rsplit("/", 1)[0] if "/" in rest else ""
-        else:  # provisioned-model, application-inference-profile, imported-model, prompt…
-            return ""
-    for prefix in GEO_PREFIXES:
-        if mid.startswith(prefix):
-            return mid[len(prefix):]
-    return mid
-
-
 def family_of(model_id: str) -> str | None:
     """The body family of ``model_id`` (see the module docstring), or ``None`` when unknown."""
-    mid = base_model_id(model_id).lower()
+    mid = (base_model_id(model_id) or "").lower()
     if not mid:
         return None
     provider, _, name = mid.partition(".")

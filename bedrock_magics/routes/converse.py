@@ -76,10 +76,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
             yield delta
     stop_reason, usage, metrics = state.get("stop"), state.get("usage"), state.get("metrics")
     if stop_reason is None and usage is None:
-        from ..errors import BedrockError
-
-        raise BedrockError("The ConverseStream response ended before the model finished.", code="IncompleteStream",
-                           hint="Retry the call; if it keeps happening try without --stream.", request_id=request_id)
+        raise c.incomplete_stream("The ConverseStream response", request_id)
     content = []
     for index in sorted(blocks):
         block = blocks[index]

@@ -17,6 +17,8 @@ from ..request import Request
 from . import _common as c
 from . import codecs
 
+# Not "embed": every route module's API is the wire API written to Reply.api and the ledger's api
+# column, and embeddings are InvokeModel calls (``invoke`` delegates here for embedding models).
 API = "invoke"
 
 

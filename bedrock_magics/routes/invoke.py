@@ -88,11 +88,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                 yield delta
     decoded = state.result()
     if decoded.stop is None and not state.metrics:
-        from ..errors import BedrockError
-
-        raise BedrockError("The InvokeModelWithResponseStream response ended before the model finished.",
-                           code="IncompleteStream", request_id=request_id,
-                           hint="Retry the call; if it keeps happening try without --stream.")
+        raise c.incomplete_stream("The InvokeModelWithResponseStream response", request_id)
     usage = c.usage(state.metrics.get("inputTokenCount", decoded.input_tokens),
                     state.metrics.get("outputTokenCount", decoded.output_tokens))
     raw = {"chunks": chunks, "contentType": response.get("contentType")}

@@ -126,8 +126,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
 
     clock = c.Clock()
     events = client.responses.create(**response_params(request), stream=True)
-    headers = getattr(getattr(events, "response", None), "headers", None) or {}
-    request_id = headers.get("x-request-id") or headers.get("x-amzn-requestid")
+    request_id = c.stream_request_id(events)
     final = None
     with c.stream_errors(request_id, client), closing(events):
         for event in events:
@@ -145,6 +144,5 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                 raise BedrockError(f"The Responses stream reported an error: {getattr(event, 'message', '')}",
                                    code=str(getattr(event, "code", None) or "StreamError"), request_id=request_id)
     if final is None:
-        raise BedrockError("The Responses stream ended before the model finished.", code="IncompleteStream",
-                           request_id=request_id, hint="Retry the call; if it keeps happening try without --stream.")
+        raise c.incomplete_stream("The Responses stream", request_id)
     yield _reply(request, final, clock.ms, request_id, True)

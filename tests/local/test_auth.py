@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -248,8 +247,13 @@ def test_tampered_short_term_key_refused(bearer_only, make):
 
 
 def test_expired_short_term_key_refused(bearer_only):
-    token = short_term(seconds=1)
-    time.sleep(1.2)
+    import botocore.auth
+
+    # Minted two minutes ago for one minute: already expired, with no wait.
+    minted = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=2)
+    with bearer_only.context() as clock:
+        clock.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: minted)
+        token = short_term(seconds=60)
     bearer_only.setenv("AWS_BEARER_TOKEN_BEDROCK", token)
     with pytest.raises(ClientError) as err:
         boto3.client("bedrock", config=ONE_TRY).list_foundation_models()

@@ -197,9 +197,11 @@ def test_missing_or_malformed_input_fails_the_job_with_a_message(sigv4, s3, buck
 
 def test_stop_a_running_job(sigv4, s3, bucket, job_delay):
     control = sigv4()
-    job_delay(0.05)  # 200 records take 10 s: the stop lands long before the end
+    # An hour per record: the job cannot finish by itself, and only a stop that interrupts the
+    # pause at once ends it within wait()'s 60 s bound.
+    job_delay(3600)
     put_jsonl(s3, bucket, "input/many.jsonl",
-              [{"recordId": f"r{i}", "modelInput": claude_input(f"echo: {i}")} for i in range(200)])
+              [{"recordId": f"r{i}", "modelInput": claude_input(f"echo: {i}")} for i in range(5)])
     arn = create(control, bucket)
     assert wait(control, arn, until={"InProgress"} | TERMINAL)[0]["status"] == "InProgress"
 
@@ -209,7 +211,7 @@ def test_stop_a_running_job(sigv4, s3, bucket, job_delay):
 
     assert job["status"] == "Stopped" and "endTime" in job
     processed = job["processedRecordCount"]
-    assert job["totalRecordCount"] == 200 and processed < 200
+    assert job["totalRecordCount"] == 5 and processed < 5
     folder = f"output/{job_id(arn)}/"
     (manifest,) = read_jsonl(s3, bucket, folder + "manifest.json.out")
     assert manifest["processedRecordCount"] == processed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -327,7 +328,11 @@ def test_background_response_completes_on_a_worker(mantle):
 def test_background_response_can_be_cancelled(mantle):
     r = mantle.responses.create(model=MANTLE_MODEL, input="Never mind", background=True)
     assert mantle.responses.cancel(r.id).status == "cancelled"
-    time.sleep(0.4)  # longer than the worker takes: it must leave a cancelled response alone
+    # Wait for the worker itself (the service runs in this process): once it has ended, it must
+    # have left the cancelled response alone.
+    for worker in [t for t in threading.enumerate() if t.name == f"bedrock-background-{r.id}"]:
+        worker.join(timeout=30)
+        assert not worker.is_alive()
     assert mantle.responses.retrieve(r.id).status == "cancelled"
     done = mantle.responses.create(model=MANTLE_MODEL, input="Sync")
     with pytest.raises(openai.BadRequestError):

@@ -284,3 +284,20 @@ def test_injected_latency_does_not_serialise_boto3_calls(local_service, local_en
     assert local_service.app.requests_total == 32
     # Sleeping requests count as in flight: a serialising server would never hold more than one.
     assert local_service.app.peak_in_flight == 32
+
+
+def test_env_shows_no_secret_when_displayed_but_exports_them(local_service):
+    from bedrock_magics.local import credentials
+
+    env = local_service.env
+    assert credentials.SECRET_ACCESS_KEY not in repr(env) and credentials.API_KEY not in repr(env)
+    assert env["AWS_SECRET_ACCESS_KEY"] == credentials.SECRET_ACCESS_KEY  # still what the export lines carry
+
+
+def test_the_openai_bedrock_provider_needs_nothing_but_the_exported_environment(local_env):
+    from openai import OpenAI
+    from openai.providers import bedrock
+
+    client = OpenAI(provider=bedrock(region="us-east-1"))  # base URL, key and CA all from the environment
+    reply = client.responses.create(model="openai.gpt-oss-120b", input="echo: hello from the provider")
+    assert reply.output_text == "hello from the provider"
