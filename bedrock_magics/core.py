@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import time
 import uuid
 import warnings
 from datetime import datetime

@@ -349,7 +349,8 @@ class BedrockMagics(Magics):
 
         def start() -> None:
             try:
-                self.bm.use_local()
+                if self.bm.local_service is None:  # one chosen meanwhile (use_local(service=...)) stays
+                    self.bm.use_local()
             except BaseException as exc:  # noqa: BLE001 - reported by the next %bedrock call
                 self._start_error = exc
 

@@ -97,6 +97,39 @@ def test_unknown_region_refused_before_any_client(bare_env):
         Clients().get(REGION, "mantle", "bedrock-runtime")
 
 
+def test_check_for_checks_real_hosts_only(bare_env, monkeypatch):
+    with pytest.raises(endpoints.UnknownRegionError, match="mantle endpoint is not offered"):
+        endpoints.check_for("ca-central-1", "mantle")
+    # An override (the local service) or an environment variable serves whatever it serves.
+    assert endpoints.check_for("ca-central-1", "mantle", {"mantle": "https://127.0.0.1:1/m"}).source == "override"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_MANTLE", "https://proxy.example/m")
+    assert endpoints.check_for("ca-central-1", "mantle").url == "https://proxy.example/m"
+
+
+def test_s3_client_is_cached_signs_sigv4_and_finds_its_endpoint(local_service, bare_env, monkeypatch):
+    creds = (local.ACCESS_KEY_ID, local.SECRET_ACCESS_KEY)
+    asked: list[int] = []
+
+    def local_s3() -> str:
+        asked.append(1)
+        return local_service.s3_endpoint
+
+    clients = local_clients(local_service, credentials=creds, api_key=local.API_KEY, s3_endpoint=local_s3)
+    assert asked == []  # asked on first S3 use only (the local service starts its S3 lazily)
+    s3 = clients.get(REGION, "s3", "s3")
+    assert asked
+    assert clients.get(REGION, "s3", "s3") is s3
+    assert s3.meta.endpoint_url == local_service.s3_endpoint
+    # S3 takes no Bedrock API key: it signs with the SigV4 credentials of the same settings.
+    assert s3.meta.config.signature_version == "s3v4"
+    s3.list_buckets()
+    # AWS_ENDPOINT_URL_S3 wins (boto3 reads it), as for any S3-compatible store.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", local_service.s3_endpoint)
+    assert clients.get(REGION, "s3", "s3") is not s3
+    with pytest.raises(ValueError, match="valid pairs"):
+        clients.get(REGION, "runtime", "s3")
+
+
 # --------------------------------------------------------------------------------------------------
 # clients: built once, reused, configured
 # --------------------------------------------------------------------------------------------------

@@ -283,3 +283,26 @@ def test_a_throttled_listing_names_the_region_not_a_placeholder_model(local_env,
         Catalog(clients).models("us-east-1")
     assert info.value.message == "Bedrock throttled the calls in us-east-1."
     assert "model list" not in str(info.value)
+
+
+def test_importing_the_catalog_does_not_import_pandas():
+    import subprocess
+    import sys
+
+    code = "import sys, bedrock_magics.catalog; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_a_failed_listing_is_remembered_for_hints_and_retried_by_models(local_env, local_service):
+    clients = sigv4_clients(max_attempts=1)
+    catalog = Catalog(clients)
+    local_service.faults.set(error_rate=1.0, error_code="ServiceUnavailableException")
+    try:
+        with pytest.raises(BedrockError):
+            catalog.models("us-east-1")
+    finally:
+        local_service.faults.clear()
+    assert catalog.failed_recently("us-east-1") and not catalog.failed_recently("us-west-2")
+    assert len(catalog.models("us-east-1")) > 0  # an explicit listing tries again
+    assert not catalog.failed_recently("us-east-1")

@@ -433,3 +433,11 @@ def test_a_burst_of_failed_rows_asks_the_catalog_once_for_hints(bm):
     assert len(control) == 0
     # The same hints for every row of the burst.
     assert len({r.error for r in replies}) == 1
+
+
+def test_family_of_reads_the_id_then_the_catalog(bm):
+    app_profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/l0c4lapp1x2y"
+    assert bm.family_of("us.anthropic.claude-3-haiku-20240307-v1:0") == "anthropic"  # no catalog needed
+    assert bm.family_of(app_profile) is None  # not listed yet, and no listing without fetch
+    assert bm.family_of(app_profile, fetch=True) == "nova"  # the catalog knows it routes to Nova Lite
+    assert bm.family_of(app_profile) == "nova"  # from the list now cached

@@ -13,7 +13,7 @@ import pytest
 
 from bedrock_magics import routes
 from bedrock_magics.auth import Clients
-from bedrock_magics.errors import BedrockError, explain
+from bedrock_magics.errors import BedrockError, code_of, explain, one_line, status_of
 from bedrock_magics.local import credentials as local
 from bedrock_magics.request import Request
 
@@ -344,3 +344,21 @@ def test_missing_profile(local_service, bare_env):
     err = explain(info.value, make())
     assert err.code == "ProfileNotFound" and err.message == "The AWS profile 'no-such-profile' does not exist."
     assert clients.credential_source()[0] == "none"
+
+
+def test_code_status_and_one_line_of_real_client_errors(local_service):
+    clients = Clients(endpoint_urls=local_service.endpoints, ca_bundle=local_service.ca_file, credentials=GOOD,
+                      max_attempts=1)
+    runtime = clients.get(REGION, "runtime", "bedrock-runtime")
+    with pytest.raises(Exception) as info:
+        runtime.converse(modelId="acme.unknown-v1:0", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    exc = info.value
+    assert code_of(exc) in ("ValidationException", "ResourceNotFoundException")
+    assert status_of(exc) in (400, 404)
+    line = one_line(exc)
+    assert "\n" not in line and line
+    explained = explain(exc, make("acme.unknown-v1:0"))
+    assert code_of(explained) == explained.code and status_of(explained) == status_of(exc)
+    assert one_line(ValueError()) == "ValueError" and one_line(None) == ""
+    assert one_line("first\nsecond " + local.SECRET_ACCESS_KEY) == "first"
+    assert local.SECRET_ACCESS_KEY not in one_line(f"key {local.SECRET_ACCESS_KEY}")
