@@ -223,7 +223,7 @@ def mimebundle(reply: "Reply", fmt: str | None = None) -> dict[str, Any]:
     """
     fmt = fmt or format_of(reply)
     line = footer(reply)
-    text = reply.text or ""
+    text = reply.text or _embedding_summary(reply)
     if reply.status == "error":
         return _error_bundle(reply, line)
     if fmt == "text":
@@ -252,6 +252,16 @@ def mimebundle(reply: "Reply", fmt: str | None = None) -> dict[str, Any]:
                  'style="width:100%;height:24em;border:1px solid #8884;resize:vertical"></iframe>')
         return {"text/html": frame + _footer_html(line), "text/plain": f"{text}\n{line}"}
     return {"text/markdown": _close_fences(text) + _footer_md(line), "text/plain": f"{text}\n{line}"}
+
+
+def _embedding_summary(reply: "Reply") -> str:
+    """What an embedding call answered (it has no text): the vector's size and first values."""
+    vector = reply.embedding
+    if vector is None:
+        return ""
+    values = [float(v) for v in list(vector)[:4]]
+    shown = ", ".join(f"{v:.4f}" for v in values)
+    return f"embedding of {len(vector)} dimensions: [{shown}, …] (in `.embedding`)"
 
 
 def markdown(reply: "Reply") -> str:

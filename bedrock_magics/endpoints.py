@@ -72,6 +72,8 @@ def _regions() -> tuple[str, ...]:
         found = {
             region
             for partition in data["partitions"]
+            # The isolated (classified) partitions are not reachable by ordinary accounts.
+            if not partition["partition"].startswith("aws-iso")
             for region in partition["services"].get("bedrock", {}).get("endpoints", {})
             if _REGION_RE.match(region)
         }

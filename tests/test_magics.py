@@ -775,3 +775,10 @@ def test_batch_job_submit_and_status_read_as_lines_not_a_dict(ip, s3_endpoint):
     for shown in (shown_text(captured), shown_text(run_ok(ip, f"%bedrock job status {job['name']}")[1])):
         assert job["name"] in shown and "s3://" in shown
         assert "{'name'" not in shown and "datetime.datetime" not in shown and "tzlocal" not in shown, shown
+
+
+def test_an_embedding_model_on_invoke_shows_its_vector_not_an_empty_answer(ip):
+    _, captured = run_ok(ip, "%%bedrock vec --no-stream -m amazon.titan-embed-text-v2:0 -a invoke\nhello")
+    assert "embedding of 1024 dimensions: [" in shown_text(captured)
+    assert len(ip.user_ns["vec"].embedding) == 1024
+    ip.user_ns.pop("vec", None)

@@ -689,7 +689,8 @@ def codec_for(model_id: str, family: str | None = None) -> Codec:
     if family in _CODECS:
         return _CODECS[family]()
     if family in EMBED_FAMILIES:
-        raise UnsupportedFamilyError(f"{model_id} is an embedding model: use routes.embed (Bedrock.embed)")
+        raise UnsupportedFamilyError(f"{model_id} is an embedding model: embed a DataFrame column with "
+                                     f"--df FRAME --embed COLUMN -m {model_id} (Bedrock.embed in Python)")
     if family in ("image", "speech"):
         raise UnsupportedFamilyError(f"{model_id} does not generate text ({family} model); this package sends text prompts")
     if model_id not in _warned:
