@@ -3,7 +3,7 @@
 One test, end to end: a notebook in local mode (``BEDROCK_MAGICS_LOCAL=1`` in the kernel's
 environment) shows ``%bedrock pick``; the browser chooses a region and a model; a ``%%bedrock``
 cell then answers with that model, and its footer names it. A screenshot goes to the test's tmp
-dir and to ``docs/picker.png`` (the README shows it).
+dir; with ``UPDATE_SCREENSHOT=1`` also to ``docs/picker.png`` (the README shows it).
 
 Never runs ``playwright install``: the browser is Debian's ``/usr/bin/chromium``.
 """
@@ -207,7 +207,8 @@ def test_pick_region_and_model_then_ask(jupyter_lab, tmp_path):
             page.locator(".jp-Cell").nth(1).scroll_into_view_if_needed()
             shot = tmp_path / "picker.png"
             page.locator(".jp-NotebookPanel").screenshot(path=str(shot))
-            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-            shutil.copyfile(shot, DOCS_SCREENSHOT)
+            assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
+            if os.environ.get("UPDATE_SCREENSHOT"):  # refresh the README's picture on purpose only
+                shutil.copyfile(shot, DOCS_SCREENSHOT)
         finally:
             browser.close()
