@@ -143,6 +143,16 @@ def openai_chat_messages(request: Request, system_role: str = "system") -> list[
     return out
 
 
+def openai_settings(request: Request, max_tokens_key: str) -> dict[str, Any]:
+    """The inference settings both OpenAI APIs share; only the name of the token cap differs
+    (``max_completion_tokens`` on Chat Completions, ``max_output_tokens`` on Responses)."""
+    given = {max_tokens_key: request.max_tokens, "temperature": request.temperature, "top_p": request.top_p}
+    params = {key: value for key, value in given.items() if value is not None}
+    if request.extra.get("body"):
+        params["extra_body"] = dict(request.extra["body"])  # wire fields the SDK does not model
+    return params
+
+
 def openai_chat_tools(request: Request) -> list[dict[str, Any]]:
     """``request.tools`` in Chat Completions' ``tools`` shape."""
     return [{"type": "function", "function": {"name": t.name, **({"description": t.description} if t.description else {}),

@@ -19,19 +19,12 @@ API = "chat"
 
 def chat_params(request: Request) -> dict[str, Any]:
     """Keyword arguments of ``client.chat.completions.create`` for ``request``."""
-    params: dict[str, Any] = {"model": request.model, "messages": c.openai_chat_messages(request)}
-    if request.max_tokens is not None:
-        params["max_completion_tokens"] = request.max_tokens
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
-    if request.top_p is not None:
-        params["top_p"] = request.top_p
+    params: dict[str, Any] = {"model": request.model, "messages": c.openai_chat_messages(request),
+                              **c.openai_settings(request, "max_completion_tokens")}
     if request.stop:
         params["stop"] = list(request.stop)
     if request.tools:
         params["tools"] = c.openai_chat_tools(request)
-    if request.extra.get("body"):
-        params["extra_body"] = dict(request.extra["body"])  # wire fields the SDK does not model
     return params
 
 

@@ -64,22 +64,15 @@ def response_params(request: Request) -> dict[str, Any]:
         raise ValueError("The Responses API has no stop sequences; use --api converse, invoke or chat with --stop.")
     stateful = bool(request.previous_response_id) and request.endpoint == "mantle"
     params: dict[str, Any] = {"model": request.model,
-                              "input": input_items(_new_messages(request) if stateful else request.messages)}
+                              "input": input_items(_new_messages(request) if stateful else request.messages),
+                              **c.openai_settings(request, "max_output_tokens")}
     if stateful:
         params["previous_response_id"] = request.previous_response_id
     if request.system:
         params["instructions"] = request.system
-    if request.max_tokens is not None:
-        params["max_output_tokens"] = request.max_tokens
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
-    if request.top_p is not None:
-        params["top_p"] = request.top_p
     if request.tools:
         params["tools"] = [{"type": "function", "name": t.name, "parameters": t.parameters,
                             **({"description": t.description} if t.description else {})} for t in request.tools]
-    if request.extra.get("body"):
-        params["extra_body"] = dict(request.extra["body"])
     return params
 
 
