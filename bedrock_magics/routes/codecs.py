@@ -349,19 +349,26 @@ class TitanText(Codec):
                        body.get("inputTextTokenCount"), sum(int(r.get("tokenCount") or 0) for r in results))
 
     def stream(self) -> StreamState:
-        return _TitanStream()
+        return _FlatStream("outputText", "inputTextTokenCount", "totalOutputTextTokenCount", "completionReason")
 
 
-class _TitanStream(StreamState):
+class _FlatStream(StreamState):
+    """Families whose every chunk is one flat object: text, running token counts, a stop reason."""
+
+    def __init__(self, text: str, input_tokens: str, output_tokens: str, stop: str) -> None:
+        super().__init__()
+        self.keys = (text, input_tokens, output_tokens, stop)
+
     def _feed(self, chunk: dict[str, Any]) -> str:
+        text, input_tokens, output_tokens, stop = self.keys
         d = self.decoded
-        if chunk.get("inputTextTokenCount") is not None:
-            d.input_tokens = chunk["inputTextTokenCount"]
-        if chunk.get("totalOutputTextTokenCount") is not None:
-            d.output_tokens = chunk["totalOutputTextTokenCount"]
-        if chunk.get("completionReason"):
-            d.stop = chunk["completionReason"]
-        return chunk.get("outputText") or ""
+        if chunk.get(input_tokens) is not None:
+            d.input_tokens = chunk[input_tokens]
+        if chunk.get(output_tokens) is not None:
+            d.output_tokens = chunk[output_tokens]
+        if chunk.get(stop):
+            d.stop = chunk[stop]
+        return chunk.get(text) or ""
 
 
 class Llama(Codec):
@@ -386,19 +393,7 @@ class Llama(Codec):
                        body.get("generation_token_count"))
 
     def stream(self) -> StreamState:
-        return _LlamaStream()
-
-
-class _LlamaStream(StreamState):
-    def _feed(self, chunk: dict[str, Any]) -> str:
-        d = self.decoded
-        if chunk.get("prompt_token_count") is not None:
-            d.input_tokens = chunk["prompt_token_count"]
-        if chunk.get("generation_token_count") is not None:
-            d.output_tokens = chunk["generation_token_count"]
-        if chunk.get("stop_reason"):
-            d.stop = chunk["stop_reason"]
-        return chunk.get("generation") or ""
+        return _FlatStream("generation", "prompt_token_count", "generation_token_count", "stop_reason")
 
 
 class Mistral(Codec):
