@@ -37,7 +37,7 @@ from .config import APIS, ENDPOINTS, BedrockSettings, did_you_mean
 from .conversation import chat_name
 from .reply import Reply
 from .request import Request, ToolSpec, user_message
-from .routes._common import Clock
+from .routes._common import Clock, assistant_message
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -562,7 +562,7 @@ class Bedrock(BedrockSettings):
         reply, error = self._call(request, cell=cell, chat=name)
         if error is not None:
             raise error
-        self._remember(name, request, [reply.message or _assistant(reply)], reply)
+        self._remember(name, request, [reply.message or assistant_message(reply.text)], reply)
         return reply
 
     def stream(self, prompt: str, *, model: str | None = None, region: str | None = None,
@@ -590,7 +590,7 @@ class Bedrock(BedrockSettings):
             return
         request = self.request(prompt, **options, chat=name)
         reply = yield from self._stream_call(request, cell=cell, chat=name)
-        self._remember(name, request, [reply.message or _assistant(reply)], reply)
+        self._remember(name, request, [reply.message or assistant_message(reply.text)], reply)
         yield reply
 
     def _stream_call(self, request: Request, cell: int | None, chat: str | None) -> Iterator[str]:
@@ -816,10 +816,6 @@ def failed_reply(request: Request, latency_ms: float, *, error: Any = None, stat
                  latency_ms=latency_ms, status=status,
                  error=str(error) if error is not None else None,
                  error_code=code or getattr(error, "code", None), request_id=getattr(error, "request_id", None))
-
-
-def _assistant(reply: Reply) -> dict[str, Any]:
-    return {"role": "assistant", "content": [{"text": reply.text}]}
 
 
 def _options(scope: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Literal, Union, get_args, get_origin
 
 from .request import Request, ToolSpec
+from .routes._common import tool_result_text
 
 __all__ = ["DEFAULT_MAX_ROUNDS", "ToolLoop", "ToolLoopError", "ToolRound", "Toolbox", "tool_spec"]
 
@@ -309,14 +310,6 @@ def _result(call: dict[str, Any], output: Any, status: str) -> dict[str, Any]:
     return {"toolResult": {"toolUseId": call.get("id"), "content": content, "status": status}}
 
 
-def result_text(block: dict[str, Any]) -> str:
-    """The text of a ``toolResult`` block, for display."""
-    parts = []
-    for item in block["toolResult"]["content"]:
-        parts.append(item["text"] if "text" in item else json.dumps(item.get("json")))
-    return " ".join(parts)
-
-
 # -- the loop ------------------------------------------------------------------------------------
 
 
@@ -384,7 +377,7 @@ class ToolLoop:
         results = [self.toolbox.run(call) for call in calls]
         self.rounds.append(ToolRound(number, reply, [
             {"id": call.get("id"), "name": call.get("name"), "input": call.get("input"),
-             "output": result_text(block), "status": block["toolResult"]["status"]}
+             "output": tool_result_text(block["toolResult"]), "status": block["toolResult"]["status"]}
             for call, block in zip(calls, results)]))
         turn = {"role": "user", "content": results}
         self.messages.append(turn)
