@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from .request import Request
+from .toolspec import tool_spec
 
 __all__ = ["Conversation", "Conversations", "DEFAULT_NAME", "UnknownConversation", "chat_name", "uses_server_state"]
 
@@ -72,8 +73,6 @@ class Conversation:
         with tool calls needs its tool definitions).
         """
         if self.functions and not request.tools:
-            from .tools import tool_spec
-
             request = replace(request, tools=tuple(tool_spec(fn, name) for name, fn in self.functions.items()))
         if (uses_server_state(request.endpoint, request.api) and self.last_response_id
                 and self.response_scope == (request.region, request.endpoint)):

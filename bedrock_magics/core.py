@@ -1,7 +1,6 @@
 """``Bedrock``: the Python API behind the magics (``ask``, ``stream``, ``usage``, ``models``, ``map`` ...).
 
 Everything the magics do is a plain call here, usable from scripts and tests without IPython::
-
     from bedrock_magics import Bedrock
 
     bm = Bedrock(region="us-west-2")
@@ -31,25 +30,29 @@ import warnings
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from traitlets import observe
+from traitlets import TraitError, observe
 
-from .config import APIS, ENDPOINTS, BedrockSettings, did_you_mean
-from .conversation import chat_name
+from . import batch, dryrun, endpoints, prices, routes
+from .auth import Clients
+from .catalog import Catalog
+from .config import APIS, ENDPOINTS, BedrockSettings
+from .conversation import Conversations, chat_name, uses_server_state
+from .errors import BedrockError, Note, did_you_mean
+from .explain import Hints, explain
+from .ledger import Ledger
+from .local import credentials as local_credentials
+from .modelids import family_of
+from .redact import remember_secret
 from .reply import Reply
 from .request import Request, ToolSpec, user_message
 from .routes._common import Clock, assistant_message
+from .tools import Toolbox, ToolLoop, ToolLoopError, ToolRound
+from .toolspec import tool_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from . import prices
-    from .auth import Clients
-    from .catalog import Catalog
-    from .conversation import Conversations
-    from .errors import BedrockError
-    from .ledger import Ledger
     from .local.server import LocalService
-    from .tools import ToolRound
 
 __all__ = ["Bedrock"]
 
@@ -89,7 +92,7 @@ class Bedrock(BedrockSettings):
         self._service: LocalService | None = None
         self._ledger_warned = False
         # Catalog hints of failed calls, per (region, model, call or not): computed once per catalog
-        # fetch, so a burst of failing rows asks the catalog once (see _Hints).
+        # fetch, so a burst of failing rows asks the catalog once (see explain.Hints).
         self._hint_memo: dict[tuple, tuple[Any, dict[str, Any]]] = {}
         super().__init__(**kwargs)
         self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -119,11 +122,7 @@ class Bedrock(BedrockSettings):
                 identity = ("aws", self.profile, key_id, self.retry_mode, self.max_attempts)
             clients = self._clients.get(identity)
             if clients is None:
-                from .auth import Clients
-
                 if service is not None:
-                    from .local import credentials as local_credentials
-
                     options: dict[str, Any] = dict(
                         endpoint_urls=service.endpoints, ca_bundle=service.ca_file,
                         credentials=(local_credentials.ACCESS_KEY_ID, local_credentials.SECRET_ACCESS_KEY),
@@ -139,17 +138,13 @@ class Bedrock(BedrockSettings):
 
     def client_for(self, request: Request) -> Any:
         """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
-        from .routes import client_kind
-
-        return self.clients.get(request.region, request.endpoint, client_kind(request.api))
+        return self.clients.get(request.region, request.endpoint, routes.client_kind(request.api))
 
     @property
     def ledger(self) -> "Ledger":
         """The ledger at ``ledger_path`` (opened on first read or write)."""
         with self._lock:
             if self._ledger is None or self._ledger.path != self.ledger_path:
-                from .ledger import Ledger
-
                 self._ledger = Ledger(self.ledger_path)
             return self._ledger
 
@@ -159,8 +154,6 @@ class Bedrock(BedrockSettings):
         clients = self.clients
         with self._lock:
             if self._catalog is None:
-                from .catalog import Catalog
-
                 self._catalog = Catalog(clients)
             return self._catalog
 
@@ -169,8 +162,6 @@ class Bedrock(BedrockSettings):
         """The named conversations (``chat="name"``): ``.names()``, ``.get(name)``, ``.reset(name)``, ``.frame()``."""
         with self._lock:
             if self._chats is None:
-                from .conversation import Conversations
-
                 self._chats = Conversations()
             return self._chats
 
@@ -185,8 +176,6 @@ class Bedrock(BedrockSettings):
         with self._lock:
             self._api_key = key.strip() if key else None
         if key:
-            from .auth import remember_secret
-
             remember_secret(self._api_key)
 
     @property
@@ -241,7 +230,9 @@ class Bedrock(BedrockSettings):
             elif not start:
                 raise RuntimeError("the local Bedrock service is not running: use_local() starts it")
             else:
-                from .local import LocalService
+                from .local import (
+                    LocalService,  # the service is its own program: loaded only to start it
+                )
 
                 svc = LocalService(port=0)
                 svc.start()
@@ -324,7 +315,6 @@ class Bedrock(BedrockSettings):
         model = self._call_value("model", overrides.get("model")) if overrides.get("model") else \
             self.default_model(endpoint)
         # Mantle runs in fewer regions than the runtime: say so before any call (real AWS hosts only).
-        from . import endpoints
 
         endpoints.check_for(region, endpoint, self._service.endpoints if self.local and self._service else None)
         system = overrides["system"] if overrides.get("system") is not None else self.system
@@ -344,8 +334,6 @@ class Bedrock(BedrockSettings):
     def _add_family(self, request: Request) -> None:
         """InvokeModel needs the model family's body format: an id the codecs cannot read (an ARN)
         gets it from an already fetched catalog (no I/O here)."""
-        from .routes.codecs import family_of
-
         if family_of(request.model) is None:
             family = self.family_of(request.model, request.region)
             if family:
@@ -359,8 +347,6 @@ class Bedrock(BedrockSettings):
         ours): only an already fetched list unless ``fetch`` (then the list may be fetched once;
         a listing that fails means "unknown", never an exception).
         """
-        from .routes.codecs import family_of
-
         family = family_of(model) if model else None
         if family is not None or not model:
             return family
@@ -374,7 +360,6 @@ class Bedrock(BedrockSettings):
         """A per-call value checked with the setting's own validation (``ValueError`` with its message)."""
         if value is None:
             return getattr(self, name)
-        from traitlets import TraitError
 
         try:
             value = self.validate_value(name, value)
@@ -405,7 +390,6 @@ class Bedrock(BedrockSettings):
         except Exception as exc:  # noqa: BLE001 - the answer matters more than its bookkeeping
             if not self._ledger_warned:
                 self._ledger_warned = True
-                from .errors import Note
 
                 warnings.warn(f"the ledger at {self.ledger_path} cannot be written ({type(exc).__name__}: {exc}); "
                               f"calls are not being recorded. Set Bedrock.ledger_path to a writable file.",
@@ -426,7 +410,6 @@ class Bedrock(BedrockSettings):
         if not reply.input_tokens and not reply.output_tokens and not reply.ok:
             reply.cost_usd = 0.0 if reply.status == "error" else math.nan
             return reply.cost_usd
-        from . import prices
 
         overrides = self.prices or None
         try:
@@ -443,8 +426,6 @@ class Bedrock(BedrockSettings):
         then the bundled table, then (for an id that does not name its model, e.g. an application
         inference profile's ARN) the model an already loaded catalog maps it to. None when unknown
         or when the price cannot be read. No I/O."""
-        from . import prices
-
         overrides = self.prices or None
         try:
             return (prices.lookup(model, overrides)
@@ -465,15 +446,13 @@ class Bedrock(BedrockSettings):
     def _call(self, request: Request, record: bool = True, cell: int | None = None,
               chat: str | None = None) -> tuple[Reply, "BedrockError | None"]:
         """One non-streaming call: ``(reply, error)``; the error is None on success."""
-        from . import routes
-
         clock = Clock()
         try:
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
             error = None
         except KeyboardInterrupt:
-            reply = failed_reply(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
+            reply = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                  code="Cancelled")
             reply.chat = chat
             if record:
@@ -482,7 +461,7 @@ class Bedrock(BedrockSettings):
         except Exception as exc:  # noqa: BLE001 - every failure becomes an explained reply
             elapsed = clock.ms  # before explain(), which may ask the catalog for hints
             error = self._explain(exc, request)
-            reply = error.reply = failed_reply(request, elapsed, error=error)
+            reply = error.reply = Reply.failed(request, elapsed, error=error)
         reply.chat = chat
         if record:
             self.record(reply, cell)
@@ -492,19 +471,17 @@ class Bedrock(BedrockSettings):
         return self.explain(exc, request)
 
     def explain(self, exc: BaseException, request: Request | None = None, **context: Any) -> "BedrockError":
-        """:func:`errors.explain` with what this object knows about the failure: the catalog's
+        """:func:`explain.explain` with what this object knows about the failure: the catalog's
         routes and close matches for a model that is refused or unknown, whether it makes
         embeddings, and where the API key came from (so the fix names ``%bedrock key --clear`` or
         ``AWS_BEARER_TOKEN_BEDROCK``, whichever applies). ``context`` are more hints for
-        ``errors.explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
+        ``explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
         for failures outside a model call (S3, the control plane). Looked up lazily, and only
         for the failures that need them."""
-        from .errors import explain
-
-        return explain(exc, request, _Hints(self, exc, request, context))
+        return explain(exc, request, Hints(self, exc, request, context))
 
     def _catalog_hints(self, region: str, model: str, call: bool) -> dict[str, Any]:
-        """The catalog's hints about ``model`` in ``region`` for a refused call (see :class:`_Hints`):
+        """The catalog's hints about ``model`` in ``region`` for a refused call (see :class:`~bedrock_magics.explain.Hints`):
         computed once per catalog fetch, and nothing (no listing) while the region's listing is
         known to fail."""
         try:
@@ -595,8 +572,6 @@ class Bedrock(BedrockSettings):
 
     def _stream_call(self, request: Request, cell: int | None, chat: str | None) -> Iterator[str]:
         """Stream one call: yields deltas, records, and returns the Reply (raises BedrockError on failure)."""
-        from . import routes
-
         clock = Clock()
         pieces: list[str] = []
         source = None
@@ -613,7 +588,7 @@ class Bedrock(BedrockSettings):
             if reply is None:
                 raise RuntimeError("the stream ended without a final reply")
         except (KeyboardInterrupt, GeneratorExit):
-            cancelled = failed_reply(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
+            cancelled = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                      code="Cancelled", text="".join(pieces))
             cancelled.streamed, cancelled.chat = True, chat
             self.record(cancelled, cell)
@@ -621,7 +596,7 @@ class Bedrock(BedrockSettings):
         except Exception as exc:  # noqa: BLE001 - explained, recorded, raised
             elapsed = clock.ms
             error = self._explain(exc, request)
-            failed = error.reply = failed_reply(request, elapsed, error=error, text="".join(pieces))
+            failed = error.reply = Reply.failed(request, elapsed, error=error, text="".join(pieces))
             failed.streamed, failed.chat = True, chat
             self.record(failed, cell)
             raise error from exc
@@ -637,10 +612,6 @@ class Bedrock(BedrockSettings):
                      streaming: bool) -> Iterator[str | Reply]:
         """The tool loop (see :class:`~bedrock_magics.tools.ToolLoop`): yields deltas (when streaming)
         and finally the answer's Reply."""
-        from .conversation import uses_server_state
-        from .errors import BedrockError
-        from .tools import Toolbox, ToolLoop, ToolLoopError
-
         toolbox = Toolbox(options.pop("tools"))
         request = self.request(prompt, **options, chat=chat)
         loop = ToolLoop(request, toolbox, max_rounds=self.max_tool_rounds,
@@ -681,7 +652,6 @@ class Bedrock(BedrockSettings):
         """``tools`` plus those the conversation used before (the new ones win by name)."""
         if chat is None or chat not in self.chats or not self.chats.get(chat).functions:
             return list(tools) if tools else None
-        from .tools import tool_spec
 
         merged = dict(self.chats.get(chat).functions)
         for fn in tools or ():
@@ -706,93 +676,29 @@ class Bedrock(BedrockSettings):
 
     def map(self, frame: "pd.DataFrame", template: str, **kwargs: Any) -> "pd.DataFrame":
         """One call per row of ``frame`` with ``template`` (``{column}``); see :func:`batch.map_rows`."""
-        from . import batch
-
         return batch.map_rows(self, frame, template, **kwargs)
 
     def compare(self, prompt: str | None, models: Sequence[str], **kwargs: Any) -> "pd.DataFrame":
         """The same prompt to several models, one row each; see :func:`batch.compare`."""
-        from . import batch
-
         return batch.compare(self, prompt, models, **kwargs)
 
     def embed(self, frame_or_texts: Any, *args: Any, **kwargs: Any) -> Any:
         """Embeddings of texts or of a DataFrame column; see :func:`batch.embed_rows`."""
-        from . import batch
-
         return batch.embed_rows(self, frame_or_texts, *args, **kwargs)
 
-    def dry_run(self, frame_or_prompt: Any, *args: Any, **kwargs: Any) -> "pd.DataFrame":
-        """Count tokens and estimate cost without a billable call; see :func:`batch.dry_run`."""
-        from . import batch
+    def dry_run(self, frame_or_prompt: Any, *args: Any, models: Sequence[str] | None = None,
+                **kwargs: Any) -> "pd.DataFrame":
+        """Count tokens and estimate cost without a billable call; see :func:`dryrun.dry_run`.
 
-        return batch.dry_run(self, frame_or_prompt, *args, **kwargs)
+        ``models=[A, B]`` estimates each model (rows stacked model by model, each model's summary
+        printed with ``progress``; see :func:`dryrun.dry_run_models`)."""
+        if models is not None:
+            return dryrun.dry_run_models(self, frame_or_prompt, *args, models=models, **kwargs)
+        return dryrun.dry_run(self, frame_or_prompt, *args, **kwargs)
 
 
 # ==================================================================================================
 # Helpers
-
-
-class _Hints(Mapping):
-    """What the catalog and the credentials know about a failed call, for ``errors.explain``.
-
-    Lazy, per key: ``given`` hints (the caller's ``model``, ``region``, ``s3_uri`` …) are answered
-    without any I/O; the catalog's (``supported_apis``, ``close_models``, ``embedding``) only when a
-    rule asks for one, and only for failures that can be about the model (400/404). Those are
-    computed once per (region, model) per catalog fetch (``Bedrock._hint_memo``), and a region whose
-    listing failed is not asked again within the catalog's TTL: a 10,000-row map with a bad model
-    id lists the catalog once, not once per row.
-    """
-
-    _CATALOG_KEYS = frozenset({"supported_apis", "close_models", "embedding"})
-
-    def __init__(self, bm: Bedrock, exc: BaseException, request: Request | None,
-                 given: Mapping[str, Any] | None = None) -> None:
-        self._bm, self._exc, self._request = bm, exc, request
-        self._given = dict(given or {})
-        self._catalog_values: dict[str, Any] | None = None
-        self._credential_values: dict[str, Any] | None = None
-
-    def _catalog_hints(self) -> dict[str, Any]:
-        if self._catalog_values is None:
-            self._catalog_values = {}
-            from .errors import status_of
-
-            region = getattr(self._request, "region", None) or self._given.get("region")
-            model = getattr(self._request, "model", None) or self._given.get("model")
-            if status_of(self._exc) in (400, 404) and model and region and "s3_uri" not in self._given:
-                self._catalog_values = self._bm._catalog_hints(region, model, self._request is not None)
-        return self._catalog_values
-
-    def _credential_hints(self) -> dict[str, Any]:
-        if self._credential_values is None:
-            self._credential_values = {}
-            from .errors import status_of
-
-            if status_of(self._exc) in (401, 403):
-                try:  # cheap: the key modes answer without I/O, and a call was just signed
-                    self._credential_values["credential_source"] = self._bm.clients.credential_source()[1]
-                except Exception:  # noqa: BLE001 - hints are a bonus
-                    pass
-        return self._credential_values
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._given:
-            return self._given[key]
-        if key in self._CATALOG_KEYS:
-            return self._catalog_hints()[key]
-        if key == "credential_source":
-            return self._credential_hints()[key]
-        raise KeyError(key)
-
-    def _all(self) -> dict[str, Any]:
-        return {**self._catalog_hints(), **self._credential_hints(), **self._given}
-
-    def __iter__(self):
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
 
 
 def _output_modalities(frame: Any, model: str) -> set[str] | None:
@@ -805,17 +711,6 @@ def _output_modalities(frame: Any, model: str) -> set[str] | None:
 
 def _is_running(service: Any) -> bool:
     return bool(getattr(service, "running", False))
-
-
-def failed_reply(request: Request, latency_ms: float, *, error: Any = None, status: str = "error",
-                 code: str | None = None, text: str = "") -> Reply:
-    """The reply of a call that did not finish: ``error`` (a ``BedrockError`` from ``explain``, or any
-    text) gives its one-line ``error``, ``error_code`` and request id. The one builder of failed
-    replies (``batch`` uses it for rows too)."""
-    return Reply(text=text, model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
-                 latency_ms=latency_ms, status=status,
-                 error=str(error) if error is not None else None,
-                 error_code=code or getattr(error, "code", None), request_id=getattr(error, "request_id", None))
 
 
 def _options(scope: dict[str, Any]) -> dict[str, Any]:
@@ -861,8 +756,6 @@ def _tool_specs(tools: Any) -> tuple[ToolSpec, ...]:
     specs = [t for t in tools if isinstance(t, ToolSpec)]
     functions = [t for t in tools if not isinstance(t, ToolSpec)]
     if functions:
-        from .tools import Toolbox
-
         specs += list(Toolbox(functions).specs)
     return tuple(specs)
 

@@ -17,8 +17,13 @@ from typing import Any, Iterator
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
 
-from . import display, options, templating
-from .config import did_you_mean
+from . import display, jobs, options, picker, templating
+from .conversation import UnknownConversation
+from .core import Bedrock
+from .errors import BedrockError, did_you_mean
+from .redact import redact
+from .reply import Reply
+from .runner import BatchInterrupted
 
 __all__ = ["BedrockMagics", "load", "unload", "current", "LOCAL_BANNER"]
 
@@ -108,8 +113,6 @@ class BedrockMagics(Magics):
         value (``_``, ``Out``) here and None is returned: returned, it would add an empty
         ``Out[n]:`` line under the streamed text. In a kernel it is returned and not drawn again.
         """
-        from .errors import BedrockError
-
         fmt = opts.format or self.bm.format
         kwargs = dict(opts.settings(), chat=opts.chat, tools=opts.tools or None)
         view = None
@@ -146,8 +149,6 @@ class BedrockMagics(Magics):
 
         The core has already recorded the call as ``cancelled`` in the ledger.
         """
-        from .reply import Reply
-
         text = view.text if view is not None else ""
         endpoint = kwargs.get("endpoint") or self.bm.endpoint
         line = "KeyboardInterrupt: interrupted; "
@@ -163,8 +164,6 @@ class BedrockMagics(Magics):
         return line + " and the call is recorded as cancelled (%bedrock usage)"
 
     def _table(self, opts: options.CellOptions, template: str, ns: Any) -> Any:
-        from . import batch
-
         settings = opts.settings()
         common = dict(settings, namespace=ns, concurrency=opts.concurrency, progress=not opts.quiet)
         frame = opts.df
@@ -175,8 +174,6 @@ class BedrockMagics(Magics):
         out = opts.out or "answer"
         try:
             if opts.mode == "job":
-                from . import jobs
-
                 result = jobs.submit_job(self.bm, frame, template, s3_uri=opts.job, role_arn=opts.role, out=out,
                                          namespace=ns, progress=not opts.quiet, **settings)
             elif opts.dry_run:
@@ -190,7 +187,7 @@ class BedrockMagics(Magics):
                                          use_cache=None if frame is None else opts.cache, **common)
             else:
                 result = self.bm.map(frame, template, out=out, use_cache=opts.cache, **common)
-        except batch.BatchInterrupted as stop:
+        except BatchInterrupted as stop:
             if opts.dest:
                 self.shell.user_ns[opts.dest] = stop.frame
             raise display.Interrupted(*_batch_interrupted(opts, stop)) from stop
@@ -202,18 +199,11 @@ class BedrockMagics(Magics):
         """``--dry-run``: one estimate, or one per model for ``-m A -m B`` (rows stacked, model by model).
 
         The count is of the request the real call would send, tools and conversation history included."""
-        from . import batch
-
         common = dict(common, tools=opts.tools or None, chat=opts.chat)
         what = (template,) if frame is None else (frame, template)
         if len(opts.models) <= 1:
             return self.bm.dry_run(*what, **common)
-        estimates = {}
-        for model in batch.distinct_models(opts.models):
-            estimates[model] = self.bm.dry_run(*what, **dict(common, model=model, progress=False))
-            if not opts.quiet:
-                print(f"{model}: {estimates[model].attrs['bedrock']['summary']}")
-        return _stacked(estimates, keep_index=frame is not None)
+        return self.bm.dry_run(*what, **dict(common, models=opts.models))
 
     def _store(self, opts: options.CellOptions, result: Any) -> Any:
         """DEST gets the result and a short preview is shown; without DEST it is the cell's value."""
@@ -301,8 +291,6 @@ class BedrockMagics(Magics):
     def _chat(self, args: Any) -> Any:
         if not args.reset:
             return display.conversation(self.bm.chats, args.chat_name)
-        from .conversation import UnknownConversation
-
         try:
             gone = self.bm.chats.reset(args.chat_name)
         except UnknownConversation as exc:
@@ -322,14 +310,10 @@ class BedrockMagics(Magics):
         return frame
 
     def _pick(self, args: Any) -> None:
-        from . import picker
-
         self._wait_for_local(raise_error=False)
         picker.pick(self.bm)  # it displays itself; returning it would draw it twice
 
     def _job(self, args: Any) -> Any:
-        from . import jobs
-
         self._wait_for_local()
         with _bad_input_is_usage():
             if args.action == "status":
@@ -346,7 +330,6 @@ class BedrockMagics(Magics):
     def start_local_in_background(self) -> None:
         """Start the local service on a thread once the current cell has finished, so that
         ``%load_ext`` returns at once (the service's imports would compete with the cell for the GIL)."""
-
         def start() -> None:
             try:
                 if self.bm.local_service is None:  # one chosen meanwhile (use_local(service=...)) stays
@@ -370,21 +353,9 @@ class BedrockMagics(Magics):
             self._starting.join()
             self._starting = None
         if self._start_error is not None and raise_error:
-            from .auth import redact
-
             error, self._start_error, self.started_local = self._start_error, None, False
             raise UsageError(f"the local Bedrock service did not start ({redact(f'{type(error).__name__}: {error}')}); "
                              "try %bedrock local start") from None
-
-
-def _stacked(estimates: dict[str, Any], keep_index: bool) -> Any:
-    """Per-model ``--dry-run`` frames stacked model by model; ``attrs["bedrock"]["models"]`` keeps
-    each model's totals. ``keep_index``: the rows are a ``--df`` frame's (its index repeats per model)."""
-    import pandas as pd
-
-    result = pd.concat(list(estimates.values()), ignore_index=not keep_index)
-    result.attrs = {"bedrock": {"models": {model: part.attrs["bedrock"] for model, part in estimates.items()}}}
-    return result
 
 
 @contextmanager
@@ -455,9 +426,6 @@ def load(shell: Any) -> None:
     """
     if shell in _loaded:
         return
-    from .core import Bedrock
-    from .reply import Reply
-
     # A configurable left by an older copy of the module (importlib.reload) would be configured twice.
     shell.configurables[:] = [c for c in shell.configurables if type(c).__name__ != "Bedrock"]
     bm = Bedrock(parent=shell)
@@ -480,8 +448,6 @@ def unload(shell: Any) -> None:
     magics = _loaded.pop(shell, None)
     if magics is None:
         return
-    from .reply import Reply
-
     if magics._starting is not None and magics._starting.ident is None:  # never started: nothing to stop
         shell.events.unregister("post_run_cell", magics._start_thread)
         magics._starting, magics.started_local = None, False

@@ -23,9 +23,10 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
-from . import templating
-from .config import FORMATS, BedrockSettings, did_you_mean
+from . import endpoints, templating
+from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
+from .errors import did_you_mean
 from .request import APIS, ENDPOINTS
 
 __all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
@@ -446,8 +447,6 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 
 def _region(value: str, surface: str) -> str:
-    from . import endpoints  # botocore's region list is read on first use only
-
     try:
         return endpoints.check_region(value.strip(), surface)
     except endpoints.UnknownRegionError as exc:

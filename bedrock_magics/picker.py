@@ -40,7 +40,9 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
+from . import endpoints
 from .errors import one_line as _one_line
+from .request import APIS
 
 __all__ = ["Picker", "pick", "describe", "config_lines", "has_widget_frontend", "API_LABELS"]
 
@@ -56,15 +58,11 @@ _PREVIEW_MODELS = 8  # models listed by the text fallback
 
 def combos() -> dict[str, tuple[str, ...]]:
     """The valid ``endpoint -> APIs`` pairs (the request contract's table)."""
-    from .request import APIS
-
     return dict(APIS)
 
 
 def regions_for(endpoint: str) -> list[str]:
     """Regions offered for ``endpoint``: where Bedrock runs, or only mantle's regions."""
-    from . import endpoints
-
     return list(endpoints.regions("mantle" if endpoint == "mantle" else "runtime"))
 
 
@@ -532,7 +530,6 @@ def _picker_box_class() -> type:
 
     class PickerBox(w.VBox):
         """The picker's container: a widget view, plus a text/plain summary for front ends without one."""
-
         _picker: Picker | None = None
 
         def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

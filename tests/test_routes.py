@@ -16,7 +16,7 @@ import pytest
 
 from bedrock_magics import routes
 from bedrock_magics.auth import Clients
-from bedrock_magics.errors import explain
+from bedrock_magics.explain import explain
 from bedrock_magics.local import credentials as local
 from bedrock_magics.reply import Reply
 from bedrock_magics.request import Request, ToolSpec, user_message

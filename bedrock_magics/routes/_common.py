@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator
 
+from ..errors import BedrockError
 from ..reply import Reply
 from ..request import Request
 
@@ -194,8 +195,6 @@ def stream_request_id(stream: Any) -> str | None:
 def incomplete_stream(what: str, request_id: str | None) -> Exception:
     """The error to raise when ``what`` (``"The ConverseStream response"``) ended before the
     model finished: no stop reason and no usage arrived, so the answer may be partial."""
-    from ..errors import BedrockError
-
     return BedrockError(f"{what} ended before the model finished.", code="IncompleteStream", request_id=request_id,
                         hint="Retry the call; if it keeps happening try without --stream.")
 

@@ -121,3 +121,12 @@ def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any])
             state["extra"] = event["messageStop"].get("additionalModelResponseFields")
         elif "metadata" in event:
             state["usage"], state["metrics"] = event["metadata"].get("usage"), event["metadata"].get("metrics")
+
+
+def count_tokens_input(request: Request) -> dict[str, Any]:
+    """CountTokens' ``input.converse``: the Converse request the call would send, minus what
+    CountTokens does not take (model id, inference settings) — so tool schemas and a conversation's
+    history are counted exactly as they will be billed."""
+    body = converse_kwargs(request)
+    return {key: body[key] for key in ("messages", "system", "toolConfig", "additionalModelRequestFields")
+            if key in body}

@@ -16,6 +16,7 @@ import json
 from contextlib import closing
 from typing import Any, Iterator
 
+from ..errors import BedrockError
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
@@ -115,8 +116,6 @@ def send(client: Any, request: Request) -> Reply:
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     """Streamed Responses: ``response.output_text.delta`` texts, then the final Reply (``streamed=True``)."""
-    from ..errors import BedrockError
-
     clock = c.Clock()
     events = client.responses.create(**response_params(request), stream=True)
     request_id = c.stream_request_id(events)
