@@ -40,7 +40,7 @@ from traitlets.config import Configurable
 from . import endpoints
 from .errors import did_you_mean
 from .prices import check_overrides
-from .request import APIS, ENDPOINTS
+from .routes import ALL_APIS, APIS, DEFAULT_APIS, ENDPOINTS
 
 __all__ = [
     "APIS", "DEFAULT_APIS", "DEFAULT_MODELS", "ENDPOINTS", "FORMATS", "RETRY_MODES", "SETTINGS", "BedrockSettings",
@@ -49,8 +49,6 @@ __all__ = [
 
 FORMATS = ("markdown", "text", "json", "code", "html")
 RETRY_MODES = ("standard", "adaptive", "legacy")
-#: The API used on each endpoint unless one is chosen.
-DEFAULT_APIS = {"runtime": "converse", "mantle": "responses"}
 #: Cheap models that exist in every catalog region: runtime (a US inference profile) and mantle.
 DEFAULT_MODELS = {"runtime": "us.amazon.nova-lite-v1:0", "mantle": "openai.gpt-oss-120b"}
 _DEFAULT_REGION = "us-east-1"
@@ -129,7 +127,7 @@ class BedrockSettings(Configurable):
         help="Inference endpoint: 'runtime' (bedrock-runtime: converse, invoke, chat, responses) or 'mantle' "
              "(bedrock-mantle, OpenAI-compatible: responses, chat).").tag(config=True)
     api = Choice(
-        ("converse", "invoke", "chat", "responses"), default_value="converse",
+        ALL_APIS, default_value=DEFAULT_APIS["runtime"],
         help="Wire API on the endpoint: runtime serves converse, invoke, chat and responses; mantle serves "
              "responses and chat. Left unset, it follows the endpoint (converse on runtime, responses on "
              "mantle).").tag(config=True)

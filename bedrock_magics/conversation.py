@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from .request import Request
+from .routes import uses_server_state
 from .toolspec import tool_spec
 
 __all__ = ["Conversation", "Conversations", "DEFAULT_NAME", "UnknownConversation", "chat_name", "uses_server_state"]
@@ -39,11 +40,6 @@ def chat_name(chat: Any) -> str | None:
     if not isinstance(chat, str) or not chat.strip():
         raise ValueError(f"chat must be a conversation name, not {chat!r}")
     return chat.strip()
-
-
-def uses_server_state(endpoint: str, api: str) -> bool:
-    """True for the routes that keep a conversation server-side (``previous_response_id``)."""
-    return endpoint == "mantle" and api == "responses"
 
 
 @dataclass

@@ -35,8 +35,8 @@ from traitlets import TraitError, observe
 from . import batch, dryrun, endpoints, prices, routes
 from .auth import Clients
 from .catalog import Catalog
-from .config import APIS, ENDPOINTS, BedrockSettings
-from .conversation import Conversations, chat_name, uses_server_state
+from .config import BedrockSettings
+from .conversation import Conversations, chat_name
 from .errors import BedrockError, Note, did_you_mean
 from .explain import Hints, explain
 from .ledger import Ledger
@@ -45,6 +45,7 @@ from .modelids import family_of
 from .redact import remember_secret
 from .reply import Reply
 from .request import Request, ToolSpec, user_message
+from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
 from .tools import Toolbox, ToolLoop, ToolLoopError, ToolRound
 from .toolspec import tool_spec
@@ -307,7 +308,7 @@ class Bedrock(BedrockSettings):
         if api is None:
             api = self.default_api(endpoint)
         else:
-            api = _choice("api", api, ("converse", "invoke", "chat", "responses"))
+            api = _choice("api", api, ALL_APIS)
             if api not in APIS[endpoint]:
                 raise ValueError(f"the {endpoint} endpoint does not serve the {api!r} API; on {endpoint} use "
                                  f"{' or '.join(APIS[endpoint])}")

@@ -31,12 +31,12 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from . import routes
 from .errors import code_of
 from .modelids import region_of_arn, split_s3_uri
 from .reply import Reply
 from .request import Request
-from .routes import _common, codecs
-from .routes.converse import converse_kwargs
+from .routes import INVOCATION_TYPES, _common
 from .rows import Columns, base_frame, check_frame, check_inputs, check_out, row_tasks
 from .runner import Stats
 
@@ -55,8 +55,6 @@ RECORDS_PER_FILE = 50_000
 MIN_RECORDS = 100
 #: Job statuses after which nothing changes.
 TERMINAL = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
-#: The job's ``modelInvocationType`` for each ``api`` setting: which body every record carries.
-INVOCATION_TYPES = {"invoke": "InvokeModel", "converse": "Converse"}
 
 _SIDE_CAR = "bedrock-magics.json"
 _JOB_NAME = re.compile(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}")
@@ -98,53 +96,14 @@ def _invocation_type(api: str | None, endpoint: str | None = None) -> str:
 
 def _encoder(invocation_type: str, first: Request, family: str | None = None,
              notes: list[str] | None = None) -> Callable[[Request], dict[str, Any]]:
-    """``request -> modelInput`` for every record of a job (the first row's request picks the codec).
-
-    ``family`` is the InvokeModel body family (``Bedrock.family_of``); when it is unknown the records
-    carry the Converse-shaped (Nova) body, and a line saying so is added to ``notes``."""
-    if invocation_type == "Converse":
-        def converse_body(request: Request) -> dict[str, Any]:
-            body = converse_kwargs(request)
-            del body["modelId"]  # the job names the model; a record holds the rest of the request
-            return body
-
-        return converse_body
-
-    family = first.extra.get("family") or family
-    if family is None:
-        # codec_for would warn with a traceback-style line; say it once, as a note, instead.
-        codec: codecs.Codec = codecs.Fallback()
-        if notes is not None:
-            notes.append(f"the InvokeModel body format of {first.model} is unknown: the records carry the "
-                         "Converse-shaped (Amazon Nova) body; use --api converse (api='converse') to be sure")
-    else:
-        codec = codecs.codec_for(first.model, family)  # UnsupportedFamilyError: a ValueError
-
-    def invoke_body(request: Request) -> dict[str, Any]:
-        body = codec.encode(request)
-        body.update(request.extra.get("body") or {})  # caller's extra wire fields, as the invoke route does
-        return body
-
-    return invoke_body
+    """``request -> modelInput`` for every record of a job: the route of the job's body says how."""
+    return routes.batch_route(invocation_type).record_encoder(first, family, notes)
 
 
 def _decoder(invocation_type: str, model: str,
              family: str | None = None) -> "Callable[[dict[str, Any]], Decoded] | None":
-    """``modelOutput -> Decoded`` for a job's records (None: embedding models, whose output is no text).
-
-    ``family`` is the body family (``Bedrock.family_of``); unknown, the output is decoded by its shape."""
-    if invocation_type == "Converse":
-        def converse_output(output: dict[str, Any]) -> codecs.Decoded:
-            usage = output.get("usage") or {}
-            message = (output.get("output") or {}).get("message") or {}
-            return codecs.Decoded(text=_common.text_of(message), stop=output.get("stopReason"),
-                                  input_tokens=usage.get("inputTokens"), output_tokens=usage.get("outputTokens"))
-
-        return converse_output
-    family = family or codecs.family_of(model)
-    if family is None:
-        return codecs.Fallback().decode  # recognises each family's output by its fields
-    return None if family in codecs.EMBED_FAMILIES else codecs.codec_for(model, family).decode
+    """``modelOutput -> Decoded`` for a job's records (None: embedding models, whose output is no text)."""
+    return routes.batch_route(invocation_type).record_decoder(model, family)
 
 
 # ==================================================================================================

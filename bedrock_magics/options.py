@@ -27,7 +27,7 @@ from . import endpoints, templating
 from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
 from .errors import did_you_mean
-from .request import APIS, ENDPOINTS
+from .routes import APIS, ENDPOINTS
 
 __all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
 

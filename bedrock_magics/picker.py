@@ -42,12 +42,12 @@ from typing import Any, Callable, Iterable
 
 from . import endpoints
 from .errors import one_line as _one_line
-from .request import APIS
+from .routes import APIS, LABELS
 
 __all__ = ["Picker", "pick", "describe", "config_lines", "has_widget_frontend", "API_LABELS"]
 
-#: How each API is labelled in the API dropdown.
-API_LABELS = {"converse": "Converse", "invoke": "InvokeModel", "chat": "Chat Completions", "responses": "Responses"}
+#: How each API is labelled in the API dropdown (the route table's labels).
+API_LABELS = LABELS
 #: The ``bm`` traits the picker reads and writes, in the order of the ``%config`` lines.
 #: (``streaming``, not ``stream``: ``Bedrock.stream()`` is the streaming call itself.)
 TRAITS = ("region", "endpoint", "api", "model", "system", "temperature", "max_tokens", "streaming")

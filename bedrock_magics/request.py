@@ -12,9 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-ENDPOINTS = ("runtime", "mantle")
-APIS = {"runtime": ("converse", "invoke", "chat", "responses"), "mantle": ("responses", "chat")}
-
 
 @dataclass(frozen=True)
 class ToolSpec:

@@ -12,11 +12,25 @@ import json
 import re
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from ..errors import BedrockError
 from ..reply import Reply
 from ..request import Request
+
+
+@dataclass
+class Decoded:
+    """What a response body (or an assembled stream) says, in wire-neutral terms."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    stop: Any = None  # the wire's own stop reason
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    response_id: str | None = None
+
 
 # Every wire's stop/finish reason, lower-cased, -> Converse's vocabulary.
 _STOP = {

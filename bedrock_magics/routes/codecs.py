@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Note
 from ..modelids import EMBED_FAMILIES, family_of
 from ..request import Request
 from . import _common as c
+from ._common import Decoded
 from .converse import converse_kwargs
 
 #: Anthropic's Messages body requires max_tokens; Converse's own default for Claude models is 4096.
@@ -38,18 +38,6 @@ DEFAULT_MAX_TOKENS = 4096
 # --------------------------------------------------------------------------------------------------
 # Decoded responses and stream state
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Decoded:
-    """What a response body (or an assembled stream) says, in wire-neutral terms."""
-
-    text: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    stop: Any = None  # the wire's own stop reason
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    response_id: str | None = None
 
 
 class StreamState:

@@ -20,6 +20,9 @@ from . import codecs
 # Not "embed": every route module's API is the wire API written to Reply.api and the ledger's api
 # column, and embeddings are InvokeModel calls (``invoke`` delegates here for embedding models).
 API = "invoke"
+# Reached through ``invoke`` (embedding models) or directly as ("runtime", "embed"); not an API of
+# its own in the route table (see routes/__init__).
+CLIENT = "bedrock-runtime"
 
 
 def _titan_body(request: Request, text: str) -> dict[str, Any]:

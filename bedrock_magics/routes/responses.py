@@ -22,6 +22,14 @@ from ..request import Request
 from . import _common as c
 
 API = "responses"
+# What this route serves, read by routes/__init__ into the one route table.
+LABEL = "Responses"
+CLIENT = "openai"
+ENDPOINTS = ("runtime", "mantle")
+DEFAULT_ON = ("mantle",)
+SERVER_STATE = ("mantle",)  # mantle keeps the conversation: a turn sends previous_response_id
+BATCH_TYPE = None
+CAPABILITIES = frozenset({"stream", "tools"})
 
 
 def input_items(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[dict[str, Any]]:
