@@ -93,7 +93,7 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
     check_frame(frame)
     out = check_out(out, frame)
     workers = concurrency_of(bm, concurrency)
-    first = check_inputs(bm, frame, template, namespace, [overrides])
+    templates, first = check_inputs(bm, frame, template, namespace, [overrides])
     columns = Columns(out, len(frame))
     result = base_frame(frame, columns.names())
     if first is not None:
@@ -101,7 +101,7 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
     runner = Runner(bm, concurrency=workers, use_cache=use_cache, progress=progress and len(frame) > 0,
                      total=len(frame), desc=out, on_row=on_row)
     try:
-        runner.run(row_tasks(bm, frame, template, namespace, [overrides]),
+        runner.run(row_tasks(templates, frame, template, namespace, [overrides]),
                    lambda done: columns.put(done.task.pos, done.reply))
     except KeyboardInterrupt:
         pass  # runner.stats.interrupted is set: finish raises BatchInterrupted with the frame
@@ -215,16 +215,16 @@ def _compare_frame(bm: "Bedrock", frame: "pd.DataFrame", template: str | None, m
     sets = [Columns(f"{out}_{slugs[model]}", len(frame)) for model in models]
     result = base_frame(frame, [name for cols in sets for name in cols.names()])
     settings = [{**overrides, "model": model} for model in models]
-    first = check_inputs(bm, frame, template, namespace, settings)
+    templates, first = check_inputs(bm, frame, template, namespace, settings)
     if first is not None:
-        for options in settings:
-            warm_up(bm, bm.request(first.prompt, **options))
+        for each in templates:
+            warm_up(bm, each.fill(first.prompt))
     # Tasks go row by row, every model per row: an interrupted run has whole rows, not whole models.
     runner = Runner(bm, concurrency=concurrency, use_cache=use_cache, progress=progress and len(frame) > 0,
                      total=len(frame) * len(models), desc=f"compare {len(models)} models", on_row=on_row,
                      unit="call")
     try:
-        runner.run(row_tasks(bm, frame, template, namespace, settings),
+        runner.run(row_tasks(templates, frame, template, namespace, settings),
                    lambda done: sets[done.task.slot].put(done.task.pos, done.reply))
     except KeyboardInterrupt:
         pass
@@ -283,7 +283,8 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
     settings: dict[str, Any] = {"model": model, "endpoint": "runtime", "api": "invoke", "extra": extra}
     if region:
         settings["region"] = region
-    warm_up(bm, bm.request("settings check", **settings))
+    request = bm.request_template(**settings)  # the settings resolved once, each row's text filled in
+    warm_up(bm, request.base)
 
     def tasks() -> Iterator[Task]:
         for pos, text in enumerate(frame[column].tolist()):
@@ -291,7 +292,7 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
                 yield Task(pos, 0, None, failed=unsent(settings, f"no text to embed in column {column!r} "
                                                                    f"(found {text!r})"))
             else:
-                yield Task(pos, 0, bm.request(text, **settings))
+                yield Task(pos, 0, request.fill(text))
 
     def vector(reply: Reply) -> Any:
         return None if reply.embedding is None else np.asarray(reply.embedding, dtype=np.float32)

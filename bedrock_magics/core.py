@@ -37,14 +37,14 @@ from .auth import Clients
 from .catalog import Catalog
 from .config import BedrockSettings
 from .conversation import Conversations, chat_name
-from .errors import BedrockError, Note, did_you_mean
+from .errors import BedrockError, Cancelled, Note, did_you_mean
 from .explain import Hints, explain
 from .ledger import Ledger
 from .local import credentials as local_credentials
 from .modelids import family_of
 from .redact import remember_secret
 from .reply import Reply
-from .request import Request, ToolSpec, user_message
+from .request import Request, RequestTemplate, ToolSpec, check_prompt, user_message
 from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
 from .tools import Toolbox, ToolLoop, ToolLoopError, ToolRound
@@ -299,10 +299,7 @@ class Bedrock(BedrockSettings):
             ValueError: one line naming what is wrong and the valid values.
         """
         _check_options(overrides)
-        if not isinstance(prompt, str):
-            raise ValueError(f"the prompt must be a string, not {type(prompt).__name__}")
-        if not prompt.strip():
-            raise ValueError("the prompt is empty: write it in the cell (or pass it to ask())")
+        check_prompt(prompt)
         endpoint = _choice("endpoint", overrides.get("endpoint"), ENDPOINTS) or self.endpoint
         api = overrides.get("api")
         if api is None:
@@ -331,6 +328,12 @@ class Bedrock(BedrockSettings):
         if chat is not None:
             request = self.chats.get(chat).prepare(request)
         return request
+
+    def request_template(self, **overrides: Any) -> RequestTemplate:
+        """The settings and per-call ``overrides`` resolved once (as :meth:`request` does, with the
+        same ``ValueError``\\ s), for many prompts: ``template.fill(prompt)`` is each one's
+        :class:`Request`. A ``--df`` run resolves its settings once, not once per row."""
+        return RequestTemplate(self.request("{prompt}", **overrides))
 
     def _add_family(self, request: Request) -> None:
         """InvokeModel needs the model family's body format: an id the codecs cannot read (an ARN)
@@ -374,7 +377,8 @@ class Bedrock(BedrockSettings):
         A failure is a reply with ``status="error"`` and a one-line ``error`` (cause and fix).
         With ``record`` the reply is priced and written to the ledger. Safe to call from worker
         threads (``map`` does); it touches neither IPython nor the display.
-        ``KeyboardInterrupt`` records a ``cancelled`` row and propagates.
+        ``KeyboardInterrupt`` records a ``cancelled`` row and propagates as
+        :class:`~bedrock_magics.errors.Cancelled` (a ``KeyboardInterrupt``) whose ``reply`` is that row.
         """
         reply, _ = self._call(request, record=record, cell=cell)
         return reply
@@ -452,13 +456,13 @@ class Bedrock(BedrockSettings):
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
             error = None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             reply = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                  code="Cancelled")
             reply.chat = chat
             if record:
                 self.record(reply, cell)
-            raise
+            raise _cancelled(stop, reply)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an explained reply
             elapsed = clock.ms  # before explain(), which may ask the catalog for hints
             error = self._explain(exc, request)
@@ -554,7 +558,8 @@ class Bedrock(BedrockSettings):
 
         Same keywords as :meth:`ask`. The reply is recorded when the stream ends. If the consumer
         stops early (``break``, ``close()``) or the user interrupts, a ``cancelled`` row is recorded
-        with the text received so far, and the interruption propagates.
+        with the text received so far, and the interruption propagates (an interrupt as
+        :class:`~bedrock_magics.errors.Cancelled`, whose ``reply`` holds that text).
 
         Raises:
             ValueError: bad input (at the first ``next()``).
@@ -588,12 +593,14 @@ class Bedrock(BedrockSettings):
                 yield piece
             if reply is None:
                 raise RuntimeError("the stream ended without a final reply")
-        except (KeyboardInterrupt, GeneratorExit):
+        except (KeyboardInterrupt, GeneratorExit) as stop:
             cancelled = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                      code="Cancelled", text="".join(pieces))
             cancelled.streamed, cancelled.chat = True, chat
             self.record(cancelled, cell)
-            raise
+            if isinstance(stop, GeneratorExit):  # the consumer stopped early: nothing to report to it
+                raise
+            raise _cancelled(stop, cancelled)
         except Exception as exc:  # noqa: BLE001 - explained, recorded, raised
             elapsed = clock.ms
             error = self._explain(exc, request)
@@ -708,6 +715,16 @@ def _output_modalities(frame: Any, model: str) -> set[str] | None:
     if hit.empty:
         return None
     return {str(m).upper() for row in hit["output_modalities"] for m in row}
+
+
+def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:
+    """The interrupt to raise for a cancelled call: a :class:`~bedrock_magics.errors.Cancelled`
+    carrying the recorded reply (an interrupt already carrying one, from an inner call, is kept)."""
+    if isinstance(stop, Cancelled):
+        return stop
+    cancelled = Cancelled(reply)
+    cancelled.__cause__ = stop
+    return cancelled
 
 
 def _is_running(service: Any) -> bool:

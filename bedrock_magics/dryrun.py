@@ -151,10 +151,10 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
     else:
         check_frame(frame_or_prompt, "frame_or_prompt")
         base = frame_or_prompt
-        first = check_inputs(bm, base, template, namespace, [overrides])
+        templates, first = check_inputs(bm, base, template, namespace, [overrides])
         if first is not None:
             warm_up(bm, first)
-        tasks = row_tasks(bm, base, template, namespace, [overrides])
+        tasks = row_tasks(templates, base, template, namespace, [overrides])
     n = len(base)
     workers = concurrency_of(bm, concurrency)
     counter = _TokenCounter(bm)

@@ -98,6 +98,22 @@ class BedrockError(Exception):
         return lines
 
 
+class Cancelled(KeyboardInterrupt):
+    """A call stopped by Ctrl-C. It *is* a ``KeyboardInterrupt``, so scripts stop as usual;
+    ``reply`` is the call's recorded ``cancelled`` :class:`~bedrock_magics.reply.Reply`, with
+    the text that arrived before the interrupt (``Bedrock.ask``/``stream`` raise it)::
+
+        try:
+            reply = bm.ask("Write a long story")
+        except Cancelled as stop:
+            reply = stop.reply       # status "cancelled"; its ledger row is written
+    """
+
+    def __init__(self, reply: Any) -> None:
+        super().__init__("cancelled (interrupted)")
+        self.reply = reply
+
+
 def one_line(text: Any) -> str:
     """``text`` (a string or an exception) as one short line, with secrets masked.
 
@@ -157,5 +173,5 @@ def did_you_mean(value: Any, choices: Iterable[Any], form: str = " Did you mean 
     return form.format(by_key[close[0]]) if close else ""
 
 
-__all__: Sequence[str] = ("BedrockError", "Note", "code_of", "did_you_mean", "one_line", "show_notes_briefly",
+__all__: Sequence[str] = ("BedrockError", "Cancelled", "Note", "code_of", "did_you_mean", "one_line", "show_notes_briefly",
                           "status_of")

@@ -185,13 +185,13 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
     invocation_type = _invocation_type(overrides.get("api"), overrides.get("endpoint"))
     api = "converse" if invocation_type == "Converse" else "invoke"
     settings = {**overrides, "api": api, "endpoint": "runtime", **({"model": model} if model else {})}
-    check_inputs(bm, frame, template, namespace, [settings])
+    templates, _ = check_inputs(bm, frame, template, namespace, [settings])
 
     lines: list[str] = []
     notes: list[str] = []
     first: Request | None = None
     encode: Callable[[Request], dict[str, Any]] | None = None
-    for task in row_tasks(bm, frame, template, namespace, [settings]):
+    for task in row_tasks(templates, frame, template, namespace, [settings]):
         if task.request is None:
             raise ValueError(f"row {task.pos} cannot be submitted: {task.failed.error if task.failed else ''}")
         request = task.request

@@ -2,9 +2,9 @@
 :mod:`~bedrock_magics.dryrun`, :mod:`~bedrock_magics.jobs`): checking a frame and its ``--out``
 before anything is sent, rendering each row's prompt into a request, and the result columns.
 
-Settings are resolved once per run: :func:`check_inputs` builds the run's request template with
-``bm.request`` (every setting checked, the conversation attached), and :func:`row_tasks` fills
-each row's prompt into it, instead of resolving every setting again for every row.
+Settings are resolved once per run: :func:`check_inputs` builds the run's request templates with
+``bm.request_template`` (every setting checked, the conversation attached), and :func:`row_tasks`
+fills each row's prompt into them, instead of resolving every setting again for every row.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from .errors import one_line
 from .reply import Reply
-from .request import Request
+from .request import Request, RequestTemplate
 from .runner import CANCELLED, BatchInterrupted, Stats, Task
 from .templating import render
 
@@ -159,24 +159,25 @@ def prompts(frame: "pd.DataFrame", template: str, namespace: Mapping[str, Any] |
 
 
 def check_inputs(bm: "Bedrock", frame: "pd.DataFrame", template: Any, namespace: Mapping[str, Any] | None,
-                  settings: Sequence[Mapping[str, Any]]) -> Request | None:
+                 settings: Sequence[Mapping[str, Any]]) -> tuple[list[RequestTemplate], Request | None]:
     """Fail at once, before anything is sent, on what would fail every row: a template naming a
     missing column (the templating module's one-line error on the first row) or bad settings
-    (``Bedrock.request``'s ValueError). Returns the first row's request (None for an empty frame)."""
+    (``Bedrock.request``'s ValueError). Returns the run's request templates, one per column set
+    (its settings resolved once), and the first row's request (None for an empty frame)."""
     if not isinstance(template, str) or not template.strip():
         raise ValueError(f"the template must be non-empty text, not {template!r}")
-    for options in settings:
-        bm.request("settings check", **options)
+    templates = [bm.request_template(**options) for options in settings]
     if len(frame) == 0:
-        return None
+        return templates, None
     first = next(prompts(frame.iloc[:1], template, namespace))
-    return bm.request(first, **settings[0]) if first.strip() else None
+    return templates, (templates[0].fill(first) if first.strip() else None)
 
 
-def row_tasks(bm: "Bedrock", frame: "pd.DataFrame", template: str, namespace: Mapping[str, Any] | None,
-               settings: Sequence[Mapping[str, Any]]) -> Iterator[Task]:
-    """One task per row and column set, built lazily. A row whose prompt cannot be rendered or is
-    empty becomes an error row (never sent, no ledger row) instead of stopping the run."""
+def row_tasks(templates: Sequence[RequestTemplate], frame: "pd.DataFrame", template: str,
+              namespace: Mapping[str, Any] | None, settings: Sequence[Mapping[str, Any]]) -> Iterator[Task]:
+    """One task per row and column set, built lazily: each row's prompt filled into the run's
+    request templates. A row whose prompt cannot be rendered or is empty becomes an error row
+    (never sent, no ledger row) instead of stopping the run."""
     for pos, row in enumerate(iter_rows(frame)):
         try:
             prompt = render_prompt(template, namespace, row)
@@ -187,7 +188,7 @@ def row_tasks(bm: "Bedrock", frame: "pd.DataFrame", template: str, namespace: Ma
             continue
         for slot, options in enumerate(settings):
             try:
-                request = bm.request(prompt, **options)
+                request = templates[slot].fill(prompt)
             except ValueError as exc:  # an empty prompt, typically
                 yield Task(pos, slot, None, failed=unsent(options, one_line(exc)))
             else:

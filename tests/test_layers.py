@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bedrock_magics"
 # siblings that do not import each other. Mirrors docs/architecture.md.
 LAYERS = [
     ["magics"],
+    ["linecommands", "modes"],
     ["options"],
     ["display", "picker"],
     ["core"],
