@@ -16,7 +16,6 @@ from typing import Any, Callable, Iterable
 
 from .request import Request
 from .routes import uses_server_state
-from .toolspec import tool_spec
 
 __all__ = ["Conversation", "Conversations", "DEFAULT_NAME", "UnknownConversation", "chat_name", "uses_server_state"]
 
@@ -69,6 +68,8 @@ class Conversation:
         with tool calls needs its tool definitions).
         """
         if self.functions and not request.tools:
+            from .toolspec import tool_spec  # loaded when a conversation used tools (not at %load_ext)
+
             request = replace(request, tools=tuple(tool_spec(fn, name) for name, fn in self.functions.items()))
         if (uses_server_state(request.endpoint, request.api) and self.last_response_id
                 and self.response_scope == (request.region, request.endpoint)):

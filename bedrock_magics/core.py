@@ -18,6 +18,12 @@ into a :class:`~bedrock_magics.request.Request` (no I/O, ``ValueError`` for bad 
 :meth:`Bedrock.record` prices it and appends one ledger row. ``ask``/``stream`` add conversations
 and tool loops on top, and raise :class:`~bedrock_magics.errors.BedrockError` for a failed call after
 its row is written. Nothing here touches IPython or displays anything.
+
+The modules every call needs are imported at the top. The feature modules (``batch``, ``dryrun``,
+``jobs``, ``catalog``, ``tools``, ``explain``, the clients of ``auth``, the ``ledger``; and the
+magic's ``picker``) are imported by the method
+that uses them, on first use: together they would double the time of ``%load_ext``
+(``tests/test_config.py`` guards it). ``tests/test_layers.py`` reads those imports too.
 """
 
 from __future__ import annotations
@@ -32,43 +38,34 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 from traitlets import TraitError, observe
 
-from . import batch, dryrun, endpoints, prices, routes
-from .auth import Clients
-from .catalog import Catalog
+from . import endpoints, localservice, prices, routes
 from .config import BedrockSettings
 from .conversation import Conversations, chat_name
-from .errors import BedrockError, Cancelled, Note, did_you_mean
-from .explain import Hints, explain
-from .ledger import Ledger
+from .errors import BedrockError, Cancelled, Note
 from .local import credentials as local_credentials
 from .modelids import family_of
 from .redact import remember_secret
 from .reply import Reply
-from .request import Request, RequestTemplate, ToolSpec, check_prompt, user_message
+from .overrides import call_options, check_options, choice, messages_of, stops, tool_specs
+from .request import Request, RequestTemplate, check_prompt, user_message
 from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
-from .tools import Toolbox, ToolLoop, ToolLoopError, ToolRound
 from .toolspec import tool_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from .auth import Clients
+    from .ledger import Ledger
+    from .catalog import Catalog
+    from .tools import ToolRound
+
     from .local.server import LocalService
 
 __all__ = ["Bedrock"]
 
-# Options of request()/ask()/stream() besides the prompt; a typo gets a did-you-mean.
-_OPTIONS = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop",
-            "chat", "tools", "extra", "messages")
-
 # Catalog kinds billed per token as their base model (see Catalog.base_model): what price() may map.
 _PRICED_AS_BASE = ("foundation-model", "inference-profile")
-
-# The local service, shared by every Bedrock in this process (one port, one CA): see use_local().
-_local_service: "LocalService | None" = None
-_local_owned = False
-_local_lock = threading.Lock()
-
 
 class Bedrock(BedrockSettings):
     """Amazon Bedrock from Python: every endpoint and API, with a ledger of every call.
@@ -123,6 +120,8 @@ class Bedrock(BedrockSettings):
                 identity = ("aws", self.profile, key_id, self.retry_mode, self.max_attempts)
             clients = self._clients.get(identity)
             if clients is None:
+                from .auth import Clients  # boto3/openai glue: loaded with the first call
+
                 if service is not None:
                     options: dict[str, Any] = dict(
                         endpoint_urls=service.endpoints, ca_bundle=service.ca_file,
@@ -146,6 +145,8 @@ class Bedrock(BedrockSettings):
         """The ledger at ``ledger_path`` (opened on first read or write)."""
         with self._lock:
             if self._ledger is None or self._ledger.path != self.ledger_path:
+                from .ledger import Ledger  # sqlite3: loaded with the first call
+
                 self._ledger = Ledger(self.ledger_path)
             return self._ledger
 
@@ -155,6 +156,8 @@ class Bedrock(BedrockSettings):
         clients = self.clients
         with self._lock:
             if self._catalog is None:
+                from .catalog import Catalog
+
                 self._catalog = Catalog(clients)
             return self._catalog
 
@@ -217,27 +220,13 @@ class Bedrock(BedrockSettings):
     def use_local(self, start: bool = True, service: "LocalService | None" = None) -> "LocalService":
         """Route every call of this object to the local Bedrock service (on 127.0.0.1) and return it.
 
-        The service is shared by the whole process: the first ``use_local()`` starts it in a
-        background thread, later ones reuse it. ``service`` adopts one already running (tests pass
-        their fixture's). With ``start=False`` only a running service is used (``RuntimeError`` if none).
-        The local credentials are used for signing; nothing is exported to ``os.environ``.
+        The service is shared by the whole process (:mod:`~bedrock_magics.localservice`): the first
+        ``use_local()`` starts it in a background thread, later ones reuse it. ``service`` adopts one
+        already running (tests pass their fixture's). With ``start=False`` only a running service is
+        used (``RuntimeError`` if none). The local credentials are used for signing; nothing is
+        exported to ``os.environ``.
         """
-        global _local_service, _local_owned
-        with _local_lock:
-            if service is not None:
-                svc = service
-            elif _local_service is not None and _is_running(_local_service):
-                svc = _local_service
-            elif not start:
-                raise RuntimeError("the local Bedrock service is not running: use_local() starts it")
-            else:
-                from .local import (
-                    LocalService,  # the service is its own program: loaded only to start it
-                )
-
-                svc = LocalService(port=0)
-                svc.start()
-                _local_service, _local_owned = svc, True
+        svc = localservice.shared(start=start, service=service)
         with self._lock:
             self._service = svc
         self.local = True
@@ -255,12 +244,7 @@ class Bedrock(BedrockSettings):
 
     def stop_local(self) -> None:
         """Stop using the local service (and stop it, if ``use_local`` started it in this process)."""
-        global _local_service, _local_owned
-        with _local_lock:
-            svc = self._service or _local_service
-            if svc is not None and svc is _local_service and _local_owned:
-                svc.stop()
-                _local_service, _local_owned = None, False
+        localservice.release(self._service)
         with self._lock:
             self._service = None
             for identity in [i for i in self._clients if i[0] == "local"]:
@@ -275,14 +259,9 @@ class Bedrock(BedrockSettings):
     def _local(self) -> "LocalService":
         """The service for ``local=True``: ours, the process's, or a new one (config said local)."""
         svc = self._service
-        if svc is not None and _is_running(svc):
-            return svc
-        with _local_lock:
-            shared = _local_service
-        if shared is not None and _is_running(shared):
-            self._service = shared
-            return shared
-        return self.use_local(start=True)
+        if svc is None or not localservice.is_running(svc):
+            svc = self._service = localservice.shared(start=False) if localservice.running() else self.use_local()
+        return svc
 
     # ==============================================================================================
     # request -> send -> record
@@ -298,14 +277,14 @@ class Bedrock(BedrockSettings):
         Raises:
             ValueError: one line naming what is wrong and the valid values.
         """
-        _check_options(overrides)
+        check_options(overrides)
         check_prompt(prompt)
-        endpoint = _choice("endpoint", overrides.get("endpoint"), ENDPOINTS) or self.endpoint
+        endpoint = choice("endpoint", overrides.get("endpoint"), ENDPOINTS) or self.endpoint
         api = overrides.get("api")
         if api is None:
             api = self.default_api(endpoint)
         else:
-            api = _choice("api", api, ALL_APIS)
+            api = choice("api", api, ALL_APIS)
             if api not in APIS[endpoint]:
                 raise ValueError(f"the {endpoint} endpoint does not serve the {api!r} API; on {endpoint} use "
                                  f"{' or '.join(APIS[endpoint])}")
@@ -319,9 +298,9 @@ class Bedrock(BedrockSettings):
         settings = {name: self._call_value(name, overrides[name]) if overrides.get(name) is not None
                     else getattr(self, name) for name in ("max_tokens", "temperature", "top_p")}
         request = Request(
-            model=model, messages=tuple(_messages(overrides.get("messages"))) + (user_message(prompt),),
-            region=region, endpoint=endpoint, api=api, system=system or None, stop=_stops(overrides.get("stop")),
-            tools=_tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
+            model=model, messages=tuple(messages_of(overrides.get("messages"))) + (user_message(prompt),),
+            region=region, endpoint=endpoint, api=api, system=system or None, stop=stops(overrides.get("stop")),
+            tools=tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
         if api == "invoke" and "family" not in request.extra:
             self._add_family(request)
         chat = chat_name(overrides.get("chat"))
@@ -483,37 +462,9 @@ class Bedrock(BedrockSettings):
         ``explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
         for failures outside a model call (S3, the control plane). Looked up lazily, and only
         for the failures that need them."""
-        return explain(exc, request, Hints(self, exc, request, context))
+        from .explain import Hints, explain
 
-    def _catalog_hints(self, region: str, model: str, call: bool) -> dict[str, Any]:
-        """The catalog's hints about ``model`` in ``region`` for a refused call (see :class:`~bedrock_magics.explain.Hints`):
-        computed once per catalog fetch, and nothing (no listing) while the region's listing is
-        known to fail."""
-        try:
-            catalog = self.catalog
-        except Exception:  # noqa: BLE001 - no clients, no hints
-            return {}
-        if catalog.failed_recently(region):
-            return {}
-        key = (region, model, call)
-        with self._lock:
-            memo = self._hint_memo.get(key)
-        if memo is not None and memo[0] is catalog.cached(region):
-            return memo[1]
-        values: dict[str, Any] = {}
-        try:
-            frame = catalog.models(region)
-            if call:  # routes only mean something for a model call
-                values["supported_apis"] = catalog.apis_for(region, model)
-            values["close_models"] = catalog.close_matches(region, model)
-            outputs = _output_modalities(frame, model)
-            if outputs is not None:
-                values["embedding"] = "EMBEDDING" in outputs
-        except Exception:  # noqa: BLE001 - hints are a bonus; the error must still be explained
-            return {}  # the catalog remembers the failed listing (Catalog.failed_recently)
-        with self._lock:
-            self._hint_memo[key] = (catalog.cached(region), values)
-        return values
+        return explain(exc, request, Hints(self, exc, request, context))
 
     # ==============================================================================================
     # ask / stream
@@ -535,7 +486,7 @@ class Bedrock(BedrockSettings):
             ValueError: bad input (one line).
             BedrockError: the call failed (after its ledger row was written).
         """
-        options = _options(locals())
+        options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
         if tools:
@@ -565,7 +516,7 @@ class Bedrock(BedrockSettings):
             ValueError: bad input (at the first ``next()``).
             BedrockError: the call failed, possibly mid-stream (after its ledger row was written).
         """
-        options = _options(locals())
+        options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
         if tools:
@@ -620,6 +571,8 @@ class Bedrock(BedrockSettings):
                      streaming: bool) -> Iterator[str | Reply]:
         """The tool loop (see :class:`~bedrock_magics.tools.ToolLoop`): yields deltas (when streaming)
         and finally the answer's Reply."""
+        from .tools import Toolbox, ToolLoop, ToolLoopError
+
         toolbox = Toolbox(options.pop("tools"))
         request = self.request(prompt, **options, chat=chat)
         loop = ToolLoop(request, toolbox, max_rounds=self.max_tool_rounds,
@@ -684,14 +637,20 @@ class Bedrock(BedrockSettings):
 
     def map(self, frame: "pd.DataFrame", template: str, **kwargs: Any) -> "pd.DataFrame":
         """One call per row of ``frame`` with ``template`` (``{column}``); see :func:`batch.map_rows`."""
+        from . import batch
+
         return batch.map_rows(self, frame, template, **kwargs)
 
     def compare(self, prompt: str | None, models: Sequence[str], **kwargs: Any) -> "pd.DataFrame":
         """The same prompt to several models, one row each; see :func:`batch.compare`."""
+        from . import batch
+
         return batch.compare(self, prompt, models, **kwargs)
 
     def embed(self, frame_or_texts: Any, *args: Any, **kwargs: Any) -> Any:
         """Embeddings of texts or of a DataFrame column; see :func:`batch.embed_rows`."""
+        from . import batch
+
         return batch.embed_rows(self, frame_or_texts, *args, **kwargs)
 
     def dry_run(self, frame_or_prompt: Any, *args: Any, models: Sequence[str] | None = None,
@@ -700,6 +659,8 @@ class Bedrock(BedrockSettings):
 
         ``models=[A, B]`` estimates each model (rows stacked model by model, each model's summary
         printed with ``progress``; see :func:`dryrun.dry_run_models`)."""
+        from . import dryrun
+
         if models is not None:
             return dryrun.dry_run_models(self, frame_or_prompt, *args, models=models, **kwargs)
         return dryrun.dry_run(self, frame_or_prompt, *args, **kwargs)
@@ -707,14 +668,6 @@ class Bedrock(BedrockSettings):
 
 # ==================================================================================================
 # Helpers
-
-
-def _output_modalities(frame: Any, model: str) -> set[str] | None:
-    """The output modalities of ``model`` (id or ARN) in a catalog frame, or None if it is not there."""
-    hit = frame[(frame["model_id"] == model) | (frame["arn"] == model)]
-    if hit.empty:
-        return None
-    return {str(m).upper() for row in hit["output_modalities"] for m in row}
 
 
 def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:
@@ -725,68 +678,6 @@ def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:
     cancelled = Cancelled(reply)
     cancelled.__cause__ = stop
     return cancelled
-
-
-def _is_running(service: Any) -> bool:
-    return bool(getattr(service, "running", False))
-
-
-def _options(scope: dict[str, Any]) -> dict[str, Any]:
-    """The request() overrides among ask()/stream()'s arguments (``None`` means "not given")."""
-    extra = scope.get("extra") or {}
-    names = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop", "tools")
-    options = {name: scope[name] for name in names if scope.get(name) is not None}
-    _check_options(extra)
-    return {**options, **extra}
-
-
-def _check_options(options: Mapping[str, Any]) -> None:
-    for name in options:
-        if name not in _OPTIONS:
-            raise ValueError(f"unknown option {name!r}; the options are {', '.join(_OPTIONS)}."
-                             f"{did_you_mean(name, _OPTIONS)}")
-
-
-def _choice(name: str, value: Any, choices: Sequence[str]) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().lower() in choices:
-        return value.strip().lower()
-    raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}.{did_you_mean(value, choices)}")
-
-
-def _stops(stop: Any) -> tuple[str, ...]:
-    if stop is None:
-        return ()
-    if isinstance(stop, str):
-        stop = [stop]
-    stops = tuple(stop)
-    if not all(isinstance(s, str) and s for s in stops):
-        raise ValueError(f"stop must be a string or a list of non-empty strings, not {stop!r}")
-    return stops
-
-
-def _tool_specs(tools: Any) -> tuple[ToolSpec, ...]:
-    if not tools:
-        return ()
-    if callable(tools) or isinstance(tools, ToolSpec):
-        tools = [tools]
-    specs = [t for t in tools if isinstance(t, ToolSpec)]
-    functions = [t for t in tools if not isinstance(t, ToolSpec)]
-    if functions:
-        specs += list(Toolbox(functions).specs)
-    return tuple(specs)
-
-
-def _messages(messages: Any) -> list[dict[str, Any]]:
-    if not messages:
-        return []
-    out = list(messages)
-    for message in out:
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") or \
-                not isinstance(message.get("content"), (list, tuple)):
-            raise ValueError("messages must be Converse-shaped: {'role': 'user'|'assistant', 'content': [{'text': ...}]}")
-    return out
 
 
 def _last(items: Iterable[Any]) -> Any:

@@ -114,6 +114,25 @@ class Cancelled(KeyboardInterrupt):
         self.reply = reply
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """A DataFrame run stopped by Ctrl-C; ``.frame`` holds the partial result.
+
+    It *is* a ``KeyboardInterrupt``, so scripts, Run All, nbclient and papermill stop as usual.
+    The magic catches it, stores ``.frame`` in ``DEST`` and says how many rows finished; Python
+    callers do the same::
+
+        try:
+            out = bm.map(df, "Summarise: {text}")
+        except BatchInterrupted as stop:
+            out = stop.frame        # finished rows kept; the rest have COL_error == "cancelled"
+    """
+
+    def __init__(self, frame: Any, summary: str) -> None:
+        super().__init__(summary)
+        self.frame = frame
+        self.summary = summary
+
+
 def one_line(text: Any) -> str:
     """``text`` (a string or an exception) as one short line, with secrets masked.
 
@@ -173,5 +192,5 @@ def did_you_mean(value: Any, choices: Iterable[Any], form: str = " Did you mean 
     return form.format(by_key[close[0]]) if close else ""
 
 
-__all__: Sequence[str] = ("BedrockError", "Cancelled", "Note", "code_of", "did_you_mean", "one_line", "show_notes_briefly",
+__all__: Sequence[str] = ("BatchInterrupted", "BedrockError", "Cancelled", "Note", "code_of", "did_you_mean", "one_line", "show_notes_briefly",
                           "status_of")

@@ -530,7 +530,7 @@ class Hints(Mapping):
             region = getattr(self._request, "region", None) or self._given.get("region")
             model = getattr(self._request, "model", None) or self._given.get("model")
             if status_of(self._exc) in (400, 404) and model and region and "s3_uri" not in self._given:
-                self._catalog_values = self._bm._catalog_hints(region, model, self._request is not None)
+                self._catalog_values = catalog_hints(self._bm, region, model, self._request is not None)
         return self._catalog_values
 
     def _credential_hints(self) -> dict[str, Any]:
@@ -562,4 +562,43 @@ class Hints(Mapping):
         return len(self._all())
 
 
-__all__: Sequence[str] = ("Hints", "explain", "raise_explained")
+def catalog_hints(bm: "Bedrock", region: str, model: str, call: bool) -> dict[str, Any]:
+    """The catalog's hints about ``model`` in ``region`` for a refused call (see :class:`Hints`):
+    computed once per catalog fetch, and nothing (no listing) while the region's listing is
+    known to fail."""
+    try:
+        catalog = bm.catalog
+    except Exception:  # noqa: BLE001 - no clients, no hints
+        return {}
+    if catalog.failed_recently(region):
+        return {}
+    key = (region, model, call)
+    with bm._lock:
+        memo = bm._hint_memo.get(key)
+    if memo is not None and memo[0] is catalog.cached(region):
+        return memo[1]
+    values: dict[str, Any] = {}
+    try:
+        frame = catalog.models(region)
+        if call:  # routes only mean something for a model call
+            values["supported_apis"] = catalog.apis_for(region, model)
+        values["close_models"] = catalog.close_matches(region, model)
+        outputs = _output_modalities(frame, model)
+        if outputs is not None:
+            values["embedding"] = "EMBEDDING" in outputs
+    except Exception:  # noqa: BLE001 - hints are a bonus; the error must still be explained
+        return {}  # the catalog remembers the failed listing (Catalog.failed_recently)
+    with bm._lock:
+        bm._hint_memo[key] = (catalog.cached(region), values)
+    return values
+
+
+def _output_modalities(frame: Any, model: str) -> set[str] | None:
+    """The output modalities of ``model`` (id or ARN) in a catalog frame, or None if it is not there."""
+    hit = frame[(frame["model_id"] == model) | (frame["arn"] == model)]
+    if hit.empty:
+        return None
+    return {str(m).upper() for row in hit["output_modalities"] for m in row}
+
+
+__all__: Sequence[str] = ("Hints", "catalog_hints", "explain", "raise_explained")

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
-from . import display, jobs, picker
+from . import display
 from .conversation import UnknownConversation
 from .errors import did_you_mean
 from .redact import redact
@@ -134,10 +134,14 @@ class LineCommands:
         return frame
 
     def _pick(self, args: Any) -> None:
+        from . import picker  # loaded on first use (see core)
+
         self._wait_for_local(raise_error=False)
         picker.pick(self.bm)  # it displays itself; returning it would draw it twice
 
     def _job(self, args: Any) -> Any:
+        from . import jobs  # loaded on first use (see core)
+
         self._wait_for_local()
         with bad_input_is_usage():
             if args.action == "status":

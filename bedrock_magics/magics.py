@@ -18,11 +18,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_loca
 
 from . import display, options, templating
 from .core import Bedrock
-from .errors import BedrockError
+from .errors import BatchInterrupted, BedrockError
 from .linecommands import LOCAL_BANNER, LineCommands, bad_input_is_usage
 from .modes import MODES, Run, batch_interrupted, cell_profile, mode_of
 from .reply import Reply
-from .runner import BatchInterrupted
 
 __all__ = ["BedrockMagics", "load", "unload", "current", "LOCAL_BANNER"]
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from . import jobs, options
+from . import options
 from .core import Bedrock
 
 __all__ = ["MODES", "Run", "batch_interrupted", "cell_profile", "mode_of"]
@@ -30,6 +30,8 @@ class Run:
 
 
 def _job(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
+    from . import jobs  # loaded on first use, like every feature module (see core)
+
     return jobs.submit_job(bm, run.frame, run.template, s3_uri=opts.job, role_arn=opts.role, out=run.out,
                            namespace=run.ns, progress=not opts.quiet, **run.settings)
 

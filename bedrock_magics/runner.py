@@ -32,14 +32,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from . import routes
-from .errors import one_line
+from .errors import BatchInterrupted, one_line
 from .ledger import cache_key
 from .prices import format_usd
 from .reply import Reply
 from .request import Request
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
 
     from .core import Bedrock
 
@@ -54,27 +53,8 @@ THROTTLE_RETRIES = 3
 #: The error text of rows a run never sent because it was interrupted.
 CANCELLED = "cancelled"
 
-# The codes errors.explain gives every "slow down" (boto3's, openai's rate limits, HTTP 429 ...).
+# The codes explain.explain gives every "slow down" (boto3's, openai's rate limits, HTTP 429 ...).
 _THROTTLE_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """A DataFrame run stopped by Ctrl-C; ``.frame`` holds the partial result.
-
-    It *is* a ``KeyboardInterrupt``, so scripts, Run All, nbclient and papermill stop as usual.
-    The magic catches it, stores ``.frame`` in ``DEST`` and says how many rows finished; Python
-    callers do the same::
-
-        try:
-            out = bm.map(df, "Summarise: {text}")
-        except BatchInterrupted as stop:
-            out = stop.frame        # finished rows kept; the rest have COL_error == "cancelled"
-    """
-
-    def __init__(self, frame: "pd.DataFrame", summary: str) -> None:
-        super().__init__(summary)
-        self.frame = frame
-        self.summary = summary
 
 
 # ==================================================================================================
@@ -110,7 +90,7 @@ def error_reply(bm: "Bedrock", request: Request, exc: BaseException) -> Reply:
 
 
 def _is_throttle(reply: Reply) -> bool:
-    """Whether the row's failure means "slow down" (``errors.explain`` names every throttle)."""
+    """Whether the row's failure means "slow down" (``explain.explain`` names every throttle)."""
     return reply.error_code in _THROTTLE_CODES
 
 

@@ -6,17 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bedrock_magics.conversation import DEFAULT_NAME, UnknownConversation, chat_name, uses_server_state
-from bedrock_magics.core import Bedrock
 
-
-@pytest.fixture
-def bm(local_service, tmp_path, monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), retry_mode="standard")
-    bm.use_local(service=local_service)
-    yield bm
-    bm.close()
 
 
 def test_chat_names():

@@ -27,16 +27,6 @@ ROUTES = [
 ]
 
 
-@pytest.fixture
-def bm(local_service, tmp_path, monkeypatch):
-    """A Bedrock on the session's local service, with its own ledger; no AWS environment leaks in."""
-    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), retry_mode="standard")
-    bm.use_local(service=local_service)
-    yield bm
-    bm.close()
-
 
 @pytest.mark.parametrize("endpoint, api, model", ROUTES)
 def test_ask_on_every_endpoint_and_api(bm, endpoint, api, model):

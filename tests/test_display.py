@@ -6,18 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bedrock_magics import display
-from bedrock_magics.core import Bedrock
 from bedrock_magics.errors import BedrockError
 
-
-@pytest.fixture
-def bm(local_service, tmp_path, monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), retry_mode="standard", max_attempts=1)
-    bm.use_local(service=local_service)
-    yield bm
-    bm.close()
 
 
 def test_the_footer_names_model_route_tokens_latency_and_cost(bm):

@@ -218,7 +218,7 @@ def stream_errors(request_id: str | None, client: Any = None) -> Iterator[None]:
     """Tag an exception raised while reading a stream with the call's request id and endpoint.
 
     A connection cut mid-stream surfaces as a bare transport error that knows neither; the tags
-    let ``errors.explain`` name them (attributes ``bedrock_request_id``/``bedrock_endpoint_url``).
+    let ``explain.explain`` name them (attributes ``bedrock_request_id``/``bedrock_endpoint_url``).
     """
     try:
         yield

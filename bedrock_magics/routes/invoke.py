@@ -9,12 +9,16 @@ when those are missing. Streams are read through botocore's event-stream parser.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
-from . import codecs, embed
+from ..modelids import EMBED_FAMILIES, family_of
+from . import embed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import codecs
 
 API = "invoke"
 # What this route serves, read by routes/__init__ into the one route table.
@@ -28,7 +32,7 @@ CAPABILITIES = frozenset({"stream", "tools", "embed"})
 
 
 def _family(request: Request) -> str | None:
-    return request.extra.get("family") or codecs.family_of(request.model)
+    return request.extra.get("family") or family_of(request.model)
 
 
 def _body(codec: codecs.Codec, request: Request) -> bytes:
@@ -47,8 +51,10 @@ def _header_int(headers: dict[str, str], name: str) -> int | None:
 
 def send(client: Any, request: Request) -> Reply:
     """One InvokeModel call (embedding models are delegated to ``embed.send``)."""
+    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+
     family = _family(request)
-    if family in codecs.EMBED_FAMILIES:
+    if family in EMBED_FAMILIES:
         return embed.send(client, request)
     codec = codecs.codec_for(request.model, family)
     body = _body(codec, request)
@@ -72,8 +78,10 @@ def send(client: Any, request: Request) -> Reply:
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     """InvokeModelWithResponseStream: text deltas, then the final Reply (``streamed=True``)."""
+    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+
     family = _family(request)
-    if family in codecs.EMBED_FAMILIES:
+    if family in EMBED_FAMILIES:
         yield from embed.stream(client, request)
         return
     codec = codecs.codec_for(request.model, family)
@@ -113,6 +121,8 @@ def record_encoder(first: Request, family: str | None = None,
 
     ``family`` is the InvokeModel body family (``Bedrock.family_of``); when it is unknown the records
     carry the Converse-shaped (Nova) body, and a line saying so is added to ``notes``."""
+    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+
     family = first.extra.get("family") or family
     if family is None:
         # codec_for would warn with a traceback-style line; say it once, as a note, instead.
@@ -135,7 +145,9 @@ def record_decoder(model: str, family: str | None = None) -> "Callable[[dict[str
     """``modelOutput -> Decoded`` of a job's records (None: embedding models, whose output is no text).
 
     ``family`` is the body family (``Bedrock.family_of``); unknown, the output is decoded by its shape."""
-    family = family or codecs.family_of(model)
+    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+
+    family = family or family_of(model)
     if family is None:
         return codecs.Fallback().decode  # recognises each family's output by its fields
-    return None if family in codecs.EMBED_FAMILIES else codecs.codec_for(model, family).decode
+    return None if family in EMBED_FAMILIES else codecs.codec_for(model, family).decode
