@@ -37,9 +37,7 @@ from traitlets import (
 )
 from traitlets.config import Configurable
 
-from . import endpoints
 from .errors import did_you_mean
-from .prices import check_overrides
 from .routes import ALL_APIS, APIS, DEFAULT_APIS, ENDPOINTS
 
 __all__ = [
@@ -333,6 +331,10 @@ class BedrockSettings(Configurable):
     @validate("prices")
     def _check_prices(self, proposal: Any) -> dict:
         try:
+            from .prices import (
+                check_overrides,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+            )
+
             return check_overrides(proposal["value"])
         except ValueError as exc:
             raise TraitError(str(exc)) from None
@@ -406,6 +408,10 @@ def _region(value: Any) -> str:
         raise TraitError(f"Bedrock.region must be an AWS region such as us-east-1, not {value!r}")
     value = value.strip().lower()
     try:
+        from . import (
+            endpoints,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
+
         endpoints.check_region(value, "runtime")
     except ValueError as exc:
         raise TraitError(f"Bedrock.region: {exc}") from None

@@ -38,29 +38,35 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 from traitlets import TraitError, observe
 
-from . import endpoints, localservice, prices, routes
+from . import localservice, routes
 from .config import BedrockSettings
 from .conversation import Conversations, chat_name
 from .errors import BedrockError, Cancelled, Note
 from .local import credentials as local_credentials
 from .modelids import family_of
+from .overrides import (
+    call_options,
+    check_options,
+    choice,
+    messages_of,
+    stops,
+    tool_specs,
+)
 from .redact import remember_secret
 from .reply import Reply
-from .overrides import call_options, check_options, choice, messages_of, stops, tool_specs
 from .request import Request, RequestTemplate, check_prompt, user_message
 from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
-from .toolspec import tool_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from . import prices
     from .auth import Clients
-    from .ledger import Ledger
     from .catalog import Catalog
-    from .tools import ToolRound
-
+    from .ledger import Ledger
     from .local.server import LocalService
+    from .tools import ToolRound
 
 __all__ = ["Bedrock"]
 
@@ -120,7 +126,9 @@ class Bedrock(BedrockSettings):
                 identity = ("aws", self.profile, key_id, self.retry_mode, self.max_attempts)
             clients = self._clients.get(identity)
             if clients is None:
-                from .auth import Clients  # boto3/openai glue: loaded with the first call
+                from .auth import (
+                    Clients,  # boto3/openai glue: loaded with the first call
+                )
 
                 if service is not None:
                     options: dict[str, Any] = dict(
@@ -293,6 +301,10 @@ class Bedrock(BedrockSettings):
             self.default_model(endpoint)
         # Mantle runs in fewer regions than the runtime: say so before any call (real AWS hosts only).
 
+        from . import (
+            endpoints,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
+
         endpoints.check_for(region, endpoint, self._service.endpoints if self.local and self._service else None)
         system = overrides["system"] if overrides.get("system") is not None else self.system
         settings = {name: self._call_value(name, overrides[name]) if overrides.get(name) is not None
@@ -395,6 +407,10 @@ class Bedrock(BedrockSettings):
             reply.cost_usd = 0.0 if reply.status == "error" else math.nan
             return reply.cost_usd
 
+        from . import (
+            prices,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
+
         overrides = self.prices or None
         try:
             known = prices.lookup(reply.model, overrides) is not None
@@ -410,6 +426,10 @@ class Bedrock(BedrockSettings):
         then the bundled table, then (for an id that does not name its model, e.g. an application
         inference profile's ARN) the model an already loaded catalog maps it to. None when unknown
         or when the price cannot be read. No I/O."""
+        from . import (
+            prices,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
+
         overrides = self.prices or None
         try:
             return (prices.lookup(model, overrides)
@@ -613,6 +633,10 @@ class Bedrock(BedrockSettings):
         """``tools`` plus those the conversation used before (the new ones win by name)."""
         if chat is None or chat not in self.chats or not self.chats.get(chat).functions:
             return list(tools) if tools else None
+
+        from .toolspec import (
+            tool_spec,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
 
         merged = dict(self.chats.get(chat).functions)
         for fn in tools or ():

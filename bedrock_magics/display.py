@@ -31,7 +31,6 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import FORMATS, SET
-from .prices import format_usd
 from .redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,6 +124,10 @@ def show_reply(reply: Any) -> None:
 
 def _money(value: float) -> str:
     # An estimate from the bundled price table, never a bill: say so.
+    from .prices import (
+        format_usd,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+    )
+
     text = format_usd(value, unknown="")
     return f"est. {text}" if text else "cost unknown"
 

@@ -23,7 +23,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
-from . import endpoints, templating
+from . import templating
 from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
 from .errors import did_you_mean
@@ -447,6 +447,8 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 
 def _region(value: str, surface: str) -> str:
+    from . import endpoints  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+
     try:
         return endpoints.check_region(value.strip(), surface)
     except endpoints.UnknownRegionError as exc:

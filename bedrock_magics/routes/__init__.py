@@ -18,9 +18,10 @@ catalog's ``family``); embedding options are listed in ``routes.embed``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from types import ModuleType
 
-from . import chat, converse, embed, invoke, responses
+from . import chat, converse, invoke, responses
 
 __all__ = ["ALL_APIS", "APIS", "DEFAULT_APIS", "ENDPOINTS", "INVOCATION_TYPES", "LABELS", "SUPPORTED", "TABLE", "Route",
            "batch_route", "client_kind", "get", "uses_server_state"]
@@ -67,10 +68,10 @@ LABELS: dict[str, str] = {r.api: r.label for r in TABLE}
 SUPPORTED: tuple[tuple[str, str], ...] = tuple((r.endpoint, r.api) for r in TABLE)
 #: ``api -> modelInvocationType`` of a batch inference job whose records carry that API's body.
 INVOCATION_TYPES: dict[str, str] = {r.api: r.batch_type for r in TABLE if r.batch_type}
-_CLIENT_KIND = {**{r.api: r.client for r in TABLE}, "embed": embed.CLIENT}
+_CLIENT_KIND = {**{r.api: r.client for r in TABLE}, "embed": "bedrock-runtime"}  # routes.embed.CLIENT
 # Embeddings ride on InvokeModel (``invoke`` delegates to ``embed`` for embedding models); the
 # module is reachable directly as ("runtime", "embed") too.
-_DIRECT = {("runtime", "embed"): embed}
+_DIRECT = {("runtime", "embed"): "embed"}  # loaded on first use
 
 
 def get(endpoint: str, api: str) -> ModuleType:
@@ -79,7 +80,7 @@ def get(endpoint: str, api: str) -> ModuleType:
         if (route.endpoint, route.api) == (endpoint, api):
             return route.module
     if (endpoint, api) in _DIRECT:
-        return _DIRECT[(endpoint, api)]
+        return import_module(f"{__name__}.{_DIRECT[(endpoint, api)]}")
     valid = ", ".join(APIS.get(endpoint, ()))
     if valid:
         raise ValueError(f"the {endpoint} endpoint has no {api!r} API; choose one of: {valid}")

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from ..modelids import EMBED_FAMILIES, family_of
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
-from ..modelids import EMBED_FAMILIES, family_of
-from . import embed
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import codecs
@@ -51,10 +50,14 @@ def _header_int(headers: dict[str, str], name: str) -> int | None:
 
 def send(client: Any, request: Request) -> Reply:
     """One InvokeModel call (embedding models are delegated to ``embed.send``)."""
-    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
 
     family = _family(request)
     if family in EMBED_FAMILIES:
+        from . import embed  # embeddings' wire code loads with the first embedding call
+
         return embed.send(client, request)
     codec = codecs.codec_for(request.model, family)
     body = _body(codec, request)
@@ -78,10 +81,14 @@ def send(client: Any, request: Request) -> Reply:
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     """InvokeModelWithResponseStream: text deltas, then the final Reply (``streamed=True``)."""
-    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
 
     family = _family(request)
     if family in EMBED_FAMILIES:
+        from . import embed  # embeddings' wire code loads with the first embedding call
+
         yield from embed.stream(client, request)
         return
     codec = codecs.codec_for(request.model, family)
@@ -121,7 +128,9 @@ def record_encoder(first: Request, family: str | None = None,
 
     ``family`` is the InvokeModel body family (``Bedrock.family_of``); when it is unknown the records
     carry the Converse-shaped (Nova) body, and a line saying so is added to ``notes``."""
-    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
 
     family = first.extra.get("family") or family
     if family is None:
@@ -145,7 +154,9 @@ def record_decoder(model: str, family: str | None = None) -> "Callable[[dict[str
     """``modelOutput -> Decoded`` of a job's records (None: embedding models, whose output is no text).
 
     ``family`` is the body family (``Bedrock.family_of``); unknown, the output is decoded by its shape."""
-    from . import codecs  # the body codecs load with the first InvokeModel call, not at %load_ext
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
 
     family = family or family_of(model)
     if family is None:
