@@ -23,10 +23,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .redact import redact
 from .reply import Reply
 from .request import Request
 
-__all__ = ["COLUMNS", "Ledger", "cache_key", "default_path", "reply_from_json", "reply_to_json"]
+__all__ = ["COLUMNS", "Ledger", "cache_key", "reply_from_json", "reply_to_json"]
 
 # The usage DataFrame's columns, in order (docs/architecture.md; DESIGN.md "What lands in DataFrames").
 COLUMNS = ("time", "region", "endpoint", "api", "model", "input_tokens", "output_tokens", "total_tokens",
@@ -36,22 +37,10 @@ _TYPES = {"input_tokens": "INTEGER", "output_tokens": "INTEGER", "total_tokens":
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 10_000
 
-def default_path() -> str:
-    """``$BEDROCK_MAGICS_LEDGER`` if set, else ``platformdirs.user_data_dir("bedrock_magics")/ledger.sqlite``."""
-    env = os.environ.get("BEDROCK_MAGICS_LEDGER")
-    if env:
-        return env
-    import platformdirs
-
-    return str(Path(platformdirs.user_data_dir("bedrock_magics")) / "ledger.sqlite")
-
-
 def scrub(text: str | None) -> str | None:
-    """``text`` with every known secret, and anything shaped like one, masked (``auth.redact``)."""
+    """``text`` with every known secret, and anything shaped like one, masked (``redact.redact``)."""
     if not text:
         return text
-    from .auth import redact
-
     return redact(text)
 
 
@@ -62,8 +51,8 @@ class Ledger:
     without one); other processes are serialised by SQLite itself (WAL + busy timeout).
     """
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
-        self.path = str(path) if path is not None else default_path()
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
 

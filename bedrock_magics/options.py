@@ -24,9 +24,10 @@ from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
 from . import templating
-from .config import FORMATS, BedrockSettings, did_you_mean
+from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
-from .request import APIS, ENDPOINTS
+from .errors import did_you_mean
+from .routes import APIS, ENDPOINTS
 
 __all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
 
@@ -446,7 +447,7 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 
 def _region(value: str, surface: str) -> str:
-    from . import endpoints  # botocore's region list is read on first use only
+    from . import endpoints  # loaded on first use: %load_ext stays light (tests/test_layers.py)
 
     try:
         return endpoints.check_region(value.strip(), surface)

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .config import did_you_mean
+from .errors import did_you_mean
 
 __all__ = ["TemplateError", "render", "names", "check"]
 

@@ -84,3 +84,16 @@ def local_env(local_service, monkeypatch):
     for name, value in local_service.env.items():
         monkeypatch.setenv(name, value)
     yield local_service.env
+
+
+@pytest.fixture
+def bm(local_service, tmp_path, monkeypatch):
+    """A Bedrock on the session's local service, with its own ledger; no AWS environment leaks in."""
+    from bedrock_magics.core import Bedrock
+
+    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), retry_mode="standard")
+    bm.use_local(service=local_service)
+    yield bm
+    bm.close()
