@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating"],
+    ["toolspec", "templating", "pacing"],
     ["request", "errors", "modelids"],
     ["redact"],
 ]
