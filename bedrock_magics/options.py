@@ -449,7 +449,7 @@ def _expand(value: str, namespace: Mapping[str, Any], where: str) -> str:
         name = match.group(2)
         if name not in namespace:
             raise UsageError(f"no variable named {name!r} for ${name} in {where}; write $${name} for a literal ${name}")
-        return str(namespace[name])
+        return _as_text(namespace[name], name, "$" + name, where)
 
     if "{" in value:
         try:
@@ -469,13 +469,20 @@ def _listed(values: list[str], namespace: Mapping[str, Any], what: str, literal:
         ref = None if literal else _WHOLE_REF.match(value)
         name = ref and (ref.group(1) or ref.group(2))
         if name and isinstance(namespace.get(name), (list, tuple)):
-            out.extend(str(v) for v in namespace[name])
+            out.extend(_as_text(v, f"{name}[{i}]", value, _option(what)) for i, v in enumerate(namespace[name]))
             continue
         value = value if literal else _expand(value, namespace, _option(what))
         if not value:
             raise UsageError(f"{what} needs a value")
         out.append(value)
     return out
+
+
+def _as_text(value: Any, name: str, shown: str, where: str) -> str:
+    try:
+        return templating.as_text(value, name, shown, where)
+    except templating.TemplateError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:

@@ -782,3 +782,34 @@ def test_an_embedding_model_on_invoke_shows_its_vector_not_an_empty_answer(ip):
     assert "embedding of 1024 dimensions: [" in shown_text(captured)
     assert len(ip.user_ns["vec"].embedding) == 1024
     ip.user_ns.pop("vec", None)
+
+
+class _Hostile:
+    """A notebook object whose __str__, __format__ and __getitem__ raise."""
+
+    def __str__(self):
+        raise RuntimeError("no text for you")
+
+    def __format__(self, spec):
+        raise RuntimeError("no format for you")
+
+    def __getitem__(self, key):
+        raise RuntimeError("no items for you")
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("%%bedrock --no-stream\necho: {bad}", "{bad} in the prompt: formatting bad raised RuntimeError: no format for you"),
+    ("%%bedrock --no-stream\necho: {bad[0]}", "{bad[0]} in the prompt: bad[0] raised RuntimeError: no items for you"),
+    ("%%bedrock -m $bad --no-stream\nhi", "$bad in the --model option: str() of bad raised RuntimeError: no text for you"),
+    ("%%bedrock -s {bad} --no-stream\nhi",
+     "{bad} in the --system option: formatting bad raised RuntimeError: no format for you"),
+    ("%%bedrock out --df frame\necho: {city}",
+     "{city} in the prompt: formatting city raised RuntimeError: no format for you"),
+])
+def test_a_user_object_that_raises_in_a_template_is_one_usage_error_line(ip, code, expected):
+    ip.user_ns["bad"] = _Hostile()
+    ip.user_ns["frame"] = pd.DataFrame({"city": [_Hostile(), "Lima"]})
+    try:
+        assert usage_error(ip, code) == "UsageError: " + expected
+    finally:
+        ip.user_ns.pop("bad", None)
