@@ -147,3 +147,19 @@ def interrupt_main_thread() -> None:
     import threading
 
     signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+
+class Hostile:
+    """A notebook object whose every hook raises (its message has two lines; errors show the first)."""
+
+    def __str__(self):
+        raise RuntimeError("str failed\nsecond line")
+
+    def __repr__(self):
+        raise RuntimeError("repr failed")
+
+    def __format__(self, spec):
+        raise RuntimeError("format failed")
+
+    def __getitem__(self, key):
+        raise LookupError("getitem failed")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from bedrock_magics.templating import TemplateError, check, names, render
+from conftest import Hostile
 
 NS = {
     "topic": "tides",
@@ -178,22 +179,6 @@ def test_templating_is_plain_python_and_its_errors_are_value_errors():
     assert out.stdout.split() == ["TemplateError", "False"], out.stdout + out.stderr
 
 
-class _Hostile:
-    """A user object whose every hook raises (the message has two lines; only the first is shown)."""
-
-    def __str__(self):
-        raise RuntimeError("str failed\nsecond line")
-
-    def __repr__(self):
-        raise RuntimeError("repr failed")
-
-    def __format__(self, spec):
-        raise RuntimeError("format failed")
-
-    def __getitem__(self, key):
-        raise LookupError("getitem failed")
-
-
 @pytest.mark.parametrize("template, expected", [
     ("{bad}", "{bad} in the prompt: formatting bad raised RuntimeError: format failed"),
     ("{bad:>10}", "{bad:>10} in the prompt: formatting bad raised RuntimeError: format failed"),
@@ -205,11 +190,11 @@ class _Hostile:
 ])
 def test_a_user_object_whose_own_code_raises_is_one_line_naming_the_variable(template, expected):
     with pytest.raises(TemplateError) as info:
-        render("Look: " + template, {"bad": _Hostile()})
+        render("Look: " + template, {"bad": Hostile()})
     assert str(info.value) == expected
 
 
 def test_a_row_value_whose_own_code_raises_is_one_line_naming_the_column():
     with pytest.raises(TemplateError) as info:
-        render("{review text} and {n}", {}, row={"review text": _Hostile(), "n": 1})
+        render("{review text} and {n}", {}, row={"review text": Hostile(), "n": 1})
     assert str(info.value) == "{review text} in the prompt: formatting review text raised RuntimeError: format failed"
