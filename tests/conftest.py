@@ -25,6 +25,23 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ctrl_c_raises_keyboard_interrupt():
+    """SIGINT raises KeyboardInterrupt in this process, as in a Jupyter kernel (the stop button).
+
+    A process started in the background without job control (``cmd &`` in a script, some CI
+    runners) inherits SIGINT *ignored*, and Python then never installs its handler: every
+    interrupt test would fail there and pass in a terminal.
+    """
+    import signal
+
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, signal.SIG_DFL):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="session")
 def local_service(tmp_path_factory):
     """The local Bedrock service over HTTPS on a free loopback port, for the whole session."""

@@ -89,7 +89,7 @@ def aws_env(local_service, monkeypatch):
 def test_sigv4_session_token_and_signature_are_masked_in_botocore_debug_logs(aws_env, debug_log):
     import boto3
 
-    client = boto3.client("bedrock-runtime", region_name="us-east-1")
+    client = boto3.Session().client("bedrock-runtime", region_name="us-east-1")  # not the default session: its credentials are cached
     reply = client.converse(modelId=NOVA, messages=[{"role": "user", "content": [{"text": "echo: hi"}]}])
     assert reply["output"]["message"]["content"][0]["text"] == "hi"
     printed = debug_log.getvalue()
@@ -104,7 +104,7 @@ def test_a_bearer_key_is_masked_and_the_previous_factory_comes_back_on_uninstall
 
     key = _short_term_key(SESSION_TOKEN)
     monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", key)
-    client = boto3.client("bedrock-runtime", region_name="us-east-1")
+    client = boto3.Session().client("bedrock-runtime", region_name="us-east-1")  # not the default session: its credentials are cached
     client.converse(modelId=NOVA, messages=[{"role": "user", "content": [{"text": "echo: hi"}]}])
     printed = debug_log.getvalue()
     _assert_no_secret(printed, key)
