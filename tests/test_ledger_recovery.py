@@ -175,31 +175,33 @@ def test_an_unreadable_ledger_file_is_moved_aside_with_one_line(tmp_path):
     assert len(Ledger(aside)) == 3  # the user's rows are still there
 
 
-def _open_fresh(path: str, barrier, results) -> None:
-    try:
-        barrier.wait()
-        ledger = Ledger(path)
-        ledger.append(_reply(), session=str(os.getpid()))
-        ledger.cache_clear()
-        ledger.close()
-        results.put("ok")
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which asserts on it
-        results.put(f"{type(exc).__name__}: {exc}")
+def _open_fresh_ledgers(paths: list[str], barrier, results) -> None:
+    """One process: for each path, wait for the others, then open that fresh ledger and write to it."""
+    for path in paths:
+        try:
+            barrier.wait(timeout=120)
+            ledger = Ledger(path)
+            ledger.append(_reply(), session=str(os.getpid()))
+            ledger.cache_clear()
+            ledger.close()
+            results.put("ok")
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which asserts on it
+            results.put(f"{type(exc).__name__}: {exc}")
 
 
 def test_many_processes_opening_one_fresh_ledger_never_see_database_is_locked(tmp_path):
     # Switching a fresh file to WAL answers "database is locked" at once, without the busy timeout;
-    # 12 processes released together by a barrier, 40 fresh files, hit that within a few rounds before the fix.
-    context = multiprocessing.get_context("fork")
+    # 12 processes released together by a barrier, 40 fresh files, hit that within a few files before
+    # the fix. "spawn", not "fork": this process runs the local service's threads.
+    context = multiprocessing.get_context("spawn")
     processes, rounds = 12, 40
-    for round_ in range(rounds):
-        path = str(tmp_path / f"ledger-{round_}.sqlite")
-        barrier, results = context.Barrier(processes), context.Queue()
-        workers = [context.Process(target=_open_fresh, args=(path, barrier, results)) for _ in range(processes)]
-        for worker in workers:
-            worker.start()
-        outcomes = [results.get(timeout=120) for _ in workers]
-        for worker in workers:
-            worker.join(timeout=120)
-        assert outcomes == ["ok"] * processes, outcomes
-        assert len(Ledger(path)) == processes
+    paths = [str(tmp_path / f"ledger-{n}.sqlite") for n in range(rounds)]
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [context.Process(target=_open_fresh_ledgers, args=(paths, barrier, results)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=300) for _ in range(processes * rounds)]
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [o for o in outcomes if o != "ok"] == []
+    assert [len(Ledger(path)) for path in paths] == [processes] * rounds
