@@ -98,7 +98,7 @@ class Ledger:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._conn = _open(path)
             except (sqlite3.DatabaseError, OSError) as exc:
-                if (_damaged(exc) or _unopenable(exc) and _no_access(path)) and _move_aside(path, identity, exc):
+                if (_damaged(exc) or (_unopenable(exc) and _no_access(path))) and _move_aside(path, identity, exc):
                     self._conn = _open(path)
                 elif _damaged(exc) or _unopenable(exc):
                     self._use_memory(exc)
@@ -283,7 +283,7 @@ def _busy(exc: BaseException) -> bool:
 
 def _damaged(exc: BaseException) -> bool:
     """The file is not a (whole) SQLite database: SQLITE_NOTADB or SQLITE_CORRUPT."""
-    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+    if not isinstance(exc, sqlite3.DatabaseError) or (isinstance(exc, sqlite3.OperationalError) and _busy(exc)):
         return False
     text = str(exc).lower()
     return "not a database" in text or "malformed" in text or "corrupt" in text or "encrypted" in text

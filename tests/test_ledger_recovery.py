@@ -205,3 +205,30 @@ def test_many_processes_opening_one_fresh_ledger_never_see_database_is_locked(tm
         worker.join(timeout=120)
     assert [o for o in outcomes if o != "ok"] == []
     assert [len(Ledger(path)) for path in paths] == [processes] * rounds
+
+
+@pytest.mark.kernel
+def test_usage_on_a_garbage_ledger_in_a_kernel_is_one_line_then_a_table(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"this is not a sqlite database" * 100)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BEDROCK_MAGICS_"))}
+    env.update(BEDROCK_MAGICS_LOCAL="1", BEDROCK_MAGICS_LEDGER=str(path), IPYTHONDIR=str(tmp_path / "ipython"),
+               AWS_EC2_METADATA_DISABLED="true")
+    cells = ["%load_ext bedrock_magics", "%bedrock usage", "%%bedrock x --no-stream\necho: hi", "%bedrock usage"]
+    nb = new_notebook(cells=[new_code_cell(source) for source in cells])
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute(
+        env=env)
+    _, first_usage, _, second_usage = nb.cells
+    saved = nbformat.writes(nb)
+    assert "Traceback" not in saved and "sqlite3" not in saved
+    (aside,) = _aside(path)
+    stderr = [o["text"] for o in first_usage.outputs if o.get("name") == "stderr"]
+    assert "".join(stderr).strip().splitlines() == [
+        f"Note: the ledger at {path} is damaged (DatabaseError: file is not a database); it was moved to {aside} "
+        "and a fresh ledger was started."]
+    table = second_usage.outputs[0]["data"]["text/html"]
+    assert table.count("<td>ok</td>") == 1
