@@ -73,22 +73,26 @@ def test_a_stream_cut_mid_way_fails_with_its_row(bm, local_service):
     assert row.status == "error" and row.error == str(info.value)
 
 
-def test_an_interrupted_call_is_recorded_as_cancelled(bm, local_service):
-    import os
-    import signal
+def test_an_interrupted_call_is_recorded_as_cancelled(bm, hold_calls):
     import threading
 
+    from conftest import interrupt_main_thread
+
     bm.ask("warm up")  # the clients exist, so the interrupt lands in the call itself
-    local_service.faults.set(latency_ms=3000)
-    # What the notebook's stop button does: SIGINT to the process, interrupting the blocked read.
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    door = hold_calls()  # the next request waits at the service until released
+
+    def stop_button() -> None:
+        if door.wait_until_held(1):  # the call is in flight: the request reached the service
+            interrupt_main_thread()
+
+    pressing = threading.Thread(target=stop_button)
+    pressing.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             bm.ask("a slow question")
     finally:
-        timer.cancel()
-        local_service.faults.clear()
+        door.release()
+        pressing.join()
     row = bm.usage().iloc[-1]
     assert row.status == "cancelled" and row.model == bm.model and len(bm.usage()) == 2
 

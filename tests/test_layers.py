@@ -34,7 +34,7 @@ LAYERS = [
     ["routes"],
     ["reply"],
     ["toolspec", "templating", "pacing"],
-    ["request", "errors", "modelids"],
+    ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
 # The one documented exception: a reply renders itself through display (``_repr_*``), the usual
