@@ -119,12 +119,12 @@ class Price:
     @property
     def input_per_1m(self) -> float:
         """USD per million input tokens."""
-        return self.input_per_1k * 1000
+        return _per_1m(self.input_per_1k)
 
     @property
     def output_per_1m(self) -> float:
         """USD per million output tokens."""
-        return self.output_per_1k * 1000
+        return _per_1m(self.output_per_1k)
 
     @property
     def label(self) -> str:
@@ -135,6 +135,12 @@ class Price:
         if self.source == TABLE_SOURCE:
             return f"{self.source} {self.as_of}"
         return f"{self.source} (rates of {self.as_of})"
+
+
+def _per_1m(per_1k: float | None) -> float:
+    """USD per 1,000 tokens -> per million, in decimal (0.00006 gives 0.06, not 0.060000000000000005);
+    NaN for None."""
+    return math.nan if per_1k is None else float(Decimal(repr(per_1k)) * 1000)
 
 
 @dataclass(frozen=True)
@@ -647,9 +653,6 @@ def rates_table() -> "pd.DataFrame":
     source has no rate). genai-prices' ids are its own (``regional.`` / ``global.`` entries)."""
     import pandas as pd
 
-    def per_1m(value: float | None) -> float:
-        return math.nan if value is None else value * 1000
-
     _, aws, _ = _genai()
     now = _now()
     table_data = _table()
@@ -658,8 +661,9 @@ def rates_table() -> "pd.DataFrame":
                for key, entry in table_data["models"].items()]
     rows = [{"model": p.model, "name": name, "source": p.label, "context_window": p.context_window,
              "input_per_1m_usd": p.input_per_1m, "output_per_1m_usd": p.output_per_1m,
-             "cache_read_per_1m_usd": per_1m(p.cache_read_per_1k), "cache_write_per_1m_usd": per_1m(p.cache_write_per_1k),
-             "cache_write_1h_per_1m_usd": per_1m(p.cache_write_1h_per_1k), "long_context": p.long_context}
+             "cache_read_per_1m_usd": _per_1m(p.cache_read_per_1k),
+             "cache_write_per_1m_usd": _per_1m(p.cache_write_per_1k),
+             "cache_write_1h_per_1m_usd": _per_1m(p.cache_write_1h_per_1k), "long_context": p.long_context}
             for name, p in prices]
     frame = pd.DataFrame(rows)
     frame["context_window"] = frame["context_window"].astype("Int64")
