@@ -247,6 +247,13 @@ def test_overrides_may_carry_cache_rates():
                                                           "cache_read_per_1k": 0.001, "cache_write_per_1k": 0.0125}})
     got = prices.cost("acme.model-v1", 1_000, 1_000, override, cache_read_tokens=10_000, cache_write_tokens=2_000)
     assert got == pytest.approx(0.01 + 0.03 + 10 * 0.001 + 2 * 0.0125, rel=EXACT)
+    # A cache-read rate without a cache-write rate: writes cost the input rate (as on Nova); 1-hour writes
+    # need their own rate.
+    nova_like = {"acme.nova-like-v1": {"input_per_1k": 0.01, "output_per_1k": 0.03, "cache_read_per_1k": 0.0025,
+                                       "cache_write_1h_per_1k": 0.02}}
+    got = prices.cost("acme.nova-like-v1", 0, 0, nova_like, cache_read_tokens=4_000, cache_write_tokens=3_000,
+                      cache_write_1h_tokens=1_000)
+    assert got == pytest.approx(4 * 0.0025 + 2 * 0.01 + 1 * 0.02, rel=EXACT)
     with pytest.raises(ValueError, match="unknown key\\(s\\) 'cache_per_1k'"):
         prices.check_overrides({"m": {"input_per_1k": 1, "output_per_1k": 1, "cache_per_1k": 1}})
 
