@@ -36,7 +36,7 @@ def executed(tmp_path_factory):
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
     assert {"quickstart.ipynb", "endpoints-and-apis.ipynb", "dataframes.ipynb", "chat-and-tools.ipynb",
-            "workshop.ipynb", "batch-jobs.ipynb"} <= names
+            "workshop.ipynb", "workshop-solutions.ipynb", "batch-jobs.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

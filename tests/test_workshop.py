@@ -311,7 +311,8 @@ def test_on_binder_a_new_notebook_needs_no_load_ext(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     status, hello, load_ext = [c for c in nbformat.read(tmp_path / "out" / new.name, as_version=4).cells]
     shown = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) for o in status.outputs)
-    assert "local" in shown.lower()
+    assert "Replies come from the local Bedrock service" in shown  # the banner, under the first cell
+    assert re.search(r"runtime endpoint\s+https://127\.0\.0\.1:\d+\s+local service", shown)  # and the status
     answer = "\n".join(str(o.get("data", {}).get("text/markdown", "")) for o in hello.outputs)
     assert "Local Bedrock reply from amazon.nova-lite-v1:0" in answer and FOOTER.search(answer)
     assert load_ext.outputs == []  # quiet: no "The bedrock_magics extension is already loaded"
