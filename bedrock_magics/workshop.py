@@ -55,7 +55,11 @@ class Result:
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#cf222e"
-        return f'<div style="color: {colour}; font-weight: 600">{html.escape(self.line)}</div>'
+        if self.passed or not self.hint:
+            return f'<div style="color: {colour}; font-weight: 600">{html.escape(self.line)}</div>'
+        said = html.escape(f"✗ Exercise {self.exercise}: {self.message}.")
+        return (f'<div style="color: {colour}"><span style="font-weight: 600">{said}</span> '
+                f"Hint: {html.escape(self.hint)}</div>")
 
 
 class _Wrong(Exception):

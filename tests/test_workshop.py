@@ -63,7 +63,8 @@ def test_a_failing_check_names_what_is_missing_and_gives_a_hint():
     assert not result
     assert result.line.startswith("✗ Exercise 1: there is no variable `description` yet. Hint: ")
     assert "%%bedrock description" in result.hint
-    assert 'color: #cf222e' in result._repr_html_()
+    shown = result._repr_html_()
+    assert 'color: #cf222e' in shown and "there is no variable `description` yet.</span> Hint: " in shown
 
 
 @pytest.mark.parametrize("exercise", EXERCISES)
