@@ -197,7 +197,7 @@ def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path
 
 
 def test_sporadic_throttles_are_absorbed_by_the_sdk_retries(bm, svc):
-    # The defaults: botocore's adaptive retry mode (3 attempts) takes the throttles first.
+    # The defaults: botocore's standard retry mode (3 attempts) takes the throttles first.
     frame = distinct(6)
     svc.faults.set(error_rate=0.25, error_code="ThrottlingException", seed=3)
     out = bm.map(frame, "echo: {city}", concurrency=4, progress=False)
