@@ -144,6 +144,17 @@ class Bedrock(BedrockSettings):
                 self._catalog = None  # another identity may see other models
             return clients
 
+    @property
+    def quota_owner(self) -> tuple:
+        """Whose quotas the calls count against: the local service (by its URL), or the AWS profile and
+        API key (a fingerprint, never the key). Learned quotas are kept per owner (``pacing``)."""
+        with self._lock:
+            service = self._local() if self.local else None
+            if service is not None:
+                return ("local", service.url)
+            key_id = hashlib.sha256(self._api_key.encode()).hexdigest()[:16] if self._api_key else None
+            return ("aws", self.profile, key_id)
+
     def client_for(self, request: Request) -> Any:
         """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
         return self.clients.get(request.region, request.endpoint, routes.client_kind(request.api))
