@@ -17,7 +17,6 @@ threads call ``Faults.admit`` concurrently.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -25,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Iterable
 
-from .http import AwsError
+from .http import AwsError, parse_json
 
 WINDOW_SECONDS = 60.0
 _UNSET: Any = object()
@@ -172,7 +171,7 @@ def estimate_tokens(body: bytes) -> int:
     from .tokens import count
 
     try:
-        data = json.loads(body or b"{}")
+        data = parse_json(body or b"{}")
     except ValueError:
         return count(body.decode("utf-8", "replace"))
     total, stack = 0, [data]

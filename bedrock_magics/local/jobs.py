@@ -55,7 +55,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from .credentials import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
-from .http import CONTROL, AwsError, Request, Response, Router, json_response
+from .http import CONTROL, AwsError, Request, Response, Router, json_response, parse_json
 from .s3 import ensure_s3
 
 log = logging.getLogger(__name__)
@@ -579,7 +579,7 @@ def _read_inputs(s3: Any, uri: str) -> dict[str, list[Record]]:
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw)
+                obj = parse_json(raw)
             except ValueError:
                 raise _JobFailed(f"The input file {name} has a line that is not valid JSON (line {number}).") from None
             if not isinstance(obj, dict) or not isinstance(obj.get("modelInput"), dict):

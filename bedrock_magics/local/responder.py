@@ -107,6 +107,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import tokens
+from .http import parse_json
 
 #: Fixed vocabulary of the filler sentence.
 VOCABULARY = (
@@ -333,7 +334,7 @@ def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
         if kind == "array":
             return [v.strip() for v in value.split(",") if v.strip()]
         if kind == "object":
-            return json.loads(value)
+            return parse_json(value)
     except ValueError:
         pass
     return value

@@ -17,7 +17,7 @@ import time
 from typing import Any, Iterator
 
 from . import eventstream
-from .http import RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, request_id
+from .http import RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, parse_json, request_id
 from .validation import malformed
 from .wire import invoke as families
 from .wire.converse import converse_call, converse_events, converse_output
@@ -50,7 +50,7 @@ def _converse_model(model: dict) -> dict:
 def _json_body(raw: bytes) -> Any:
     """An InvokeModel body as JSON; anything else is a malformed request."""
     try:
-        return json.loads(raw or b"")
+        return parse_json(raw or b"")
     except ValueError:
         raise malformed("#: expected type: JSONObject, found: String") from None
 

@@ -3,11 +3,14 @@
 Each connection gets its own worker thread, which also does the TLS handshake (a slow client never
 holds up ``accept``). Requests are HTTP/1.1 with keep-alive. For every request the server:
 
-1. reads the body (``Content-Length`` or chunked);
-2. picks the surface from the raw path: ``/mantle/...`` is mantle (the prefix is stripped before
+1. picks the surface from the raw path: ``/mantle/...`` is mantle (the prefix is stripped before
    routing, but the raw target is what SigV4 verifies), ``/model/...`` and ``/openai/...`` are the
    runtime, anything else is the control plane;
-3. authenticates (``auth.py``), which fixes the request's region;
+2. checks the credentials as far as they need no body (``auth.py``) and the declared body size,
+   and only then reads the body (``Content-Length`` or chunked; ``Expect: 100-continue`` honoured),
+   so unauthenticated or oversized uploads are refused unread (what remains of them is drained
+   without being kept, so the client reads the error);
+3. verifies the SigV4 signature over the body, which fixes the request's region;
 4. routes on the raw, still percent-encoded path (``http.Router``);
 5. applies injected faults (``faults.py``) — latency, throttling, error rate;
 6. calls the handler and writes its ``Response``: a byte body with ``Content-Length``, or an
@@ -15,17 +18,18 @@ holds up ``accept``). Requests are HTTP/1.1 with keep-alive. For every request t
 
 Every ``AwsError``/``OpenAIError`` becomes its wire response (AWS errors are retold in the OpenAI
 shape on the OpenAI routes); any other exception is logged and answered with a 500, and the server
-carries on.
+carries on. Bytes that are not HTTP at all get an AWS-shaped 400 and a closed connection.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import socket
 import ssl
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
@@ -50,7 +54,13 @@ RUNTIME_PREFIXES = ("/model/", "/openai/", "/async-invoke", "/guardrail/", "/ant
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _HANDSHAKE_TIMEOUT = 10.0
 _IDLE_TIMEOUT = 300.0
-_MAX_BODY = 64 * 1024 * 1024
+#: Largest request body the service reads (a local limit; AWS documents none for most operations).
+MAX_BODY = 64 * 1024 * 1024
+#: InvokeModel's ``body`` limit, from botocore's ``bedrock-runtime`` model (``Body``: max 25,000,000).
+MAX_INVOKE_BODY = 25_000_000
+_INVOKE_PATH = re.compile(r"^/model/[^/]+/(invoke|invoke-with-response-stream)$")
+_DRAIN_LIMIT = 128 * 1024 * 1024  # the most of a refused body read (and dropped) before closing
+_DRAIN_SECONDS = 5.0
 
 
 class App:
@@ -103,6 +113,18 @@ def surface_of(raw_path: str) -> tuple[str, str]:
     return CONTROL, raw_path
 
 
+def body_limit(surface: str, route_path: str) -> int:
+    """The largest body a request to ``route_path`` may have."""
+    return MAX_INVOKE_BODY if surface == RUNTIME and _INVOKE_PATH.match(route_path) else MAX_BODY
+
+
+def body_too_large(limit: int) -> AwsError:
+    """The refusal of a body over ``limit`` bytes, in AWS's constraint words (the body itself is
+    sensitive, so it is not shown)."""
+    return AwsError("ValidationException", "1 validation error detected: Value at 'body' failed to satisfy "
+                                           f"constraint: Member must have length less than or equal to {limit}")
+
+
 def build_router() -> Router:
     """A router with every handler module's routes."""
     router = Router()
@@ -118,6 +140,7 @@ class _CutStream(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "bedrock-magics-local"
+    _unread = 0  # body bytes of the current request not read yet (see _serve)
     timeout = _IDLE_TIMEOUT
     server: "_Server"
 
@@ -131,6 +154,22 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def handle_expect_100(self) -> bool:
+        return True  # "100 Continue" waits until the credentials and the declared size pass (_receive_body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line or headers that are not HTTP, an unknown
+        method) as an AWS error, not http.server's HTML page; the connection is then closed."""
+        self.close_connection = True
+        self.request_version = self.protocol_version  # garbage parses as HTTP/0.9, which has no status line
+        reason = message or self.responses.get(code, ("Bad Request",))[0]
+        kind = "UnknownOperationException" if code == 501 else "ValidationException"
+        try:
+            self._write(AwsError(kind, f"{reason}: the request is not one the Bedrock service understands.",
+                                 code).to_response())
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
+            pass  # the sender of the garbage is gone already
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         if self.server.verbose:
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
@@ -139,16 +178,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         app = self.server.app
-        try:
-            body = self._read_body()
-        except ValueError as exc:
-            self.close_connection = True
-            self._write(AwsError("ValidationException", str(exc)).to_response())
-            return
         app.enter()
+        self._unread = self._declared_length()  # body bytes still in the socket, as far as is known
         try:
-            response, admission = self._dispatch(body)
+            response, admission = self._dispatch()
             self._write(response, admission)
+            if self._unread:
+                self._drain()
         except _CutStream:
             self._abort()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
@@ -156,18 +192,22 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             app.leave()
 
-    def _dispatch(self, body: bytes) -> tuple[Response, Admission | None]:
+    def _dispatch(self) -> tuple[Response, Admission | None]:
         app = self.server.app
         raw_target = self.path
         raw_path = raw_target.split("?", 1)[0]
         surface, route_path = surface_of(raw_path)
         query = raw_target[len(raw_path):]
-        req = Request(method=self.command, target=route_path + query, headers=self.headers, body=body,
+        req = Request(method=self.command, target=route_path + query, headers=self.headers, body=b"",
                       surface=surface, region=app.default_region, app=app)
         openai_route = req.is_openai
         try:
-            identity = self.server.authenticator.authenticate(self.command, raw_target, self.headers, body,
-                                                              surface, openai_route)
+            # Everything that needs no body is checked before the body is read: an unauthenticated or
+            # oversized upload is refused without costing its size in memory.
+            authenticator = self.server.authenticator
+            pending = authenticator.precheck(self.command, raw_target, self.headers, surface, openai_route)
+            req.body = body = self._receive_body(body_limit(surface, route_path))
+            identity = authenticator.verify(pending, body)
             req.region, req.auth = identity.region, identity.scheme
             if surface == MANTLE and req.region not in app.catalog.mantle_regions:
                 # Real bedrock-mantle has no endpoint at all in these regions.
@@ -197,37 +237,77 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- reading and writing -------------------------------------------------------------------
 
-    def _read_body(self) -> bytes:
+    def _declared_length(self) -> int:
+        """How many body bytes the headers announce (:data:`_DRAIN_LIMIT` when chunked: unknown)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if not length:
-            return b""
+            return _DRAIN_LIMIT
         try:
-            n = int(length)
+            return max(0, int(self.headers.get("Content-Length") or 0))
         except ValueError:
-            raise ValueError(f"Invalid Content-Length: {length!r}") from None
-        if n < 0 or n > _MAX_BODY:
-            raise ValueError(f"Request body too large or invalid: {n} bytes")
-        return self.rfile.read(n)
+            return 0  # _receive_body refuses it
 
-    def _read_chunked(self) -> bytes:
+    def _receive_body(self, limit: int) -> bytes:
+        """The request body, once its declared size is within ``limit`` (an ``AwsError`` otherwise,
+        the body left unread); a client waiting on ``Expect: 100-continue`` is told to send it."""
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        length = self.headers.get("Content-Length")
+        if not chunked and length:
+            try:
+                n = int(length)
+            except ValueError:
+                n = -1
+            if n < 0:
+                self.close_connection = True  # where this request ends is unknowable
+                raise AwsError("ValidationException", f"Invalid Content-Length: {length!r}")
+            if n > limit:
+                raise body_too_large(limit)
+        elif not chunked:
+            return b""
+        if self.headers.get("Expect", "").lower() == "100-continue":
+            self.send_response_only(100)
+            self.end_headers()
+            self.wfile.flush()
+        body = self._read_chunked(limit) if chunked else self.rfile.read(self._unread)
+        self._unread = 0
+        return body
+
+    def _read_chunked(self, limit: int) -> bytes:
         parts, total = [], 0
         while True:
             line = self.rfile.readline(65537)
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
-                raise ValueError("Malformed chunked request body") from None
+                self.close_connection = True
+                raise AwsError("ValidationException", "Malformed chunked request body") from None
             if size == 0:
                 while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                     pass  # trailers
                 return b"".join(parts)
             total += size
-            if total > _MAX_BODY:
-                raise ValueError("Request body too large")
+            if total > limit:
+                raise body_too_large(limit)
             parts.append(self.rfile.read(size))
             self.rfile.readline(3)
+
+    def _drain(self) -> None:
+        """Read and drop what is left of a refused request's body, then close the connection.
+
+        A client may still be sending it; closing with unread bytes would reset the connection and
+        the client could lose the error it is about to read. Nothing is kept (64 KiB at a time), and
+        the wait is bounded (:data:`_DRAIN_LIMIT` bytes, :data:`_DRAIN_SECONDS`)."""
+        self.close_connection = True
+        left, deadline = min(self._unread, _DRAIN_LIMIT), time.monotonic() + _DRAIN_SECONDS
+        self._unread = 0
+        try:
+            self.connection.settimeout(_DRAIN_SECONDS)
+            while left > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(65536, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+        except (OSError, ValueError):
+            pass  # the client stopped sending or went away: either way, this connection is done
 
     def _write(self, response: Response, admission: Admission | None = None) -> None:
         headers = dict(response.headers)
@@ -237,6 +317,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                 self.send_header(name, value)
+        if self.close_connection or self._unread:
+            self.send_header("Connection", "close")
         if not response.streaming:
             body = bytes(response.body)  # type: ignore[arg-type]
             self.send_header("Content-Length", str(len(body)))
@@ -321,9 +403,9 @@ def _model_names(req: Request) -> list[str]:
         names.append(unquote(path.split("/")[2]))
     elif req.is_openai and req.method == "POST" and req.body:
         try:
-            model = json.loads(req.body).get("model")
-        except (ValueError, AttributeError):
-            model = None
+            model = req.json().get("model")
+        except (AwsError, OpenAIError, AttributeError):
+            model = None  # the handler reports the body
         if isinstance(model, str):
             names.append(model)
     catalog = req.app.catalog

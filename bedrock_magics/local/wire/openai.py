@@ -9,11 +9,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Sequence
 
 from ..catalog import max_output_tokens
-from ..http import OpenAIError
+from ..http import OpenAIError, parse_json
 from ..responder import Tool
 
 
@@ -117,7 +116,7 @@ def arguments(raw: Any) -> Any:
     if not isinstance(raw, str):
         raise ValueError("function call arguments must be a JSON string")
     try:
-        return json.loads(raw)
+        return parse_json(raw)
     except ValueError:
         return raw
 
