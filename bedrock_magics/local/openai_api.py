@@ -4,7 +4,8 @@ Where they live:
 
 * runtime (``bedrock-runtime``): ``POST /openai/v1/chat/completions`` and ``POST /openai/v1/responses``
   for catalog model ids and inference-profile ids whose entry has ``openai: true``. Responses there
-  are synchronous: ``background: true`` and server-side tools are refused, naming bedrock-mantle.
+  are synchronous: ``background: true`` and server-side (``mcp``) tools are refused, naming
+  bedrock-mantle. On both surfaces Responses takes only ``function`` and ``mcp`` tools, as Bedrock's.
 * mantle (``bedrock-mantle``), under both ``/v1`` and ``/openai/v1`` (the server strips the
   ``/mantle`` prefix): ``GET /models``, ``GET /models/{model}``, ``POST /chat/completions``,
   ``POST /responses``, ``GET|DELETE /responses/{id}``, ``GET /responses/{id}/input_items``,
@@ -144,6 +145,7 @@ def _previous(req: Request, previous: Any) -> list[dict]:
 def responses_create(req: Request) -> Response:
     """``POST …/responses``: synchronous, streamed (SSE) or (mantle) background."""
     body = _body(req)
+    responses.check_tool_types(body)
     entry = _resolve(req, body.get("model"))
     responses.check_request(body, entry, req.region if req.surface == RUNTIME else None)
     previous = body.get("previous_response_id")

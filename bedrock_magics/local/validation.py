@@ -64,10 +64,19 @@ class Violations:
     def __init__(self) -> None:
         self.items: list[str] = []
 
-    def add(self, value: Any, path: str, constraint: str) -> None:
-        """Record that ``value`` at ``path`` fails ``Member must <constraint>``."""
-        shown = " null" if value is None else f" '{_num(value) if isinstance(value, (int, float)) else value}'"
-        self.items.append(f"Value{shown} at '{path}' failed to satisfy constraint: Member must {constraint}")
+    def add(self, value: Any, path: str, constraint: str, *, sensitive: bool = False) -> None:
+        """Record that ``value`` at ``path`` fails ``Member must <constraint>``. A ``sensitive``
+        member's value is never shown (AWS writes ``Value at '…'``)."""
+        self.fail(value, path, f"Member must {constraint}", sensitive=sensitive)
+
+    def fail(self, value: Any, path: str, constraint: str, *, sensitive: bool = False) -> None:
+        """Record that ``value`` at ``path`` fails ``constraint`` (the whole wording, e.g. ``Map keys
+        must satisfy constraint: [...]``)."""
+        if sensitive:
+            shown = ""
+        else:
+            shown = " null" if value is None else f" '{_num(value) if isinstance(value, (int, float)) else value}'"
+        self.items.append(f"Value{shown} at '{path}' failed to satisfy constraint: {constraint}")
 
     def raise_any(self) -> None:
         """Raise the collected failures as one ``ValidationException`` (nothing when there are none)."""

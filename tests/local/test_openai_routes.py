@@ -339,12 +339,30 @@ def test_background_response_can_be_cancelled(mantle):
         mantle.responses.cancel(done.id)
 
 
-@pytest.mark.parametrize("kwargs", [{"background": True}, {"tools": [{"type": "web_search"}]}])
+MCP_TOOL = {"type": "mcp", "server_label": "lookup", "require_approval": "never",
+            "connector_id": "arn:aws:lambda:us-east-1:123456789012:function:lookup"}
+
+
+@pytest.mark.parametrize("kwargs", [{"background": True}, {"tools": [MCP_TOOL]}])
 def test_runtime_responses_refuse_mantle_only_features(runtime, kwargs):
     with pytest.raises(openai.BadRequestError) as excinfo:
         runtime.responses.create(model=RUNTIME_MODEL, input="Hi", **kwargs)
     assert "bedrock-mantle" in excinfo.value.message
     assert excinfo.value.code == "unsupported_parameter"
+
+
+@pytest.mark.parametrize("kind", ["namespace", "web_search", "code_interpreter", "file_search", "custom"])
+def test_responses_refuse_tool_types_bedrock_does_not_know(any_client, kind):
+    # Bedrock's Responses deserializer takes only `function` and `mcp` tools, on mantle and runtime alike;
+    # it refuses before looking at anything else (here not even the model exists).
+    client, _ = any_client
+    tools = [{"type": kind, "name": "x", "tools": []}]
+    for model in (MANTLE_MODEL, "acme.no-such-model"):
+        with pytest.raises(openai.BadRequestError) as excinfo:
+            client.responses.create(model=model, input="Hi", tools=tools)
+        assert excinfo.value.status_code == 400
+        assert excinfo.value.body["message"] == ("Failed to deserialize the JSON body into the target type: Invalid "
+                                                 f"'tools': unknown variant `{kind}`, expected `function` or `mcp`")
 
 
 @pytest.mark.parametrize("kwargs, param, code", [

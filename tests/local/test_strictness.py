@@ -271,3 +271,48 @@ def test_eight_unauthenticated_60_mb_uploads_do_not_grow_the_server(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=15)
+
+
+# -- requestMetadata -----------------------------------------------------------------------------------
+
+
+def _metadata_shape():
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("bedrock-runtime")
+    return model.operation_model("Converse").input_shape.members["requestMetadata"]
+
+
+def test_request_metadata_limits_are_botocores(runtime):
+    shape = _metadata_shape()
+    high = shape.metadata["max"]
+    key_max, value_max = shape.key.metadata["max"], shape.value.metadata["max"]
+    key_pattern, value_pattern = shape.key.metadata["pattern"], shape.value.metadata["pattern"]
+
+    def refused(metadata: dict) -> str:
+        with pytest.raises(ClientError) as exc:
+            runtime.converse(modelId=MODEL, messages=HELLO, requestMetadata=metadata)
+        error = exc.value.response
+        assert error["Error"]["Code"] == "ValidationException" and error["ResponseMetadata"]["HTTPStatusCode"] == 400
+        message = error["Error"]["Message"]
+        assert message.startswith("1 validation error detected: Value at 'requestMetadata' failed to satisfy")
+        assert "s3cr3t" not in message  # the map is sensitive: never echoed
+        return message
+
+    fine = {f"k{i}": "s3cr3t" for i in range(high)}
+    assert runtime.converse(modelId=MODEL, messages=HELLO, requestMetadata=fine)["stopReason"] == "end_turn"
+    assert f"Member must have length less than or equal to {high}" in refused({**fine, "one-more": "s3cr3t"})
+    assert f"pattern: {key_pattern}]" in refused({"no!bang": "s3cr3t"})
+    assert f"pattern: {key_pattern}]" in refused({"k" * (key_max + 1): "s3cr3t"})
+    assert f"pattern: {value_pattern}]" in refused({"team": "s3cr3t" + "v" * value_max})
+    assert f"pattern: {value_pattern}]" in refused({"team": "s3cr3t|pipe"})
+    assert runtime.converse(modelId=MODEL, messages=HELLO, requestMetadata={"team": ""})  # values may be empty
+
+
+def test_empty_request_metadata_is_refused(runtime):
+    # botocore checks no map's minimum size itself: the empty map reaches the service.
+    with pytest.raises(ClientError) as exc:
+        runtime.converse(modelId=MODEL, messages=HELLO, requestMetadata={})
+    assert exc.value.response["Error"]["Message"] == (
+        "1 validation error detected: Value at 'requestMetadata' failed to satisfy constraint: Member must have "
+        f"length greater than or equal to {_metadata_shape().metadata['min']}")

@@ -54,6 +54,7 @@ def converse_call(body: Any, model: dict, *, for_count: bool = False) -> Call:
     conversation, uses_tools = _messages(messages or [], system_parts, errors)
     max_tokens, stop = _inference_config(body.get("inferenceConfig") or {}, errors)
     tools, choice = converse_tools(body.get("toolConfig"), errors)
+    _request_metadata(body.get("requestMetadata"), errors)
     errors.raise_any()
 
     # Conversation-level rules, checked after the shapes (as Bedrock does).
@@ -145,6 +146,36 @@ def _inference_config(config: Any, errors: Violations) -> tuple[int | None, list
     elif len(stop) > 2500:
         errors.add(None, "inferenceConfig.stopSequences", "have length less than or equal to 2500")
     return max_tokens, stop
+
+
+#: ``requestMetadata`` limits, from botocore's ``bedrock-runtime`` model (``RequestMetadata``: 1–16
+#: entries; keys 1–256 and values 0–256 characters of this set). The map is sensitive: AWS never
+#: echoes it in an error.
+METADATA_ENTRIES = (1, 16)
+_METADATA_KEY = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,-.]{1,256}")
+_METADATA_VALUE = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,-.]{0,256}")
+
+
+def _request_metadata(metadata: Any, errors: Violations) -> None:
+    """Check ``requestMetadata`` against its model constraints (in Coral's map wording)."""
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        errors.add(None, "requestMetadata", "be a map", sensitive=True)
+        return
+    low, high = METADATA_ENTRIES
+    if len(metadata) < low:
+        errors.add(None, "requestMetadata", f"have length greater than or equal to {low}", sensitive=True)
+    if len(metadata) > high:
+        errors.add(None, "requestMetadata", f"have length less than or equal to {high}", sensitive=True)
+    if not all(isinstance(k, str) and _METADATA_KEY.fullmatch(k) for k in metadata):
+        errors.fail(None, "requestMetadata", "Map keys must satisfy constraint: [Member must have length less than "
+                    "or equal to 256, Member must have length greater than or equal to 1, Member must satisfy "
+                    f"regular expression pattern: {_METADATA_KEY.pattern}]", sensitive=True)
+    if not all(isinstance(v, str) and _METADATA_VALUE.fullmatch(v) for v in metadata.values()):
+        errors.fail(None, "requestMetadata", "Map value must satisfy constraint: [Member must have length less than "
+                    "or equal to 256, Member must have length greater than or equal to 0, Member must satisfy "
+                    f"regular expression pattern: {_METADATA_VALUE.pattern}]", sensitive=True)
 
 
 def converse_tools(config: Any, errors: Violations) -> tuple[list[Tool], str]:

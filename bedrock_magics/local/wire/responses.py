@@ -25,13 +25,28 @@ RESPONSES_TYPES = {"input": (str, list), "instructions": str, "previous_response
                    "background": bool, "stream": bool, "tools": list, "tool_choice": (str, dict), "metadata": dict,
                    "reasoning": dict, "text": dict, "parallel_tool_calls": bool, "max_tool_calls": int,
                    "truncation": str, "user": str, "top_logprobs": int}
-#: Tool types Bedrock runs server-side (mantle only); the responder only calls ``function`` tools.
-SERVER_TOOLS = ("web_search", "web_search_preview", "file_search", "code_interpreter", "mcp", "image_generation",
-                "computer_use_preview", "local_shell", "shell", "custom", "apply_patch")
+#: The tool types Bedrock's Responses API deserializes; anything else is refused before the request is
+#: read further: "Failed to deserialize the JSON body into the target type: Invalid 'tools': unknown
+#: variant `namespace`, expected `function` or `mcp`" (a real mantle 400 quoted in openai/codex#25034).
+TOOL_TYPES = ("function", "mcp")
+#: Of those, the tool types Bedrock runs server-side (mantle only); the responder only calls ``function`` tools.
+SERVER_TOOLS = ("mcp",)
 
 
 # --------------------------------------------------------------------------------------------------
 # Request -> Call
+
+
+def check_tool_types(body: dict) -> None:
+    """Refuse a tool type Bedrock's Responses API does not know, in its deserializer's words; like a
+    deserialization error it comes before anything else is checked, the model included."""
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if isinstance(kind, str) and kind not in TOOL_TYPES:
+            expected = " or ".join(f"`{t}`" for t in TOOL_TYPES)
+            raise invalid(f"Failed to deserialize the JSON body into the target type: Invalid 'tools': unknown "
+                          f"variant `{kind}`, expected {expected}", "tools", "validation_error")
 
 
 def check_request(body: dict, entry: dict, runtime_region: str | None = None) -> None:
