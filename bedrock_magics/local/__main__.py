@@ -25,6 +25,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="added latency of every request")
     p.add_argument("--throttle-rpm", type=int, default=None, metavar="N",
                    help="requests per minute before ThrottlingException")
+    p.add_argument("--quota-rpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: runtime requests per minute per model (429 ThrottlingException over it)")
+    p.add_argument("--quota-tpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: runtime tokens per minute per model (input + max_tokens up front)")
+    p.add_argument("--mantle-input-tpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: mantle input tokens per minute per model (input + max_tokens up front)")
+    p.add_argument("--mantle-output-tpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: mantle output tokens per minute per model")
     p.add_argument("--error-rate", type=float, default=0.0, metavar="F",
                    help="fraction of requests failing with ServiceUnavailableException (0..1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the error-rate generator (deterministic runs)")
@@ -52,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--latency-ms must not be negative")
     if args.throttle_rpm is not None and args.throttle_rpm < 1:
         parser.error("--throttle-rpm must be at least 1")
+    quotas = {"rpm": args.quota_rpm, "tpm": args.quota_tpm, "input_tpm": args.mantle_input_tpm,
+              "output_tpm": args.mantle_output_tpm}
+    for flag, value in zip(("--quota-rpm", "--quota-tpm", "--mantle-input-tpm", "--mantle-output-tpm"), quotas.values()):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be at least 1")
     if args.port < 0 or args.port > 65535:
         parser.error("--port must be between 0 and 65535")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -59,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     svc = LocalService(host=args.host, port=args.port, tls=not args.http, latency_ms=args.latency_ms,
                        throttle_rpm=args.throttle_rpm, error_rate=args.error_rate, state_dir=args.state_dir,
-                       verbose=args.verbose, allow_remote=args.allow_remote, seed=args.seed)
+                       verbose=args.verbose, allow_remote=args.allow_remote, seed=args.seed, quotas=quotas)
     try:
         svc.start()
     except OSError as exc:

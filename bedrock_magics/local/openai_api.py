@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable
 
 from .catalog import INVALID_MODEL
 from .http import MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai
+from .quotas import admit_call
 from .wire import chat, responses
 from .wire.converse import converse_content
 from .wire.openai import invalid
@@ -102,7 +103,9 @@ def chat_completions(req: Request) -> Response:
     """``POST …/chat/completions`` (JSON, or SSE with ``stream: true``)."""
     body = _body(req)
     entry = _resolve(req, body.get("model"))
-    answer = chat.request_call(body, entry).answer
+    call = chat.request_call(body, entry)
+    admit_call(req, call, body["model"])
+    answer = call.answer
     if not body.get("stream"):
         return _json_ok(chat.chat_completion(answer, body["model"]))
     options = body.get("stream_options") or {}
@@ -150,6 +153,7 @@ def responses_create(req: Request) -> Response:
     responses.check_request(body, entry, req.region if req.surface == RUNTIME else None)
     previous = body.get("previous_response_id")
     call = responses.request_call(body, entry, _previous(req, previous))
+    admit_call(req, call, body["model"])
     answer = call.answer
 
     rid, created = "resp_" + uuid.uuid4().hex, int(time.time())

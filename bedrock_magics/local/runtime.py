@@ -17,7 +17,9 @@ import time
 from typing import Any, Iterator
 
 from . import eventstream
-from .http import RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, parse_json, request_id
+from .http import (RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, parse_json,
+                   request_id)
+from .quotas import admit_call
 from .validation import malformed
 from .wire import invoke as families
 from .wire.converse import converse_call, converse_events, converse_output
@@ -60,6 +62,7 @@ def converse(req: Request) -> Response:
     model = _converse_model(_model(req))
     body = req.json()
     call = converse_call(body, model)
+    admit_call(req, call, req.params["modelId"])
     return json_response(converse_output(call, elapsed_ms(req.received_at), body))
 
 
@@ -69,7 +72,7 @@ def converse_stream(req: Request) -> Response:
     if not model.get("responseStreamingSupported"):
         raise AwsError("ValidationException", NOT_STREAMING)
     call = converse_call(req.json(), model)
-    call.answer  # answer before the 200 goes out: errors must be plain HTTP errors
+    admit_call(req, call, req.params["modelId"])  # answers now: errors must come before the 200 goes out
 
     def frames() -> Iterator[bytes]:
         for i, (kind, payload) in enumerate(converse_events(call, req.received_at)):
@@ -89,8 +92,9 @@ def invoke(req: Request) -> Response:
     model = _model(req)
     family = families.family(model)
     call = family.load(_json_body(req.body), model)
-    out = family.render(call)
     n_in, n_out = family.usage(call)
+    admit_call(req, call, req.params["modelId"], (n_in, n_out))
+    out = family.render(call)
     headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at))}
     return json_response(out, headers=headers)
 
@@ -103,8 +107,9 @@ def invoke_stream(req: Request) -> Response:
     if not model.get("responseStreamingSupported") or not family.streams:
         raise AwsError("ValidationException", NOT_STREAMING)
     call = family.load(_json_body(req.body), model, streaming=True)
-    chunks = family.chunks(call)
     n_in, n_out = family.usage(call)
+    admit_call(req, call, req.params["modelId"], (n_in, n_out))
+    chunks = family.chunks(call)
 
     def frames() -> Iterator[bytes]:
         first = None

@@ -32,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from urllib.parse import unquote
 
 from . import control, jobs, openai_api, runtime, s3
@@ -43,6 +43,7 @@ from .faults import Admission, Faults, estimate_tokens
 from .http import (CONTROL, MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai,
                    request_id)
 from .lifecycle import TrackedThreadingMixIn, Workers
+from .quotas import Quotas
 from .tls import server_tls
 
 log = logging.getLogger("bedrock_magics.local")
@@ -73,9 +74,10 @@ class App:
     """
 
     def __init__(self, catalog: Catalog, faults: Faults, default_region: str = local.DEFAULT_REGION,
-                 s3_endpoint: str | None = None) -> None:
+                 s3_endpoint: str | None = None, quotas: Quotas | None = None) -> None:
         self.catalog = catalog
         self.faults = faults
+        self.quotas = quotas or Quotas()
         self.default_region = default_region
         self.s3_endpoint = s3_endpoint
         self.state: dict[str, Any] = {}
@@ -507,7 +509,8 @@ class LocalService:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: bool = True, latency_ms: float = 0,
                  throttle_rpm: int | None = None, error_rate: float = 0.0, s3_endpoint: str | None = None,
                  state_dir: str | None = None, *, verbose: bool = False, allow_remote: bool = False,
-                 default_region: str = local.DEFAULT_REGION, seed: int | None = None) -> None:
+                 default_region: str = local.DEFAULT_REGION, seed: int | None = None,
+                 quotas: Mapping[str, int | None] | None = None) -> None:
         if host not in LOOPBACK_HOSTS and not allow_remote:
             raise ValueError(f"refusing to listen on non-loopback host {host!r}; pass allow_remote=True to do it")
         self.host, self.port, self.tls = host, port, tls
@@ -517,7 +520,10 @@ class LocalService:
         self.faults = Faults(latency_ms=latency_ms, throttle_rpm=throttle_rpm, error_rate=error_rate, seed=seed,
                              sleep=lambda seconds: self.app.workers.stopping.wait(seconds))
         self.catalog = Catalog.load()
-        self.app = App(self.catalog, self.faults, default_region, s3_endpoint)
+        #: Bedrock's per-model quotas (see :mod:`.quotas`): ``quotas`` sets the global limits
+        #: (``rpm``, ``tpm``, ``input_tpm``, ``output_tpm``); ``svc.quotas.set(model, ...)`` changes them.
+        self.quotas = Quotas(**dict(quotas or {}))
+        self.app = App(self.catalog, self.faults, default_region, s3_endpoint, self.quotas)
         self.ca_file: str | None = None
         self.router: Router | None = None  # the routes being served (set by start)
         self._running: _Running | None = None
