@@ -16,10 +16,11 @@ import json
 import time
 from typing import Any, Iterator
 
-from . import eventstream
+from . import eventstream, guardrails
 from .http import (RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, parse_json,
                    request_id)
 from .quotas import admit_call
+from .responder import Call
 from .validation import malformed
 from .wire import invoke as families
 from .wire.converse import converse_call, converse_events, converse_output
@@ -27,6 +28,7 @@ from .wire.converse import converse_call, converse_events, converse_output
 NOT_CONVERSE = "This action doesn't support the model that you provided. Try again with a supported text or chat model."
 NOT_STREAMING = "The model is unsupported for streaming."
 NO_COUNT_TOKENS = "The provided model doesn't support counting tokens."
+INVOKE_TRACE = ("ENABLED", "DISABLED", "ENABLED_FULL")  # botocore's InvokeModel ``trace`` header enum
 
 
 def _padding(i: int) -> str:
@@ -62,8 +64,9 @@ def converse(req: Request) -> Response:
     model = _converse_model(_model(req))
     body = req.json()
     call = converse_call(body, model)
+    trace = _converse_guardrail(req, body, call)
     admit_call(req, call, req.params["modelId"])
-    return json_response(converse_output(call, elapsed_ms(req.received_at), body))
+    return json_response(converse_output(call, elapsed_ms(req.received_at), body, trace))
 
 
 def converse_stream(req: Request) -> Response:
@@ -71,11 +74,13 @@ def converse_stream(req: Request) -> Response:
     model = _converse_model(_model(req))
     if not model.get("responseStreamingSupported"):
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = converse_call(req.json(), model)
+    body = req.json()
+    call = converse_call(body, model)
+    trace = _converse_guardrail(req, body, call)
     admit_call(req, call, req.params["modelId"])  # answers now: errors must come before the 200 goes out
 
     def frames() -> Iterator[bytes]:
-        for i, (kind, payload) in enumerate(converse_events(call, req.received_at)):
+        for i, (kind, payload) in enumerate(converse_events(call, req.received_at, trace)):
             yield eventstream.event(kind, {**payload, "p": _padding(i)})
 
     return Response(200, frames(), {"Content-Type": eventstream.CONTENT_TYPE, "x-amzn-RequestId": request_id()})
@@ -92,9 +97,10 @@ def invoke(req: Request) -> Response:
     model = _model(req)
     family = families.family(model)
     call = family.load(_json_body(req.body), model)
+    guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
     admit_call(req, call, req.params["modelId"], (n_in, n_out))
-    out = family.render(call)
+    out = {**family.render(call), **guardrail}
     headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at))}
     return json_response(out, headers=headers)
 
@@ -107,6 +113,7 @@ def invoke_stream(req: Request) -> Response:
     if not model.get("responseStreamingSupported") or not family.streams:
         raise AwsError("ValidationException", NOT_STREAMING)
     call = family.load(_json_body(req.body), model, streaming=True)
+    guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
     admit_call(req, call, req.params["modelId"], (n_in, n_out))
     chunks = family.chunks(call)
@@ -117,7 +124,7 @@ def invoke_stream(req: Request) -> Response:
             now = elapsed_ms(start)
             first = first or now
             if i == len(chunks) - 1:
-                chunk = {**chunk, "amazon-bedrock-invocationMetrics": {
+                chunk = {**chunk, **guardrail, "amazon-bedrock-invocationMetrics": {
                     "inputTokenCount": n_in, "outputTokenCount": n_out, "invocationLatency": now,
                     "firstByteLatency": first}}
             data = base64.b64encode(json.dumps(chunk, separators=(",", ":")).encode()).decode()
@@ -126,6 +133,40 @@ def invoke_stream(req: Request) -> Response:
     return Response(200, frames(), {"Content-Type": eventstream.CONTENT_TYPE,
                                     "X-Amzn-Bedrock-Content-Type": "application/json",
                                     "x-amzn-RequestId": request_id()})
+
+
+def _converse_guardrail(req: Request, body: dict, call: Call) -> dict | None:
+    """Apply a Converse request's ``guardrailConfig`` to ``call`` (see :mod:`.guardrails`); the
+    ``trace`` to report, when the request asks for one."""
+    config = body.get("guardrailConfig")
+    if config is None:
+        return None
+    record = guardrails.find(req.app, req.region, config.get("guardrailIdentifier") or "",
+                             config.get("guardrailVersion") or "")
+    verdict = guardrails.apply(record, call)
+    return {"guardrail": verdict.trace} if config.get("trace") in ("enabled", "enabled_full") else None
+
+
+def _invoke_guardrail(req: Request, call: Call) -> dict:
+    """Apply the guardrail an InvokeModel request's headers name to ``call``; the fields its body
+    gains (``amazon-bedrock-guardrailAction``, and ``amazon-bedrock-trace`` when traced)."""
+    trace_mode = req.headers.get("X-Amzn-Bedrock-Trace")
+    if trace_mode is not None and trace_mode not in INVOKE_TRACE:
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{trace_mode}' at 'trace' failed "
+                                              f"to satisfy constraint: Member must satisfy enum value set: "
+                                              f"[{', '.join(INVOKE_TRACE)}]")
+    identifier = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
+    if identifier is None:
+        return {}
+    record = guardrails.find(req.app, req.region, identifier, req.headers.get("X-Amzn-Bedrock-GuardrailVersion") or "")
+    if not call.messages:
+        return {}  # embeddings and images: nothing for the guardrail to read
+    verdict = guardrails.apply(record, call, stop_reason="end_turn")  # each family words its own stop
+    out: dict = {"amazon-bedrock-guardrailAction": guardrails.ACTION_INTERVENED if verdict.intervened
+                 else guardrails.ACTION_NONE}
+    if trace_mode in ("ENABLED", "ENABLED_FULL"):
+        out["amazon-bedrock-trace"] = {"guardrail": verdict.trace}
+    return out
 
 
 def count_tokens(req: Request) -> Response:

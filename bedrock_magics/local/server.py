@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator, Mapping
 from urllib.parse import unquote
 
-from . import control, jobs, openai_api, runtime, s3
+from . import control, guardrails, jobs, openai_api, runtime, s3
 from . import credentials as local
 from .auth import Authenticator
 from .catalog import Catalog
@@ -49,7 +49,7 @@ from .tls import server_tls
 log = logging.getLogger("bedrock_magics.local")
 
 #: Handler modules, in registration order. Each exposes ``register(router)``.
-HANDLER_MODULES = (control, jobs, runtime, openai_api)
+HANDLER_MODULES = (control, guardrails, jobs, runtime, openai_api)
 #: Path prefixes of the runtime surface; every other non-mantle path is the control plane.
 RUNTIME_PREFIXES = ("/model/", "/openai/", "/async-invoke", "/guardrail/", "/anthropic/")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

@@ -499,6 +499,41 @@ def _account_model_ids(wire: Wire) -> list[str]:
     return ids
 
 
+@drives("bedrock:CreateGuardrail", "bedrock:CreateGuardrailVersion", "bedrock:GetGuardrail", "bedrock:ListGuardrails")
+def drive_guardrails(wire: Wire) -> None:
+    control = wire.client("bedrock")
+    made = wire.call(control, "create_guardrail", name=f"shape-{uuid.uuid4().hex[:8]}", description="Shapes.",
+                     topicPolicyConfig={"topicsConfig": [{"name": "Cooking", "definition": "Recipes and cooking.",
+                                                          "examples": ["How do I bake bread?"], "type": "DENY"}]},
+                     contentPolicyConfig={"filtersConfig": [{"type": "HATE", "inputStrength": "HIGH",
+                                                             "outputStrength": "HIGH"}]},
+                     wordPolicyConfig={"wordsConfig": [{"text": "pineapple"}],
+                                       "managedWordListsConfig": [{"type": "PROFANITY"}]},
+                     sensitiveInformationPolicyConfig={"piiEntitiesConfig": [{"type": "EMAIL", "action": "ANONYMIZE"}]},
+                     blockedInputMessaging="Blocked input.", blockedOutputsMessaging="Blocked output.")
+    gid = made["guardrailId"]
+    version = wire.call(control, "create_guardrail_version", guardrailIdentifier=made["guardrailArn"])["version"]
+    for kwargs in ({"guardrailIdentifier": gid}, {"guardrailIdentifier": gid, "guardrailVersion": version},
+                   {"guardrailIdentifier": "localpreset1", "guardrailVersion": "1"}):
+        assert wire.call(control, "get_guardrail", **kwargs)["status"] == "READY"
+    assert gid in {g["id"] for g in wire.call(control, "list_guardrails")["guardrails"]}
+    assert {g["version"] for g in wire.call(control, "list_guardrails", guardrailIdentifier=gid)["guardrails"]} \
+        == {"DRAFT", version}
+    wire.error(control, "get_guardrail", "ResourceNotFoundException", guardrailIdentifier="nosuchguardrail")
+    wire.error(control, "create_guardrail", "ValidationException", name="bad name!", blockedInputMessaging="x",
+               blockedOutputsMessaging="x")
+    # The runtime's guardrail trace, in both its Converse shapes.
+    runtime = wire.client("bedrock-runtime")
+    config = {"guardrailIdentifier": gid, "guardrailVersion": version, "trace": "enabled"}
+    for text in ("Tell me about pineapple", "Hello there"):
+        out = wire.call(runtime, "converse", modelId="amazon.nova-micro-v1:0", guardrailConfig=config,
+                        messages=[{"role": "user", "content": [{"text": text}]}])
+        assert "guardrail" in out["trace"]
+        events = wire.call(runtime, "converse_stream", modelId="amazon.nova-micro-v1:0", guardrailConfig=config,
+                           messages=[{"role": "user", "content": [{"text": text}]}])["stream"]
+        assert "guardrail" in events[-1]["metadata"]["trace"]
+
+
 @drives("bedrock-runtime:Converse", "bedrock-runtime:ConverseStream")
 def drive_converse(wire: Wire) -> None:
     runtime = wire.client("bedrock-runtime")

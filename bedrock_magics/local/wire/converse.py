@@ -55,6 +55,7 @@ def converse_call(body: Any, model: dict, *, for_count: bool = False) -> Call:
     max_tokens, stop = _inference_config(body.get("inferenceConfig") or {}, errors)
     tools, choice = converse_tools(body.get("toolConfig"), errors)
     _request_metadata(body.get("requestMetadata"), errors)
+    _guardrail_config(body.get("guardrailConfig"), errors)
     errors.raise_any()
 
     # Conversation-level rules, checked after the shapes (as Bedrock does).
@@ -178,6 +179,33 @@ def _request_metadata(metadata: Any, errors: Violations) -> None:
                     f"regular expression pattern: {_METADATA_VALUE.pattern}]", sensitive=True)
 
 
+#: ``guardrailConfig`` constraints, from botocore's ``GuardrailConfiguration`` / ``GuardrailStreamConfiguration``.
+_GUARDRAIL_ID = re.compile(r"(|([a-z0-9]+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+))")
+_GUARDRAIL_VERSION = re.compile(r"(|([1-9][0-9]{0,7})|(DRAFT))")
+GUARDRAIL_TRACE = ("enabled", "disabled", "enabled_full")
+_STREAM_MODES = ("sync", "async")
+
+
+def _guardrail_config(config: Any, errors: Violations) -> None:
+    """Check ``guardrailConfig``'s members (the guardrail itself is looked up by the runtime)."""
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        errors.add(None, "guardrailConfig", "be a structure")
+        return
+    identifier, version = config.get("guardrailIdentifier"), config.get("guardrailVersion")
+    if identifier is not None and (not isinstance(identifier, str) or len(identifier) > 2048
+                                   or not _GUARDRAIL_ID.fullmatch(identifier)):
+        errors.add(identifier, "guardrailConfig.guardrailIdentifier",
+                   f"satisfy regular expression pattern: {_GUARDRAIL_ID.pattern}")
+    if version is not None and (not isinstance(version, str) or not _GUARDRAIL_VERSION.fullmatch(version)):
+        errors.add(version, "guardrailConfig.guardrailVersion",
+                   f"satisfy regular expression pattern: {_GUARDRAIL_VERSION.pattern}")
+    for name, allowed in (("trace", GUARDRAIL_TRACE), ("streamProcessingMode", _STREAM_MODES)):
+        if config.get(name) is not None and config[name] not in allowed:
+            errors.add(config[name], f"guardrailConfig.{name}", f"satisfy enum value set: [{', '.join(allowed)}]")
+
+
 def converse_tools(config: Any, errors: Violations) -> tuple[list[Tool], str]:
     """(tools, responder tool choice) of a Converse ``toolConfig`` (Nova's InvokeModel body has it too)."""
     if config is None:
@@ -260,9 +288,13 @@ def message_events(answer: Answer) -> Iterator[tuple[str, dict]]:
     yield "messageStop", {"stopReason": answer.stop_reason}
 
 
-def converse_output(call: Call, latency_ms: int, body: Mapping[str, Any] | None = None) -> dict:
-    """A ``ConverseResponse`` for a call (``body``: the request, whose echoed fields it repeats)."""
+def converse_output(call: Call, latency_ms: int, body: Mapping[str, Any] | None = None,
+                    trace: dict | None = None) -> dict:
+    """A ``ConverseResponse`` for a call (``body``: the request, whose echoed fields it repeats;
+    ``trace``: the ``trace`` to report, e.g. a guardrail's)."""
     out: dict[str, Any] = {**converse_body(call.answer), "metrics": {"latencyMs": latency_ms}}
+    if trace:
+        out["trace"] = trace
     if body and body.get("additionalModelResponseFieldPaths"):
         out["additionalModelResponseFields"] = {}
     if body and body.get("performanceConfig"):
@@ -272,7 +304,9 @@ def converse_output(call: Call, latency_ms: int, body: Mapping[str, Any] | None 
     return out
 
 
-def converse_events(call: Call, start: float) -> Iterator[tuple[str, dict]]:
-    """ConverseStream's events, in order: (event type, payload); ``start`` is when the request came in."""
+def converse_events(call: Call, start: float, trace: dict | None = None) -> Iterator[tuple[str, dict]]:
+    """ConverseStream's events, in order: (event type, payload); ``start`` is when the request came in,
+    ``trace`` goes into the ``metadata`` event."""
     yield from message_events(call.answer)
-    yield "metadata", {"usage": converse_usage(call.answer), "metrics": {"latencyMs": elapsed_ms(start)}}
+    metadata = {"usage": converse_usage(call.answer), "metrics": {"latencyMs": elapsed_ms(start)}}
+    yield "metadata", {**metadata, "trace": trace} if trace else metadata
