@@ -180,3 +180,138 @@ def test_chat_completions_via_the_openai_bedrock_provider(aws_env):
     assert (choice.message.content or "").strip() or choice.finish_reason == "length"
     assert completion.usage.prompt_tokens > 0
     assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
+
+
+# =====================================================================================================
+# Strictness, guardrails and quotas (branch `local`, issue 10): the refusals the local service
+# copies, confirmed against real Bedrock. Refused requests cost no tokens; the guardrail test makes
+# one small guardrail and deletes it again. Keep additions of other branches outside this block.
+# =====================================================================================================
+
+MANTLE_OPENAI_MODEL = os.environ.get("BEDROCK_MAGICS_AWS_MANTLE_MODEL", "openai.gpt-oss-20b")
+_HELLO = [{"role": "user", "content": [{"text": PROMPT}]}]
+
+
+def _refused(call, *args, **kwargs) -> dict:
+    """The ClientError response of a call that Bedrock must refuse."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as exc:
+        call(*args, **kwargs)
+    return exc.value.response
+
+
+def _signed_post(path: str, body: bytes, headers: dict | None = None, sign: bool = True):
+    """A raw POST to the runtime, SigV4-signed with the environment's credentials (for bodies no SDK
+    serializes: NaN tokens, nesting deeper than Python recurses)."""
+    import boto3
+    import urllib3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    url = f"https://bedrock-runtime.{REGION}.amazonaws.com{path}"
+    req = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    if sign:
+        SigV4Auth(boto3.Session().get_credentials().get_frozen_credentials(), "bedrock", REGION).add_auth(req)
+    prepared = req.prepare()
+    return urllib3.PoolManager().request("POST", prepared.url, body=body, headers=dict(prepared.headers),
+                                         retries=False)
+
+
+def test_request_metadata_over_16_entries_is_refused(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO,
+                     requestMetadata={f"k{i}": "v" for i in range(17)})
+    assert error["Error"]["Code"] == "ValidationException"
+    assert "requestMetadata" in error["Error"]["Message"] and "16" in error["Error"]["Message"]
+
+
+def test_empty_request_metadata_is_refused(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={})
+    assert error["Error"]["Code"] == "ValidationException" and "requestMetadata" in error["Error"]["Message"]
+
+
+def test_request_metadata_with_a_character_outside_its_pattern_is_refused(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={"team": "a|b"})
+    assert error["Error"]["Code"] == "ValidationException"
+
+
+def test_nan_in_a_converse_body_is_a_400(aws_env):
+    body = b'{"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "inferenceConfig": {"temperature": NaN}}'
+    reply = _signed_post(f"/model/{MODEL}/converse", body)
+    assert reply.status == 400
+
+
+def test_json_nested_far_too_deep_is_a_400_not_a_500(aws_env):
+    body = ('{"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "additionalModelRequestFields": '
+            '{"x": %s0%s}}' % ("[" * 50_000, "]" * 50_000)).encode()
+    reply = _signed_post(f"/model/{MODEL}/converse", body)
+    assert 400 <= reply.status < 500
+
+
+def test_an_unauthenticated_upload_is_refused_before_its_body_is_sent(aws_env):
+    import socket
+    import ssl
+
+    host = f"bedrock-runtime.{REGION}.amazonaws.com"
+    context = ssl.create_default_context()
+    with socket.create_connection((host, 443), timeout=30) as raw, context.wrap_socket(raw, server_hostname=host) as conn:
+        conn.sendall((f"POST /model/{MODEL}/converse HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: {60 * 1024 * 1024}\r\n\r\n").encode())
+        status = conn.makefile("rb").readline().decode()  # answered although no body byte was sent
+    assert status.split()[1] == "403", status
+
+
+def test_an_invoke_body_over_25_mb_is_refused(runtime):
+    error = _refused(runtime.invoke_model, modelId=MODEL, body=b"x" * 25_000_001)
+    assert error["ResponseMetadata"]["HTTPStatusCode"] in (400, 413)
+
+
+def test_an_unknown_guardrail_is_awss_validation_error(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO,
+                     guardrailConfig={"guardrailIdentifier": "nosuchguardrail0", "guardrailVersion": "1"})
+    assert error["Error"]["Code"] == "ValidationException"
+    assert error["Error"]["Message"] == "The guardrail identifier or version provided in the request does not exist."
+
+
+def test_get_guardrail_of_an_unknown_id_is_not_found(control):
+    error = _refused(control.get_guardrail, guardrailIdentifier="nosuchguardrail0")
+    assert error["Error"]["Code"] == "ResourceNotFoundException"
+    assert "guardrails" in control.list_guardrails()
+
+
+def test_create_guardrail_with_a_bad_name_is_refused(control):
+    error = _refused(control.create_guardrail, name="bad name!", blockedInputMessaging="x", blockedOutputsMessaging="x")
+    assert error["Error"]["Code"] == "ValidationException" and "name" in error["Error"]["Message"]
+
+
+def test_a_denied_word_intervenes_with_the_blocked_message_trace_and_usage(control, runtime):
+    import time
+    import uuid
+
+    made = control.create_guardrail(name=f"bm-suite-{uuid.uuid4().hex[:8]}", blockedInputMessaging="No kumquats.",
+                                    blockedOutputsMessaging="No kumquats out.",
+                                    wordPolicyConfig={"wordsConfig": [{"text": "kumquat"}]})
+    try:
+        while control.get_guardrail(guardrailIdentifier=made["guardrailId"])["status"] != "READY":
+            time.sleep(1)  # AWS creates guardrails asynchronously: poll its documented status
+        out = runtime.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "One kumquat please"}]}],
+                               guardrailConfig={"guardrailIdentifier": made["guardrailId"],
+                                                "guardrailVersion": "DRAFT", "trace": "enabled"})
+        assert out["stopReason"] == "guardrail_intervened"
+        assert out["output"]["message"]["content"][0]["text"] == "No kumquats."
+        assessment = out["trace"]["guardrail"]["inputAssessment"][made["guardrailId"]]
+        assert assessment["wordPolicy"]["customWords"][0]["match"].lower() == "kumquat"
+        assert assessment["invocationMetrics"]["usage"]["wordPolicyUnits"] >= 1
+    finally:
+        control.delete_guardrail(guardrailIdentifier=made["guardrailId"])
+
+
+def test_mantle_responses_refuse_tool_types_other_than_function_and_mcp(aws_env):
+    import openai
+    from openai.providers import bedrock
+
+    client = openai.OpenAI(provider=bedrock(endpoint="mantle", region=REGION, base_url=None), max_retries=0)
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model=MANTLE_OPENAI_MODEL, input="Hi",
+                                tools=[{"type": "namespace", "name": "x", "tools": []}])
+    assert "unknown variant `namespace`, expected `function` or `mcp`" in str(exc.value)
