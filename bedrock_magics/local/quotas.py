@@ -20,7 +20,8 @@ endpoint" and "Quotas for the bedrock-mantle endpoint"):
   "rate_limit_exceeded"}}``.
 
 Limits apply per model and region in sliding one-minute windows, set globally (every model gets
-that limit, each its own window) or per model (by model id or mantle id). An unset limit is
+that limit, each its own window) or per model (by model id or mantle id; by inference-profile id
+for calls made through that profile, which then count apart, like AWS's cross-Region quotas). An unset limit is
 unlimited: AWS's defaults differ per model and account, so set the ones to rehearse.
 CountTokens, embeddings' output and batch jobs use none of these quotas. Quotas are not the
 injected faults of :mod:`.faults` (``throttle_rpm``/``throttle_tpm`` throttle any request).
@@ -109,16 +110,18 @@ class Quotas:
             self._models: dict[str, QuotaSettings] = {}
             self._windows: dict[tuple[str, ...], _Window] = {}
 
-    def settings(self, entry: dict) -> QuotaSettings:
-        """The limits that apply to a catalog model."""
+    def settings(self, entry: dict, name: str | None = None) -> QuotaSettings:
+        """The limits that apply to a catalog model (called as ``name``)."""
         with self._lock:
-            return self._settings(entry)
+            return self._settings(entry, name)[1]
 
-    def _settings(self, entry: dict) -> QuotaSettings:
-        for name in (entry["modelId"], entry.get("mantleId")):
-            if name and name in self._models:
-                return self._models[name].over(self._global)
-        return self._global
+    def _settings(self, entry: dict, name: str | None) -> tuple[str, QuotaSettings]:
+        """(whose windows, limits): limits set for the name the request used (an inference profile,
+        say) count apart from the model's own, as AWS's cross-Region and on-demand quotas do."""
+        for key in (name, entry["modelId"], entry.get("mantleId")):
+            if key and key in self._models:
+                return key, self._models[key].over(self._global)
+        return entry["modelId"], self._global
 
     def _window(self, *key: str) -> _Window:
         return self._windows.setdefault(key, _Window())
@@ -132,8 +135,8 @@ class Quotas:
         ``name`` is the model as the request named it (in mantle's message); ``reserved_output`` the
         output it may produce (its ``max_tokens``), ``output_tokens`` what it did produce."""
         with self._lock:
-            limits, now = self._settings(entry), self._clock()
-            model = (surface, region, entry["modelId"])
+            (whose, limits), now = self._settings(entry, name), self._clock()
+            model = (surface, region, whose)
             if surface == MANTLE:
                 self._admit_mantle(limits, model, now, name, input_tokens, reserved_output, output_tokens)
             else:

@@ -161,3 +161,12 @@ def test_quota_limits_must_be_positive(quotas):
         quotas.set(rpm=0)
     with pytest.raises(ValueError, match="input_tpm"):
         Quotas(input_tpm=-3)
+
+
+def test_a_quota_set_for_an_inference_profile_counts_apart_from_the_models_own(quotas, runtime):
+    profile = "us." + NOVA
+    quotas.set(profile, rpm=1)
+    runtime.converse(modelId=profile, messages=HELLO)
+    throttled(runtime.converse, modelId=profile, messages=HELLO)
+    for _ in range(3):  # the bare model id: on-demand, not limited
+        runtime.converse(modelId=NOVA, messages=HELLO)

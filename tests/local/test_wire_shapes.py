@@ -564,6 +564,21 @@ def drive_converse(wire: Wire) -> None:
 
     wire.error(runtime, "converse", "ValidationException", modelId="acme.nothing-v1:0", messages=user)
     wire.error(runtime, "converse_stream", "ValidationException", modelId="acme.nothing-v1:0", messages=user)
+    wire.error(runtime, "converse", "ValidationException", modelId=model, messages=user,
+               requestMetadata={f"k{i}": "v" for i in range(17)})
+    wire.error(runtime, "converse_stream", "ValidationException", modelId=model, messages=user,
+               guardrailConfig={"guardrailIdentifier": "nosuchguardrail", "guardrailVersion": "1"})
+    import boto3
+    from botocore.config import Config
+
+    once = boto3.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))  # no SDK retries
+    wire.app.quotas.set(model, rpm=1)  # the quota's 429, as the operations model it
+    try:
+        wire.call(runtime, "converse", modelId=model, messages=user)
+        wire.error(once, "converse", "ThrottlingException", modelId=model, messages=user)
+        wire.error(once, "converse_stream", "ThrottlingException", modelId=model, messages=user)
+    finally:
+        wire.app.quotas.clear()
 
 
 @drives("bedrock-runtime:InvokeModel", "bedrock-runtime:InvokeModelWithResponseStream")
