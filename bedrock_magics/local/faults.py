@@ -9,6 +9,8 @@ threads call ``Faults.admit`` concurrently.
 * ``throttle_rpm`` / ``throttle_tpm`` — sliding one-minute windows of admitted requests / estimated
   input tokens; over the limit the request fails with ``ThrottlingException`` (429), which the
   server turns into OpenAI's ``rate_limit_exceeded`` on the OpenAI routes.
+  These throttle any request, on every surface; Bedrock's own per-model quotas (runtime RPM/TPM,
+  mantle input/output TPM) are :mod:`bedrock_magics.local.quotas`.
 * ``error_rate`` — fraction of requests failing with ``error_code`` (default
   ``ServiceUnavailableException``); deterministic when a ``seed`` is given.
 * ``cut_stream_after`` — the server drops the connection in the middle of the next chunk after
