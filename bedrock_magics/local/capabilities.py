@@ -121,7 +121,7 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "image": dict(system_prompt=False, sources=("models-supported.html",)),
 }
 
-_MODALITIES = {"IMAGE": "image", "VIDEO": "video"}
+_MODALITIES = {"IMAGE": "image"}  # the wire enum has no VIDEO: video comes from overrides
 
 
 def capabilities(entry: Mapping[str, Any]) -> Capabilities:
