@@ -83,6 +83,11 @@ class Response:
         return not isinstance(self.body, (bytes, bytearray))
 
 
+def elapsed_ms(start: float) -> int:
+    """Milliseconds since ``start`` (``time.monotonic``, e.g. ``Request.received_at``; at least 1)."""
+    return max(1, int((time.monotonic() - start) * 1000))
+
+
 def request_id() -> str:
     return str(uuid.uuid4())
 

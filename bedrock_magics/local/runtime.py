@@ -2,11 +2,11 @@
 InvokeModelWithResponseStream and CountTokens (plus :func:`invoke_for_batch` for batch jobs).
 
 Every request becomes a :class:`~bedrock_magics.local.responder.Call` — a Converse body through
-:func:`~bedrock_magics.local.validation.converse_call`, an InvokeModel body through its model
-family's codec (:mod:`bedrock_magics.local.families`) — the responder answers it, and this module
-writes the answer back in the wire shape of the API: Converse's ``ConverseResponse``, the
-event-stream events of ConverseStream, or the family's native JSON body (in ``chunk`` events when
-streaming), with Bedrock's token-count and latency headers.
+:mod:`~bedrock_magics.local.wire.converse`, an InvokeModel body through its model family's codec
+(:mod:`bedrock_magics.local.wire.invoke`) — the responder answers it, and the same wire module writes
+the answer back: Converse's ``ConverseResponse``, the event-stream events of ConverseStream, or the
+family's native JSON body (which this module frames as ``chunk`` events when streaming), with
+Bedrock's token-count and latency headers.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
-from . import eventstream, families
-from .families import converse_body, converse_usage, message_events
-from .http import RUNTIME, AwsError, Request, Response, Router, json_response, request_id
-from .responder import Call
-from .validation import converse_call, malformed
+from . import eventstream
+from .http import RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, request_id
+from .validation import malformed
+from .wire import invoke as families
+from .wire.converse import converse_call, converse_events, converse_output
 
 NOT_CONVERSE = "This action doesn't support the model that you provided. Try again with a supported text or chat model."
 NOT_STREAMING = "The model is unsupported for streaming."
@@ -30,33 +30,6 @@ NO_COUNT_TOKENS = "The provided model doesn't support counting tokens."
 def _padding(i: int) -> str:
     """The ``p`` padding field real streams carry (botocore ignores it)."""
     return "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[: 4 + (i * 7) % 40]
-
-
-def _elapsed_ms(start: float) -> int:
-    """Milliseconds since ``start`` (``time.monotonic``; at least 1)."""
-    return max(1, int((time.monotonic() - start) * 1000))
-
-
-# --------------------------------------------------------------------------------------------------
-# Converse output
-
-
-def converse_output(call: Call, latency_ms: int, body: Mapping[str, Any] | None = None) -> dict:
-    """A ``ConverseResponse`` for a call (``body``: the request, whose echoed fields it repeats)."""
-    out: dict[str, Any] = {**converse_body(call.answer), "metrics": {"latencyMs": latency_ms}}
-    if body and body.get("additionalModelResponseFieldPaths"):
-        out["additionalModelResponseFields"] = {}
-    if body and body.get("performanceConfig"):
-        out["performanceConfig"] = body["performanceConfig"]
-    if body and body.get("serviceTier"):
-        out["serviceTier"] = body["serviceTier"]
-    return out
-
-
-def converse_events(call: Call, start: float) -> Iterator[tuple[str, dict]]:
-    """ConverseStream's events, in order: (event type, payload); ``start`` is when the request came in."""
-    yield from message_events(call.answer)
-    yield "metadata", {"usage": converse_usage(call.answer), "metrics": {"latencyMs": _elapsed_ms(start)}}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -87,7 +60,7 @@ def converse(req: Request) -> Response:
     model = _converse_model(_model(req))
     body = req.json()
     call = converse_call(body, model)
-    return json_response(converse_output(call, _elapsed_ms(req.received_at), body))
+    return json_response(converse_output(call, elapsed_ms(req.received_at), body))
 
 
 def converse_stream(req: Request) -> Response:
@@ -118,7 +91,7 @@ def invoke(req: Request) -> Response:
     call = family.load(_json_body(req.body), model)
     out = family.render(call)
     n_in, n_out = family.usage(call)
-    headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, _elapsed_ms(req.received_at))}
+    headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at))}
     return json_response(out, headers=headers)
 
 
@@ -136,7 +109,7 @@ def invoke_stream(req: Request) -> Response:
     def frames() -> Iterator[bytes]:
         first = None
         for i, chunk in enumerate(chunks):
-            now = _elapsed_ms(start)
+            now = elapsed_ms(start)
             first = first or now
             if i == len(chunks) - 1:
                 chunk = {**chunk, "amazon-bedrock-invocationMetrics": {
@@ -191,7 +164,7 @@ def invoke_for_batch(app: Any, region: str, model_id: str, model_input: dict,
     model = app.catalog.resolve(region, model_id).model
     if invocation_type == "Converse":
         call = converse_call(model_input, _converse_model(model))
-        return converse_output(call, _elapsed_ms(start), model_input)
+        return converse_output(call, elapsed_ms(start), model_input)
     return families.family(model).render(families.load(model, model_input))
 
 

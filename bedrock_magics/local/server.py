@@ -20,7 +20,6 @@ carries on.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import socket
@@ -32,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import unquote
 
+from . import control, jobs, openai_api, runtime, s3
 from . import credentials as local
 from .auth import Authenticator
 from .catalog import Catalog
@@ -44,7 +44,7 @@ from .tls import server_tls
 log = logging.getLogger("bedrock_magics.local")
 
 #: Handler modules, in registration order. Each exposes ``register(router)``.
-HANDLER_MODULES = ("control", "jobs", "runtime", "openai_api")
+HANDLER_MODULES = (control, jobs, runtime, openai_api)
 #: Path prefixes of the runtime surface; every other non-mantle path is the control plane.
 RUNTIME_PREFIXES = ("/model/", "/openai/", "/async-invoke", "/guardrail/", "/anthropic/")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -106,16 +106,7 @@ def surface_of(raw_path: str) -> tuple[str, str]:
 def build_router() -> Router:
     """A router with every handler module's routes."""
     router = Router()
-    for name in HANDLER_MODULES:
-        qualified = f"{__package__}.{name}"
-        try:
-            module = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name != qualified:
-                raise
-            # A module still being written must not take the whole service down with it.
-            log.warning("local Bedrock service: %s is missing; its routes are not served", qualified)
-            continue
+    for module in HANDLER_MODULES:
         module.register(router)
     return router
 
@@ -490,8 +481,6 @@ class LocalService:
         :meth:`ensure_s3` started (once: the second call finds none). Threads still alive after
         their time limit (a handler stuck in user code) are logged, not waited for.
         """
-        from . import jobs, s3
-
         with self._lifecycle:
             running, self._running = self._running, None
             self.app.workers.stopping.set()
@@ -531,8 +520,6 @@ class LocalService:
         by the first call (about a second; needs the ``[batch]`` extra, ImportError without it)
         and kept until :meth:`stop`. Once it runs, :attr:`env` names it as ``AWS_ENDPOINT_URL_S3``.
         """
-        from . import s3
-
         return s3.ensure_s3(self.app)
 
     @property
