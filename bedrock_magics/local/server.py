@@ -28,6 +28,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import unquote
 
@@ -425,7 +426,8 @@ class LocalService:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: bool = True, latency_ms: float = 0,
                  throttle_rpm: int | None = None, error_rate: float = 0.0, s3_endpoint: str | None = None,
                  state_dir: str | None = None, *, verbose: bool = False, allow_remote: bool = False,
-                 default_region: str = local.DEFAULT_REGION, seed: int | None = None) -> None:
+                 default_region: str = local.DEFAULT_REGION, seed: int | None = None,
+                 catalog: str | Path | None = None) -> None:
         if host not in LOOPBACK_HOSTS and not allow_remote:
             raise ValueError(f"refusing to listen on non-loopback host {host!r}; pass allow_remote=True to do it")
         self.host, self.port, self.tls = host, port, tls
@@ -434,7 +436,7 @@ class LocalService:
         # Injected latency waits on the workers' stopping event: stop() never waits it out.
         self.faults = Faults(latency_ms=latency_ms, throttle_rpm=throttle_rpm, error_rate=error_rate, seed=seed,
                              sleep=lambda seconds: self.app.workers.stopping.wait(seconds))
-        self.catalog = Catalog.load()
+        self.catalog = Catalog.load(catalog)  # the bundled snapshot, or a file `catalog --from-aws` wrote
         self.app = App(self.catalog, self.faults, default_region, s3_endpoint)
         self.ca_file: str | None = None
         self.router: Router | None = None  # the routes being served (set by start)
