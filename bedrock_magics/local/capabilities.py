@@ -137,8 +137,8 @@ def capabilities(entry: Mapping[str, Any]) -> Capabilities:
         routes.add("runtime/invoke")
         if converse:
             routes.add("runtime/converse")
-        if entry.get("openai"):
-            routes.add("runtime/chat")
+        if entry.get("openai"):  # the runtime's /openai/v1 serves Chat Completions and Responses alike (INFERRED)
+            routes |= {"runtime/chat", "runtime/responses"}
     if entry.get("mantleId"):
         routes.add("mantle/chat")
     values: dict[str, Any] = dict(

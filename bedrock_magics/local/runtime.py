@@ -16,7 +16,8 @@ import json
 import time
 from typing import Any, Iterator
 
-from . import eventstream
+from . import eventstream, refusals
+from .catalog import max_output_tokens
 from .http import RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, request_id
 from .validation import malformed
 from .wire import invoke as families
@@ -55,11 +56,26 @@ def _json_body(raw: bytes) -> Any:
         raise malformed("#: expected type: JSONObject, found: String") from None
 
 
+def _checked_converse_call(req: Request, body: Any, model: dict) -> Any:
+    """The Converse body read into a ``Call``, then refused where the model can't do what it asks."""
+    call = converse_call(body, model)
+    refusals.check_converse(body, req.app.catalog.capabilities(model), call.max_tokens or max_output_tokens(model))
+    return call
+
+
+def _invoke_body(req: Request, model: dict) -> Any:
+    """The InvokeModel body as JSON; an Anthropic body is also held to the extended-thinking rules."""
+    body = _json_body(req.body)
+    if model.get("family") == "anthropic" and isinstance(body, dict):
+        refusals.check_anthropic_body(body, req.app.catalog.capabilities(model))
+    return body
+
+
 def converse(req: Request) -> Response:
     """``POST /model/{modelId}/converse``."""
     model = _converse_model(_model(req))
     body = req.json()
-    call = converse_call(body, model)
+    call = _checked_converse_call(req, body, model)
     return json_response(converse_output(call, elapsed_ms(req.received_at), body))
 
 
@@ -68,7 +84,7 @@ def converse_stream(req: Request) -> Response:
     model = _converse_model(_model(req))
     if not model.get("responseStreamingSupported"):
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = converse_call(req.json(), model)
+    call = _checked_converse_call(req, req.json(), model)
     call.answer  # answer before the 200 goes out: errors must be plain HTTP errors
 
     def frames() -> Iterator[bytes]:
@@ -88,7 +104,7 @@ def invoke(req: Request) -> Response:
     """``POST /model/{modelId}/invoke``: the family's native body."""
     model = _model(req)
     family = families.family(model)
-    call = family.load(_json_body(req.body), model)
+    call = family.load(_invoke_body(req, model), model)
     out = family.render(call)
     n_in, n_out = family.usage(call)
     headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at))}
@@ -102,7 +118,7 @@ def invoke_stream(req: Request) -> Response:
     family = families.family(model)
     if not model.get("responseStreamingSupported") or not family.streams:
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = family.load(_json_body(req.body), model, streaming=True)
+    call = family.load(_invoke_body(req, model), model, streaming=True)
     chunks = family.chunks(call)
     n_in, n_out = family.usage(call)
 
