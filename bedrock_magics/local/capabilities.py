@@ -145,12 +145,12 @@ def capabilities(entry: Mapping[str, Any]) -> Capabilities:
         model_id=entry["modelId"], inputs=frozenset(inputs), streaming=bool(entry.get("responseStreamingSupported")),
         routes=frozenset(routes), mantle_prefix="/v1" if entry.get("mantleId") else None)
     values.update(defaults)
-    if not values.get("tool_use"):
-        values["tool_choice"] = ()
     overrides = dict(entry.get("capabilities") or {})
     note = overrides.pop("sources", None)
     for key, value in overrides.items():
         values[_snake(key)] = value
+    if not values.get("tool_use"):
+        values["tool_choice"] = ()  # no tools, no tool choice
     if note:
         values["sources"] = tuple(values.get("sources", ())) + (note,)
     return Capabilities(**_typed(values))

@@ -126,13 +126,18 @@ class Catalog:
         return caps
 
     @property
+    def data(self) -> dict[str, Any]:
+        """The catalog document itself (``snapshot``, ``regions``, ``geographies``, ``models``, ``account``)."""
+        return self._data
+
+    @property
     def models(self) -> list[dict]:
         """Every catalog entry (runtime and mantle-only), in catalog order."""
         return list(self._entries)
 
     def region_name(self, region: str) -> str:
         """The region's display name (``US East (N. Virginia)``), or its code when the catalog lacks it."""
-        return self._data["regions"].get(region, {}).get("name", region)
+        return self.data["regions"].get(region, {}).get("name", region)
 
     def model(self, model_id: str) -> dict | None:
         """The runtime catalog entry for a bare foundation-model id (any region), or None."""
