@@ -190,3 +190,23 @@ def table(models: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
             if key:
                 out[key] = facts
     return out
+
+
+def document(models: Iterable[Mapping[str, Any]], date: str) -> dict[str, Any]:
+    """The client's capabilities file: :func:`table` with a comment and the catalog snapshot's date."""
+    return {"_comment": "Capabilities per model id (runtime and mantle ids), generated from the local catalog by "
+                        "`python -m bedrock_magics.local.capabilities > bedrock_magics/local/data/capabilities.json`; "
+                        "keys as in bedrock_magics/local/capabilities.py. Plain data: readable without importing "
+                        "the local service.",
+            "snapshot": date, "models": table(models)}
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    from .catalog import Catalog
+
+    catalog = Catalog.load()
+    json.dump(document(catalog.models, catalog.data["snapshot"]["date"]), sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")

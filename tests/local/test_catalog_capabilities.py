@@ -91,3 +91,14 @@ def test_table_is_plain_json_keyed_by_runtime_and_mantle_ids():
     assert gpt55["routes"] == ["mantle/responses"] and gpt55["mantlePrefix"] == "/openai/v1"
     assert facts["amazon.titan-text-express-v1"]["systemPrompt"] is False
     assert facts["anthropic.claude-opus-4-6-v1"]["inputs"] == ["text", "image", "document"]
+
+
+def test_the_clients_capabilities_file_matches_the_catalog():
+    """``local/data/capabilities.json`` is what the client reads (without importing the local service)."""
+    from importlib import resources
+
+    from bedrock_magics.local.capabilities import document
+
+    shipped = json.loads(resources.files("bedrock_magics.local").joinpath("data/capabilities.json").read_text("utf-8"))
+    assert shipped == document(CATALOG.models, CATALOG.data["snapshot"]["date"]), (
+        "regenerate it: python -m bedrock_magics.local.capabilities > bedrock_magics/local/data/capabilities.json")
