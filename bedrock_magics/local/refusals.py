@@ -37,6 +37,9 @@ THINKING_MAX_TOKENS = (f"{_RELAYED}`max_tokens` must be greater than `thinking.b
                        f"documentation at {_THINKING_DOCS}#max-tokens-and-context-window-size")
 THINKING_FORCED_TOOL = f"{_RELAYED}Thinking may not be enabled when tool_choice forces tool use."
 _MEDIA = ("image", "document", "video")
+#: How a refusal names the APIs that do serve the model.
+_API = {"runtime/chat": "Chat Completions", "runtime/responses": "the Responses API", "mantle/chat": "Chat Completions",
+        "mantle/responses": "the Responses API", "runtime/converse": "Converse", "runtime/invoke": "InvokeModel"}
 
 
 def _invalid(message: str) -> AwsError:
@@ -108,7 +111,3 @@ def check_route(caps: Capabilities, route: str, name: str, path: str) -> None:
                 else "call it with Converse or InvokeModel")
         raise OpenAIError(400, f"model `{name}` isn't supported on this route: it does not serve the {api} API "
                                f"here; {hint}.", param="model", code="model_not_supported")
-
-
-_API = {"runtime/chat": "Chat Completions", "runtime/responses": "the Responses API", "mantle/chat": "Chat Completions",
-        "mantle/responses": "the Responses API", "runtime/converse": "Converse", "runtime/invoke": "InvokeModel"}

@@ -56,10 +56,10 @@ def _json_body(raw: bytes) -> Any:
         raise malformed("#: expected type: JSONObject, found: String") from None
 
 
-def _checked_converse_call(req: Request, body: Any, model: dict) -> Any:
+def _checked_converse_call(catalog: Any, body: Any, model: dict) -> Any:
     """The Converse body read into a ``Call``, then refused where the model can't do what it asks."""
     call = converse_call(body, model)
-    refusals.check_converse(body, req.app.catalog.capabilities(model), call.max_tokens or max_output_tokens(model))
+    refusals.check_converse(body, catalog.capabilities(model), call.max_tokens or max_output_tokens(model))
     return call
 
 
@@ -75,7 +75,7 @@ def converse(req: Request) -> Response:
     """``POST /model/{modelId}/converse``."""
     model = _converse_model(_model(req))
     body = req.json()
-    call = _checked_converse_call(req, body, model)
+    call = _checked_converse_call(req.app.catalog, body, model)
     return json_response(converse_output(call, elapsed_ms(req.received_at), body))
 
 
@@ -84,7 +84,7 @@ def converse_stream(req: Request) -> Response:
     model = _converse_model(_model(req))
     if not model.get("responseStreamingSupported"):
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = _checked_converse_call(req, req.json(), model)
+    call = _checked_converse_call(req.app.catalog, req.json(), model)
     call.answer  # answer before the 200 goes out: errors must be plain HTTP errors
 
     def frames() -> Iterator[bytes]:
@@ -179,7 +179,7 @@ def invoke_for_batch(app: Any, region: str, model_id: str, model_input: dict,
     start = time.monotonic()
     model = app.catalog.resolve(region, model_id).model
     if invocation_type == "Converse":
-        call = converse_call(model_input, _converse_model(model))
+        call = _checked_converse_call(app.catalog, model_input, _converse_model(model))
         return converse_output(call, elapsed_ms(start), model_input)
     return families.family(model).render(families.load(model, model_input))
 

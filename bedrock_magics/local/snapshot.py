@@ -167,7 +167,7 @@ def _entry(summary: dict, known: dict | None, date: str) -> dict[str, Any]:
     entry["modelLifecycle"] = {k: _stamp(v) if k.endswith("Time") else v for k, v in lifecycle.items()}
     outputs = summary.get("outputModalities", [])
     family = guess_family(summary["modelId"], outputs)
-    entry.update(family=family, converse=outputs == ["TEXT"] and family not in ("image",), countTokens=False)
+    entry.update(family=family, converse=outputs == ["TEXT"], countTokens=False)
     for key in _KNOWN_KEYS:
         if known and key in known:
             entry[key] = known[key]
