@@ -315,3 +315,95 @@ def test_mantle_responses_refuse_tool_types_other_than_function_and_mcp(aws_env)
         client.responses.create(model=MANTLE_OPENAI_MODEL, input="Hi",
                                 tools=[{"type": "namespace", "name": "x", "tools": []}])
     assert "unknown variant `namespace`, expected `function` or `mcp`" in str(exc.value)
+
+
+# ==================================================================================================
+# Capability refusals (issue 10): the cases of tests/local/test_catalog_refusals.py, against AWS.
+# Each confirms a documented fact the local catalog's capabilities rest on; refused calls cost nothing.
+# ==================================================================================================
+
+_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                     "1f15c4890000000d49444154789c6360000002000100ffff03000006000557bfabd40000000049454e44ae426082")
+_TOOL = {"toolSpec": {"name": "lookup", "description": "Look a word up",
+                      "inputSchema": {"json": {"type": "object", "properties": {"word": {"type": "string"}}}}}}
+_CLAUDE = os.environ.get("BEDROCK_MAGICS_AWS_CLAUDE_MODEL", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+
+
+def _refused(call, **kwargs) -> str:
+    """The message of a call AWS must refuse with a 400 ValidationException."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    response = err.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert response["Error"]["Code"] == "ValidationException"
+    return response["Error"]["Message"]
+
+
+def _user(*blocks: dict) -> list[dict]:
+    return [{"role": "user", "content": [{"text": "Describe it."}, *blocks]}]
+
+
+def test_aws_refuses_an_image_for_a_text_only_model(runtime):
+    message = _refused(runtime.converse, modelId="us.meta.llama3-3-70b-instruct-v1:0",
+                       messages=_user({"image": {"format": "png", "source": {"bytes": _PNG}}}))
+    assert "image" in message
+
+
+def test_aws_refuses_a_system_prompt_for_titan_text_express(runtime):
+    message = _refused(runtime.converse, modelId="amazon.titan-text-express-v1", system=[{"text": "Be brief."}],
+                       messages=[{"role": "user", "content": [{"text": "Hi"}]}])
+    assert "system messages" in message
+
+
+@pytest.mark.parametrize("choice", [{"any": {}}, {"tool": {"name": "lookup"}}])
+def test_aws_refuses_a_tool_choice_llama_lacks(runtime, choice):
+    message = _refused(runtime.converse, modelId="us.meta.llama3-3-70b-instruct-v1:0", messages=_user(),
+                       toolConfig={"tools": [_TOOL], "toolChoice": choice})
+    assert f"toolChoice.{next(iter(choice))}" in message
+
+
+@pytest.mark.parametrize("config, budget, expected", [
+    ({"maxTokens": 4000, "temperature": 0.5}, 2000, "temperature"),
+    ({"maxTokens": 2000}, 2000, "max_tokens"),
+    ({"maxTokens": 4000}, 512, "1024"),
+])
+def test_aws_enforces_claude_thinking_rules(runtime, config, budget, expected):
+    message = _refused(runtime.converse, modelId=_CLAUDE, messages=_user(), inferenceConfig=config,
+                       additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": budget}})
+    assert expected in message
+
+
+def _mantle(prefix: str, region: str = REGION):
+    from openai import OpenAI
+    from openai.providers import bedrock
+
+    return OpenAI(provider=bedrock(endpoint="mantle", region=region,
+                                   base_url=f"https://bedrock-mantle.{region}.api.aws{prefix}"), max_retries=0)
+
+
+def test_aws_mantle_serves_gpt_oss_under_v1_only(aws_env):
+    import openai
+
+    with pytest.raises(openai.NotFoundError):
+        _mantle("/openai/v1").responses.create(model="openai.gpt-oss-20b", input=PROMPT, max_output_tokens=50)
+    reply = _mantle("/v1").responses.create(model="openai.gpt-oss-20b", input=PROMPT, max_output_tokens=200)
+    assert reply.status in ("completed", "incomplete")
+
+
+def test_aws_mantle_refuses_responses_for_a_chat_only_model(aws_env):
+    import openai
+
+    with pytest.raises(openai.APIStatusError) as err:
+        _mantle("/v1").responses.create(model="qwen.qwen3-32b", input=PROMPT, max_output_tokens=50)
+    assert 400 <= err.value.status_code < 500
+
+
+def test_aws_gpt5_serves_responses_only(aws_env):
+    import openai
+
+    client = _mantle("/openai/v1", region="us-east-2")
+    with pytest.raises(openai.APIStatusError) as err:
+        client.chat.completions.create(model="openai.gpt-5.5", messages=[{"role": "user", "content": PROMPT}])
+    assert 400 <= err.value.status_code < 500

@@ -29,6 +29,7 @@ import uuid
 from calendar import timegm
 from typing import Any, Callable, Iterable
 
+from . import refusals
 from .catalog import INVALID_MODEL
 from .http import MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai
 from .quotas import admit_call
@@ -95,6 +96,15 @@ def _resolve(req: Request, name: Any) -> dict:
     return entry
 
 
+def _served(req: Request, name: Any, api: str) -> dict:
+    """The entry behind ``model`` if this route (``chat`` or ``responses``, on this surface and, on
+    mantle, this path prefix) serves it (:func:`~bedrock_magics.local.refusals.check_route`)."""
+    entry = _resolve(req, name)
+    surface = "mantle" if req.surface == MANTLE else "runtime"
+    refusals.check_route(req.app.catalog.capabilities(entry), f"{surface}/{api}", name, req.path)
+    return entry
+
+
 # --------------------------------------------------------------------------------------------------
 # Chat Completions
 
@@ -102,7 +112,7 @@ def _resolve(req: Request, name: Any) -> dict:
 def chat_completions(req: Request) -> Response:
     """``POST …/chat/completions`` (JSON, or SSE with ``stream: true``)."""
     body = _body(req)
-    entry = _resolve(req, body.get("model"))
+    entry = _served(req, body.get("model"), "chat")
     call = chat.request_call(body, entry)
     admit_call(req, call, body["model"])
     answer = call.answer
@@ -149,7 +159,7 @@ def responses_create(req: Request) -> Response:
     """``POST …/responses``: synchronous, streamed (SSE) or (mantle) background."""
     body = _body(req)
     responses.check_tool_types(body)
-    entry = _resolve(req, body.get("model"))
+    entry = _served(req, body.get("model"), "responses")
     responses.check_request(body, entry, req.region if req.surface == RUNTIME else None)
     previous = body.get("previous_response_id")
     call = responses.request_call(body, entry, _previous(req, previous))

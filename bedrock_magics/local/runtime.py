@@ -16,7 +16,8 @@ import json
 import time
 from typing import Any, Iterator
 
-from . import eventstream, guardrails
+from . import eventstream, guardrails, refusals
+from .catalog import max_output_tokens
 from .http import (RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, parse_json,
                    request_id)
 from .quotas import admit_call
@@ -59,11 +60,26 @@ def _json_body(raw: bytes) -> Any:
         raise malformed("#: expected type: JSONObject, found: String") from None
 
 
+def _checked_converse_call(catalog: Any, body: Any, model: dict) -> Any:
+    """The Converse body read into a ``Call``, then refused where the model can't do what it asks."""
+    call = converse_call(body, model)
+    refusals.check_converse(body, catalog.capabilities(model), call.max_tokens or max_output_tokens(model))
+    return call
+
+
+def _invoke_body(req: Request, model: dict) -> Any:
+    """The InvokeModel body as JSON; an Anthropic body is also held to the extended-thinking rules."""
+    body = _json_body(req.body)
+    if model.get("family") == "anthropic" and isinstance(body, dict):
+        refusals.check_anthropic_body(body, req.app.catalog.capabilities(model))
+    return body
+
+
 def converse(req: Request) -> Response:
     """``POST /model/{modelId}/converse``."""
     model = _converse_model(_model(req))
     body = req.json()
-    call = converse_call(body, model)
+    call = _checked_converse_call(req.app.catalog, body, model)
     trace = _converse_guardrail(req, body, call)
     admit_call(req, call, req.params["modelId"])
     return json_response(converse_output(call, elapsed_ms(req.received_at), body, trace))
@@ -75,7 +91,7 @@ def converse_stream(req: Request) -> Response:
     if not model.get("responseStreamingSupported"):
         raise AwsError("ValidationException", NOT_STREAMING)
     body = req.json()
-    call = converse_call(body, model)
+    call = _checked_converse_call(req.app.catalog, body, model)
     trace = _converse_guardrail(req, body, call)
     admit_call(req, call, req.params["modelId"])  # answers now: errors must come before the 200 goes out
 
@@ -96,7 +112,7 @@ def invoke(req: Request) -> Response:
     """``POST /model/{modelId}/invoke``: the family's native body."""
     model = _model(req)
     family = families.family(model)
-    call = family.load(_json_body(req.body), model)
+    call = family.load(_invoke_body(req, model), model)
     guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
     admit_call(req, call, req.params["modelId"], (n_in, n_out))
@@ -112,7 +128,7 @@ def invoke_stream(req: Request) -> Response:
     family = families.family(model)
     if not model.get("responseStreamingSupported") or not family.streams:
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = family.load(_json_body(req.body), model, streaming=True)
+    call = family.load(_invoke_body(req, model), model, streaming=True)
     guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
     admit_call(req, call, req.params["modelId"], (n_in, n_out))
@@ -209,7 +225,7 @@ def invoke_for_batch(app: Any, region: str, model_id: str, model_input: dict,
     start = time.monotonic()
     model = app.catalog.resolve(region, model_id).model
     if invocation_type == "Converse":
-        call = converse_call(model_input, _converse_model(model))
+        call = _checked_converse_call(app.catalog, model_input, _converse_model(model))
         return converse_output(call, elapsed_ms(start), model_input)
     return families.family(model).render(families.load(model, model_input))
 

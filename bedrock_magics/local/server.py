@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 from . import control, guardrails, jobs, openai_api, runtime, s3
@@ -114,7 +115,7 @@ class LocalService:
                  throttle_rpm: int | None = None, error_rate: float = 0.0, s3_endpoint: str | None = None,
                  state_dir: str | None = None, *, verbose: bool = False, allow_remote: bool = False,
                  default_region: str = local.DEFAULT_REGION, seed: int | None = None,
-                 quotas: Mapping[str, int | None] | None = None) -> None:
+                 quotas: Mapping[str, int | None] | None = None, catalog: str | Path | None = None) -> None:
         if host not in LOOPBACK_HOSTS and not allow_remote:
             raise ValueError(f"refusing to listen on non-loopback host {host!r}; pass allow_remote=True to do it")
         self.host, self.port, self.tls = host, port, tls
@@ -123,7 +124,7 @@ class LocalService:
         # Injected latency waits on the workers' stopping event: stop() never waits it out.
         self.faults = Faults(latency_ms=latency_ms, throttle_rpm=throttle_rpm, error_rate=error_rate, seed=seed,
                              sleep=lambda seconds: self.app.workers.stopping.wait(seconds))
-        self.catalog = Catalog.load()
+        self.catalog = Catalog.load(catalog)  # the bundled snapshot, or a file `catalog --from-aws` wrote
         #: Bedrock's per-model quotas (see :mod:`.quotas`): ``quotas`` sets the global limits
         #: (``rpm``, ``tpm``, ``input_tpm``, ``output_tpm``); ``svc.quotas.set(model, ...)`` changes them.
         self.quotas = Quotas(**dict(quotas or {}))

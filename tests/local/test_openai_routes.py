@@ -2,7 +2,7 @@
 
 Clients: a plain ``openai.OpenAI`` with the local API key (trusting the local CA through
 ``SSL_CERT_FILE``), and the SDK's Bedrock provider signing with SigV4 (trusting it through an explicit
-``http_client``) — on the runtime (``/openai/v1``) and on mantle (``/v1`` and ``/openai/v1``).
+``http_client``) — on the runtime (``/openai/v1``) and on mantle (``/v1``; ``/openai/v1`` serves GPT-5.x only).
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def mantle(local_env, local_service):
 
 @pytest.fixture
 def mantle_sigv4(local_service):
-    """The SDK's Bedrock provider on mantle ``/openai/v1``, SigV4 (service bedrock-mantle)."""
-    return _sigv4_client(local_service, "mantle", local_service.endpoints["mantle"] + "/openai/v1")
+    """The SDK's Bedrock provider on mantle, SigV4 (service bedrock-mantle). Under ``/v1``, where gpt-oss
+    lives: its default ``/openai/v1`` serves only GPT-5.x and answers 404 for gpt-oss, as AWS does."""
+    return _sigv4_client(local_service, "mantle", local_service.endpoints["mantle"] + "/v1")
 
 
 @pytest.fixture
@@ -182,8 +183,8 @@ def test_completion_token_limits_are_the_models(runtime, mantle):
                                         messages=[{"role": "user", "content": "Hi"}])
     assert excinfo.value.param == "max_completion_tokens"
     assert "at most 8192 completion tokens" in excinfo.value.message
-    with pytest.raises(openai.BadRequestError) as excinfo:
-        mantle.responses.create(model="qwen.qwen3-32b", input="Hi", max_output_tokens=8193)
+    with pytest.raises(openai.BadRequestError) as excinfo:  # mantle serves Responses for gpt-oss only: the runtime's
+        runtime.responses.create(model="qwen.qwen3-32b-v1:0", input="Hi", max_output_tokens=8193)
     assert excinfo.value.param == "max_output_tokens"
     assert "at most 8192 completion tokens" in excinfo.value.message
     assert mantle.responses.create(model=MANTLE_MODEL, input="echo: fits", max_output_tokens=32768).output_text == "fits"
