@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable
 
 from .catalog import INVALID_MODEL
 from .http import MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai
+from .responder import settle
 from .wire import chat, responses
 from .wire.converse import converse_content
 from .wire.openai import invalid
@@ -101,7 +102,7 @@ def chat_completions(req: Request) -> Response:
     """``POST …/chat/completions`` (JSON, or SSE with ``stream: true``)."""
     body = _body(req)
     entry = _resolve(req, body.get("model"))
-    answer = chat.request_call(body, entry).answer
+    answer = settle(req.app, chat.request_call(body, entry), req.region, automatic=True).answer
     if not body.get("stream"):
         return _json_ok(chat.chat_completion(answer, body["model"]))
     options = body.get("stream_options") or {}
@@ -147,11 +148,11 @@ def responses_create(req: Request) -> Response:
     entry = _resolve(req, body.get("model"))
     responses.check_request(body, entry, req.region if req.surface == RUNTIME else None)
     previous = body.get("previous_response_id")
-    call = responses.request_call(body, entry, _previous(req, previous))
+    call = settle(req.app, responses.request_call(body, entry, _previous(req, previous)), req.region, automatic=True)
     answer = call.answer
 
     rid, created = "resp_" + uuid.uuid4().hex, int(time.time())
-    output = responses.output_items(answer)
+    output = responses.output_items(answer, bool(call.extra.get("reasoning_summary")))
     status = "incomplete" if answer.stop_reason == "max_tokens" else "completed"
     final = responses.response_object(rid, body, created, status, previous, output, answer)
     record = {"response": final, "region": req.region, "input_items": responses.input_items(body["input"]),

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from . import eventstream
 from .http import RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, request_id
+from .responder import settle
 from .validation import malformed
 from .wire import invoke as families
 from .wire.converse import converse_call, converse_events, converse_output
@@ -59,7 +60,7 @@ def converse(req: Request) -> Response:
     """``POST /model/{modelId}/converse``."""
     model = _converse_model(_model(req))
     body = req.json()
-    call = converse_call(body, model)
+    call = settle(req.app, converse_call(body, model), req.region)
     return json_response(converse_output(call, elapsed_ms(req.received_at), body))
 
 
@@ -68,7 +69,7 @@ def converse_stream(req: Request) -> Response:
     model = _converse_model(_model(req))
     if not model.get("responseStreamingSupported"):
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = converse_call(req.json(), model)
+    call = settle(req.app, converse_call(req.json(), model), req.region)
     call.answer  # answer before the 200 goes out: errors must be plain HTTP errors
 
     def frames() -> Iterator[bytes]:
@@ -88,7 +89,7 @@ def invoke(req: Request) -> Response:
     """``POST /model/{modelId}/invoke``: the family's native body."""
     model = _model(req)
     family = families.family(model)
-    call = family.load(_json_body(req.body), model)
+    call = settle(req.app, family.load(_json_body(req.body), model), req.region)
     out = family.render(call)
     n_in, n_out = family.usage(call)
     headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at))}
@@ -102,7 +103,7 @@ def invoke_stream(req: Request) -> Response:
     family = families.family(model)
     if not model.get("responseStreamingSupported") or not family.streams:
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = family.load(_json_body(req.body), model, streaming=True)
+    call = settle(req.app, family.load(_json_body(req.body), model, streaming=True), req.region)
     chunks = family.chunks(call)
     n_in, n_out = family.usage(call)
 
