@@ -33,7 +33,7 @@ comparing two models' counts shows their tokenizers differ.
 >>> count("Hello, world!")
 4
 >>> count("Hello, world!", "claude")
-5
+6
 >>> split("Hello, world!", "claude")
 ['Hell', 'o', ',', ' worl', 'd', '!']
 >>> "".join(split("  two  words ")) == "  two  words "

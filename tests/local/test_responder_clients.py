@@ -258,6 +258,18 @@ def test_converse_cache_point_writes_then_reads_then_expires(rt, clock):
     assert count["inputTokens"] == late["inputTokens"] + prefix  # CountTokens counts the whole prompt
 
 
+def test_converse_tool_cache_points_count_the_tools(rt, clock):
+    described = {"toolSpec": {"name": "lookup", "description": long_context(1200),
+                              "inputSchema": {"json": {"type": "object", "properties": {}}}}}
+    config = {"tools": [described, {"cachePoint": {"type": "default", "ttl": "1h"}}]}
+    first = rt.converse(modelId=CLAUDE, messages=[msg("Hi")], toolConfig=config)["usage"]
+    tool_tokens = tokens.count(responder.as_tool(described).canonical(), "claude")
+    assert first["cacheWriteInputTokens"] == tool_tokens and first["cacheDetails"][0]["ttl"] == "1h"
+    clock.now += 1800  # within the hour
+    assert rt.converse(modelId=CLAUDE, messages=[msg("Hi")], toolConfig=config)["usage"]["cacheReadInputTokens"] \
+        == tool_tokens
+
+
 def test_anthropic_cache_control_and_the_haiku_minimum(rt, clock):
     def body(words: int) -> dict:
         return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
@@ -327,6 +339,13 @@ def test_documents_with_citations_enabled_cite_a_quoted_span(rt):
     assert where["documentIndex"] == 0 and citation["sourceContent"] == [{"text": "The moon pulls the water."}]
     events = converse_stream(rt, modelId=CLAUDE, messages=[{"role": "user", "content": content}])
     assert any("citation" in e["contentBlockDelta"]["delta"] for e in events if "contentBlockDelta" in e)
+    out = invoke(rt, CLAUDE, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 200, "messages": [
+        {"role": "user", "content": [{"type": "document", "title": "notes", "citations": {"enabled": True},
+                                      "source": {"type": "text", "media_type": "text/plain", "data": text}},
+                                     {"type": "text", "text": "What pulls the water?"}]}]})
+    cite = out["content"][1]["citations"][0]
+    assert cite["type"] == "char_location" and cite["cited_text"] == "The moon pulls the water."
+    assert text[cite["start_char_index"]:cite["end_char_index"]] == cite["cited_text"]
 
 
 # -- tokens and shapes --------------------------------------------------------------------------------

@@ -314,3 +314,29 @@ def test_automatic_caching_reads_whole_128_token_steps():
     assert cache.settle(call, "us-east-1", automatic=True).read == 0
     call.messages += [{"role": "assistant", "content": [{"text": "ok"}]}, user("more")]
     assert cache.settle(call, "us-east-1", automatic=True).read == 1024 + 2 * 128  # 1303 tokens cached
+
+
+# -- the notebooks' exercises ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("review, label", [
+    ("Boils fast, but the lid sticks and it is loud.", "mixed"),
+    ("Great sound and the battery lasts two days.", "positive"),
+    ("Too dim for reading, returned it.", "negative"),
+    ("Light, cushioned, and my knees stopped hurting.", "positive"),
+    ("Keys feel great, the software is a mess.", "mixed"),
+])
+def test_dataframes_notebook_reviews_get_plausible_labels(review, label):
+    prompt = f"Classify the sentiment of this review of a kettle as positive, negative or mixed.\n\nReview: {review}"
+    assert say(prompt, model="amazon.nova-lite-v1:0").text == label
+
+
+@pytest.mark.parametrize("ticket, label", [
+    ("I was charged twice for my subscription this month.", "billing"),
+    ("The app crashes when I upload a photo larger than 10 MB.", "technical"),
+    ("How do I change the email address on my account?", "account"),
+    ("Your delivery driver left the parcel in the rain.", "delivery"),
+    ("Password reset emails never arrive.", "account"),
+])
+def test_workshop_tickets_get_their_category(ticket, label):
+    prompt = f"Classify this support ticket as billing, technical, account or delivery.\n\nTicket: {ticket}"
+    assert say(prompt).text == label

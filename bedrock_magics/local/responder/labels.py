@@ -17,14 +17,16 @@ How one is picked (the reply is exactly that option, spelled as the instruction 
 * **sentiment** — when every option is one of positive/negative/neutral/mixed (by their first three
   letters: ``pos``, ``neg``, ``neu``, ``mix``): the words of the input are scored with a small
   lexicon (:data:`POSITIVE`, :data:`NEGATIVE`); a word preceded within three words by a negation
-  (:data:`NEGATIONS`, or a word ending in ``n't``) counts for the other side. Both sides scored:
+  (:data:`NEGATIONS`, or a word ending in ``n't``; "stopped hurting" is positive) counts for the
+  other side. Both sides scored:
   *mixed* (else *neutral*, else the larger side, positive on a tie); one side: that side; none:
   *neutral* (else *mixed*, else the first option);
 * **yes/no** — *no* when the input has a negation or scores negative on the lexicon, else *yes*;
 * **one word** — the first word of the input that is not a stop word (:data:`STOP_WORDS`), as
   written;
 * **otherwise** — the option sharing the most words with the input (lower-cased, a trailing ``s``
-  ignored), the first option on a tie.
+  ignored; an option's words include those :data:`RELATED` lists for it, e.g. *invoice* for
+  *billing*, *parcel* for *delivery*), the first option on a tie.
 
 The input is the last user text with the instruction's options span removed, so the options'
 own words do not vote.
@@ -39,13 +41,27 @@ POSITIVE = frozenset("""good great love loved loves lovely excellent amazing awe
 fantastic delicious friendly recommend recommended perfect nice enjoy enjoyed enjoyable pleasant helpful
 beautiful like liked likes superb brilliant outstanding fast fresh clean comfortable glad pleased satisfied
 impressive impressed favorite favourite tasty fun cheap reliable easy smooth positive exceptional gorgeous
-incredible thank thanks worth cozy polite attentive""".split())
+incredible thank thanks worth cozy polite attentive works sturdy durable solid survived cushioned light lasts
+fine quiet""".split())
 NEGATIVE = frozenset("""bad terrible awful hate hated hates worst worse poor slow rude disappointing disappointed
 broken horrible boring dirty late waste wasted refund angry sad ugly expensive overpriced problem problems
 issue issues fail failed fails failure cold bland stale noisy crowded unhelpful unfriendly useless mediocre
 annoying annoyed dreadful disgusting gross negative wrong lost lacking missing never_again complaint
-complain complained cancel cancelled crash crashed buggy nasty inedible unacceptable""".split())
-NEGATIONS = frozenset("not no never none nothing neither nor without hardly barely".split())
+complain complained cancel cancelled crash crashed buggy nasty inedible unacceptable died dead broke leaks
+leaking defective faulty damaged crushed flimsy unreliable returned dim loud sticks uneven mess hurting hurts
+pain""".split())
+NEGATIONS = frozenset("not no never none nothing neither nor without hardly barely stopped".split())
+#: Words that count as an option's own words when matching an input (common ticket and topic categories).
+RELATED = {
+    "billing": "charge charged charges invoice invoices payment paid pay refund bill billed subscription price vat "
+               "receipt card",
+    "technical": "crash crashes crashed error bug app upload install freeze frozen broken load loading software",
+    "account": "email password login log sign username profile reset",
+    "delivery": "parcel package driver shipping shipped arrive arrived courier tracking delivered",
+    "sports": "match game team score goal player league",
+    "politics": "election government minister vote parliament policy",
+    "technology": "software chip computer app ai gpu device",
+}
 STOP_WORDS = frozenset("""a an the and or but if then so of to in on at by for with from about as into is are was
 were be been being it its this that these those i you he she we they me my your our their what which who whom
 how why when where do does did can could would should will shall may might must please tell give answer
@@ -163,7 +179,7 @@ def pick(closed: ClosedSet, text: str) -> str:
         negated = any(w in NEGATIONS or w.endswith("n't") for w in _words(text))
         return options[lowered.index("no" if negated or neg > pos else "yes")]
     said = {_stem(w) for w in _words(text)}
-    scores = [len({_stem(w) for w in _words(o)} & said) for o in options]
+    scores = [len({_stem(w) for w in _words(o + " " + RELATED.get(o.lower(), ""))} & said) for o in options]
     return options[scores.index(max(scores))]
 
 

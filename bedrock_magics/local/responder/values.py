@@ -6,17 +6,16 @@
 
 1. an explicit pair naming the property: ``name=value``, ``name: value``, ``name is value`` (the
    property name with ``_`` read as a space, case-insensitive; a quoted value may hold spaces);
-2. (a tool call's optional properties are filled only when the prompt names them, gives a pair
-   for them, or names one of their enum values) by type, in the order the prompt gives them, each used once, preferring the first one after a
+2. by type, in the order the prompt gives them, each used once, preferring the first one after a
    mention of the property's name:
 
    * ``integer``/``number``: numbers (``42``, ``-3.5``), clamped to ``minimum``/``maximum``;
    * ``string`` with ``enum``: the value the prompt names, else the closed-set rules of
      :mod:`.labels` (sentiment for positive/negative/… sets, word overlap otherwise);
    * ``string``: quoted strings (``"…"``, ``'…'``, ``“…”``, ``「…」``), then names — runs of
-     capitalised words that do not start a sentence (``New York``) — and runs of non-Latin
-     letters (``你好``, ``Москва``); a capitalised word starting a sentence counts unless it
-     is an instruction or stop word (:data:`INSTRUCTION_WORDS`); a ``format: date`` string takes an ISO date from the prompt;
+     capitalised words (``New York``; a sentence's first word only when it is not an instruction
+     or stop word, :data:`INSTRUCTION_WORDS`) — and runs of non-Latin letters (``你好``,
+     ``Москва``); a ``format: date`` string takes an ISO date (``2026-03-01``) from the prompt;
    * ``boolean``: true when the property's name appears without a negation before it;
    * ``array``: every value of its item type the prompt gives (at least ``minItems``);
    * ``object``: its properties filled the same way;
@@ -24,9 +23,9 @@
    value, for strings named like free text (:data:`FREE_TEXT`) the input's first sentence (80
    characters at most) else ``""``, ``0``, ``0.0``, ``false``, ``[]``, ``{}``, ``null``.
 
-Structured output fills every property; a tool call fills the required ones and those the prompt
-gives (optional ones it does not give are left out, as a model would, so the tool's own defaults
-apply).
+Structured output fills every property. A tool call fills the required ones, and an optional one
+only when the prompt names it, gives a pair for it or names one of its enum values (the others are
+left out, as a model would, so the tool's own defaults apply).
 """
 
 from __future__ import annotations
@@ -74,6 +73,8 @@ class Prompt:
 
     def mentions(self, name: str) -> list[int]:
         """Where the property's name (or its last word) appears in the text."""
+        if not name:
+            return []
         words = [w for w in re.split(r"[_\W]+", name.lower()) if w]
         spoken = re.escape(name).replace("_", "[ _]")
         hits = [m.end() for m in re.finditer(rf"(?<!\w){spoken}(?!\w)", self.text, re.I)]
@@ -224,6 +225,8 @@ def _found(schema: Mapping[str, Any], prompt: Prompt, name: str, root: Any, ever
             if v is None or (item.get("enum") and v in values):
                 break
             values.append(v)
+        if values and len(values) < schema.get("minItems", 0):
+            values += [fill(item, prompt, name, root, every=every) for _ in range(schema["minItems"] - len(values))]
         return values or None
     return None
 
