@@ -26,11 +26,11 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import tokens
-from .conversation import as_tool, message_parts, part_tokens, PER_MESSAGE_TOKENS, tool_tokens
+from .conversation import PER_MESSAGE_TOKENS, as_tool, message_parts, part_tokens, tool_tokens
 
 TTL_SECONDS = {"5m": 300, "1h": 3600}
 DEFAULT_MINIMUM = 1024

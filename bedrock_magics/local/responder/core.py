@@ -13,8 +13,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from .. import tokens
 from . import labels, reasoning, shapes, values
 from .cache import CacheUsage
-from .media import quoted_span
 from .conversation import Tool, as_tool, count_input, documents, last_user, message_parts, system_text
+from .media import quoted_span
 
 STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use")
 #: Words of a tool's name that do not have to appear in the prompt for it to name the tool.
