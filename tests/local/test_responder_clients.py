@@ -284,6 +284,15 @@ def test_anthropic_cache_control_and_the_haiku_minimum(rt, clock):
     assert read["input_tokens"] == 3 + tokens.count("Summarize", "claude")
 
 
+def test_nova_invoke_body_cache_points(rt, clock):
+    body = {"schemaVersion": "messages-v1", "system": [{"text": long_context(1500)}, {"cachePoint": {"type": "default"}}],
+            "messages": [msg("Summarize")], "inferenceConfig": {"maxTokens": 50}}
+    written, read = invoke(rt, "amazon.nova-lite-v1:0", body)["usage"], invoke(rt, "amazon.nova-lite-v1:0", body)["usage"]
+    prefix = tokens.count(body["system"][0]["text"], "nova")
+    assert (written["cacheWriteInputTokenCount"], read["cacheReadInputTokenCount"]) == (prefix, prefix)
+    assert read["inputTokens"] == 3 + tokens.count("Summarize", "nova")
+
+
 def test_openai_routes_cache_repeated_prefixes(runtime_openai, mantle):
     for client, model in ((runtime_openai, OSS), (mantle, MANTLE_OSS)):
         messages = [{"role": "system", "content": long_context(1300)}, {"role": "user", "content": "Hi"}]

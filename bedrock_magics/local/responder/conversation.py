@@ -90,6 +90,9 @@ def message_parts(message: Mapping[str, Any]) -> list[tuple]:
             parts.append(("document", media.document(block["document"])))
         elif isinstance(block.get("video"), Mapping):
             parts.append(("video", media.video_tokens(media.source_bytes(block["video"].get("source")))))
+        elif isinstance(block.get("citationsContent"), Mapping):  # an earlier cited answer: its text
+            parts += [("text", c["text"]) for c in block["citationsContent"].get("content") or []
+                      if isinstance(c, Mapping) and isinstance(c.get("text"), str)]
         elif isinstance(block.get("cachePoint"), Mapping):
             parts.append(("cache", block["cachePoint"].get("ttl") or "5m"))
     return parts

@@ -218,8 +218,10 @@ class Nova(Family):
         tools, choice = converse_tools(body.get("toolConfig"), errors)
         if errors.items:
             raise malformed(*(f"#/toolConfig: {e}" for e in errors.items))
-        return Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
+        call = Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
                     cfg.get("maxTokens", cfg.get("max_new_tokens")), cfg.get("stopSequences") or [])
+        call.cache_marks = features.converse_cache_marks(body)
+        return call
 
     def render(self, call: Call) -> dict:
         return converse_body(call.answer, "InputTokenCount")
