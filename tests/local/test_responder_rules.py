@@ -181,7 +181,10 @@ def test_bullet_points_sentence_json_table_and_word_count():
     assert all(b.startswith("- ") for b in bullets[1:])
     assert len(say("Explain tides in three bullet points").text.splitlines()) == 4
     one = say("Describe the sea in one sentence.").text
-    assert len(re.split(r"(?<=[.!?])\s+", one.strip())) == 1 and "local Bedrock service" in one
+    assert len(re.split(r"(?<=[.!?])\s+", one.strip())) == 1
+    assert one.startswith(f'Local Bedrock reply from {CLAUDE} on "Describe the sea in one sentence": ')
+    two = say("What is Amazon Bedrock? Answer in two sentences.").text
+    assert len(re.split(r"(?<=[.!?])\s+", two.strip())) == 2
     doc = json.loads(say("List the planets in JSON").text)
     assert doc["service"] == "local Bedrock" and doc["model"] == CLAUDE
     table = say("Compare cats and dogs in a table").text.splitlines()

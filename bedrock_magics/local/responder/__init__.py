@@ -94,10 +94,11 @@ the foundation-model id the request resolved to (``anthropic.claude-…-v1:0``,
    ``documentChar`` location; Anthropic ``char_location`` citations).
 7. **Shapes and the default reply** (:mod:`.shapes`): "in JSON" gives one JSON object, "N bullet
    points" ``N`` lines ``- …``, "a table" a markdown table, "N words" exactly ``N`` words, "one
-   sentence" one sentence; otherwise ``Local Bedrock reply from {model_id}: You said: "{first 80
-   characters of {user}}". {filler}``, the filler one sentence of 15–40 words from a fixed
-   vocabulary chosen by a SHA-256 of the conversation (system + messages, tool ids excluded). Free
-   text always says it comes from the local service; labels and JSON are exactly the label or JSON.
+   sentence" / "N sentences" that many sentences; otherwise ``Local Bedrock reply from
+   {model_id}: You said: "{first 80 characters of {user}}". {filler}``, the filler one sentence
+   of 15–40 words from a fixed vocabulary chosen by a SHA-256 of the conversation (system +
+   messages, tool ids excluded). Free text always says it comes from the local service; labels
+   and JSON are exactly the label or the JSON.
 
 Reasoning (:mod:`.reasoning`)
 -----------------------------

@@ -14,8 +14,9 @@ text (first match wins, in this order):
 * ``N words`` (``in N words``, ``exactly N words``, ``N-word``) -> exactly ``N`` words
   (whitespace-separated), beginning ``Local Bedrock reply from {model_id}`` and cut there when ``N``
   is smaller, ending with ``.``;
-* ``one sentence`` / ``a single sentence`` / ``in a sentence`` -> one sentence:
-  ``The local Bedrock service ({model_id}) answers: <filler>.``;
+* ``one sentence`` / ``a single sentence`` / ``in a sentence`` / ``N sentences`` -> that many
+  sentences: ``Local Bedrock reply from {model_id} on "<first 80 characters, without sentence
+  punctuation>": <filler>`` then further fillers;
 * otherwise ``Local Bedrock reply from {model_id}: You said: "<first 80 characters>". <filler>``.
 
 The filler is one sentence of 15–40 words from :data:`VOCABULARY`, first word capitalised, ending
@@ -45,7 +46,7 @@ _JSON = re.compile(r"\b(?:in|as|into|valid|with|using) json\b|\bjson (?:object|f
 _BULLETS = re.compile(rf"\b(?:{_N}\s+)?bullet(?:ed)?(?: points?|s| list)\b", re.I)
 _TABLE = re.compile(r"\b(?:a|as a|in a|markdown) table\b", re.I)
 _WORDS = re.compile(rf"\b{_N}[- ]words?\b", re.I)
-_SENTENCE = re.compile(r"\b(?:one|a single|in a) sentence\b", re.I)
+_SENTENCE = re.compile(rf"\b(?:(?:a single|in a) sentence|{_N} sentences?)\b", re.I)
 
 
 def filler(digest: bytes, salt: int = 0) -> str:
@@ -100,7 +101,12 @@ def reply(model_id: str, user: str, system: str, digest: bytes) -> tuple[str, st
                 words += filler(digest, i).rstrip(".").lower().split()
                 i += 1
             return " ".join(words[:n]).rstrip(".:") + ".", "words"
-        if _SENTENCE.search(text):
-            return f"The local Bedrock service ({model_id}) answers: {filler(digest)[0].lower()}{filler(digest)[1:]}", \
-                "sentence"
+        m = _SENTENCE.search(text)
+        if m:
+            n = max(1, min(_number(m.group(1), 1), 20))
+            first = filler(digest)
+            more = [filler(digest, i) for i in range(1, n)]
+            topic = re.sub(r"[.!?\n]+", " ", user[:80]).strip()
+            opening = f'{prefix[:-1]} on "{topic}": {first[0].lower()}{first[1:]}'
+            return " ".join([opening, *more]), "sentences"
     return f'{prefix} You said: "{user[:80]}". {filler(digest)}', "default"
