@@ -343,3 +343,17 @@ def test_dataframes_notebook_reviews_get_plausible_labels(review, label):
 def test_workshop_tickets_get_their_category(ticket, label):
     prompt = f"Classify this support ticket as billing, technical, account or delivery.\n\nTicket: {ticket}"
     assert say(prompt).text == label
+
+
+def test_different_images_of_one_size_are_different_cache_prefixes():
+    def call(color: tuple) -> responder.Call:
+        buf = io.BytesIO()
+        Image.new("RGB", (1400, 1400), color).save(buf, format="PNG")
+        return responder.Call({"modelId": CLAUDE}, [{"role": "user", "content": [
+            {"image": {"format": "png", "source": {"bytes": buf.getvalue()}}}, {"cachePoint": {"type": "default"}},
+            {"text": "What is this?"}]}])
+
+    cache = responder.PromptCache(Clock())
+    assert cache.settle(call((255, 0, 0)), "us-east-1").write == 3 + 1600
+    assert cache.settle(call((0, 0, 255)), "us-east-1").read == 0  # same size, other pixels: no hit
+    assert cache.settle(call((255, 0, 0)), "us-east-1").read == 3 + 1600

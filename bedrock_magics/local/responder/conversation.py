@@ -68,8 +68,9 @@ def result_text(result: Mapping[str, Any]) -> str:
 def message_parts(message: Mapping[str, Any]) -> list[tuple]:
     """A message's blocks the responder reads, in order:
 
-    ``("text", t)``, ``("use", id, name, input)``, ``("result", id, text)``, ``("image", tokens)``,
-    ``("document", media.Document)``, ``("video", tokens)``, ``("cache", ttl)``.
+    ``("text", t)``, ``("use", id, name, input)``, ``("result", id, text)``, ``("image", tokens,
+    fingerprint)``, ``("document", media.Document)``, ``("video", tokens, fingerprint)``,
+    ``("cache", ttl)``.
     """
     parts: list[tuple] = []
     content = message.get("content")
@@ -85,11 +86,13 @@ def message_parts(message: Mapping[str, Any]) -> list[tuple]:
             res = block["toolResult"]
             parts.append(("result", res.get("toolUseId"), result_text(res)))
         elif isinstance(block.get("image"), Mapping):
-            parts.append(("image", media.image_tokens(media.source_bytes(block["image"].get("source")))))
+            data = media.source_bytes(block["image"].get("source"))
+            parts.append(("image", media.image_tokens(data), media.fingerprint(data)))
         elif isinstance(block.get("document"), Mapping):
             parts.append(("document", media.document(block["document"])))
         elif isinstance(block.get("video"), Mapping):
-            parts.append(("video", media.video_tokens(media.source_bytes(block["video"].get("source")))))
+            data = media.source_bytes(block["video"].get("source"))
+            parts.append(("video", media.video_tokens(data), media.fingerprint(data)))
         elif isinstance(block.get("citationsContent"), Mapping):  # an earlier cited answer: its text
             parts += [("text", c["text"]) for c in block["citationsContent"].get("content") or []
                       if isinstance(c, Mapping) and isinstance(c.get("text"), str)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import math
 import re
 import struct
@@ -43,6 +44,11 @@ def decode(data: Any) -> bytes | None:
 def source_bytes(source: Any) -> bytes | None:
     """The bytes of a Converse media ``source`` (``{"bytes": …}``; S3 locations have none here)."""
     return decode(source.get("bytes")) if isinstance(source, Mapping) else None
+
+
+def fingerprint(data: bytes | None) -> str:
+    """A short SHA-256 of media bytes: two images of one size are still different prompts."""
+    return hashlib.sha256(data or b"").hexdigest()[:16]
 
 
 def image_size(data: bytes | None) -> tuple[int, int] | None:
