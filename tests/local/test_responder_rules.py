@@ -156,6 +156,16 @@ def test_tool_arguments_carry_names_numbers_and_any_script():
     assert call["input"] == {"text": "good morning", "target_language": "Deutsch"}
 
 
+def test_an_explicit_pair_reaches_the_tool_even_outside_its_enum():
+    tool = {"name": "convert_currency", "parameters": {"type": "object", "required": ["amount", "to"], "properties": {
+        "amount": {"type": "number"}, "to": {"enum": ["USD", "GBP", "JPY"], "type": "string"}}}}
+    assert say("Use convert_currency with amount=80 and to=CHF.", tools=[tool]).tool_call["input"] == {
+        "amount": 80.0, "to": "CHF"}
+    assert say("convert_currency amount=80 to=gbp", tools=[tool]).tool_call["input"]["to"] == "GBP"
+    data = json.loads(say("amount=80 and to=CHF", schema=tool["parameters"]).text)
+    jsonschema.validate(data, tool["parameters"])
+
+
 def test_a_forced_tool_is_a_structured_output():
     call = say("Store this: the customer Ana Lima, age 31", tools=[{"name": "save", "parameters": PERSON}],
                tool_choice="save").tool_call
@@ -207,6 +217,9 @@ def test_reasoning_names_the_rule_and_counts_as_output():
         "budget": 1024, "signed": True}).signature
     short = say(SENTIMENT + "I loved it.", reasoning={"budget": 5, "signed": True})
     assert short.reasoning_tokens == 5
+    tight = say("Tell me about tides", max_tokens=60, reasoning={"budget": 1024, "signed": True})
+    assert tight.stop_reason == "max_tokens" and tight.output_tokens == 60  # thinking counts towards the limit
+    assert tight.text_tokens == 60 - tight.reasoning_tokens > 0
     high = say("hi", reasoning={"effort": "high"})
     assert "3. The answer is:" in high.reasoning and not high.signature
 

@@ -116,8 +116,9 @@ Chat ``message.reasoning`` (``delta.reasoning`` when streaming) and
 Stop sequences and max tokens (text replies only)
 -------------------------------------------------
 A stop sequence cuts the reply just before its earliest occurrence (stop reason ``stop_sequence``).
-If the reply is then longer than ``max_tokens`` tokens it is cut to its first ``max_tokens`` tokens
-(stop reason ``max_tokens``). Otherwise the stop reason is ``end_turn``.
+If the reply is then longer than ``max_tokens`` tokens (less the reasoning tokens: thinking counts
+towards the limit, and is itself cut to it) it is cut to that many tokens (stop reason
+``max_tokens``). Otherwise the stop reason is ``end_turn``.
 
 Token counts (see :mod:`bedrock_magics.local.tokens`: one rule per model family)
 ---------------------------------------------------------------------------------

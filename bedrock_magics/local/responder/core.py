@@ -212,6 +212,16 @@ def answer(call: Call) -> Answer:
     else:
         text, rule, citation = _text(call, user, parts)
 
+    thought, thought_tokens, signature = "", 0, ""
+    if call.reasoning:  # it thinks about the whole answer before the answer is cut
+        shown = json.dumps(tool_call["input"], ensure_ascii=False) if tool_call else text
+        thought = reasoning.text(user, rule, shown, call.reasoning.get("effort", "medium"))
+        limits = [n for n in (call.reasoning.get("budget"), call.max_tokens) if n]
+        if limits:
+            thought = tokens.truncate(thought, min(limits), family)
+        thought_tokens = tokens.count(thought, family)
+        signature = reasoning.signature(thought) if call.reasoning.get("signed") else ""
+
     stop_reason, matched = ("tool_use", None) if tool_call else ("end_turn", None)
     if not tool_call:
         hits = [(text.find(s), s) for s in call.stop if s and s in text]
@@ -219,18 +229,11 @@ def answer(call: Call) -> Answer:
             at, matched = min(hits)
             text, stop_reason = text[:at], "stop_sequence"
             citation = None
-        if call.max_tokens is not None and tokens.count(text, family) > call.max_tokens:
-            text, stop_reason, matched = tokens.truncate(text, call.max_tokens, family), "max_tokens", None
+        room = None if call.max_tokens is None else call.max_tokens - thought_tokens  # thinking counts too
+        if room is not None and tokens.count(text, family) > room:
+            text, stop_reason, matched = tokens.truncate(text, room, family), "max_tokens", None
             citation = None
 
-    thought, thought_tokens, signature = "", 0, ""
-    if call.reasoning:
-        shown = json.dumps(tool_call["input"], ensure_ascii=False) if tool_call else text
-        thought = reasoning.text(user, rule, shown, call.reasoning.get("effort", "medium"))
-        if call.reasoning.get("budget"):
-            thought = tokens.truncate(thought, call.reasoning["budget"], family)
-        thought_tokens = tokens.count(thought, family)
-        signature = reasoning.signature(thought) if call.reasoning.get("signed") else ""
     out = tokens.count(text, family) + thought_tokens
     if tool_call:
         out += tokens.count(tool_call["name"], family) + tokens.count(json.dumps(tool_call["input"],

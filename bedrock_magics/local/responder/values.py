@@ -5,7 +5,9 @@
 ``type`` lists likewise) and takes each property's value from the prompt text:
 
 1. an explicit pair naming the property: ``name=value``, ``name: value``, ``name is value`` (the
-   property name with ``_`` read as a space, case-insensitive; a quoted value may hold spaces);
+   property name with ``_`` read as a space, case-insensitive; a quoted value may hold spaces). A
+   tool gets the pair's value even when the property's ``enum`` does not list it (as a model
+   would pass ``to=CHF`` on; the tool then reports its error); structured output keeps to the enum;
 2. by type, in the order the prompt gives them, each used once, preferring the first one after a
    mention of the property's name:
 
@@ -196,7 +198,8 @@ def _found(schema: Mapping[str, Any], prompt: Prompt, name: str, root: Any, ever
     raw = prompt.pair(name) if name else None
     if raw is not None and kind != "array":
         if schema.get("enum") and raw not in schema["enum"]:
-            raw = next((e for e in schema["enum"] if str(e).lower() == raw.lower()), None)
+            spelled = next((e for e in schema["enum"] if str(e).lower() == raw.lower()), None)
+            raw = spelled if spelled is not None or every else raw  # a tool gets what the prompt says
         if raw is not None:
             value = _coerce(raw, kind)
             return _clamp(value, schema) if kind in ("integer", "number") else value
