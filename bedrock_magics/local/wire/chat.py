@@ -78,9 +78,7 @@ def media_blocks(content: Any) -> list[dict]:
 
 def read_features(call: Call, body: Mapping[str, Any]) -> Call:
     """Structured output (``response_format``) and reasoning (``reasoning_effort``) of a Chat body."""
-    call.schema, json_object = features.openai_schema(body.get("response_format"))
-    if json_object:
-        call.extra["json_object"] = True
+    features.openai_format(call, body.get("response_format"))
     call.reasoning = features.openai_effort(body.get("reasoning_effort"))
     return call
 

@@ -69,19 +69,18 @@ def converse_schema(config: Any) -> Mapping[str, Any] | None:
     return schema
 
 
-def openai_schema(fmt: Any) -> tuple[Mapping[str, Any] | None, bool]:
-    """(the JSON Schema, whether it is ``json_object``) of Chat ``response_format`` or Responses
-    ``text.format`` (``{"type": "json_schema", "json_schema": {"schema"}}`` in Chat, flat
-    ``{"type": "json_schema", "schema"}`` in Responses)."""
+def openai_format(call: Any, fmt: Any) -> None:
+    """Set a call's structured output from Chat ``response_format`` or Responses ``text.format``:
+    ``json_schema`` (``{"json_schema": {"schema"}}`` in Chat, a flat ``{"schema"}`` in Responses)
+    sets ``call.schema``; ``json_object`` sets ``call.extra["json_object"]``."""
     if not isinstance(fmt, Mapping):
-        return None, False
+        return
     if fmt.get("type") == "json_object":
-        return None, True
-    if fmt.get("type") != "json_schema":
-        return None, False
-    inner = fmt.get("json_schema") if isinstance(fmt.get("json_schema"), Mapping) else fmt
-    schema = inner.get("schema")
-    return (schema if isinstance(schema, Mapping) else {"type": "object"}), False
+        call.extra["json_object"] = True
+    elif fmt.get("type") == "json_schema":
+        inner = fmt.get("json_schema") if isinstance(fmt.get("json_schema"), Mapping) else fmt
+        schema = inner.get("schema")
+        call.schema = schema if isinstance(schema, Mapping) else {"type": "object"}
 
 
 # -- cache points -------------------------------------------------------------------------------------

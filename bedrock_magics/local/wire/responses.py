@@ -137,9 +137,7 @@ def request_call(body: dict, entry: dict, previous: list[dict]) -> Call:
 def read_features(call: Call, body: dict) -> Call:
     """Structured output (``text.format``) and reasoning (``reasoning.effort``) of a Responses body."""
     text = body.get("text") if isinstance(body.get("text"), dict) else {}
-    call.schema, json_object = features.openai_schema(text.get("format"))
-    if json_object:
-        call.extra["json_object"] = True
+    features.openai_format(call, text.get("format"))
     reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
     call.reasoning = features.openai_effort(reasoning.get("effort"))
     if call.reasoning and reasoning.get("summary"):
