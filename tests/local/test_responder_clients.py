@@ -182,6 +182,20 @@ def test_tool_calls_carry_the_prompts_arguments_and_the_answer_uses_the_result(r
     assert after.output_text.endswith("the tool translate returned hola.")
 
 
+def test_streamed_tool_calls_carry_the_same_arguments(rt, runtime_openai, mantle):
+    spec = {"toolSpec": {"name": "translate", "inputSchema": {"json": TRANSLATE["parameters"]}}}
+    events = converse_stream(rt, modelId=CLAUDE, messages=[msg(ASK_TRANSLATE)], toolConfig={"tools": [spec]})
+    fragments = [e["contentBlockDelta"]["delta"]["toolUse"]["input"] for e in events
+                 if "contentBlockDelta" in e and "toolUse" in e["contentBlockDelta"]["delta"]]
+    assert json.loads("".join(fragments)) == {"text": "你好", "target_language": "Spanish"}
+    for client, model in ((runtime_openai, OSS), (mantle, MANTLE_OSS)):
+        chunks = client.chat.completions.create(model=model, messages=[{"role": "user", "content": ASK_TRANSLATE}],
+                                                tools=[{"type": "function", "function": TRANSLATE}], stream=True)
+        args = "".join(c.choices[0].delta.tool_calls[0].function.arguments or ""
+                       for c in chunks if c.choices and c.choices[0].delta.tool_calls)
+        assert json.loads(args) == {"text": "你好", "target_language": "Spanish"}
+
+
 # -- reasoning ----------------------------------------------------------------------------------------
 
 THINKING = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
