@@ -67,8 +67,9 @@ the foundation-model id the request resolved to (``anthropic.claude-…-v1:0``,
    ``key is value`` pairs; numbers, quoted strings, capitalised names and runs of any non-Latin
    script such as 你好 matched to the properties by type and by the nearest mention of their name;
    enums by the closed-set rules). Required properties the prompt does not give get the schema's
-   ``default``, else the first ``enum`` value, else ``""``, ``0``, ``0.0``, ``false``, ``[]`` or
-   ``{}``; optional ones it does not give are left out. The stop reason is ``tool_use``, the text
+   ``default``, else the first ``enum`` value, else a type-correct default (``""`` — or the
+   input's first sentence for a free-text name such as ``summary`` —, ``0``, ``0.0``, ``false``,
+   ``[]``, ``{}``); optional ones it does not give are left out. The stop reason is ``tool_use``, the text
    empty.
 2. **Tool results.** When the last user message carries tool results (and neither a schema nor a
    closed set applies), the reply is ``Local Bedrock reply from {model_id}: the tool {name} returned
