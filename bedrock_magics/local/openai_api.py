@@ -33,6 +33,7 @@ from . import refusals
 from .catalog import INVALID_MODEL
 from .http import MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai
 from .quotas import admit_call
+from .responder import settle
 from .wire import chat, responses
 from .wire.converse import converse_content
 from .wire.openai import invalid
@@ -113,7 +114,7 @@ def chat_completions(req: Request) -> Response:
     """``POST …/chat/completions`` (JSON, or SSE with ``stream: true``)."""
     body = _body(req)
     entry = _served(req, body.get("model"), "chat")
-    call = chat.request_call(body, entry)
+    call = settle(req.app, chat.request_call(body, entry), req.region, automatic=True)
     admit_call(req, call, body["model"])
     answer = call.answer
     if not body.get("stream"):
@@ -162,12 +163,12 @@ def responses_create(req: Request) -> Response:
     entry = _served(req, body.get("model"), "responses")
     responses.check_request(body, entry, req.region if req.surface == RUNTIME else None)
     previous = body.get("previous_response_id")
-    call = responses.request_call(body, entry, _previous(req, previous))
+    call = settle(req.app, responses.request_call(body, entry, _previous(req, previous)), req.region, automatic=True)
     admit_call(req, call, body["model"])
     answer = call.answer
 
     rid, created = "resp_" + uuid.uuid4().hex, int(time.time())
-    output = responses.output_items(answer)
+    output = responses.output_items(answer, bool(call.extra.get("reasoning_summary")))
     status = "incomplete" if answer.stop_reason == "max_tokens" else "completed"
     final = responses.response_object(rid, body, created, status, previous, output, answer)
     record = {"response": final, "region": req.region, "input_items": responses.input_items(body["input"]),
