@@ -28,6 +28,7 @@ import uuid
 from calendar import timegm
 from typing import Any, Callable, Iterable
 
+from . import lambdas, mcp
 from .catalog import INVALID_MODEL
 from .http import MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai
 from .wire import chat, responses
@@ -127,9 +128,10 @@ def _keep(app: Any, rid: str, record: dict) -> None:
             store.pop(next(iter(store)))
 
 
-def _previous(req: Request, previous: Any) -> list[dict]:
+def _previous(req: Request, previous: Any) -> dict | None:
+    """The stored record of ``previous_response_id`` (None without one)."""
     if previous is None:
-        return []
+        return None
     with req.app.lock:
         record = _store(req.app).get(previous) if isinstance(previous, str) else None
     if record is None or record["region"] != req.region:
@@ -138,24 +140,33 @@ def _previous(req: Request, previous: Any) -> list[dict]:
     if record["response"]["status"] not in ("completed", "incomplete"):
         raise invalid(f"Previous response with id '{previous}' is not finished (status "
                    f"{record['response']['status']}).", "previous_response_id")
-    return record["conversation"]
+    return record
 
 
 def responses_create(req: Request) -> Response:
-    """``POST …/responses``: synchronous, streamed (SSE) or (mantle) background."""
+    """``POST …/responses``: synchronous, streamed (SSE) or (mantle) background.
+
+    On mantle the answer runs the request's server-side tools (``mcp`` connectors, gpt-oss's notes
+    and tasks: :mod:`.mcp`); their items come before the model's own output."""
     body = _body(req)
     entry = _resolve(req, body.get("model"))
     responses.check_request(body, entry, req.region if req.surface == RUNTIME else None)
     previous = body.get("previous_response_id")
-    call = responses.request_call(body, entry, _previous(req, previous))
-    answer = call.answer
+    before = _previous(req, previous)
+    call = responses.request_call(body, entry, before["conversation"] if before else [])
+    server_side = None
+    if req.surface == MANTLE:
+        server_side = mcp.run(call, body, lambdas.registry(req.app), before.get("mcp") if before else None)
+    answer = server_side.answer if server_side else call.answer
+    messages = server_side.messages if server_side else call.messages
 
     rid, created = "resp_" + uuid.uuid4().hex, int(time.time())
-    output = responses.output_items(answer)
+    output = (server_side.items if server_side else []) + responses.output_items(answer)
     status = "incomplete" if answer.stop_reason == "max_tokens" else "completed"
     final = responses.response_object(rid, body, created, status, previous, output, answer)
     record = {"response": final, "region": req.region, "input_items": responses.input_items(body["input"]),
-              "conversation": call.messages + [{"role": "assistant", "content": converse_content(answer, "call_")}]}
+              "conversation": messages + [{"role": "assistant", "content": converse_content(answer, "call_")}],
+              "mcp": server_side.state if server_side else None}
 
     if body.get("background") and not body.get("stream"):
         queued = responses.response_object(rid, body, created, "queued", previous, [], None)

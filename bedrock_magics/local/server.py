@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 from urllib.parse import unquote
 
-from . import control, jobs, openai_api, runtime, s3
+from . import control, jobs, lambdas, openai_api, runtime, s3
 from . import credentials as local
 from .auth import Authenticator
 from .catalog import Catalog
@@ -500,6 +500,30 @@ class LocalService:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    # -- local Lambda functions (mantle's server-side tools) -----------------------------------
+
+    def register_lambda(self, name: str, func: Any, region: str | None = None, handler: bool = False) -> str:
+        """Serve ``func`` as the local Lambda function ``name`` and return its ARN
+        (``arn:aws:lambda:REGION:123456789012:function:NAME``), for mantle Responses' ``mcp`` tools.
+
+        ``func`` is a documented Python function (or a list of them), offered over MCP JSON-RPC as
+        one tool each, its schema from the signature, type hints and docstring; with
+        ``handler=True``, a ``lambda_handler(event, context)`` that answers MCP JSON-RPC itself.
+        ``region`` defaults to the service's default region. Registering a name again replaces the
+        function. Works before or after :meth:`start`. ``ValueError`` for a name Lambda refuses or a
+        function without a docstring. See :mod:`bedrock_magics.local.lambdas`.
+        """
+        return lambdas.register_lambda(self, name, func, region, handler)
+
+    def unregister_lambda(self, arn: str) -> bool:
+        """Remove the local Lambda function of ``arn``; False when there was none."""
+        return lambdas.registry(self.app).unregister(arn)
+
+    @property
+    def lambda_arns(self) -> list[str]:
+        """The ARNs of the registered local Lambda functions."""
+        return lambdas.registry(self.app).arns()
 
     # -- where it is ---------------------------------------------------------------------------
 

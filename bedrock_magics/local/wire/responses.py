@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any, Iterator
 
-from .. import responder
+from .. import mcp, responder
 from ..responder import Answer, Call
 from .chat import chat_tool_calls
 from .openai import (append_tool_result, arguments, check_decimal, check_function_tools, check_int, check_limit,
@@ -47,6 +47,7 @@ def check_request(body: dict, entry: dict, runtime_region: str | None = None) ->
     check_decimal(body, "temperature", 0, 2)
     check_decimal(body, "top_p", 0, 1)
     check_function_tools(body.get("tools"), flat=True)
+    mcp.check_tools(body.get("tools"))
     if body.get("background") and body.get("store") is False:
         raise invalid("Background responses must be stored: set 'store' to true.", "store")
 
@@ -227,6 +228,9 @@ def stream_events(response: dict) -> Iterator[dict]:
                 yield {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
             yield {"type": "response.output_text.done", **where, "text": text, "logprobs": []}
             yield {"type": "response.content_part.done", **where, "part": item["content"][0]}
+        elif item["type"] in mcp.ITEM_TYPES:
+            yield from mcp.item_events(item, index)
+            continue
         else:
             yield {"type": "response.output_item.added", "output_index": index,
                    "item": {**item, "status": "in_progress", "arguments": ""}}
