@@ -1,8 +1,9 @@
 """``python -m bedrock_magics.local``: run the local Bedrock service in the foreground.
 
 It prints one ``export NAME=value`` line per variable that points boto3, the aws CLI and the
-openai SDK at it (paste them into another shell, or ``eval`` them), then a comment line, then
-serves until interrupted (Ctrl-C / SIGTERM).
+openai SDK at it (paste them into another shell, or ``eval`` them), then a ``#`` comment line per
+local Lambda function (``--lambda NAME=MODULE:FUNCTION``, repeatable: its ARN, for mantle's ``mcp``
+tools), then a comment line saying where it serves, then serves until interrupted (Ctrl-C / SIGTERM).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", default=None, help="where the local CA is kept (default: the user cache dir)")
     p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    p.add_argument("--lambda", dest="lambdas", action="append", default=[], metavar="NAME=MODULE:FUNCTION",
+                   help="serve a Python function as the local Lambda function NAME, an MCP server for mantle "
+                        "Responses' mcp tools (repeatable; its ARN is printed)")
     return p
 
 
@@ -54,12 +58,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--throttle-rpm must be at least 1")
     if args.port < 0 or args.port > 65535:
         parser.error("--port must be between 0 and 65535")
+    from .lambdas import load_spec
+
+    try:
+        functions = [load_spec(spec) for spec in args.lambdas]
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     svc = LocalService(host=args.host, port=args.port, tls=not args.http, latency_ms=args.latency_ms,
                        throttle_rpm=args.throttle_rpm, error_rate=args.error_rate, state_dir=args.state_dir,
                        verbose=args.verbose, allow_remote=args.allow_remote, seed=args.seed)
+    try:
+        arns = [svc.register_lambda(name, func) for name, func in functions]
+    except ValueError as exc:
+        parser.error(f"--lambda: {exc}")
     try:
         svc.start()
     except OSError as exc:
@@ -75,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # These lines include the documented local credentials on purpose: they open only this service.
     for name, value in svc.env.items():
         print(f"export {name}={shlex.quote(value)}")
+    for arn in arns:
+        print(f"# local Lambda function (mantle mcp connector_id): {arn}")
     note = "" if svc.tls else " (plain HTTP: no bearer key, SigV4 only)"
     print(f"# local Bedrock service on {svc.url}{note}; mantle at {svc.endpoints['mantle']}. "
           "Stop it with Ctrl-C (SIGINT) or SIGTERM.", flush=True)

@@ -23,11 +23,13 @@ What AWS documents (*Server-side tool use*, ``tool-use-server-side.md``; see
 How the deterministic local model uses them (the responder's rules, see :mod:`.responder`): a
 connector's tools are offered like function tools, so a prompt naming one (``get_weather
 city=Paris``) calls it; its result then makes the reply ``… the tool get_weather returned …``. The
-built-ins are used, on gpt-oss only and when no offered tool was called, by a prompt that says
-``note``/``notes`` or ``task``/``tasks`` as a word: the text after the first ``:`` (else after
-``that``, else the whole prompt) is the note or the task; ``recall``/``read``/``list``/``show``/
-``check``/``what`` lists the notes or tasks, ``pop`` pops the last task; ``key=value`` pairs
-(``method=list``) override. Their definitions count as input tokens only in the response that uses
+built-ins are used, on gpt-oss only and when no offered tool was called, by a prompt with a phrase
+of AWS's examples: ``notes tool``, ``note that``, ``remember that``, ``the/my notes``; ``tasks
+tool``, ``add/push/pop a task``, ``next task``, ``the/my tasks``, ``task list/stack``. The note or
+task is the text after the first ``:``, else a quoted text, else after ``that``, else after the
+phrase (less a leading ``to``); ``recall``/``read``/``list``/``show``/``check``/``what`` lists the
+notes or tasks, ``pop`` pops the latest task, ``next``/``peek``/``latest`` shows it; ``key=value``
+pairs (``method=list``, ``title=…``) override. Their definitions count as input tokens only in the response that uses
 them.
 
 Errors and limits (mantle; OpenAI's own wording and codes where Bedrock's are not documented):
@@ -42,8 +44,8 @@ Errors and limits (mantle; OpenAI's own wording and codes where Bedrock's are no
 * a tool that fails (an exception, bad arguments, a Lambda function error): the ``mcp_call`` item
   has ``status: "failed"`` and ``error: {"type": "mcp_protocol_error", "code": -32000, "message":
   "Tool execution failed: …"}`` (the SDK's ``McpToolCallError``); the model reads the error;
-* ``max_tool_calls`` caps the server-side calls of one response; past it the model answers without
-  the connectors' tools;
+* ``allowed_tools`` (a list of names, or ``{"tool_names": [...]}``) keeps only those tools of a
+  connector, in its ``mcp_list_tools`` item and for the model;
 * ``mcp`` tools on bedrock-runtime (``wire.responses.check_runtime``) and on Chat Completions
   (:func:`refuse_in_chat`) are refused: server-side tools are mantle Responses only.
 """
@@ -331,32 +333,52 @@ def builtin_functions(memory: dict) -> list[Callable[..., Any]]:
     return [notes_tool, tasks_tool]
 
 
-_BUILTIN_WORD = re.compile(r"(?<!\w)(notes?|tasks?)(?!\w)", re.IGNORECASE)
+#: What makes the local model reach for a built-in tool (phrases of AWS's examples; case ignored).
+_NOTES_ASKED = re.compile(r"(?<!\w)(notes tool|note that|remember that|(?:the|my) notes)(?!\w)", re.IGNORECASE)
+_TASKS_ASKED = re.compile(r"(?<!\w)(tasks tool|(?:add|push|pop) (?:a |the )?task|next task|(?:the|my) tasks|"
+                          r"task (?:list|stack))(?!\w)", re.IGNORECASE)
 _LISTING = re.compile(r"(?<!\w)(recall|read|list|show|check|what)(?!\w)", re.IGNORECASE)
+_PEEK = re.compile(r"(?<!\w)(next|peek|latest)(?!\w)", re.IGNORECASE)
 _POP = re.compile(r"(?<!\w)pop(?!\w)", re.IGNORECASE)
+_QUOTED = re.compile(r"(?:^|(?<=\s))[\"'‘“]([^\"'’”]+)[\"'’”](?!\w)")
 
 
 def builtin_request(text: str) -> tuple[str, dict] | None:
     """(tool, arguments) of the built-in call a prompt asks for (rules in the module docstring)."""
-    word = _BUILTIN_WORD.search(text)
-    if not word:
+    asked = [(m.start(), name, m) for name, rx in (("notes", _NOTES_ASKED), ("tasks", _TASKS_ASKED))
+             if (m := rx.search(text))]
+    if not asked:
         return None
-    name = "notes" if word.group(1).lower().startswith("note") else "tasks"
+    _, name, match = min(asked, key=lambda a: a[0])
     given = tool_input(Tool(name, parameters={"type": "object", "properties": {
         "method": {"type": "string"}, "note": {"type": "string"}, "title": {"type": "string"},
         "description": {"type": "string"}}}), text)
-    subject = text.split(":", 1)[1] if ":" in text else re.split(r"(?<!\w)that(?!\w)", text, 1)[-1]
-    subject = subject.strip().rstrip(".!?").strip()
+    subject = _subject(text, match)
     if name == "notes":
         method = given.get("method") or ("list" if _LISTING.search(text) else "add")
         return name, {"method": method, **({"note": given.get("note", subject)} if method == "add" else {})}
-    method = given.get("method") or ("pop" if _POP.search(text) else "list" if _LISTING.search(text) else "push")
+    method = given.get("method") or ("pop" if _POP.search(text) else "peek" if _PEEK.search(text)
+                                     else "list" if _LISTING.search(text) else "push")
     if method != "push":
         return name, {"method": method}
     task = {"title": given.get("title", subject)}
     if "description" in given:
         task["description"] = given["description"]
     return name, {"method": method, "task": task}
+
+
+def _subject(text: str, match: re.Match) -> str:
+    """What a built-in call is about: after the first ``:``, else a quoted text, else after ``that``,
+    else what follows the words that asked for the tool (less a leading ``to``)."""
+    if ":" in text:
+        subject = text.split(":", 1)[1]
+    elif quoted := _QUOTED.search(text):
+        subject = quoted.group(1)
+    elif that := re.search(r"(?<!\w)that(?!\w)", text[match.start():]):
+        subject = text[match.start() + that.end():]
+    else:
+        subject = re.sub(r"^\s*to(?!\w)", "", text[match.end():])
+    return subject.strip().rstrip(".!?").strip()
 
 
 def has_builtins(model: dict) -> bool:
@@ -455,6 +477,7 @@ def _servers(body: dict, registry: Any, state: dict, items: list[dict]) -> list[
             raise _connector_error(label, f"{exc}. Register it with LocalService.register_lambda(name, func) or "
                                           f"python -m bedrock_magics.local --lambda NAME=MODULE:FUNCTION.") from None
         client = McpClient(lambda payload, arn=function.arn: registry.invoke(arn, payload))
+        allowed = _allowed_names(tool.get("allowed_tools")) if tool.get("allowed_tools") is not None else None
         before = listed.get(label)
         if before is not None and before["connector_id"] == connector:
             tools = before["tools"]
@@ -462,12 +485,11 @@ def _servers(body: dict, registry: Any, state: dict, items: list[dict]) -> list[
             tools = passed_back[label]
         else:
             try:
-                tools = client.list_tools()
+                tools = [t for t in client.list_tools() if allowed is None or t["name"] in allowed]
             except McpError as exc:
                 raise _connector_error(label, f"tools/list failed: {exc}") from None
             items.append(list_tools_item(label, tools))
         listed[label] = {"connector_id": connector, "tools": tools}
-        allowed = _allowed_names(tool.get("allowed_tools")) if tool.get("allowed_tools") is not None else None
         servers.append(_Server(label, client, [t for t in tools if allowed is None or t["name"] in allowed]))
     return servers
 
@@ -509,20 +531,19 @@ def run(call: Call, body: dict, registry: Any, previous_state: dict | None) -> T
             FunctionServer(builtin_functions(memory)).handle(json.loads(payload))).encode())
     client_side = {t.name for t in call.tools}  # a function tool of the same name is the caller's to run
 
-    limit = body.get("max_tool_calls")
-    messages, used_in, used_out, calls = list(call.messages), 0, 0, 0
+    messages, used_in, used_out = list(call.messages), 0, 0
     for round_number in range(MAX_ROUNDS):
-        first, capped = round_number == 0, limit is not None and calls >= limit
-        tools = list(call.tools) + ([] if capped else offered)
+        first = round_number == 0
+        tools = list(call.tools) + offered
         round_call = replace(call, messages=messages, tools=tools, tool_choice=call.tool_choice if first else "auto")
         answer, server = round_call.answer, None
-        if answer.tool_call is None and first and builtin_server is not None and not capped:
+        if answer.tool_call is None and first and builtin_server is not None:
             builtin = _builtin_answer(round_call, tools)
             if builtin is not None:
                 answer, server = builtin, (builtin.tool_call["name"], builtin_server)
         used_in, used_out = used_in + answer.input_tokens, used_out + answer.output_tokens
         use = answer.tool_call
-        if server is None and use is not None and not capped and use["name"] not in client_side:
+        if server is None and use is not None and use["name"] not in client_side:
             server = by_name.get(use["name"])
         if server is None:
             break  # a text answer, or a function call for the caller
@@ -538,5 +559,4 @@ def run(call: Call, body: dict, registry: Any, previous_state: dict | None) -> T
         messages = messages + [{"role": "assistant", "content": [{"toolUse": {"toolUseId": use["id"], "name": use["name"],
                                                                  "input": use["input"]}}]},
                                {"role": "user", "content": [{"toolResult": result}]}]
-        calls += 1
     return Turn(items, replace(answer, input_tokens=used_in, output_tokens=used_out), messages, state)
