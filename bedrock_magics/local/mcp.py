@@ -137,7 +137,8 @@ class FunctionServer:
 
     def handle(self, event: Any, context: Any = None) -> dict:
         """The JSON-RPC response to ``event`` (a Lambda handler's signature)."""
-        if not isinstance(event, Mapping) or event.get("jsonrpc") != JSONRPC or not isinstance(event.get("method"), str):
+        valid = isinstance(event, Mapping) and event.get("jsonrpc") == JSONRPC and isinstance(event.get("method"), str)
+        if not valid:
             return rpc_error(event.get("id") if isinstance(event, Mapping) else None, INVALID_REQUEST,
                              "Invalid Request")
         rid, method, params = event.get("id"), event["method"], event.get("params") or {}
@@ -485,10 +486,10 @@ def _servers(body: dict, registry: Any, state: dict, items: list[dict]) -> list[
             tools = passed_back[label]
         else:
             try:
-                tools = [t for t in client.list_tools() if allowed is None or t["name"] in allowed]
+                tools = client.list_tools()
             except McpError as exc:
                 raise _connector_error(label, f"tools/list failed: {exc}") from None
-            items.append(list_tools_item(label, tools))
+            items.append(list_tools_item(label, [t for t in tools if allowed is None or t["name"] in allowed]))
         listed[label] = {"connector_id": connector, "tools": tools}
         servers.append(_Server(label, client, [t for t in tools if allowed is None or t["name"] in allowed]))
     return servers
@@ -556,7 +557,7 @@ def run(call: Call, body: dict, registry: Any, previous_state: dict | None) -> T
         result = {"toolUseId": use["id"], "content": [{"text": output if error is None else str(error)}]}
         if error is not None:
             result["status"] = "error"
-        messages = messages + [{"role": "assistant", "content": [{"toolUse": {"toolUseId": use["id"], "name": use["name"],
-                                                                 "input": use["input"]}}]},
+        block = {"toolUse": {"toolUseId": use["id"], "name": use["name"], "input": use["input"]}}
+        messages = messages + [{"role": "assistant", "content": [block]},
                                {"role": "user", "content": [{"toolResult": result}]}]
     return Turn(items, replace(answer, input_tokens=used_in, output_tokens=used_out), messages, state)

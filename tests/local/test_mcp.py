@@ -262,7 +262,8 @@ def test_a_handler_that_raises_is_a_failed_mcp_call(mantle, lam):
             return aws_example_handler(event, context)
         raise RuntimeError("out of memory")
 
-    r = mantle.responses.create(model=MODEL, input="my_custom_tool input=x", tools=[mcp_tool(lam(handler, handler=True))])
+    arn = lam(handler, handler=True)
+    r = mantle.responses.create(model=MODEL, input="my_custom_tool input=x", tools=[mcp_tool(arn)])
     assert r.output[1].status == "failed"
     assert r.output[1].error.message == "Tool execution failed: RuntimeError: out of memory"
 
@@ -347,7 +348,8 @@ def test_mcp_tools_are_mantle_responses_only(local_env, local_service, lam):
     mantle = openai.OpenAI(base_url=local_service.endpoints["mantle"] + "/v1", api_key=local.API_KEY, max_retries=0)
     with pytest.raises(openai.BadRequestError) as err:
         runtime.responses.create(model="openai.gpt-oss-120b-1:0", input="get_weather city=Paris", tools=[mcp_tool(arn)])
-    assert "not supported on bedrock-runtime" in err.value.body["message"] and "bedrock-mantle" in err.value.body["message"]
+    message = err.value.body["message"]
+    assert "not supported on bedrock-runtime" in message and "bedrock-mantle" in message
     chat_tools = [mcp_tool(arn)]
     for client, model in ((mantle, MODEL), (runtime, "openai.gpt-oss-120b-1:0")):
         with pytest.raises(openai.BadRequestError) as err:
