@@ -60,6 +60,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
+from . import responder
 from .http import OpenAIError
 from .responder import Answer, Call, Tool, count_input, fragments, tool_input
 from .tokens import count as count_tokens
@@ -153,18 +154,13 @@ class FunctionServer:
         if name not in self.toolbox.functions:
             return rpc_error(rid, INVALID_PARAMS, f"Unknown tool: {name}")
         result = self.toolbox.run({"id": rid, "name": name, "input": params.get("arguments") or {}})["toolResult"]
-        text = _result_text(result["content"])
+        text = responder.result_text(result)
         if result["status"] != "success":
             return rpc_error(rid, TOOL_EXECUTION_FAILED, "Tool execution failed", text)
         answer: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False}
         if "json" in result["content"][0]:
             answer["structuredContent"] = result["content"][0]["json"]
         return rpc_result(rid, answer)
-
-
-def _result_text(content: list[dict]) -> str:
-    """A Converse tool result's content as one text (JSON with sorted keys, as the responder reads it)."""
-    return " ".join(b["text"] if "text" in b else json.dumps(b["json"], sort_keys=True) for b in content)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -406,6 +402,14 @@ def call_item(label: str, name: str, arguments: str, output: str | None, error: 
             "status": "failed" if error is not None else "completed"}
 
 
+def call_output_text(item: Mapping[str, Any]) -> str:
+    """What the model read of an ``mcp_call`` item: its output, or its error's message."""
+    error = item.get("error")
+    if error:
+        return str(error.get("message", "")) if isinstance(error, Mapping) else str(error)
+    return str(item.get("output") or "")
+
+
 def item_events(item: dict, index: int) -> Iterator[dict]:
     """The stream events of one server-side tool item, between ``output_item.added`` and ``.done``
     (OpenAI's ``response.mcp_list_tools.*``, ``response.mcp_call.*`` and ``response.mcp_call_arguments.*``)."""
@@ -554,7 +558,7 @@ def run(call: Call, body: dict, registry: Any, previous_state: dict | None) -> T
         except McpError as exc:
             output, error = None, exc
         items.append(call_item(label, use["name"], json.dumps(use["input"]), output, error))
-        result = {"toolUseId": use["id"], "content": [{"text": output if error is None else str(error)}]}
+        result = {"toolUseId": use["id"], "content": [{"text": call_output_text(items[-1])}]}
         if error is not None:
             result["status"] = "error"
         block = {"toolUse": {"toolUseId": use["id"], "name": use["name"], "input": use["input"]}}

@@ -9,6 +9,7 @@ connector: the local mantle lists and calls it over MCP JSON-RPC and answers wit
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import openai
@@ -204,6 +205,34 @@ def test_store_false_with_the_listing_passed_back_is_not_listed_again(mantle, la
     assert types(again) == ["mcp_call", "message"]
     with pytest.raises(openai.NotFoundError):
         mantle.responses.retrieve(first.id)
+
+
+def test_store_false_with_the_items_passed_back_is_the_same_conversation(mantle, lam):
+    arn = lam(get_weather)
+    stored = mantle.responses.create(model=MODEL, input="get_weather city=Paris", tools=[mcp_tool(arn)])
+    follow_up = mantle.responses.create(model=MODEL, input="Thanks!", tools=[mcp_tool(arn)],
+                                        previous_response_id=stored.id)
+    unstored = mantle.responses.create(model=MODEL, input="get_weather city=Paris", tools=[mcp_tool(arn)], store=False)
+    passed_back = [{"role": "user", "content": "get_weather city=Paris"}] + [
+        item.model_dump(exclude_none=True) for item in unstored.output] + [{"role": "user", "content": "Thanks!"}]
+    again = mantle.responses.create(model=MODEL, input=passed_back, tools=[mcp_tool(arn)], store=False)
+    assert types(again) == types(follow_up) == ["message"]
+    assert again.usage.input_tokens == follow_up.usage.input_tokens  # the call and its output are context
+    assert again.output_text == follow_up.output_text
+
+
+def test_a_background_response_runs_its_server_side_tools(mantle, lam):
+    arn = lam(get_weather)
+    r = mantle.responses.create(model=MODEL, input="get_weather city=Quito", tools=[mcp_tool(arn)], background=True)
+    assert r.status == "queued" and r.output == []
+    for _ in range(2000):  # a bound on polling, not a timing assertion
+        done = mantle.responses.retrieve(r.id)
+        if done.status not in ("queued", "in_progress"):
+            break
+        time.sleep(0.01)
+    assert done.status == "completed"
+    assert types(done) == ["mcp_list_tools", "mcp_call", "message"]
+    assert done.output[1].output == "Sunny in Quito, 21 C"
 
 
 def test_client_function_tools_mix_with_server_tools(mantle, lam):
