@@ -219,6 +219,17 @@ class McpClient:
 # Request checks
 
 
+def check_request(body: dict) -> None:
+    """A Responses request's ``mcp`` tools and server-side tool input items, as Bedrock accepts them
+    (400 otherwise)."""
+    check_tools(body.get("tools"))
+    items = body.get("input")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, Mapping) and item.get("type") in ("mcp_approval_response", "mcp_approval_request"):
+            raise invalid(f"Invalid 'input[{i}]': {item['type']} items have no use on Bedrock, which runs server-side "
+                          f"tools without approval (require_approval must be \"never\").", f"input[{i}].type")
+
+
 def check_tools(tools: Any) -> None:
     """Every ``mcp`` tool of a Responses request has the shape Bedrock accepts (400 otherwise)."""
     labels: set[str] = set()

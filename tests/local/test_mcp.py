@@ -262,6 +262,25 @@ def test_allowed_tools_keeps_only_those(mantle, lam):
     assert types(r) == ["mcp_list_tools", "message"]  # convert was not offered to the model
 
 
+def test_tool_choice_can_name_a_server_tool(mantle, lam):
+    arn = lam(get_weather)
+    r = mantle.responses.create(model=MODEL, input="Hello", tools=[mcp_tool(arn, "wx")],
+                                tool_choice={"type": "mcp", "server_label": "wx", "name": "get_weather"})
+    assert types(r) == ["mcp_list_tools", "mcp_call", "message"]
+    assert json.loads(r.output[1].arguments) == {"city": "example"}  # the model's placeholder for a required string
+
+
+def test_the_module_level_helper(local_service, mantle):
+    from bedrock_magics.local import register_lambda
+
+    arn = register_lambda(local_service, "module-helper", get_weather)
+    try:
+        assert mantle.responses.create(model=MODEL, input="get_weather city=Nice",
+                                       tools=[mcp_tool(arn)]).output[1].output == "Sunny in Nice, 21 C"
+    finally:
+        local_service.unregister_lambda(arn)
+
+
 def test_an_mcp_handler_function_runs_as_on_aws(mantle, lam):
     arn = lam(aws_example_handler, handler=True)
     r = mantle.responses.create(model=MODEL, input="my_custom_tool input=hello", tools=[mcp_tool(arn, "xamzn_arn")])
@@ -361,6 +380,15 @@ def test_bad_mcp_tools_are_refused(mantle, change, param, words):
         mantle.responses.create(model=MODEL, input="Hi", tools=[tool])
     assert err.value.body["param"] == f"tools[0].{param}"
     assert words in err.value.body["message"]
+
+
+def test_approval_items_are_refused(mantle):
+    for kind in ({"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": True},
+                 {"type": "mcp_approval_request", "id": "mcpr_1", "server_label": "x", "name": "y", "arguments": "{}"}):
+        with pytest.raises(openai.BadRequestError) as err:
+            mantle.responses.create(model=MODEL, input=[{"role": "user", "content": "Hi"}, kind])
+        assert err.value.body["param"] == "input[1].type" and 'require_approval must be "never"' in \
+            err.value.body["message"]
 
 
 def test_duplicate_server_labels_are_refused(mantle, lam):

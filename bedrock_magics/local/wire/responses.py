@@ -47,7 +47,7 @@ def check_request(body: dict, entry: dict, runtime_region: str | None = None) ->
     check_decimal(body, "temperature", 0, 2)
     check_decimal(body, "top_p", 0, 1)
     check_function_tools(body.get("tools"), flat=True)
-    mcp.check_tools(body.get("tools"))
+    mcp.check_request(body)
     if body.get("background") and body.get("store") is False:
         raise invalid("Background responses must be stored: set 'store' to true.", "store")
 
