@@ -18,10 +18,17 @@ Registering:
 * standalone: ``python -m bedrock_magics.local --lambda NAME=MODULE:FUNCTION`` (repeatable).
 
 A function is registered in one region (the service's default unless given), as on AWS.
+
+Local AgentCore gateways: ``LocalService.register_gateway(name, {"TargetName": lambda_arn, ...})``
+returns ``arn:aws:bedrock-agentcore:REGION:123456789012:gateway/ID``, an MCP server whose tools are
+its targets' tools named ``TARGET___TOOL`` (AgentCore's naming, ``gateway-tool-naming.md``). A real
+gateway invokes a Lambda target with the tool's arguments as the event; the local one reaches its
+local targets over MCP (they are MCP servers already) — what Bedrock sees of the gateway is the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import re
@@ -30,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from . import credentials
-from .mcp import FunctionServer
+from .mcp import FunctionServer, GatewayServer, McpClient
 
 #: Key of the registry in ``App.state``.
 STATE_KEY = "lambda.functions"
@@ -39,6 +46,12 @@ NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: A Lambda function ARN, optionally qualified by a version or alias (Lambda API reference, ``FunctionArn``).
 FUNCTION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):(?P<account>\d{12}):"
                           r"function:(?P<name>[A-Za-z0-9_-]{1,64})(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?$")
+#: AgentCore's rule for gateway and target names (CreateGateway / CreateGatewayTarget ``name``).
+GATEWAY_NAME = re.compile(r"^([0-9a-zA-Z][-]?){1,100}$")
+
+
+class GatewayNotFound(LookupError):
+    """No local AgentCore gateway has this ARN."""
 
 
 class FunctionNotFound(LookupError):
@@ -47,17 +60,26 @@ class FunctionNotFound(LookupError):
 
 @dataclass(frozen=True)
 class LocalLambda:
-    """One registered function: its name, region, ARN and the callable that answers its events."""
+    """One registered connector — a function, or a gateway of functions (``kind``) — and the
+    callable that answers its events."""
 
     name: str
     region: str
     arn: str
     handler: Callable[[dict, Any], Any]  # lambda_handler(event, context)
+    kind: str = "function"  # or "gateway"
 
 
 def function_arn(name: str, region: str) -> str:
     """The ARN of local function ``name`` in ``region``."""
     return f"arn:aws:lambda:{region}:{credentials.ACCOUNT_ID}:function:{name}"
+
+
+def gateway_arn(name: str, region: str) -> str:
+    """The ARN of local gateway ``name`` in ``region``: its id is the lower-cased name and ten
+    characters derived from it, in the form of AgentCore's gateway ids (``name-abcdefghij``)."""
+    suffix = hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:10]
+    return f"arn:aws:bedrock-agentcore:{region}:{credentials.ACCOUNT_ID}:gateway/{name.lower()}-{suffix}"
 
 
 class LambdaRegistry:
@@ -93,25 +115,58 @@ class LambdaRegistry:
             self._functions[arn] = LocalLambda(name, region, arn, answer)
         return arn
 
+    def register_gateway(self, name: str, targets: dict[str, str], region: str) -> str:
+        """Register a local AgentCore gateway ``name`` whose targets (``{target name: local function
+        ARN}``) are registered functions of ``region``; returns its ARN (see the module docstring).
+
+        Raises:
+            ValueError: a name AgentCore would refuse, no targets, or a target that is not a
+                registered function of that region.
+        """
+        if not isinstance(name, str) or not GATEWAY_NAME.match(name):
+            raise ValueError(f"gateway name {name!r} is not valid: use letters, digits and single '-' (at most 100)")
+        if not isinstance(targets, dict) or not targets:
+            raise ValueError(f"gateway {name!r} needs targets: {{target name: local Lambda function ARN}}")
+        clients = {}
+        for target, arn in targets.items():
+            if not isinstance(target, str) or not GATEWAY_NAME.match(target):
+                raise ValueError(f"target name {target!r} is not valid: use letters, digits and single '-'")
+            try:
+                function = self.get(arn)
+            except LookupError:
+                raise ValueError(f"target {target!r}: {arn!r} is not a registered local Lambda function; "
+                                 f"register it first (register_lambda)") from None
+            if function.kind != "function" or function.region != region:
+                raise ValueError(f"target {target!r}: {arn} is not a local Lambda function in {region}")
+            clients[target] = McpClient(lambda payload, arn=function.arn: self.invoke(arn, payload))
+        arn = gateway_arn(name, region)
+        with self._lock:
+            self._functions[arn] = LocalLambda(name, region, arn, GatewayServer(clients).handle, "gateway")
+        return arn
+
     def unregister(self, arn: str) -> bool:
         """Remove the function of ``arn``; False when there was none."""
         with self._lock:
             return self._functions.pop(_unqualified(arn), None) is not None
 
     def arns(self) -> list[str]:
-        """The ARNs of every registered function."""
+        """The ARNs of every registered function and gateway."""
         with self._lock:
             return list(self._functions)
 
     def get(self, arn: str) -> LocalLambda:
-        """The function behind ``arn`` (a ``:$LATEST`` or alias qualifier is accepted and ignored).
+        """The function or gateway behind ``arn`` (a function's ``:$LATEST`` or alias qualifier is
+        accepted and ignored).
 
         Raises:
             FunctionNotFound: in Lambda's words, ``Function not found: ARN``.
+            GatewayNotFound: ``Gateway not found: ARN``.
         """
         with self._lock:
             found = self._functions.get(_unqualified(arn))
         if found is None:
+            if arn.split(":")[2:3] == ["bedrock-agentcore"]:
+                raise GatewayNotFound(f"Gateway not found: {arn}")
             raise FunctionNotFound(f"Function not found: {arn}")
         return found
 
@@ -166,6 +221,12 @@ def register_lambda(service: Any, name: str, func: Any, region: str | None = Non
     service's default region. See :meth:`LambdaRegistry.register` for ``func`` and ``handler``.
     """
     return registry(service.app).register(name, func, region or service.default_region, handler)
+
+
+def register_gateway(service: Any, name: str, targets: dict[str, str], region: str | None = None) -> str:
+    """Register a local AgentCore gateway on a ``LocalService`` and return its ARN; the same as
+    ``service.register_gateway(name, targets, region)`` (see :meth:`LambdaRegistry.register_gateway`)."""
+    return registry(service.app).register_gateway(name, targets, region or service.default_region)
 
 
 def load_spec(spec: str) -> tuple[str, Callable[..., Any]]:

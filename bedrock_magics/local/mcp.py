@@ -10,6 +10,7 @@ What AWS documents (*Server-side tool use*, ``tool-use-server-side.md``; see
   event and reads the JSON-RPC response; a failing tool answers ``-32000 "Tool execution failed"``.
   Here :class:`McpClient` sends real JSON-RPC messages (JSON bytes) to the local Lambda registry
   (:mod:`.lambdas`), which hands them to the function in-process — no network hop, the same messages.
+  A local AgentCore gateway (:class:`GatewayServer`) is an MCP server over several local functions.
 * The response holds an ``mcp_list_tools`` item per connector (``server_label``, ``tools``), then an
   ``mcp_call`` item per server-side call (``name``, ``arguments``, ``output``, ``error``,
   ``status``), then the model's message that uses the output. A connector already listed earlier in
@@ -37,8 +38,9 @@ Errors and limits (mantle; OpenAI's own wording and codes where Bedrock's are no
 * ``require_approval`` missing or not ``"never"``, no ``server_label``, a duplicate label, no
   ``connector_id`` (``server_url`` is not offered), or a ``connector_id`` that is not a Lambda
   function or AgentCore gateway ARN: 400 ``invalid_request_error``;
-* a connector that cannot be listed — no such local function, a function whose ``tools/list``
-  fails, an AgentCore gateway (the local service has none): 424 ``external_connector_error``,
+* a connector that cannot be listed — no such local function or local gateway
+  (:mod:`.lambdas` registers both), a connector whose ``tools/list`` fails: 424
+  ``external_connector_error``,
   ``Error retrieving tool list from MCP server: 'LABEL'. …`` (OpenAI's status and wording
   [3p: RageAgainstThePixel/OpenAI-DotNet#486]; the tail is Lambda's ``Function not found: ARN``);
 * a tool that fails (an exception, bad arguments, a Lambda function error): the ``mcp_call`` item
@@ -113,28 +115,26 @@ def rpc_error(request_id: Any, code: int, message: str, data: Any = None) -> dic
 
 
 # --------------------------------------------------------------------------------------------------
-# The server side: Python functions as an MCP server (what a local Lambda runs)
+# The server side: what a local Lambda (or gateway) runs
 
 
-class FunctionServer:
-    """Python functions served as MCP tools: ``handle(event, context)`` answers one JSON-RPC request.
+class McpServer:
+    """An MCP server's JSON-RPC loop: ``handle(event, context)`` answers one request.
 
-    ``tools/list`` gives each function's name, docstring summary and JSON Schema (from the signature
-    and type hints, as client-side tools get them: :func:`bedrock_magics.tools.tool_spec`);
-    ``tools/call`` runs one. A function that raises, or is given arguments it does not take,
-    answers ``-32000 "Tool execution failed"`` with the reason as ``data`` (AWS's documented error);
-    an unknown tool ``-32602``; an unknown method ``-32601``.
+    Subclasses give :meth:`tools` (``tools/list``) and :meth:`call` (``tools/call``, raising
+    :class:`McpError` for an error answer); ``initialize`` is answered here, other methods are
+    ``-32601``, a message that is not JSON-RPC ``-32600``.
     """
 
-    def __init__(self, functions: Sequence[Callable[..., Any]]) -> None:
-        from ..tools import Toolbox  # the client's function -> tool machinery: one schema for both sides
-
-        self.toolbox = Toolbox(functions)  # ValueError for an undocumented function, a duplicate name
+    server_name = "bedrock-magics-local"
 
     def tools(self) -> list[dict]:
         """The ``tools/list`` result's tools (MCP ``Tool``: name, description, inputSchema)."""
-        return [{"name": s.name, "description": s.description, "inputSchema": dict(s.parameters)}
-                for s in self.toolbox.specs]
+        raise NotImplementedError
+
+    def call(self, name: Any, arguments: dict) -> dict:
+        """The ``tools/call`` result for tool ``name``."""
+        raise NotImplementedError
 
     def handle(self, event: Any, context: Any = None) -> dict:
         """The JSON-RPC response to ``event`` (a Lambda handler's signature)."""
@@ -143,24 +143,80 @@ class FunctionServer:
             return rpc_error(event.get("id") if isinstance(event, Mapping) else None, INVALID_REQUEST,
                              "Invalid Request")
         rid, method, params = event.get("id"), event["method"], event.get("params") or {}
-        if method == "initialize":
-            return rpc_result(rid, {"protocolVersion": PROTOCOL_VERSION, "capabilities": {"tools": {}},
-                                    "serverInfo": {"name": "bedrock-magics-local-lambda", "version": "1"}})
-        if method == "tools/list":
-            return rpc_result(rid, {"tools": self.tools()})
-        if method != "tools/call":
-            return rpc_error(rid, METHOD_NOT_FOUND, "Method not found")
-        name = params.get("name") if isinstance(params, Mapping) else None
+        try:
+            if method == "initialize":
+                return rpc_result(rid, {"protocolVersion": PROTOCOL_VERSION, "capabilities": {"tools": {}},
+                                        "serverInfo": {"name": self.server_name, "version": "1"}})
+            if method == "tools/list":
+                return rpc_result(rid, {"tools": self.tools()})
+            if method == "tools/call":
+                if not isinstance(params, Mapping) or not isinstance(params.get("arguments") or {}, Mapping):
+                    raise McpError(INVALID_PARAMS, "Invalid params")
+                return rpc_result(rid, self.call(params.get("name"), dict(params.get("arguments") or {})))
+        except McpError as exc:
+            return rpc_error(rid, exc.code, exc.message, exc.data)
+        return rpc_error(rid, METHOD_NOT_FOUND, "Method not found")
+
+
+class FunctionServer(McpServer):
+    """Python functions served as MCP tools (what a local Lambda function runs).
+
+    ``tools/list`` gives each function's name, docstring summary and JSON Schema (from the signature
+    and type hints, as client-side tools get them: :func:`bedrock_magics.tools.tool_spec`);
+    ``tools/call`` runs one. A function that raises, or is given arguments it does not take,
+    answers ``-32000 "Tool execution failed"`` with the reason as ``data`` (AWS's documented error);
+    an unknown tool ``-32602``.
+    """
+
+    server_name = "bedrock-magics-local-lambda"
+
+    def __init__(self, functions: Sequence[Callable[..., Any]]) -> None:
+        from ..tools import Toolbox  # the client's function -> tool machinery: one schema for both sides
+
+        self.toolbox = Toolbox(functions)  # ValueError for an undocumented function, a duplicate name
+
+    def tools(self) -> list[dict]:
+        return [{"name": s.name, "description": s.description, "inputSchema": dict(s.parameters)}
+                for s in self.toolbox.specs]
+
+    def call(self, name: Any, arguments: dict) -> dict:
         if name not in self.toolbox.functions:
-            return rpc_error(rid, INVALID_PARAMS, f"Unknown tool: {name}")
-        result = self.toolbox.run({"id": rid, "name": name, "input": params.get("arguments") or {}})["toolResult"]
+            raise McpError(INVALID_PARAMS, f"Unknown tool: {name}")
+        result = self.toolbox.run({"id": None, "name": name, "input": arguments})["toolResult"]
         text = responder.result_text(result)
         if result["status"] != "success":
-            return rpc_error(rid, TOOL_EXECUTION_FAILED, "Tool execution failed", text)
+            raise McpError(TOOL_EXECUTION_FAILED, "Tool execution failed", text)
         answer: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False}
         if "json" in result["content"][0]:
             answer["structuredContent"] = result["content"][0]["json"]
-        return rpc_result(rid, answer)
+        return answer
+
+
+class GatewayServer(McpServer):
+    """A local AgentCore gateway: one MCP server over several targets (each an :class:`McpClient`).
+
+    ``tools/list`` gives every target's tools named ``TARGET___TOOL`` (AgentCore's naming,
+    ``gateway-tool-naming.md``); ``tools/call`` sends the call to its target under the tool's own
+    name and passes the answer or the JSON-RPC error back.
+    """
+
+    server_name = "bedrock-magics-local-gateway"
+    SEPARATOR = "___"
+
+    def __init__(self, targets: Mapping[str, "McpClient"]) -> None:
+        self.targets = dict(targets)
+
+    def tools(self) -> list[dict]:
+        return [{"name": f"{target}{self.SEPARATOR}{t['name']}", "description": t.get("description"),
+                 "inputSchema": t["input_schema"]}
+                for target, client in self.targets.items() for t in client.list_tools()]
+
+    def call(self, name: Any, arguments: dict) -> dict:
+        target, _, tool = str(name).partition(self.SEPARATOR)
+        if target not in self.targets or not tool:
+            raise McpError(INVALID_PARAMS, f"Unknown tool: {name}")
+        text = self.targets[target].call_tool(tool, arguments)
+        return {"content": [{"type": "text", "text": text}], "isError": False}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -484,14 +540,14 @@ def _servers(body: dict, registry: Any, state: dict, items: list[dict]) -> list[
         if not isinstance(tool, Mapping) or tool.get("type") != "mcp":
             continue
         label, connector = tool["server_label"], tool["connector_id"]
-        if _connector_kind(connector) == "gateway":
-            raise _connector_error(label, f"Gateway not found: {connector}. The local Bedrock service has no "
-                                          f"AgentCore gateways; register a local Lambda function and use its ARN.")
         try:
             function = registry.get(connector)
         except LookupError as exc:
-            raise _connector_error(label, f"{exc}. Register it with LocalService.register_lambda(name, func) or "
-                                          f"python -m bedrock_magics.local --lambda NAME=MODULE:FUNCTION.") from None
+            fix = ("Register a local gateway of local Lambda functions with LocalService.register_gateway(name, "
+                   "targets)" if _connector_kind(connector) == "gateway" else
+                   "Register it with LocalService.register_lambda(name, func) or python -m bedrock_magics.local "
+                   "--lambda NAME=MODULE:FUNCTION")
+            raise _connector_error(label, f"{exc}. {fix}.") from None
         client = McpClient(lambda payload, arn=function.arn: registry.invoke(arn, payload))
         allowed = _allowed_names(tool.get("allowed_tools")) if tool.get("allowed_tools") is not None else None
         before = listed.get(label)

@@ -516,13 +516,23 @@ class LocalService:
         """
         return lambdas.register_lambda(self, name, func, region, handler)
 
+    def register_gateway(self, name: str, targets: dict[str, str], region: str | None = None) -> str:
+        """Serve a local AgentCore gateway over registered local Lambda functions and return its ARN
+        (``arn:aws:bedrock-agentcore:REGION:123456789012:gateway/ID``), for mantle's ``mcp`` tools.
+
+        ``targets``: ``{target name: local Lambda function ARN}``; the gateway's tools are the
+        targets' tools named ``TARGET___TOOL``, as AgentCore names them. ``ValueError`` for a bad
+        name or a target that is not a registered function of the region.
+        """
+        return lambdas.register_gateway(self, name, targets, region)
+
     def unregister_lambda(self, arn: str) -> bool:
-        """Remove the local Lambda function of ``arn``; False when there was none."""
+        """Remove the local Lambda function (or gateway) of ``arn``; False when there was none."""
         return lambdas.registry(self.app).unregister(arn)
 
     @property
     def lambda_arns(self) -> list[str]:
-        """The ARNs of the registered local Lambda functions."""
+        """The ARNs of the registered local Lambda functions and gateways."""
         return lambdas.registry(self.app).arns()
 
     # -- where it is ---------------------------------------------------------------------------

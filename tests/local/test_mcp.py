@@ -288,6 +288,39 @@ def test_an_mcp_handler_function_runs_as_on_aws(mantle, lam):
     assert r.output[1].output == "Processed: hello"
 
 
+def test_a_local_agentcore_gateway_of_several_lambdas(local_service, mantle, lam):
+    weather, money, fails = lam(get_weather), lam(convert), lam(broken)
+    arn = local_service.register_gateway("travel-tools", {"Weather": weather, "Money": money, "Bad": fails})
+    try:
+        assert arn.startswith(f"arn:aws:bedrock-agentcore:{local_service.default_region}:{local.ACCOUNT_ID}:"
+                              f"gateway/travel-tools-")
+        tool = mcp_tool(arn, "agentcore_tools", server_description="Travel tools")
+        r = mantle.responses.create(model=MODEL, input="Weather___get_weather city=Oslo", tools=[tool])
+        assert [t.name for t in r.output[0].tools] == ["Weather___get_weather", "Money___convert", "Bad___broken"]
+        assert r.output[0].tools[0].input_schema == WEATHER_SCHEMA
+        call = r.output[1]
+        assert (call.name, call.output, call.status) == ("Weather___get_weather", "Sunny in Oslo, 21 C", "completed")
+        assert r.output_text == REPLY + "the tool Weather___get_weather returned Sunny in Oslo, 21 C."
+        failed = mantle.responses.create(model=MODEL, input="Bad___broken x=2", tools=[tool]).output[1]
+        assert failed.status == "failed" and failed.error.message == "Tool execution failed: ValueError: disk on fire"
+    finally:
+        local_service.unregister_lambda(arn)
+    with pytest.raises(openai.APIStatusError) as err:
+        mantle.responses.create(model=MODEL, input="Hi", tools=[mcp_tool(arn)])
+    assert err.value.status_code == 424 and "register_gateway" in err.value.body["message"]
+
+
+def test_register_gateway_refuses_unknown_targets_and_bad_names(local_service, lam):
+    with pytest.raises(ValueError, match="not a registered local Lambda function"):
+        local_service.register_gateway("gw", {"T": f"arn:aws:lambda:us-east-1:{local.ACCOUNT_ID}:function:nope"})
+    with pytest.raises(ValueError, match="gateway name 'bad_name' is not valid"):
+        local_service.register_gateway("bad_name", {"T": lam(get_weather)})
+    with pytest.raises(ValueError, match="needs targets"):
+        local_service.register_gateway("gw", {})
+    with pytest.raises(ValueError, match="is not a local Lambda function in us-west-2"):
+        local_service.register_gateway("gw", {"T": lam(get_weather)}, region="us-west-2")
+
+
 # -- errors and limits --------------------------------------------------------------------------------------
 
 def test_a_tool_that_raises_is_a_failed_mcp_call(mantle, lam):

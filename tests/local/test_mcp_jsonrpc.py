@@ -150,3 +150,31 @@ def test_load_spec(tmp_path, monkeypatch):
         load_spec("x=no_such_module_here:f")
     with pytest.raises(ValueError, match="has no function 'whisper'"):
         load_spec("x=mcp_spec_tools:whisper")
+
+
+def test_a_gateway_prefixes_its_targets_tools_and_routes_calls(registry):
+    money, loud = registry.register("money", convert, REGION), registry.register("loud", shout, REGION)
+    gateway = registry.register_gateway("gw", {"Money": money, "Loud": loud}, REGION)
+    assert gateway.startswith(f"arn:aws:bedrock-agentcore:{REGION}:{local.ACCOUNT_ID}:gateway/gw-")
+    listed = rpc(registry, gateway, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert [t["name"] for t in listed["result"]["tools"]] == ["Money___convert", "Loud___shout"]
+    called = rpc(registry, gateway, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                                     "params": {"name": "Loud___shout", "arguments": {"text": "hey"}}})
+    assert called["result"]["content"] == [{"type": "text", "text": "HEY"}]
+    failed = rpc(registry, gateway, {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                                     "params": {"name": "Money___convert", "arguments": {"amount": -1}}})
+    assert failed["error"] == {"code": -32000, "message": "Tool execution failed",
+                               "data": "ValueError: amount must not be negative"}
+    for name in ("shout", "Loud___whisper", "Nope___shout"):
+        unknown = rpc(registry, gateway, {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                                          "params": {"name": name, "arguments": {}}})
+        assert unknown["error"]["code"] == -32602, name
+    with pytest.raises(LookupError, match="Gateway not found"):
+        registry.get(gateway.replace("gw-", "other-"))
+
+
+def test_tools_call_with_bad_params_is_invalid_params(registry):
+    arn = registry.register("money", convert, REGION)
+    answer = rpc(registry, arn, {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "convert",
+                                                                                            "arguments": [1]}})
+    assert answer["error"] == {"code": -32602, "message": "Invalid params"}
