@@ -30,22 +30,24 @@ tool``, ``add/push/pop a task``, ``next task``, ``the/my tasks``, ``task list/st
 task is the text after the first ``:``, else a quoted text, else after ``that``, else after the
 phrase (less a leading ``to``); ``recall``/``read``/``list``/``show``/``check``/``what`` lists the
 notes or tasks, ``pop`` pops the latest task, ``next``/``peek``/``latest`` shows it; ``key=value``
-pairs (``method=list``, ``title=…``) override. Their definitions count as input tokens only in the response that uses
-them.
+pairs (``method=list``, ``title=…``) override. Their definitions count as input tokens only in the
+response that uses them. Their ``server_label`` is the tool's name (INFERRED: AWS does not say).
 
 Errors and limits (mantle; OpenAI's own wording and codes where Bedrock's are not documented):
 
 * ``require_approval`` missing or not ``"never"``, no ``server_label``, a duplicate label, no
   ``connector_id`` (``server_url`` is not offered), or a ``connector_id`` that is not a Lambda
   function or AgentCore gateway ARN: 400 ``invalid_request_error``;
-* a connector that cannot be listed — no such local function or local gateway
-  (:mod:`.lambdas` registers both), a connector whose ``tools/list`` fails: 424
-  ``external_connector_error``,
+* a connector that cannot be listed — no such local function or local gateway (:mod:`.lambdas`
+  registers both), a connector whose ``tools/list`` fails: 424 ``external_connector_error``,
   ``Error retrieving tool list from MCP server: 'LABEL'. …`` (OpenAI's status and wording
-  [3p: RageAgainstThePixel/OpenAI-DotNet#486]; the tail is Lambda's ``Function not found: ARN``);
+  [3p: RageAgainstThePixel/OpenAI-DotNet#486]; the tail is Lambda's ``Function not found: ARN``;
+  Bedrock's own error here is UNCONFIRMED — the ``aws`` suite records it);
+* ``mcp_approval_request`` / ``mcp_approval_response`` input items: 400 (Bedrock runs no approvals);
 * a tool that fails (an exception, bad arguments, a Lambda function error): the ``mcp_call`` item
   has ``status: "failed"`` and ``error: {"type": "mcp_protocol_error", "code": -32000, "message":
-  "Tool execution failed: …"}`` (the SDK's ``McpToolCallError``); the model reads the error;
+  "Tool execution failed: …"}`` (the shape of the openai SDK's ``McpToolCallError``; Bedrock's is
+  UNCONFIRMED); the model reads the error;
 * ``allowed_tools`` (a list of names, or ``{"tool_names": [...]}``) keeps only those tools of a
   connector, in its ``mcp_list_tools`` item and for the model;
 * ``mcp`` tools on bedrock-runtime (``wire.responses.check_runtime``) and on Chat Completions
