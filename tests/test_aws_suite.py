@@ -8,7 +8,9 @@ Settings (environment):
 * ``BEDROCK_MAGICS_AWS_REGION`` — region, default ``us-east-1``;
 * ``BEDROCK_MAGICS_AWS_MODEL`` — Converse/InvokeModel model, default ``us.amazon.nova-micro-v1:0``;
 * ``BEDROCK_MAGICS_AWS_OPENAI_MODEL`` — model for Chat Completions on the runtime's ``/openai/v1``
-  (documented for OpenAI's models), default ``openai.gpt-oss-20b-1:0``.
+  (documented for OpenAI's models), default ``openai.gpt-oss-20b-1:0``;
+* ``BEDROCK_MAGICS_AWS_LAMBDA_ARN`` — an MCP Lambda function for the server-side tools block at the end
+  (skipped without it); ``BEDROCK_MAGICS_AWS_MANTLE_MODEL`` — its model, default ``openai.gpt-oss-120b``.
 
 Run with ``pytest -m aws tests/test_aws_suite.py``. Local-service endpoint overrides left in the
 environment (``AWS_ENDPOINT_URL_BEDROCK*``, ``AWS_BEDROCK_BASE_URL`` and, when those pointed at
