@@ -501,8 +501,12 @@ def test_notes_tool_stores_and_recalls(mantle):
 
 
 def test_builtins_are_gpt_oss_mantle_only_and_not_used_unasked(local_env, local_service, mantle):
+    from bedrock_magics.local.mcp import has_builtins
+
+    with_builtins = {e["mantleId"] for region in local_service.catalog.mantle_regions
+                     for e in local_service.catalog.mantle_models(region) if has_builtins(e)}
+    assert with_builtins == {"openai.gpt-oss-20b", "openai.gpt-oss-120b"}  # AWS: "built into" these two
     prompt = "Use the notes tool to store that I like tea."
-    assert types(mantle.responses.create(model="qwen.qwen3-32b", input=prompt)) == ["message"]
     assert types(mantle.responses.create(model=MODEL, input="I'm writing notes for a talk.")) == ["message"]
     assert types(mantle.responses.create(model=MODEL, input=prompt, tool_choice="none")) == ["message"]
     runtime = openai.OpenAI(base_url=local_service.endpoints["runtime"] + "/openai/v1", api_key=local.API_KEY,
