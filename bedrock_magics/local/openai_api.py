@@ -26,6 +26,7 @@ import json
 import time
 import uuid
 from calendar import timegm
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from . import lambdas, mcp
@@ -128,10 +129,9 @@ def _keep(app: Any, rid: str, record: dict) -> None:
             store.pop(next(iter(store)))
 
 
-def _previous(req: Request, previous: Any) -> dict | None:
-    """The stored record of ``previous_response_id`` (None without one)."""
+def _previous(req: Request, previous: Any) -> list[dict]:
     if previous is None:
-        return None
+        return []
     with req.app.lock:
         record = _store(req.app).get(previous) if isinstance(previous, str) else None
     if record is None or record["region"] != req.region:
@@ -140,33 +140,29 @@ def _previous(req: Request, previous: Any) -> dict | None:
     if record["response"]["status"] not in ("completed", "incomplete"):
         raise invalid(f"Previous response with id '{previous}' is not finished (status "
                    f"{record['response']['status']}).", "previous_response_id")
-    return record
+    return record["conversation"]
 
 
 def responses_create(req: Request) -> Response:
-    """``POST …/responses``: synchronous, streamed (SSE) or (mantle) background.
-
-    On mantle the answer runs the request's server-side tools (``mcp`` connectors, gpt-oss's notes
-    and tasks: :mod:`.mcp`); their items come before the model's own output."""
+    """``POST …/responses``: synchronous, streamed (SSE) or (mantle) background."""
     body = _body(req)
     entry = _resolve(req, body.get("model"))
     responses.check_request(body, entry, req.region if req.surface == RUNTIME else None)
     previous = body.get("previous_response_id")
-    before = _previous(req, previous)
-    call = responses.request_call(body, entry, before["conversation"] if before else [])
-    server_side = None
-    if req.surface == MANTLE:
-        server_side = mcp.run(call, body, lambdas.registry(req.app), before.get("mcp") if before else None)
-    answer = server_side.answer if server_side else call.answer
-    messages = server_side.messages if server_side else call.messages
+    call = responses.request_call(body, entry, _previous(req, previous))
+    answer = call.answer
+    turn = _server_tools(req, body, call, previous)
+    if turn is not None:  # the server-side rounds: their items come first, their tokens count, they are context
+        call, answer = replace(call, messages=turn.messages), turn.answer
 
     rid, created = "resp_" + uuid.uuid4().hex, int(time.time())
-    output = (server_side.items if server_side else []) + responses.output_items(answer)
+    output = responses.output_items(answer)
     status = "incomplete" if answer.stop_reason == "max_tokens" else "completed"
+    output = (turn.items if turn is not None else []) + output
     final = responses.response_object(rid, body, created, status, previous, output, answer)
     record = {"response": final, "region": req.region, "input_items": responses.input_items(body["input"]),
-              "conversation": messages + [{"role": "assistant", "content": converse_content(answer, "call_")}],
-              "mcp": server_side.state if server_side else None}
+              "conversation": call.messages + [{"role": "assistant", "content": converse_content(answer, "call_")}]}
+    record["mcp"] = turn.state if turn is not None else None  # notes/tasks memory, connectors listed
 
     if body.get("background") and not body.get("stream"):
         queued = responses.response_object(rid, body, created, "queued", previous, [], None)
@@ -180,6 +176,16 @@ def responses_create(req: Request) -> Response:
     if not body.get("stream"):
         return _json_ok(final)
     return _sse(responses.sse_events(final))
+
+
+def _server_tools(req: Request, body: dict, call: Any, previous: Any) -> "mcp.Turn | None":
+    """On mantle, the answer with the request's server-side tools run (``mcp`` connectors, gpt-oss's
+    notes and tasks: :mod:`.mcp`), continuing the state of ``previous``; None on the runtime."""
+    if req.surface != MANTLE:
+        return None
+    with req.app.lock:
+        state = (_store(req.app).get(previous) or {}).get("mcp") if isinstance(previous, str) else None
+    return mcp.run(call, body, lambdas.registry(req.app), state)
 
 
 def _run_background(app: Any, rid: str, final: dict) -> None:
