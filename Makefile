@@ -4,7 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast browser-deps bench notebooks clean
+# Other supported Pythons for `make test-pythons` (the oldest and the newest; pyproject says >= 3.10).
+PYTHONS ?= 3.10 3.13
+# Another apt-get (unattended upgrades, a second job) may hold the dpkg lock: wait for it, don't fail.
+APT_GET := apt-get -o DPkg::Lock::Timeout=600
+
+.PHONY: demo test test-fast test-pythons browser-deps bench notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +29,13 @@ test: $(STAMP) browser-deps
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not browser and not kernel"
 
+## The fast subset on each of $(PYTHONS), in .venv-X.Y (a Python not on the machine is skipped, saying so).
+test-pythons:
+	bash scripts/test_other_pythons.sh $(PYTHONS)
+
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  if [ "$$(id -u)" = 0 ]; then $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will skip)"; fi; \
 	fi
 
@@ -40,4 +49,4 @@ notebooks: $(STAMP)
 	$(PY) scripts/run_notebook.py notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .venv-3.* .pytest_cache build *.egg-info

@@ -31,13 +31,17 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython) -> None:
     """Called by ``%load_ext bedrock_magics``."""
+    from . import logredact
     from .magics import load
 
+    logredact.install()  # secrets masked in botocore/urllib3/httpx/openai debug logs (logredact.py)
     load(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
     """Called by ``%unload_ext`` / ``%reload_ext``."""
+    from . import logredact
     from .magics import unload
 
     unload(ipython)
+    logredact.uninstall()

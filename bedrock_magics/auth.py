@@ -1,4 +1,4 @@
-"""Where credentials come from, one cached client per (region, surface, kind, credentials), redaction.
+"""Where credentials come from, one cached client per (region, surface, kind, credentials).
 
 ``Clients`` hands out three kinds of client:
 
@@ -35,21 +35,26 @@ includes a fingerprint of the secrets and of the AWS environment variables that 
 client does, so exporting new variables (``%bedrock local start``) or entering a new key gives
 new clients, while ordinary calls never build one.
 
-``redact(text)`` removes every secret this process knows of (and anything shaped like one) from a
-string: exceptions, reprs and status lines go through it.
+Secrets are masked by :mod:`bedrock_magics.redact` (``redact`` and ``remember_secret`` are
+re-exported here for callers that know them from this module).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import endpoints
+from .local import credentials as local_credentials
+from .redact import BEARER_ENV, redact, remember_secret
+
+if TYPE_CHECKING:  # pragma: no cover - ssl is imported when a client is built (it costs %load_ext time)
+    import ssl
+
+__all__ = ["KINDS", "Clients", "redact", "remember_secret", "short_term_key"]
 
 KINDS = ("bedrock", "bedrock-runtime", "openai", "s3")
 # Which kinds each surface serves ("s3" is the S3 that batch inference jobs read and write).
@@ -57,7 +62,6 @@ _SURFACE_KINDS = {"control": ("bedrock",), "runtime": ("bedrock-runtime", "opena
                   "s3": ("s3",)}
 S3_ENV = "AWS_ENDPOINT_URL_S3"
 
-BEARER_ENV = "AWS_BEARER_TOKEN_BEDROCK"
 # Environment variables that change which credentials/endpoint/trust a client uses: a change in any
 # of them (compared by fingerprint, never stored in clear) makes new clients.
 _IDENTITY_ENV = (
@@ -67,69 +71,9 @@ _IDENTITY_ENV = (
     "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_AUTH_SCHEME_PREFERENCE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
     "SSL_CERT_FILE",
 )
-_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", BEARER_ENV)
 # botocore's default attempts per retry mode (legacy counts 5, standard and adaptive 3).
 _DEFAULT_ATTEMPTS = {"legacy": 5, "standard": 3, "adaptive": 3}
 _POOL = 64
-
-# --------------------------------------------------------------------------------------------------
-# Redaction
-# --------------------------------------------------------------------------------------------------
-
-_known_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_MASK = "****"
-
-_SECRET_PATTERNS = (
-    # Long-term Bedrock API keys: "ABSK" + base64.
-    re.compile(r"ABSK[A-Za-z0-9+/]{16,}={0,2}"),
-    # Short-term Bedrock API keys: "bedrock-api-key-" + base64 of a presigned URL.
-    re.compile(r"bedrock-api-key-[A-Za-z0-9+/=_%\-]+"),
-    # Bearer tokens in headers or logs.
-    re.compile(r"(?<=Bearer )[A-Za-z0-9._~+/=\-]{8,}"),
-    # Presigned-URL session tokens.
-    re.compile(r"(?<=X-Amz-Security-Token=)[^&\s\"']+", re.IGNORECASE),
-)
-# Secret values after their names, as in ~/.aws/credentials, env dumps, JSON or kwargs reprs.
-_NAMED_SECRET = re.compile(
-    r"(?P<name>aws_secret_access_key|secret_access_key|secretaccesskey|aws_session_token|session_token|"
-    r"sessiontoken|aws_bearer_token_bedrock|api_key)(?P<sep>[\"']?\s*[:=]\s*[\"']?)(?P<value>[A-Za-z0-9/+=._\-]{8,})",
-    re.IGNORECASE,
-)
-
-
-def remember_secret(*values: str | None) -> None:
-    """Add secret values that ``redact`` must remove wherever they appear."""
-    with _secrets_lock:
-        _known_secrets.update(v for v in values if v and len(v) >= 6)
-
-
-def _local_secrets() -> tuple[str, ...]:
-    # The local service's documented secrets are secrets for redaction too (see its module).
-    try:
-        from .local import credentials as local
-    except Exception:
-        return ()
-    return (local.SECRET_ACCESS_KEY, local.API_KEY)
-
-
-def redact(text: str, extra: Iterable[str | None] = ()) -> str:
-    """``text`` with every known secret value and every secret-shaped string replaced by ``****``."""
-    if not text:
-        return text
-    with _secrets_lock:
-        secrets = set(_known_secrets)
-    secrets.update(v for v in extra if v)
-    secrets.update(v for v in (os.environ.get(name) for name in _SECRET_ENV) if v)
-    secrets.update(_local_secrets())
-    # Longest first, so that a secret containing another is removed whole.
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 6 and secret in text:
-            text = text.replace(secret, _MASK)
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(_MASK, text)
-    return _NAMED_SECRET.sub(lambda m: f"{m['name']}{m['sep']}{_MASK}", text)
-
 
 # --------------------------------------------------------------------------------------------------
 # Credential plans
@@ -303,6 +247,8 @@ class Clients:
         bundle = self.ca_bundle or os.environ.get("AWS_CA_BUNDLE")
         if not bundle:
             return True
+        import ssl
+
         return ssl.create_default_context(cafile=bundle)
 
     def _openai_client(self, region: str, surface: str, plan: _Plan):
@@ -488,11 +434,7 @@ class Clients:
 
 def _local_identity() -> tuple[str, str] | None:
     """The local service's ``(access key id, API key)``, to recognise them in descriptions."""
-    try:
-        from .local import credentials as local
-    except Exception:
-        return None
-    return local.ACCESS_KEY_ID, local.API_KEY
+    return local_credentials.ACCESS_KEY_ID, local_credentials.API_KEY
 
 
 def short_term_key(region: str, clients: Clients | None = None, hours: float = 12) -> str:

@@ -44,7 +44,7 @@ every route above has a streaming variant used only when ``streaming`` is true.
 Results are cached per region for ``ttl`` seconds; ``refresh=True`` bypasses the cache. A failed
 listing is remembered too (:meth:`Catalog.failed_recently`), so that the error hints of a burst of
 failed calls do not list the region again and again; ``models()`` itself always tries again. A failed
-control-plane call raises ``errors.explain(...)``'s one-line ``BedrockError``; a failed mantle
+control-plane call raises ``explain.explain(...)``'s one-line ``BedrockError``; a failed mantle
 listing only drops the mantle rows and is recorded in ``frame.attrs["mantle_error"]``.
 """
 
@@ -57,6 +57,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from . import endpoints, explain
 from .errors import code_of, one_line
 from .modelids import vendor as _vendor
 
@@ -297,8 +298,6 @@ class Catalog:
     # ---------------------------------------------------------------- fetching
 
     def _fetch(self, region: str) -> pd.DataFrame:
-        from . import endpoints
-
         try:
             control = self.clients.get(region, "control", "bedrock")
         except Exception as exc:  # a region where Bedrock does not run, a bad client setting
@@ -471,8 +470,6 @@ def _provider_matches(wanted: str, provider: str, model_id: str) -> bool:
 
 def _explain(exc: BaseException, region: str, surface: str = "control") -> Exception:
     """C1's one-line ``BedrockError`` for a boto3/openai exception while listing models."""
-    from . import errors
-
     # No model is named: the messages say "… in REGION (control/list)", never "the model".
-    return errors.explain(exc, None, {"region": region, "endpoint": surface,
+    return explain.explain(exc, None, {"region": region, "endpoint": surface,
                                       "api": "models" if surface == "mantle" else "list"})

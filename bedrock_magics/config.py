@@ -16,27 +16,37 @@ Only traitlets is imported here: loading the extension must stay cheap.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Iterator, Mapping
 
-from traitlets import Bool, Dict, Enum, Float, Int, TraitError, Unicode, default, observe, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Int,
+    TraitError,
+    Unicode,
+    default,
+    observe,
+    validate,
+)
 from traitlets.config import Configurable
 
-from .request import APIS, ENDPOINTS
+from .errors import did_you_mean
+from .routes import ALL_APIS, APIS, DEFAULT_APIS, ENDPOINTS
 
 __all__ = [
     "APIS", "DEFAULT_APIS", "DEFAULT_MODELS", "ENDPOINTS", "FORMATS", "RETRY_MODES", "SETTINGS", "BedrockSettings",
-    "did_you_mean",
+    "default_path",
 ]
 
 FORMATS = ("markdown", "text", "json", "code", "html")
 RETRY_MODES = ("standard", "adaptive", "legacy")
-#: The API used on each endpoint unless one is chosen.
-DEFAULT_APIS = {"runtime": "converse", "mantle": "responses"}
 #: Cheap models that exist in every catalog region: runtime (a US inference profile) and mantle.
 DEFAULT_MODELS = {"runtime": "us.amazon.nova-lite-v1:0", "mantle": "openai.gpt-oss-120b"}
 _DEFAULT_REGION = "us-east-1"
@@ -46,21 +56,6 @@ _TRUE = ("1", "true", "yes", "on")
 LINE, PERCENT_CONFIG, SET, ARGUMENT, IPYTHON_CONFIG, DEFAULT = (
     "line option", "%config", "set in Python", "argument", "IPython config", "default")
 _EXPLICIT = (LINE, PERCENT_CONFIG, SET, ARGUMENT, IPYTHON_CONFIG)
-
-
-def did_you_mean(value: Any, choices: Iterable[Any], form: str = " Did you mean {!r}?", cutoff: float = 0.5) -> str:
-    """A hint naming the closest of ``choices`` to ``value``, or ``""`` when none is close.
-
-    The one did-you-mean rule of the package (settings, magic options, sub-commands, variables,
-    providers, template fields). Case is ignored when comparing; the hint names the choice as
-    written. ``form`` is the hint's wording, filled with the choice: `` Did you mean 'x'?`` for a
-    setting's sentence, ``" (did you mean {}?)"`` inside a magic's one-line error.
-    """
-    if not isinstance(value, str):
-        return ""
-    by_key = {str(c).lower(): str(c) for c in choices}
-    close = difflib.get_close_matches(value.lower(), list(by_key), n=1, cutoff=cutoff)
-    return form.format(by_key[close[0]]) if close else ""
 
 
 class Choice(Enum):
@@ -130,7 +125,7 @@ class BedrockSettings(Configurable):
         help="Inference endpoint: 'runtime' (bedrock-runtime: converse, invoke, chat, responses) or 'mantle' "
              "(bedrock-mantle, OpenAI-compatible: responses, chat).").tag(config=True)
     api = Choice(
-        ("converse", "invoke", "chat", "responses"), default_value="converse",
+        ALL_APIS, default_value=DEFAULT_APIS["runtime"],
         help="Wire API on the endpoint: runtime serves converse, invoke, chat and responses; mantle serves "
              "responses and chat. Left unset, it follows the endpoint (converse on runtime, responses on "
              "mantle).").tag(config=True)
@@ -291,8 +286,6 @@ class BedrockSettings(Configurable):
 
     @default("ledger_path")
     def _ledger_path_default(self) -> str:
-        from .ledger import default_path
-
         if os.environ.get("BEDROCK_MAGICS_LEDGER"):
             self._default_sources["ledger_path"] = "environment ($BEDROCK_MAGICS_LEDGER)"
         return default_path()
@@ -337,9 +330,11 @@ class BedrockSettings(Configurable):
 
     @validate("prices")
     def _check_prices(self, proposal: Any) -> dict:
-        from .prices import check_overrides
-
         try:
+            from .prices import (
+                check_overrides,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+            )
+
             return check_overrides(proposal["value"])
         except ValueError as exc:
             raise TraitError(str(exc)) from None
@@ -412,9 +407,11 @@ def _region(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise TraitError(f"Bedrock.region must be an AWS region such as us-east-1, not {value!r}")
     value = value.strip().lower()
-    from . import endpoints  # botocore's region list is read on first use only
-
     try:
+        from . import (
+            endpoints,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
+
         endpoints.check_region(value, "runtime")
     except ValueError as exc:
         raise TraitError(f"Bedrock.region: {exc}") from None
@@ -433,3 +430,13 @@ SETTINGS: tuple[str, ...] = (
     "region", "endpoint", "api", "model", "mantle_model", "system", "max_tokens", "temperature", "top_p",
     "streaming", "format", "profile", "ledger_path", "prices", "concurrency", "local", "retry_mode",
     "max_attempts", "max_tool_rounds")
+
+
+def default_path() -> str:
+    """``$BEDROCK_MAGICS_LEDGER`` if set, else ``platformdirs.user_data_dir("bedrock_magics")/ledger.sqlite``."""
+    env = os.environ.get("BEDROCK_MAGICS_LEDGER")
+    if env:
+        return env
+    import platformdirs
+
+    return str(Path(platformdirs.user_data_dir("bedrock_magics")) / "ledger.sqlite")

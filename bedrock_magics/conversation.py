@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from .request import Request
+from .routes import uses_server_state
 
 __all__ = ["Conversation", "Conversations", "DEFAULT_NAME", "UnknownConversation", "chat_name", "uses_server_state"]
 
@@ -38,11 +39,6 @@ def chat_name(chat: Any) -> str | None:
     if not isinstance(chat, str) or not chat.strip():
         raise ValueError(f"chat must be a conversation name, not {chat!r}")
     return chat.strip()
-
-
-def uses_server_state(endpoint: str, api: str) -> bool:
-    """True for the routes that keep a conversation server-side (``previous_response_id``)."""
-    return endpoint == "mantle" and api == "responses"
 
 
 @dataclass
@@ -72,7 +68,7 @@ class Conversation:
         with tool calls needs its tool definitions).
         """
         if self.functions and not request.tools:
-            from .tools import tool_spec
+            from .toolspec import tool_spec  # loaded when a conversation used tools (not at %load_ext)
 
             request = replace(request, tools=tuple(tool_spec(fn, name) for name, fn in self.functions.items()))
         if (uses_server_state(request.endpoint, request.api) and self.last_response_id

@@ -1,7 +1,6 @@
 """``Bedrock``: the Python API behind the magics (``ask``, ``stream``, ``usage``, ``models``, ``map`` ...).
 
 Everything the magics do is a plain call here, usable from scripts and tests without IPython::
-
     from bedrock_magics import Bedrock
 
     bm = Bedrock(region="us-west-2")
@@ -19,6 +18,12 @@ into a :class:`~bedrock_magics.request.Request` (no I/O, ``ValueError`` for bad 
 :meth:`Bedrock.record` prices it and appends one ledger row. ``ask``/``stream`` add conversations
 and tool loops on top, and raise :class:`~bedrock_magics.errors.BedrockError` for a failed call after
 its row is written. Nothing here touches IPython or displays anything.
+
+The modules every call needs are imported at the top. The feature modules (``batch``, ``dryrun``,
+``jobs``, ``catalog``, ``tools``, ``explain``, the clients of ``auth``, the ``ledger``; and the
+magic's ``picker``) are imported by the method
+that uses them, on first use: together they would double the time of ``%load_ext``
+(``tests/test_config.py`` guards it). ``tests/test_layers.py`` reads those imports too.
 """
 
 from __future__ import annotations
@@ -31,12 +36,26 @@ import warnings
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from traitlets import observe
+from traitlets import TraitError, observe
 
-from .config import APIS, ENDPOINTS, BedrockSettings, did_you_mean
-from .conversation import chat_name
+from . import localservice, routes
+from .config import BedrockSettings
+from .conversation import Conversations, chat_name
+from .errors import BedrockError, Cancelled, Note
+from .local import credentials as local_credentials
+from .modelids import family_of
+from .overrides import (
+    call_options,
+    check_options,
+    choice,
+    messages_of,
+    stops,
+    tool_specs,
+)
+from .redact import remember_secret
 from .reply import Reply
-from .request import Request, ToolSpec, user_message
+from .request import Request, RequestTemplate, check_prompt, user_message
+from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,26 +64,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import prices
     from .auth import Clients
     from .catalog import Catalog
-    from .conversation import Conversations
-    from .errors import BedrockError
     from .ledger import Ledger
     from .local.server import LocalService
     from .tools import ToolRound
 
 __all__ = ["Bedrock"]
 
-# Options of request()/ask()/stream() besides the prompt; a typo gets a did-you-mean.
-_OPTIONS = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop",
-            "chat", "tools", "extra", "messages")
-
 # Catalog kinds billed per token as their base model (see Catalog.base_model): what price() may map.
 _PRICED_AS_BASE = ("foundation-model", "inference-profile")
-
-# The local service, shared by every Bedrock in this process (one port, one CA): see use_local().
-_local_service: "LocalService | None" = None
-_local_owned = False
-_local_lock = threading.Lock()
-
 
 class Bedrock(BedrockSettings):
     """Amazon Bedrock from Python: every endpoint and API, with a ledger of every call.
@@ -89,7 +96,7 @@ class Bedrock(BedrockSettings):
         self._service: LocalService | None = None
         self._ledger_warned = False
         # Catalog hints of failed calls, per (region, model, call or not): computed once per catalog
-        # fetch, so a burst of failing rows asks the catalog once (see _Hints).
+        # fetch, so a burst of failing rows asks the catalog once (see explain.Hints).
         self._hint_memo: dict[tuple, tuple[Any, dict[str, Any]]] = {}
         super().__init__(**kwargs)
         self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -119,11 +126,11 @@ class Bedrock(BedrockSettings):
                 identity = ("aws", self.profile, key_id, self.retry_mode, self.max_attempts)
             clients = self._clients.get(identity)
             if clients is None:
-                from .auth import Clients
+                from .auth import (
+                    Clients,  # boto3/openai glue: loaded with the first call
+                )
 
                 if service is not None:
-                    from .local import credentials as local_credentials
-
                     options: dict[str, Any] = dict(
                         endpoint_urls=service.endpoints, ca_bundle=service.ca_file,
                         credentials=(local_credentials.ACCESS_KEY_ID, local_credentials.SECRET_ACCESS_KEY),
@@ -139,16 +146,14 @@ class Bedrock(BedrockSettings):
 
     def client_for(self, request: Request) -> Any:
         """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
-        from .routes import client_kind
-
-        return self.clients.get(request.region, request.endpoint, client_kind(request.api))
+        return self.clients.get(request.region, request.endpoint, routes.client_kind(request.api))
 
     @property
     def ledger(self) -> "Ledger":
         """The ledger at ``ledger_path`` (opened on first read or write)."""
         with self._lock:
             if self._ledger is None or self._ledger.path != self.ledger_path:
-                from .ledger import Ledger
+                from .ledger import Ledger  # sqlite3: loaded with the first call
 
                 self._ledger = Ledger(self.ledger_path)
             return self._ledger
@@ -169,8 +174,6 @@ class Bedrock(BedrockSettings):
         """The named conversations (``chat="name"``): ``.names()``, ``.get(name)``, ``.reset(name)``, ``.frame()``."""
         with self._lock:
             if self._chats is None:
-                from .conversation import Conversations
-
                 self._chats = Conversations()
             return self._chats
 
@@ -185,8 +188,6 @@ class Bedrock(BedrockSettings):
         with self._lock:
             self._api_key = key.strip() if key else None
         if key:
-            from .auth import remember_secret
-
             remember_secret(self._api_key)
 
     @property
@@ -227,25 +228,13 @@ class Bedrock(BedrockSettings):
     def use_local(self, start: bool = True, service: "LocalService | None" = None) -> "LocalService":
         """Route every call of this object to the local Bedrock service (on 127.0.0.1) and return it.
 
-        The service is shared by the whole process: the first ``use_local()`` starts it in a
-        background thread, later ones reuse it. ``service`` adopts one already running (tests pass
-        their fixture's). With ``start=False`` only a running service is used (``RuntimeError`` if none).
-        The local credentials are used for signing; nothing is exported to ``os.environ``.
+        The service is shared by the whole process (:mod:`~bedrock_magics.localservice`): the first
+        ``use_local()`` starts it in a background thread, later ones reuse it. ``service`` adopts one
+        already running (tests pass their fixture's). With ``start=False`` only a running service is
+        used (``RuntimeError`` if none). The local credentials are used for signing; nothing is
+        exported to ``os.environ``.
         """
-        global _local_service, _local_owned
-        with _local_lock:
-            if service is not None:
-                svc = service
-            elif _local_service is not None and _is_running(_local_service):
-                svc = _local_service
-            elif not start:
-                raise RuntimeError("the local Bedrock service is not running: use_local() starts it")
-            else:
-                from .local import LocalService
-
-                svc = LocalService(port=0)
-                svc.start()
-                _local_service, _local_owned = svc, True
+        svc = localservice.shared(start=start, service=service)
         with self._lock:
             self._service = svc
         self.local = True
@@ -263,12 +252,7 @@ class Bedrock(BedrockSettings):
 
     def stop_local(self) -> None:
         """Stop using the local service (and stop it, if ``use_local`` started it in this process)."""
-        global _local_service, _local_owned
-        with _local_lock:
-            svc = self._service or _local_service
-            if svc is not None and svc is _local_service and _local_owned:
-                svc.stop()
-                _local_service, _local_owned = None, False
+        localservice.release(self._service)
         with self._lock:
             self._service = None
             for identity in [i for i in self._clients if i[0] == "local"]:
@@ -283,14 +267,9 @@ class Bedrock(BedrockSettings):
     def _local(self) -> "LocalService":
         """The service for ``local=True``: ours, the process's, or a new one (config said local)."""
         svc = self._service
-        if svc is not None and _is_running(svc):
-            return svc
-        with _local_lock:
-            shared = _local_service
-        if shared is not None and _is_running(shared):
-            self._service = shared
-            return shared
-        return self.use_local(start=True)
+        if svc is None or not localservice.is_running(svc):
+            svc = self._service = localservice.shared(start=False) if localservice.running() else self.use_local()
+        return svc
 
     # ==============================================================================================
     # request -> send -> record
@@ -306,17 +285,14 @@ class Bedrock(BedrockSettings):
         Raises:
             ValueError: one line naming what is wrong and the valid values.
         """
-        _check_options(overrides)
-        if not isinstance(prompt, str):
-            raise ValueError(f"the prompt must be a string, not {type(prompt).__name__}")
-        if not prompt.strip():
-            raise ValueError("the prompt is empty: write it in the cell (or pass it to ask())")
-        endpoint = _choice("endpoint", overrides.get("endpoint"), ENDPOINTS) or self.endpoint
+        check_options(overrides)
+        check_prompt(prompt)
+        endpoint = choice("endpoint", overrides.get("endpoint"), ENDPOINTS) or self.endpoint
         api = overrides.get("api")
         if api is None:
             api = self.default_api(endpoint)
         else:
-            api = _choice("api", api, ("converse", "invoke", "chat", "responses"))
+            api = choice("api", api, ALL_APIS)
             if api not in APIS[endpoint]:
                 raise ValueError(f"the {endpoint} endpoint does not serve the {api!r} API; on {endpoint} use "
                                  f"{' or '.join(APIS[endpoint])}")
@@ -324,16 +300,19 @@ class Bedrock(BedrockSettings):
         model = self._call_value("model", overrides.get("model")) if overrides.get("model") else \
             self.default_model(endpoint)
         # Mantle runs in fewer regions than the runtime: say so before any call (real AWS hosts only).
-        from . import endpoints
+
+        from . import (
+            endpoints,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
 
         endpoints.check_for(region, endpoint, self._service.endpoints if self.local and self._service else None)
         system = overrides["system"] if overrides.get("system") is not None else self.system
         settings = {name: self._call_value(name, overrides[name]) if overrides.get(name) is not None
                     else getattr(self, name) for name in ("max_tokens", "temperature", "top_p")}
         request = Request(
-            model=model, messages=tuple(_messages(overrides.get("messages"))) + (user_message(prompt),),
-            region=region, endpoint=endpoint, api=api, system=system or None, stop=_stops(overrides.get("stop")),
-            tools=_tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
+            model=model, messages=tuple(messages_of(overrides.get("messages"))) + (user_message(prompt),),
+            region=region, endpoint=endpoint, api=api, system=system or None, stop=stops(overrides.get("stop")),
+            tools=tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
         if api == "invoke" and "family" not in request.extra:
             self._add_family(request)
         chat = chat_name(overrides.get("chat"))
@@ -341,11 +320,15 @@ class Bedrock(BedrockSettings):
             request = self.chats.get(chat).prepare(request)
         return request
 
+    def request_template(self, **overrides: Any) -> RequestTemplate:
+        """The settings and per-call ``overrides`` resolved once (as :meth:`request` does, with the
+        same ``ValueError``\\ s), for many prompts: ``template.fill(prompt)`` is each one's
+        :class:`Request`. A ``--df`` run resolves its settings once, not once per row."""
+        return RequestTemplate(self.request("{prompt}", **overrides))
+
     def _add_family(self, request: Request) -> None:
         """InvokeModel needs the model family's body format: an id the codecs cannot read (an ARN)
         gets it from an already fetched catalog (no I/O here)."""
-        from .routes.codecs import family_of
-
         if family_of(request.model) is None:
             family = self.family_of(request.model, request.region)
             if family:
@@ -359,8 +342,6 @@ class Bedrock(BedrockSettings):
         ours): only an already fetched list unless ``fetch`` (then the list may be fetched once;
         a listing that fails means "unknown", never an exception).
         """
-        from .routes.codecs import family_of
-
         family = family_of(model) if model else None
         if family is not None or not model:
             return family
@@ -374,7 +355,6 @@ class Bedrock(BedrockSettings):
         """A per-call value checked with the setting's own validation (``ValueError`` with its message)."""
         if value is None:
             return getattr(self, name)
-        from traitlets import TraitError
 
         try:
             value = self.validate_value(name, value)
@@ -388,7 +368,8 @@ class Bedrock(BedrockSettings):
         A failure is a reply with ``status="error"`` and a one-line ``error`` (cause and fix).
         With ``record`` the reply is priced and written to the ledger. Safe to call from worker
         threads (``map`` does); it touches neither IPython nor the display.
-        ``KeyboardInterrupt`` records a ``cancelled`` row and propagates.
+        ``KeyboardInterrupt`` records a ``cancelled`` row and propagates as
+        :class:`~bedrock_magics.errors.Cancelled` (a ``KeyboardInterrupt``) whose ``reply`` is that row.
         """
         reply, _ = self._call(request, record=record, cell=cell)
         return reply
@@ -405,7 +386,6 @@ class Bedrock(BedrockSettings):
         except Exception as exc:  # noqa: BLE001 - the answer matters more than its bookkeeping
             if not self._ledger_warned:
                 self._ledger_warned = True
-                from .errors import Note
 
                 warnings.warn(f"the ledger at {self.ledger_path} cannot be written ({type(exc).__name__}: {exc}); "
                               f"calls are not being recorded. Set Bedrock.ledger_path to a writable file.",
@@ -426,7 +406,10 @@ class Bedrock(BedrockSettings):
         if not reply.input_tokens and not reply.output_tokens and not reply.ok:
             reply.cost_usd = 0.0 if reply.status == "error" else math.nan
             return reply.cost_usd
-        from . import prices
+
+        from . import (
+            prices,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
 
         overrides = self.prices or None
         try:
@@ -443,7 +426,9 @@ class Bedrock(BedrockSettings):
         then the bundled table, then (for an id that does not name its model, e.g. an application
         inference profile's ARN) the model an already loaded catalog maps it to. None when unknown
         or when the price cannot be read. No I/O."""
-        from . import prices
+        from . import (
+            prices,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
 
         overrides = self.prices or None
         try:
@@ -465,24 +450,22 @@ class Bedrock(BedrockSettings):
     def _call(self, request: Request, record: bool = True, cell: int | None = None,
               chat: str | None = None) -> tuple[Reply, "BedrockError | None"]:
         """One non-streaming call: ``(reply, error)``; the error is None on success."""
-        from . import routes
-
         clock = Clock()
         try:
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
             error = None
-        except KeyboardInterrupt:
-            reply = failed_reply(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
+        except KeyboardInterrupt as stop:
+            reply = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                  code="Cancelled")
             reply.chat = chat
             if record:
                 self.record(reply, cell)
-            raise
+            raise _cancelled(stop, reply)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an explained reply
             elapsed = clock.ms  # before explain(), which may ask the catalog for hints
             error = self._explain(exc, request)
-            reply = error.reply = failed_reply(request, elapsed, error=error)
+            reply = error.reply = Reply.failed(request, elapsed, error=error)
         reply.chat = chat
         if record:
             self.record(reply, cell)
@@ -492,46 +475,16 @@ class Bedrock(BedrockSettings):
         return self.explain(exc, request)
 
     def explain(self, exc: BaseException, request: Request | None = None, **context: Any) -> "BedrockError":
-        """:func:`errors.explain` with what this object knows about the failure: the catalog's
+        """:func:`explain.explain` with what this object knows about the failure: the catalog's
         routes and close matches for a model that is refused or unknown, whether it makes
         embeddings, and where the API key came from (so the fix names ``%bedrock key --clear`` or
         ``AWS_BEARER_TOKEN_BEDROCK``, whichever applies). ``context`` are more hints for
-        ``errors.explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
+        ``explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
         for failures outside a model call (S3, the control plane). Looked up lazily, and only
         for the failures that need them."""
-        from .errors import explain
+        from .explain import Hints, explain
 
-        return explain(exc, request, _Hints(self, exc, request, context))
-
-    def _catalog_hints(self, region: str, model: str, call: bool) -> dict[str, Any]:
-        """The catalog's hints about ``model`` in ``region`` for a refused call (see :class:`_Hints`):
-        computed once per catalog fetch, and nothing (no listing) while the region's listing is
-        known to fail."""
-        try:
-            catalog = self.catalog
-        except Exception:  # noqa: BLE001 - no clients, no hints
-            return {}
-        if catalog.failed_recently(region):
-            return {}
-        key = (region, model, call)
-        with self._lock:
-            memo = self._hint_memo.get(key)
-        if memo is not None and memo[0] is catalog.cached(region):
-            return memo[1]
-        values: dict[str, Any] = {}
-        try:
-            frame = catalog.models(region)
-            if call:  # routes only mean something for a model call
-                values["supported_apis"] = catalog.apis_for(region, model)
-            values["close_models"] = catalog.close_matches(region, model)
-            outputs = _output_modalities(frame, model)
-            if outputs is not None:
-                values["embedding"] = "EMBEDDING" in outputs
-        except Exception:  # noqa: BLE001 - hints are a bonus; the error must still be explained
-            return {}  # the catalog remembers the failed listing (Catalog.failed_recently)
-        with self._lock:
-            self._hint_memo[key] = (catalog.cached(region), values)
-        return values
+        return explain(exc, request, Hints(self, exc, request, context))
 
     # ==============================================================================================
     # ask / stream
@@ -553,7 +506,7 @@ class Bedrock(BedrockSettings):
             ValueError: bad input (one line).
             BedrockError: the call failed (after its ledger row was written).
         """
-        options = _options(locals())
+        options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
         if tools:
@@ -576,13 +529,14 @@ class Bedrock(BedrockSettings):
 
         Same keywords as :meth:`ask`. The reply is recorded when the stream ends. If the consumer
         stops early (``break``, ``close()``) or the user interrupts, a ``cancelled`` row is recorded
-        with the text received so far, and the interruption propagates.
+        with the text received so far, and the interruption propagates (an interrupt as
+        :class:`~bedrock_magics.errors.Cancelled`, whose ``reply`` holds that text).
 
         Raises:
             ValueError: bad input (at the first ``next()``).
             BedrockError: the call failed, possibly mid-stream (after its ledger row was written).
         """
-        options = _options(locals())
+        options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
         if tools:
@@ -595,8 +549,6 @@ class Bedrock(BedrockSettings):
 
     def _stream_call(self, request: Request, cell: int | None, chat: str | None) -> Iterator[str]:
         """Stream one call: yields deltas, records, and returns the Reply (raises BedrockError on failure)."""
-        from . import routes
-
         clock = Clock()
         pieces: list[str] = []
         source = None
@@ -612,16 +564,18 @@ class Bedrock(BedrockSettings):
                 yield piece
             if reply is None:
                 raise RuntimeError("the stream ended without a final reply")
-        except (KeyboardInterrupt, GeneratorExit):
-            cancelled = failed_reply(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
+        except (KeyboardInterrupt, GeneratorExit) as stop:
+            cancelled = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                      code="Cancelled", text="".join(pieces))
             cancelled.streamed, cancelled.chat = True, chat
             self.record(cancelled, cell)
-            raise
+            if isinstance(stop, GeneratorExit):  # the consumer stopped early: nothing to report to it
+                raise
+            raise _cancelled(stop, cancelled)
         except Exception as exc:  # noqa: BLE001 - explained, recorded, raised
             elapsed = clock.ms
             error = self._explain(exc, request)
-            failed = error.reply = failed_reply(request, elapsed, error=error, text="".join(pieces))
+            failed = error.reply = Reply.failed(request, elapsed, error=error, text="".join(pieces))
             failed.streamed, failed.chat = True, chat
             self.record(failed, cell)
             raise error from exc
@@ -637,8 +591,6 @@ class Bedrock(BedrockSettings):
                      streaming: bool) -> Iterator[str | Reply]:
         """The tool loop (see :class:`~bedrock_magics.tools.ToolLoop`): yields deltas (when streaming)
         and finally the answer's Reply."""
-        from .conversation import uses_server_state
-        from .errors import BedrockError
         from .tools import Toolbox, ToolLoop, ToolLoopError
 
         toolbox = Toolbox(options.pop("tools"))
@@ -681,7 +633,10 @@ class Bedrock(BedrockSettings):
         """``tools`` plus those the conversation used before (the new ones win by name)."""
         if chat is None or chat not in self.chats or not self.chats.get(chat).functions:
             return list(tools) if tools else None
-        from .tools import tool_spec
+
+        from .toolspec import (
+            tool_spec,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+        )
 
         merged = dict(self.chats.get(chat).functions)
         for fn in tools or ():
@@ -722,160 +677,31 @@ class Bedrock(BedrockSettings):
 
         return batch.embed_rows(self, frame_or_texts, *args, **kwargs)
 
-    def dry_run(self, frame_or_prompt: Any, *args: Any, **kwargs: Any) -> "pd.DataFrame":
-        """Count tokens and estimate cost without a billable call; see :func:`batch.dry_run`."""
-        from . import batch
+    def dry_run(self, frame_or_prompt: Any, *args: Any, models: Sequence[str] | None = None,
+                **kwargs: Any) -> "pd.DataFrame":
+        """Count tokens and estimate cost without a billable call; see :func:`dryrun.dry_run`.
 
-        return batch.dry_run(self, frame_or_prompt, *args, **kwargs)
+        ``models=[A, B]`` estimates each model (rows stacked model by model, each model's summary
+        printed with ``progress``; see :func:`dryrun.dry_run_models`)."""
+        from . import dryrun
+
+        if models is not None:
+            return dryrun.dry_run_models(self, frame_or_prompt, *args, models=models, **kwargs)
+        return dryrun.dry_run(self, frame_or_prompt, *args, **kwargs)
 
 
 # ==================================================================================================
 # Helpers
 
 
-class _Hints(Mapping):
-    """What the catalog and the credentials know about a failed call, for ``errors.explain``.
-
-    Lazy, per key: ``given`` hints (the caller's ``model``, ``region``, ``s3_uri`` …) are answered
-    without any I/O; the catalog's (``supported_apis``, ``close_models``, ``embedding``) only when a
-    rule asks for one, and only for failures that can be about the model (400/404). Those are
-    computed once per (region, model) per catalog fetch (``Bedrock._hint_memo``), and a region whose
-    listing failed is not asked again within the catalog's TTL: a 10,000-row map with a bad model
-    id lists the catalog once, not once per row.
-    """
-
-    _CATALOG_KEYS = frozenset({"supported_apis", "close_models", "embedding"})
-
-    def __init__(self, bm: Bedrock, exc: BaseException, request: Request | None,
-                 given: Mapping[str, Any] | None = None) -> None:
-        self._bm, self._exc, self._request = bm, exc, request
-        self._given = dict(given or {})
-        self._catalog_values: dict[str, Any] | None = None
-        self._credential_values: dict[str, Any] | None = None
-
-    def _catalog_hints(self) -> dict[str, Any]:
-        if self._catalog_values is None:
-            self._catalog_values = {}
-            from .errors import status_of
-
-            region = getattr(self._request, "region", None) or self._given.get("region")
-            model = getattr(self._request, "model", None) or self._given.get("model")
-            if status_of(self._exc) in (400, 404) and model and region and "s3_uri" not in self._given:
-                self._catalog_values = self._bm._catalog_hints(region, model, self._request is not None)
-        return self._catalog_values
-
-    def _credential_hints(self) -> dict[str, Any]:
-        if self._credential_values is None:
-            self._credential_values = {}
-            from .errors import status_of
-
-            if status_of(self._exc) in (401, 403):
-                try:  # cheap: the key modes answer without I/O, and a call was just signed
-                    self._credential_values["credential_source"] = self._bm.clients.credential_source()[1]
-                except Exception:  # noqa: BLE001 - hints are a bonus
-                    pass
-        return self._credential_values
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self._given:
-            return self._given[key]
-        if key in self._CATALOG_KEYS:
-            return self._catalog_hints()[key]
-        if key == "credential_source":
-            return self._credential_hints()[key]
-        raise KeyError(key)
-
-    def _all(self) -> dict[str, Any]:
-        return {**self._catalog_hints(), **self._credential_hints(), **self._given}
-
-    def __iter__(self):
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
-def _output_modalities(frame: Any, model: str) -> set[str] | None:
-    """The output modalities of ``model`` (id or ARN) in a catalog frame, or None if it is not there."""
-    hit = frame[(frame["model_id"] == model) | (frame["arn"] == model)]
-    if hit.empty:
-        return None
-    return {str(m).upper() for row in hit["output_modalities"] for m in row}
-
-
-def _is_running(service: Any) -> bool:
-    return bool(getattr(service, "running", False))
-
-
-def failed_reply(request: Request, latency_ms: float, *, error: Any = None, status: str = "error",
-                 code: str | None = None, text: str = "") -> Reply:
-    """The reply of a call that did not finish: ``error`` (a ``BedrockError`` from ``explain``, or any
-    text) gives its one-line ``error``, ``error_code`` and request id. The one builder of failed
-    replies (``batch`` uses it for rows too)."""
-    return Reply(text=text, model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
-                 latency_ms=latency_ms, status=status,
-                 error=str(error) if error is not None else None,
-                 error_code=code or getattr(error, "code", None), request_id=getattr(error, "request_id", None))
-
-
-def _options(scope: dict[str, Any]) -> dict[str, Any]:
-    """The request() overrides among ask()/stream()'s arguments (``None`` means "not given")."""
-    extra = scope.get("extra") or {}
-    names = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop", "tools")
-    options = {name: scope[name] for name in names if scope.get(name) is not None}
-    _check_options(extra)
-    return {**options, **extra}
-
-
-def _check_options(options: Mapping[str, Any]) -> None:
-    for name in options:
-        if name not in _OPTIONS:
-            raise ValueError(f"unknown option {name!r}; the options are {', '.join(_OPTIONS)}."
-                             f"{did_you_mean(name, _OPTIONS)}")
-
-
-def _choice(name: str, value: Any, choices: Sequence[str]) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().lower() in choices:
-        return value.strip().lower()
-    raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}.{did_you_mean(value, choices)}")
-
-
-def _stops(stop: Any) -> tuple[str, ...]:
-    if stop is None:
-        return ()
-    if isinstance(stop, str):
-        stop = [stop]
-    stops = tuple(stop)
-    if not all(isinstance(s, str) and s for s in stops):
-        raise ValueError(f"stop must be a string or a list of non-empty strings, not {stop!r}")
-    return stops
-
-
-def _tool_specs(tools: Any) -> tuple[ToolSpec, ...]:
-    if not tools:
-        return ()
-    if callable(tools) or isinstance(tools, ToolSpec):
-        tools = [tools]
-    specs = [t for t in tools if isinstance(t, ToolSpec)]
-    functions = [t for t in tools if not isinstance(t, ToolSpec)]
-    if functions:
-        from .tools import Toolbox
-
-        specs += list(Toolbox(functions).specs)
-    return tuple(specs)
-
-
-def _messages(messages: Any) -> list[dict[str, Any]]:
-    if not messages:
-        return []
-    out = list(messages)
-    for message in out:
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") or \
-                not isinstance(message.get("content"), (list, tuple)):
-            raise ValueError("messages must be Converse-shaped: {'role': 'user'|'assistant', 'content': [{'text': ...}]}")
-    return out
+def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:
+    """The interrupt to raise for a cancelled call: a :class:`~bedrock_magics.errors.Cancelled`
+    carrying the recorded reply (an interrupt already carrying one, from an inner call, is kept)."""
+    if isinstance(stop, Cancelled):
+        return stop
+    cancelled = Cancelled(reply)
+    cancelled.__cause__ = stop
+    return cancelled
 
 
 def _last(items: Iterable[Any]) -> Any:

@@ -30,7 +30,8 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
-from .config import FORMATS
+from .config import FORMATS, SET
+from .redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
     from .reply import Reply
@@ -122,9 +123,11 @@ def show_reply(reply: Any) -> None:
 # -- the footer ------------------------------------------------------------------------------------
 
 def _money(value: float) -> str:
-    from .prices import format_usd
-
     # An estimate from the bundled price table, never a bill: say so.
+    from .prices import (
+        format_usd,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+    )
+
     text = format_usd(value, unknown="")
     return f"est. {text}" if text else "cost unknown"
 
@@ -586,8 +589,6 @@ def status(bm: Any, local_error: BaseException | None = None, set_by: dict[str, 
     ``set_by`` names the command behind a value that reads "set in Python" (``{"local": "%bedrock
     local"}``: the magic switched it, through the Python API).
     """
-    from .config import SET
-
     sources = bm.sources()
     labels = set_by or {}
     rows = [[name, _short(sources[name]["value"]),
@@ -600,8 +601,6 @@ def status(bm: Any, local_error: BaseException | None = None, set_by: dict[str, 
         rows.append(["credentials", surfaces[0]["credentials"], surfaces[0]["auth"]])
     notes = []
     if local_error is not None:
-        from .auth import redact
-
         notes.append(f"The local service failed to start: {redact(f'{type(local_error).__name__}: {local_error}')}")
     return Table(["setting", "value", "source"], rows, title="Bedrock status", notes=notes)
 

@@ -31,11 +31,14 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from .batch import _base_frame, _check_frame, _check_inputs, _check_out, _Columns, _row_tasks, _Stats
+from . import routes
 from .errors import code_of
-from .modelids import region_of_arn
+from .modelids import region_of_arn, split_s3_uri
 from .reply import Reply
 from .request import Request
+from .routes import INVOCATION_TYPES, _common
+from .rows import Columns, base_frame, check_frame, check_inputs, check_out, row_tasks
+from .runner import Stats
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -52,8 +55,6 @@ RECORDS_PER_FILE = 50_000
 MIN_RECORDS = 100
 #: Job statuses after which nothing changes.
 TERMINAL = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
-#: The job's ``modelInvocationType`` for each ``api`` setting: which body every record carries.
-INVOCATION_TYPES = {"invoke": "InvokeModel", "converse": "Converse"}
 
 _SIDE_CAR = "bedrock-magics.json"
 _JOB_NAME = re.compile(r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}")
@@ -95,73 +96,18 @@ def _invocation_type(api: str | None, endpoint: str | None = None) -> str:
 
 def _encoder(invocation_type: str, first: Request, family: str | None = None,
              notes: list[str] | None = None) -> Callable[[Request], dict[str, Any]]:
-    """``request -> modelInput`` for every record of a job (the first row's request picks the codec).
-
-    ``family`` is the InvokeModel body family (``Bedrock.family_of``); when it is unknown the records
-    carry the Converse-shaped (Nova) body, and a line saying so is added to ``notes``."""
-    if invocation_type == "Converse":
-        from .routes.converse import converse_kwargs
-
-        def converse_body(request: Request) -> dict[str, Any]:
-            body = converse_kwargs(request)
-            del body["modelId"]  # the job names the model; a record holds the rest of the request
-            return body
-
-        return converse_body
-
-    from .routes import codecs
-
-    family = first.extra.get("family") or family
-    if family is None:
-        # codec_for would warn with a traceback-style line; say it once, as a note, instead.
-        codec: codecs.Codec = codecs.Fallback()
-        if notes is not None:
-            notes.append(f"the InvokeModel body format of {first.model} is unknown: the records carry the "
-                         "Converse-shaped (Amazon Nova) body; use --api converse (api='converse') to be sure")
-    else:
-        codec = codecs.codec_for(first.model, family)  # UnsupportedFamilyError: a ValueError
-
-    def invoke_body(request: Request) -> dict[str, Any]:
-        body = codec.encode(request)
-        body.update(request.extra.get("body") or {})  # caller's extra wire fields, as the invoke route does
-        return body
-
-    return invoke_body
+    """``request -> modelInput`` for every record of a job: the route of the job's body says how."""
+    return routes.batch_route(invocation_type).record_encoder(first, family, notes)
 
 
 def _decoder(invocation_type: str, model: str,
              family: str | None = None) -> "Callable[[dict[str, Any]], Decoded] | None":
-    """``modelOutput -> Decoded`` for a job's records (None: embedding models, whose output is no text).
-
-    ``family`` is the body family (``Bedrock.family_of``); unknown, the output is decoded by its shape."""
-    from .routes import _common, codecs
-
-    if invocation_type == "Converse":
-        def converse_output(output: dict[str, Any]) -> codecs.Decoded:
-            usage = output.get("usage") or {}
-            message = (output.get("output") or {}).get("message") or {}
-            return codecs.Decoded(text=_common.text_of(message), stop=output.get("stopReason"),
-                                  input_tokens=usage.get("inputTokens"), output_tokens=usage.get("outputTokens"))
-
-        return converse_output
-    family = family or codecs.family_of(model)
-    if family is None:
-        return codecs.Fallback().decode  # recognises each family's output by its fields
-    return None if family in codecs.EMBED_FAMILIES else codecs.codec_for(model, family).decode
+    """``modelOutput -> Decoded`` for a job's records (None: embedding models, whose output is no text)."""
+    return routes.batch_route(invocation_type).record_decoder(model, family)
 
 
 # ==================================================================================================
 # S3 and the control plane
-
-
-def split_s3_uri(uri: Any) -> tuple[str, str]:
-    """``(bucket, key)`` of ``s3://bucket/key``; ValueError (one line) for anything else.
-
-    The package's one S3 URI parser (``errors`` reads a failure's bucket with it too)."""
-    if not isinstance(uri, str) or not uri.startswith("s3://") or len(uri) <= 5:
-        raise ValueError(f"s3_uri must look like s3://bucket/prefix/, not {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
 
 
 def _s3_client(bm: "Bedrock", region: str) -> Any:
@@ -223,8 +169,8 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
     run on the runtime only), an ``api`` other than invoke/converse, a missing ``role_arn``, and an
     ``out`` whose columns would overwrite the frame's own.
     """
-    _check_frame(frame)
-    out = _check_out(out, frame)
+    check_frame(frame)
+    out = check_out(out, frame)
     bucket, key = split_s3_uri(s3_uri)
     if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
         given = "it is missing" if role_arn is None else f"got {role_arn!r}"
@@ -239,13 +185,13 @@ def submit_job(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, s3_uri: s
     invocation_type = _invocation_type(overrides.get("api"), overrides.get("endpoint"))
     api = "converse" if invocation_type == "Converse" else "invoke"
     settings = {**overrides, "api": api, "endpoint": "runtime", **({"model": model} if model else {})}
-    _check_inputs(bm, frame, template, namespace, [settings])
+    templates, _ = check_inputs(bm, frame, template, namespace, [settings])
 
     lines: list[str] = []
     notes: list[str] = []
     first: Request | None = None
     encode: Callable[[Request], dict[str, Any]] | None = None
-    for task in _row_tasks(bm, frame, template, namespace, [settings]):
+    for task in row_tasks(templates, frame, template, namespace, [settings]):
         if task.request is None:
             raise ValueError(f"row {task.pos} cannot be submitted: {task.failed.error if task.failed else ''}")
         request = task.request
@@ -457,8 +403,6 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
     """
     import pandas as pd
 
-    from .routes import _common
-
     _, job = _find_job(bm, name_or_arn, region)
     status = _status_dict(job)
     if status["status"] not in TERMINAL:
@@ -474,7 +418,7 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
         raise _explained(bm, exc, f"reading the results of batch job {status['name']}",
                          **_s3_context(status["output_uri"], status["region"] or bm.region)) from None
 
-    out = _check_out(out or (sidecar or {}).get("out") or "answer")
+    out = check_out(out or (sidecar or {}).get("out") or "answer")
     if sidecar is not None:
         n = int(sidecar["records"])
     else:
@@ -482,8 +426,8 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
         n = max((p for p in positions if p is not None), default=-1) + 1 if all(p is not None for p in positions) \
             else len(lines)
     if frame is not None:
-        _check_frame(frame)
-        _check_out(out, frame)
+        check_frame(frame)
+        check_out(out, frame)
         if len(frame) != n:
             raise ValueError(f"the frame has {len(frame):,} rows but batch job {status['name']} has {n:,} records: "
                              "pass the frame that was submitted (or none)")
@@ -495,7 +439,7 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
     family = None if status["invocation_type"] == "Converse" else \
         bm.family_of(model, status["region"] or bm.region, fetch=True)
     decode = _decoder(status["invocation_type"], model, family)
-    columns = _Columns(out, n)
+    columns = Columns(out, n)
     replies: list[Reply] = []
     ended = status["ended"]
     for rid, line in lines.items():
@@ -525,7 +469,7 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
     columns.error[~columns.filled] = f"missing from the output of batch job {status['name']} ({status['status']})"
 
     if frame is not None:
-        result = _base_frame(frame, columns.names())
+        result = base_frame(frame, columns.names())
     else:
         ids = [None] * n
         for rid in lines:
@@ -539,7 +483,7 @@ def collect_job(bm: "Bedrock", name_or_arn: str, frame: "pd.DataFrame | None" = 
     recorded = False
     if record and replies:
         recorded = _record_once(bm, status["arn"], replies)
-    stats = _Stats(total=n)
+    stats = Stats(total=n)
     for reply in replies:
         stats.count(reply)
     summary = stats.summary("records") + f" · batch job {status['name']} {status['status']}"

@@ -16,17 +16,22 @@ import hashlib
 import json
 import math
 import os
+import random
 import sqlite3
+import stat
 import threading
+import time
+import warnings
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from .redact import redact
 from .reply import Reply
 from .request import Request
 
-__all__ = ["COLUMNS", "Ledger", "cache_key", "default_path", "reply_from_json", "reply_to_json"]
+__all__ = ["COLUMNS", "Ledger", "cache_key", "reply_from_json", "reply_to_json"]
 
 # The usage DataFrame's columns, in order (docs/architecture.md; DESIGN.md "What lands in DataFrames").
 COLUMNS = ("time", "region", "endpoint", "api", "model", "input_tokens", "output_tokens", "total_tokens",
@@ -36,22 +41,10 @@ _TYPES = {"input_tokens": "INTEGER", "output_tokens": "INTEGER", "total_tokens":
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 10_000
 
-def default_path() -> str:
-    """``$BEDROCK_MAGICS_LEDGER`` if set, else ``platformdirs.user_data_dir("bedrock_magics")/ledger.sqlite``."""
-    env = os.environ.get("BEDROCK_MAGICS_LEDGER")
-    if env:
-        return env
-    import platformdirs
-
-    return str(Path(platformdirs.user_data_dir("bedrock_magics")) / "ledger.sqlite")
-
-
 def scrub(text: str | None) -> str | None:
-    """``text`` with every known secret, and anything shaped like one, masked (``auth.redact``)."""
+    """``text`` with every known secret, and anything shaped like one, masked (``redact.redact``)."""
     if not text:
         return text
-    from .auth import redact
-
     return redact(text)
 
 
@@ -62,10 +55,12 @@ class Ledger:
     without one); other processes are serialised by SQLite itself (WAL + busy timeout).
     """
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
-        self.path = str(path) if path is not None else default_path()
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = str(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file opened
+        self._fallback = False  # the file can't be opened: this session's rows live in memory
 
     def __repr__(self) -> str:
         return f"Ledger({self.path!r})"
@@ -74,21 +69,54 @@ class Ledger:
 
     def _connect(self) -> sqlite3.Connection:
         """The open connection (opened on first use). Call it with ``self._lock`` held, and use the
-        connection only while holding it: ``close()`` (another thread) takes the same lock."""
+        connection only while holding it: ``close()`` (another thread) takes the same lock.
+
+        A damaged file is moved aside and a fresh ledger started; a path that can't be opened at all
+        gives an in-memory ledger for this session (both with one :class:`Note` line), so that a
+        bad ledger never costs the user their answer or ``%bedrock usage`` a traceback.
+        """
         with self._lock:
             if self._conn is not None:
                 return self._conn
-            if self.path != ":memory:":
-                Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(os.path.expanduser(self.path), timeout=_BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            if self.path != ":memory:":
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses at most the last rows
-            self._create(conn)
-            self._conn = conn
-            return conn
+            if self.path == ":memory:" or self._fallback:
+                self._conn = _open(":memory:")
+                return self._conn
+            path = os.path.expanduser(self.path)
+            identity = _identity(path)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._conn = _open(path)
+            except (sqlite3.DatabaseError, OSError) as exc:
+                if (_damaged(exc) or (_unopenable(exc) and _no_access(path))) and _move_aside(path, identity, exc):
+                    self._conn = _open(path)
+                elif _damaged(exc) or _unopenable(exc):
+                    self._use_memory(exc)
+                else:
+                    raise
+            self._identity = _identity(path)
+            return self._conn
+
+    def _run(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``work(connection)`` under the lock; if the file turns out to be damaged (SQLite reads
+        pages lazily, so a truncated file may open fine and fail on the first query), the file is
+        moved aside and ``work`` runs once more on a fresh ledger."""
+        with self._lock:
+            try:
+                return work(self._connect())
+            except sqlite3.DatabaseError as exc:
+                if not _damaged(exc) or self.path == ":memory:" or self._fallback:
+                    raise
+                self.close()
+                # Another connection may have replaced the file already: only the file that failed goes.
+                if not _move_aside(os.path.expanduser(self.path), self._identity, exc):
+                    self._use_memory(exc)
+                return work(self._connect())
+
+    def _use_memory(self, exc: BaseException) -> None:
+        self._fallback = True
+        self._conn = _open(":memory:")
+        _note(f"the ledger at {self.path} cannot be opened ({_reason(exc)}); this session's calls are kept "
+              "in memory only. Set Bedrock.ledger_path to a writable file.")
 
     @staticmethod
     def _create(conn: sqlite3.Connection) -> None:
@@ -118,8 +146,8 @@ class Ledger:
 
     def append(self, reply: Reply, session: str | None, cell: int | None = None) -> None:
         """Add one row for ``reply`` (any status) to the ledger."""
-        with self._lock:
-            self._connect().execute(_INSERT, _values(reply, session, cell))
+        row = _values(reply, session, cell)
+        self._run(lambda conn: conn.execute(_INSERT, row))
 
     def append_once(self, marker: str, replies: list[Reply], session: str | None,
                     cell: int | None = None) -> bool:
@@ -130,8 +158,8 @@ class Ledger:
         it. Returns True when the rows were added, False when the marker was already there.
         """
         rows = [_values(reply, session, cell) for reply in replies]
-        with self._lock:
-            conn = self._connect()
+
+        def write(conn: sqlite3.Connection) -> bool:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 added = conn.execute("INSERT OR IGNORE INTO jobs_collected (arn, time) VALUES (?, ?)",
@@ -139,10 +167,13 @@ class Ledger:
                 if added and rows:
                     conn.executemany(_INSERT, rows)
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-        return added
+            return added
+
+        return self._run(write)
 
     def rows(self, session: str | None = None) -> list[dict[str, Any]]:
         """The rows as dicts (oldest first): this ``session``'s, or all when None."""
@@ -151,9 +182,8 @@ class Ledger:
         if session is not None:
             sql += " WHERE session = ?"
             args = (session,)
-        with self._lock:
-            cursor = self._connect().execute(sql + " ORDER BY id", args)
-            return [dict(zip(COLUMNS, row)) for row in cursor.fetchall()]
+        fetched = self._run(lambda conn: conn.execute(sql + " ORDER BY id", args).fetchall())
+        return [dict(zip(COLUMNS, row)) for row in fetched]
 
     def frame(self, session: str | None = None):
         """The ledger as a DataFrame with :data:`COLUMNS`: this ``session``'s rows, or all when None.
@@ -172,15 +202,13 @@ class Ledger:
         return frame
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._connect().execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+        return self._run(lambda conn: conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 
     # -- reply cache ----------------------------------------------------------------------------
 
     def cache_get(self, key: str) -> Reply | None:
         """The cached successful reply for ``key``, or None."""
-        with self._lock:
-            row = self._connect().execute("SELECT reply FROM cache WHERE key = ?", (key,)).fetchone()
+        row = self._run(lambda conn: conn.execute("SELECT reply FROM cache WHERE key = ?", (key,)).fetchone())
         if row is None:
             return None
         try:
@@ -192,14 +220,130 @@ class Ledger:
         """Remember ``reply`` under ``key``; failures and cancellations are never cached."""
         if not reply.ok:
             return
-        with self._lock:
-            self._connect().execute("INSERT OR REPLACE INTO cache (key, time, reply) VALUES (?, ?, ?)",
-                         (key, _iso(datetime.now(timezone.utc)), reply_to_json(reply)))
+        values = (key, _iso(datetime.now(timezone.utc)), reply_to_json(reply))
+        self._run(lambda conn: conn.execute("INSERT OR REPLACE INTO cache (key, time, reply) VALUES (?, ?, ?)",
+                                            values))
 
     def cache_clear(self) -> None:
         """Forget every cached reply."""
-        with self._lock:
-            self._connect().execute("DELETE FROM cache")
+        self._run(lambda conn: conn.execute("DELETE FROM cache"))
+
+
+# -- opening, damage and recovery ------------------------------------------------------------------
+
+# Opening a fresh file, several connections race to switch it to WAL; SQLite answers that switch
+# with "database is locked" at once, without waiting for the busy timeout (seen with 12 processes
+# on SQLite 3.40), so opening is retried, with jittered backoff, for as long as the busy timeout.
+_OPEN_RETRY_FIRST_S, _OPEN_RETRY_MAX_S = 0.005, 0.25
+
+
+def _open(path: str) -> sqlite3.Connection:
+    """A connection to ``path`` in WAL mode with the schema in place, retrying while another
+    connection holds the lock it needs."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    delay = _OPEN_RETRY_FIRST_S
+    while True:
+        conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            if path != ":memory:":
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if mode.lower() != "wal" and time.monotonic() < deadline:
+                    # The switch did not happen (another connection held the file): try again.
+                    raise sqlite3.OperationalError("database is locked")
+                conn.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a crash loses at most the last rows
+            Ledger._create(conn)
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if not _busy(exc) or time.monotonic() >= deadline:
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        time.sleep(delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 2, _OPEN_RETRY_MAX_S)
+
+
+def _busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _damaged(exc: BaseException) -> bool:
+    """The file is not a (whole) SQLite database: SQLITE_NOTADB or SQLITE_CORRUPT."""
+    if not isinstance(exc, sqlite3.DatabaseError) or (isinstance(exc, sqlite3.OperationalError) and _busy(exc)):
+        return False
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text or "encrypted" in text
+
+
+def _unopenable(exc: BaseException) -> bool:
+    """Nothing at the path can be opened as a file (a directory, a device, no permission, no such place)."""
+    text = str(exc).lower()
+    return isinstance(exc, OSError) or "unable to open" in text or "disk i/o error" in text
+
+
+def _no_access(path: str) -> bool:
+    """The regular file at ``path`` exists but this process may not read and write it (the one
+    "can't open" worth moving aside: a full file table or a read-only directory is no fault of the file's)."""
+    if _identity(path) is None:
+        return False
+    try:
+        with open(path, "r+b"):
+            return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """``(device, inode)`` of the regular file at ``path``; None if there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _move_aside(path: str, identity: tuple[int, int] | None, exc: BaseException) -> bool:
+    """Rename the damaged ledger ``path`` (and its WAL files) to ``path.corrupt-YYYYmmdd-HHMMSS`` and
+    say so in one line. Only the file that failed (``identity``) is moved: if another connection
+    has replaced it by a fresh ledger already, nothing is. Returns True when the path is free for a
+    fresh ledger."""
+    if identity is None or _identity(path) != identity:
+        return _identity(path) is not None or not os.path.lexists(path)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside, n = f"{path}.corrupt-{stamp}", 1
+    while os.path.lexists(aside):
+        n += 1
+        aside = f"{path}.corrupt-{stamp}-{n}"
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:
+        return True  # another kernel moved it a moment ago
+    except OSError:
+        return False
+    for suffix in ("-wal", "-shm"):  # they belong to the damaged file, not to the fresh one
+        try:
+            os.replace(path + suffix, aside + suffix)
+        except OSError:
+            pass
+    what = "can't be read" if _unopenable(exc) else "is damaged"
+    _note(f"the ledger at {path} {what} ({_reason(exc)}); it was moved to {aside} and a fresh ledger "
+          "was started.")
+    return True
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}"
+
+
+def _note(text: str) -> None:
+    from .errors import Note
+
+    warnings.warn(text, Note, stacklevel=2)
 
 
 _INSERT = f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"

@@ -13,12 +13,18 @@ behind it (the body family, the price, CountTokens, the provider):
   (only the catalog knows what those route to).
 
 :func:`base_model_id` gives the foundation-model id, or None when the ARN names none;
-:func:`vendor` the provider part (``anthropic``); :func:`region_of_arn` an ARN's region.
+:func:`vendor` the provider part (``anthropic``); :func:`region_of_arn` an ARN's region;
+:func:`family_of` the InvokeModel body family. :func:`split_s3_uri` reads the other identifiers a
+call names, S3 locations (batch inference jobs).
 """
 
 from __future__ import annotations
 
-__all__ = ["GEO_PREFIXES", "ARN_KINDS", "arn_kind", "base_model_id", "strip_geo", "vendor", "region_of_arn"]
+import re
+from typing import Any
+
+__all__ = ["GEO_PREFIXES", "ARN_KINDS", "EMBED_FAMILIES", "TEXT_FAMILIES", "arn_kind", "base_model_id", "family_of",
+           "strip_geo", "vendor", "region_of_arn", "split_s3_uri"]
 
 #: Prefixes of cross-region (geographic and global) inference-profile ids. ``us-gov.`` comes
 #: before ``us.`` so that the longer prefix is tried first.
@@ -95,3 +101,52 @@ def region_of_arn(arn: str | None) -> str | None:
     """The region of an ARN (``us-east-1``), or None for an id that is not an ARN (or has no region)."""
     parts = _arn_parts((arn or "").strip())
     return (parts[0] or None) if parts else None
+
+
+TEXT_FAMILIES = ("anthropic", "nova", "titan-text", "llama", "mistral", "mistral-chat", "cohere-command", "gpt-oss")
+EMBED_FAMILIES = ("titan-embed", "cohere-embed")
+_MISTRAL_CHAT = re.compile(r"mistral-large-(24(07|11)|3)|pixtral|mistral-small-2[45]|ministral|magistral|devstral|"
+                           r"mistral-medium")
+
+
+def family_of(model_id: str) -> str | None:
+    """The InvokeModel body family of ``model_id`` (an id, a profile id or an ARN that names its model),
+    or ``None`` when unknown (``routes.codecs`` has one codec per family)."""
+    mid = (base_model_id(model_id) or "").lower()
+    if not mid:
+        return None
+    provider, _, name = mid.partition(".")
+    if provider == "anthropic":
+        return "anthropic"
+    if provider == "amazon":
+        if name.startswith("nova-canvas") or name.startswith("nova-reel") or name.startswith("titan-image"):
+            return "image"
+        if name.startswith("nova-sonic"):
+            return "speech"
+        if name.startswith("nova"):
+            return "nova"
+        if name.startswith("titan-embed"):
+            return "titan-embed"
+        if name.startswith("titan-text") or name.startswith("titan-tg1"):
+            return "titan-text"
+        return None
+    if provider == "meta":
+        return "llama"
+    if provider == "mistral":
+        return "mistral-chat" if _MISTRAL_CHAT.search(name) else "mistral"
+    if provider == "cohere":
+        return "cohere-embed" if name.startswith("embed") else "cohere-command"
+    if provider in ("openai", "deepseek", "qwen", "ai21", "moonshotai", "moonshot", "zai", "minimax", "google",
+                    "nvidia", "writer"):
+        return "gpt-oss"
+    return None
+
+
+def split_s3_uri(uri: Any) -> tuple[str, str]:
+    """``(bucket, key)`` of ``s3://bucket/key``; ValueError (one line) for anything else.
+
+    The package's one S3 URI parser (``explain`` reads a failure's bucket with it too)."""
+    if not isinstance(uri, str) or not uri.startswith("s3://") or len(uri) <= 5:
+        raise ValueError(f"s3_uri must look like s3://bucket/prefix/, not {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key

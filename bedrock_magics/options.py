@@ -24,9 +24,10 @@ from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
 from . import templating
-from .config import FORMATS, BedrockSettings, did_you_mean
+from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
-from .request import APIS, ENDPOINTS
+from .errors import did_you_mean
+from .routes import APIS, ENDPOINTS
 
 __all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
 
@@ -123,6 +124,15 @@ class _Parser(MagicArgumentParser):
         self.allow_abbrev = False  # `--temp` must not silently mean `--temperature`
         self.line = line
 
+    def parse_known_args(self, args: Any = None, namespace: argparse.Namespace | None = None) -> Any:
+        """argparse's parse, refusing an option given twice (argparse keeps the last value silently)."""
+        for action in self._actions:
+            if action.option_strings and not isinstance(action, (argparse._AppendAction, argparse._HelpAction)):
+                action.__class__ = _given_once(type(action))
+        parsed, extras = super().parse_known_args(args, namespace)
+        parsed.__dict__.pop(_GIVEN, None)
+        return parsed, extras
+
     def error(self, message: str) -> None:
         match = re.match(r"unrecognized arguments: (.*)", message)
         if match:
@@ -147,6 +157,37 @@ class _Parser(MagicArgumentParser):
     def one_line_usage(self) -> str:
         """``%bedrock local [start|stop|status|auto]``: the usage without "usage:" or line breaks."""
         return " ".join(self.format_usage().replace("usage: ", "", 1).split())
+
+
+_GIVEN = "_options_given"  # namespace attribute: the options seen so far in this parse
+
+
+@lru_cache(maxsize=None)
+def _given_once(action_class: type[argparse.Action]) -> type[argparse.Action]:
+    """``action_class`` that raises a UsageError when its option comes a second time on the line.
+
+    Only options documented as repeatable (``action="append"``: ``-m`` to compare, ``--stop``) may
+    repeat; for the others, ``-r us-east-1 -r us-west-2`` would otherwise mean "the last one" without a word.
+    """
+    if getattr(action_class, "given_once", False):
+        return action_class
+
+    class GivenOnce(action_class):  # type: ignore[valid-type, misc]
+        given_once = True
+
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                     option_string: str | None = None) -> None:
+            given = namespace.__dict__.setdefault(_GIVEN, set())
+            if self.dest in given:
+                name = "/".join(sorted(self.option_strings, key=len))
+                repeatable = [a.option_strings[-1] for a in parser._actions if isinstance(a, argparse._AppendAction)]
+                hint = f" (only {' and '.join(repeatable)} may repeat)" if repeatable else ""
+                raise UsageError(f"{parser.prog}: {name} given twice; give it once{hint}")
+            given.add(self.dest)
+            super().__call__(parser, namespace, values, option_string)
+
+    GivenOnce.__name__ = GivenOnce.__qualname__ = f"GivenOnce{action_class.__name__}"
+    return GivenOnce
 
 
 @lru_cache(maxsize=1)
@@ -409,7 +450,7 @@ def _expand(value: str, namespace: Mapping[str, Any], where: str) -> str:
         name = match.group(2)
         if name not in namespace:
             raise UsageError(f"no variable named {name!r} for ${name} in {where}; write $${name} for a literal ${name}")
-        return str(namespace[name])
+        return _as_text(namespace[name], name, "$" + name, where)
 
     if "{" in value:
         try:
@@ -429,13 +470,20 @@ def _listed(values: list[str], namespace: Mapping[str, Any], what: str, literal:
         ref = None if literal else _WHOLE_REF.match(value)
         name = ref and (ref.group(1) or ref.group(2))
         if name and isinstance(namespace.get(name), (list, tuple)):
-            out.extend(str(v) for v in namespace[name])
+            out.extend(_as_text(v, f"{name}[{i}]", value, _option(what)) for i, v in enumerate(namespace[name]))
             continue
         value = value if literal else _expand(value, namespace, _option(what))
         if not value:
             raise UsageError(f"{what} needs a value")
         out.append(value)
     return out
+
+
+def _as_text(value: Any, name: str, shown: str, where: str) -> str:
+    try:
+        return templating.as_text(value, name, shown, where)
+    except templating.TemplateError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
@@ -446,7 +494,7 @@ def _choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 
 def _region(value: str, surface: str) -> str:
-    from . import endpoints  # botocore's region list is read on first use only
+    from . import endpoints  # loaded on first use: %load_ext stays light (tests/test_layers.py)
 
     try:
         return endpoints.check_region(value.strip(), surface)

@@ -40,12 +40,14 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
+from . import endpoints
 from .errors import one_line as _one_line
+from .routes import APIS, LABELS
 
 __all__ = ["Picker", "pick", "describe", "config_lines", "has_widget_frontend", "API_LABELS"]
 
-#: How each API is labelled in the API dropdown.
-API_LABELS = {"converse": "Converse", "invoke": "InvokeModel", "chat": "Chat Completions", "responses": "Responses"}
+#: How each API is labelled in the API dropdown (the route table's labels).
+API_LABELS = LABELS
 #: The ``bm`` traits the picker reads and writes, in the order of the ``%config`` lines.
 #: (``streaming``, not ``stream``: ``Bedrock.stream()`` is the streaming call itself.)
 TRAITS = ("region", "endpoint", "api", "model", "system", "temperature", "max_tokens", "streaming")
@@ -56,15 +58,11 @@ _PREVIEW_MODELS = 8  # models listed by the text fallback
 
 def combos() -> dict[str, tuple[str, ...]]:
     """The valid ``endpoint -> APIs`` pairs (the request contract's table)."""
-    from .request import APIS
-
     return dict(APIS)
 
 
 def regions_for(endpoint: str) -> list[str]:
     """Regions offered for ``endpoint``: where Bedrock runs, or only mantle's regions."""
-    from . import endpoints
-
     return list(endpoints.regions("mantle" if endpoint == "mantle" else "runtime"))
 
 
@@ -532,7 +530,6 @@ def _picker_box_class() -> type:
 
     class PickerBox(w.VBox):
         """The picker's container: a widget view, plus a text/plain summary for front ends without one."""
-
         _picker: Picker | None = None
 
         def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

@@ -1,27 +1,45 @@
-"""Estimated cost of a call, from a bundled, dated price table (``data/prices.json``).
+"""Estimated cost of a call, and which price source and date priced it (no network, ever).
 
-The table lists on-demand list prices per 1,000 tokens for the catalog's main models, with the date
-they were taken (``as_of``) and where from (``source``). Model identifiers are normalised before the
-lookup, so that an inference-profile id (``us.amazon.nova-lite-v1:0``), a foundation-model or
-inference-profile ARN, or a mantle id (``openai.gpt-oss-120b``) all find their base model's price.
+Two sources, tried in this order for each model after the user's ``Bedrock.prices`` overrides:
 
-An unknown model costs ``NaN``, never 0: a silent zero would make a notebook's spend look smaller
-than it is. ``Bedrock.prices`` (a dict ``model -> {"input_per_1k", "output_per_1k"}``, on-demand
-prices too) overrides or extends the table. Nothing is fetched from the network.
+1. **genai-prices** (pydantic's price database, a dependency): input, output, cache-read and
+   cache-write (5-minute and 1-hour) rates, long-context tiers, dated price changes and context
+   windows for Bedrock's model and inference-profile ids, with AWS's regional premium (in-Region and
+   geographic profiles cost about 10 % more than ``global.`` ones for recent Claude and OpenAI
+   models). Only the data bundled inside the installed package is read: genai-prices' opt-in
+   ``UpdatePrices`` (which downloads its data from GitHub) is never started here, and a snapshot
+   another library fetched into the process is ignored, so a price never depends on the network.
+   The package is imported on the first price asked for, never by ``%load_ext``.
+2. **the bundled table** ``data/prices.json`` (hand-kept, dated): the fallback for models
+   genai-prices lacks (Cohere, AI21, Titan Text Premier, ...).
 
-Tiers: ``cost(..., tier="batch")`` prices a record of a Bedrock batch inference job, which AWS
-bills at 50 % of the on-demand price for the models that support batch inference. The factor of
-each tier is in ``data/prices.json`` (``"tiers"``), next to the prices it scales;
-:func:`tier_factor` reads it.
+Model identifiers are read first as given (a geographic profile id keeps its prefix, since it may be
+priced differently) and then as their base foundation model; an inference-profile or
+foundation-model ARN is read as the id it names; an application inference profile's ARN is priced
+through ``base_model=`` (the caller takes it from the catalog; nothing here does I/O). A match is
+accepted only if it names the same model family and version (genai-prices matches by substring,
+so ``amazon.nova-lite-v2`` would otherwise take ``amazon.nova-lite-v1``'s price).
 
-An identifier that does not name its model (an application inference profile's ARN) is priced
-through ``base_model=``, which the caller takes from the catalog (``Catalog.base_model``); nothing
-here does I/O. An unknown price is reported once per model as a :class:`PriceWarning`, a
-one-line note (see :class:`~bedrock_magics.errors.Note`), never once per call.
+An unknown model costs ``NaN``, never 0 and never a neighbour's price: a silent guess would make a
+notebook's spend look other than it is. The same holds for a token kind the source has no rate for
+(cache reads on a model without a cache-read rate, 1-hour cache writes without a 1-hour rate).
+Cache writes on a model whose source gives a cache-read rate but no cache-write rate (Amazon Nova)
+are billed at the input rate, as AWS and genai-prices do.
 
-:func:`format_usd` is the one money formatter of the package: summaries, footers and progress
-bars all show amounts through it, so a cost never reads ``$0.0000`` in one place and
-``$0.000013`` in another.
+Usage conventions (Bedrock Converse's): ``input_tokens`` are the input tokens neither read from
+nor written to the cache (Converse ``inputTokens``; an OpenAI-style ``prompt_tokens`` minus its
+cached tokens); ``cache_read_tokens`` and ``cache_write_tokens`` come on top;
+``cache_write_1h_tokens`` is the part of ``cache_write_tokens`` written with the 1-hour TTL;
+``output_tokens`` include any ``reasoning_tokens`` (every Bedrock API counts reasoning as output
+and bills it at the output rate), so reasoning tokens never add to the cost again.
+
+Tiers: ``tier="batch"`` prices a record of a batch inference job at 50 % of on-demand, as AWS bills
+the models that support batch inference; the factor is in ``data/prices.json`` (``"tiers"``).
+
+:func:`quote` is the one entry point of a call's bookkeeping (cost + ``source`` label for the
+footer and the ledger, never raising); :func:`cost` / :func:`cost_or_nan` / :func:`lookup` are
+the older names, kept. :func:`context_window` and :func:`model_columns` serve the model picker and
+``%bedrock models``. :func:`format_usd` is the one money formatter of the package.
 """
 
 from __future__ import annotations
@@ -32,20 +50,41 @@ import re
 import threading
 import warnings
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from numbers import Integral
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .errors import Note
-from .modelids import arn_kind, base_model_id
+from .modelids import GEO_PREFIXES, arn_kind, base_model_id
 
-__all__ = ["Price", "PriceWarning", "as_of", "check_overrides", "cost", "cost_or_nan", "format_usd", "lookup",
-           "normalize", "source", "table", "tier_factor"]
+if TYPE_CHECKING:  # pragma: no cover - typing only; genai_prices is imported on first use
+    import pandas as pd
+
+__all__ = ["OVERRIDE_SOURCE", "Price", "PriceWarning", "Quote", "as_of", "check_overrides", "context_window",
+           "cost", "cost_or_nan", "format_usd", "genai_prices_source", "lookup", "model_columns", "normalize",
+           "quote", "rates_table", "source", "table", "tier_factor"]
+
+#: ``Price.source`` of the user's ``Bedrock.prices`` overrides.
+OVERRIDE_SOURCE = "Bedrock.prices"
+#: ``Price.source`` of the bundled table (its date is ``Price.as_of``).
+TABLE_SOURCE = "bundled table"
 
 # What may follow a mantle id to make the catalog id: "-1:0", "-v1:0", "-v2", ":0".
 _VERSION_TAIL = re.compile(r"^(?:-v?\d+(?::\d+)?|:\d+)$")
 # Provisioned-throughput variants carry a context suffix: "...-v1:0:200k".
 _CONTEXT_SUFFIX = re.compile(r":\d+k$")
+# Parts of an id that do not change which model (and so which price) it names: a release date
+# ("-20250929"), a revision (":0"). genai-prices ids omit some of them where Bedrock ids have them.
+_DATE_PART = re.compile(r"-\d{8}(?=-|$)")
+_REVISION = re.compile(r":\d+$")
+# genai-prices prefixes its in-Region/geo entries with "regional." (its global ones with "global.").
+_GENAI_PREFIXES = ("regional.", *GEO_PREFIXES, "in.")
+
+# Optional override keys, USD per 1,000 tokens, beside the required input/output ones.
+_CACHE_KEYS = ("cache_read_per_1k", "cache_write_per_1k", "cache_write_1h_per_1k")
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
@@ -57,14 +96,74 @@ class PriceWarning(Note):
 
 @dataclass(frozen=True)
 class Price:
-    """USD per 1,000 input and output tokens for one model, with where the numbers came from."""
+    """USD per 1,000 tokens of one model from one source, with where and when the numbers came from.
+
+    ``source`` is ``"Bedrock.prices"``, ``"bundled table"`` or ``"genai-prices X.Y.Z"``; ``as_of`` the
+    date of the rates when the source dates them (the bundled table's date; for genai-prices, the
+    day a dated price change took effect). The cache rates are None where the source has none;
+    ``long_context`` says the source raises the rates above a prompt-size threshold (the numbers
+    here are the base tier, which :func:`quote` goes beyond when a prompt crosses it).
+    """
 
     model: str
     input_per_1k: float
     output_per_1k: float
     source: str
     as_of: str | None
+    cache_read_per_1k: float | None = None
+    cache_write_per_1k: float | None = None
+    cache_write_1h_per_1k: float | None = None
+    context_window: int | None = None
+    long_context: bool = False
 
+    @property
+    def input_per_1m(self) -> float:
+        """USD per million input tokens."""
+        return _per_1m(self.input_per_1k)
+
+    @property
+    def output_per_1m(self) -> float:
+        """USD per million output tokens."""
+        return _per_1m(self.output_per_1k)
+
+    @property
+    def label(self) -> str:
+        """Source and date in words, for footers and the ledger: ``bundled table 2025-11-01``,
+        ``genai-prices 0.2.5``, ``genai-prices 0.2.5 (rates of 2026-07-30)``, ``Bedrock.prices``."""
+        if not self.as_of:
+            return self.source
+        if self.source == TABLE_SOURCE:
+            return f"{self.source} {self.as_of}"
+        return f"{self.source} (rates of {self.as_of})"
+
+
+def _per_1m(per_1k: float | None) -> float:
+    """USD per 1,000 tokens -> per million, in decimal (0.00006 gives 0.06, not 0.060000000000000005);
+    NaN for None."""
+    return math.nan if per_1k is None else float(Decimal(repr(per_1k)) * 1000)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The estimated cost of one call and what priced it.
+
+    ``cost_usd`` is NaN when the price is unknown; then ``source`` is None and ``note`` says why.
+    ``source`` (e.g. ``genai-prices 0.2.5 · batch 50%``) is what a footer or ledger shows.
+    """
+
+    cost_usd: float
+    source: str | None
+    price: Price | None = None
+    tier: str = "on_demand"
+    note: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether the cost is known (not NaN)."""
+        return not math.isnan(self.cost_usd)
+
+
+# -- the bundled table -------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
@@ -107,10 +206,28 @@ def normalize(model: str) -> str:
     return _CONTEXT_SUFFIX.sub("", base_model_id(ident) or ident)
 
 
+def _named_id(model: str) -> str | None:
+    """The id ``model`` names as invoked, geographic prefix kept (``us.amazon.nova-lite-v1:0`` from
+    its inference-profile ARN); None for ARNs billed at their own rates or naming no model."""
+    ident = (model or "").strip()
+    kind = arn_kind(ident)
+    if kind is None:
+        named = ident
+    elif kind in ("foundation-model", "inference-profile"):
+        named = ident.split(":", 5)[5].partition("/")[2]
+    else:
+        return None
+    return _CONTEXT_SUFFIX.sub("", named) or None
+
+
 def _find(model: str, prices: Mapping[str, Any]) -> tuple[str, Any] | None:
-    """The entry of ``prices`` for ``model``: exact, then normalised, then a unique versioned match."""
+    """The entry of ``prices`` for ``model``: exact, as invoked (profile prefix kept), normalised,
+    aliased, then a unique versioned match."""
     if model in prices:
         return model, prices[model]
+    named = _named_id(model)
+    if named and named in prices:
+        return named, prices[named]
     base = normalize(model)
     if base in prices:
         return base, prices[base]
@@ -124,67 +241,330 @@ def _find(model: str, prices: Mapping[str, Any]) -> tuple[str, Any] | None:
     return None
 
 
-def lookup(model: str, overrides: Mapping[str, Mapping[str, float]] | None = None,
-           base_model: str | None = None) -> Price | None:
-    """The price of ``model``: the user's override first, then the bundled table; None when unknown.
+def _per_1k(entry: Mapping[str, Any], key: str) -> float | None:
+    value = entry.get(key)
+    return None if value is None else float(value)
 
-    ``base_model`` (the foundation model behind an id that does not name it, e.g. an application
-    inference profile's ARN, from ``Catalog.base_model``) is looked up the same way when ``model``
-    itself is not found.
+
+def _table_price(key: str, entry: Mapping[str, Any], source_name: str, date_: str | None) -> Price:
+    return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), source_name, date_,
+                 *(_per_1k(entry, k) for k in _CACHE_KEYS), context_window=entry.get("context_window"))
+
+
+# -- genai-prices (imported lazily, bundled data only) -----------------------------------------------
+
+@lru_cache(maxsize=1)
+def _genai() -> tuple[Any, Any, str]:
+    """``(snapshot, aws provider, source label)`` of the installed genai-prices' bundled data.
+
+    The snapshot is built here from ``genai_prices.data.providers`` rather than taken from
+    ``get_snapshot()``, which returns whatever an ``UpdatePrices`` (ours never; another library's
+    perhaps) last downloaded: our prices depend on the installed version alone.
     """
+    from genai_prices import __version__, data
+    from genai_prices.data_snapshot import DataSnapshot
+
+    snapshot = DataSnapshot(providers=data.providers, from_auto_update=False)
+    aws = next(p for p in snapshot.providers if p.id == "aws")
+    return snapshot, aws, f"genai-prices {__version__}"
+
+
+def genai_prices_source() -> str:
+    """The label of the installed genai-prices data, e.g. ``genai-prices 0.2.5`` (its version pins its
+    data, which ships inside the package)."""
+    return _genai()[2]
+
+
+def _family(ident: str) -> str:
+    """``ident`` without what does not change its price: genai-prices' or a profile's prefix, the
+    release date and the revision (``regional.anthropic.claude-opus-4-5-v1:0`` and
+    ``us.anthropic.claude-opus-4-5-20251101-v1:0`` both give ``anthropic.claude-opus-4-5-v1``)."""
+    ident = ident.lower()
+    for prefix in _GENAI_PREFIXES:
+        if ident.startswith(prefix):
+            ident = ident[len(prefix):]
+            break
+    return _REVISION.sub("", _DATE_PART.sub("", ident))
+
+
+def _same_model(asked: str, found: str) -> bool:
+    """Whether genai-prices' entry ``found`` is the model ``asked`` (a version tail may be missing
+    on either side: ``openai.gpt-oss-120b`` is ``openai.gpt-oss-120b-1:0``), not a neighbour."""
+    a, f = _family(asked), _family(found)
+    if a == f:
+        return True
+    longer, shorter = (a, f) if len(a) > len(f) else (f, a)
+    return longer.startswith(shorter) and re.fullmatch(r"-v?\d+", longer[len(shorter):]) is not None
+
+
+@lru_cache(maxsize=1024)
+def _genai_model(ident: str) -> Any | None:
+    """genai-prices' ``ModelInfo`` for the Bedrock id ``ident`` (as invoked), or None."""
+    snapshot, aws, _ = _genai()
+    try:
+        _, info = snapshot.find_provider_model(ident.lower(), aws, None, None)
+    except LookupError:
+        return None
+    return info if _same_model(ident, info.id) else None
+
+
+def _genai_candidates(model: str) -> list[str]:
+    """The ids to ask genai-prices about for ``model``: as invoked (its geographic prefix may carry
+    a premium or a discount), then its base model, then the bundled table's alias of that."""
+    named = _named_id(model)
+    if not named:
+        return []
+    base = normalize(named)
+    ids = [named, base, _table().get("aliases", {}).get(base)]
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+def _genai_find(model: str) -> Any | None:
+    for ident in _genai_candidates(model):
+        info = _genai_model(ident)
+        if info is not None:
+            return info
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    """A genai-prices rate (Decimal or tiered) per MTok -> float per 1k; tiers give their base."""
+    if value is None:
+        return None
+    base = getattr(value, "base", value)
+    return float(Decimal(base) / 1000)
+
+
+def _genai_price(info: Any, when: datetime) -> Price:
+    rates = info.get_prices(when)
+    tiered = any(hasattr(getattr(rates, key), "tiers") for key in ("input_mtok", "output_mtok"))
+    start = None
+    if isinstance(info.prices, list):  # dated price changes: say since when these rates hold
+        for conditional in reversed(info.prices):
+            constraint = conditional.constraint
+            if constraint is None or constraint.active(when):
+                start = getattr(constraint, "start_date", None)
+                break
+    return Price(info.id, _as_float(rates.input_mtok) or 0.0, _as_float(rates.output_mtok) or 0.0,
+                 _genai()[2], start.isoformat() if isinstance(start, date) else None,
+                 _as_float(rates.cache_read_mtok), _as_float(rates.cache_write_mtok),
+                 _as_float(rates.cache_write_1h_mtok), info.context_window, tiered)
+
+
+# -- lookups --------------------------------------------------------------------------------------------
+
+def _resolve(model: str, overrides: Mapping[str, Mapping[str, float]] | None, base_model: str | None,
+             when: datetime) -> tuple[Price, Any] | None:
+    """``(price, genai ModelInfo or None)`` for ``model``: overrides, genai-prices, bundled table;
+    then the same for ``base_model``."""
     for ident in (model, base_model):
         if not ident:
             continue
         if overrides:
             found = _find(ident, overrides)
             if found is not None:
-                key, entry = found
-                return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), "Bedrock.prices",
-                             None)
+                return _table_price(found[0], found[1], OVERRIDE_SOURCE, None), None
+        info = _genai_find(ident)
+        if info is not None:
+            return _genai_price(info, when), info
         table = _table()
         found = _find(ident, table["models"])
         if found is not None:
-            key, entry = found
-            return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), table["source"],
-                         table["as_of"])
+            return _table_price(found[0], found[1], TABLE_SOURCE, table["as_of"]), None
     return None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def lookup(model: str, overrides: Mapping[str, Mapping[str, float]] | None = None,
+           base_model: str | None = None) -> Price | None:
+    """The price of ``model`` today: the user's override first, then genai-prices, then the bundled
+    table; None when unknown.
+
+    ``base_model`` (the foundation model behind an id that does not name it, e.g. an application
+    inference profile's ARN, from ``Catalog.base_model``) is looked up the same way when ``model``
+    itself is not found.
+    """
+    found = _resolve(model, overrides, base_model, _now())
+    return found[0] if found else None
+
+
+def context_window(model: str, base_model: str | None = None) -> int | None:
+    """The model's context window in tokens (genai-prices, else the bundled table), None if unknown."""
+    try:
+        found = _resolve(model, None, base_model, _now())
+    except Exception:  # noqa: BLE001 - a picker column is a bonus, never a failure
+        return None
+    return found[0].context_window if found else None
+
+
+def model_columns(model: str, overrides: Mapping[str, Mapping[str, float]] | None = None,
+                  base_model: str | None = None) -> dict[str, Any]:
+    """The price columns of one row of the model picker / ``%bedrock models``:
+    ``context_window, input_per_1m_usd, output_per_1m_usd, price_source`` (None / NaN where unknown).
+    Never raises."""
+    try:
+        found = _resolve(model, overrides, base_model, _now())
+    except Exception:  # noqa: BLE001 - a broken override must not break the catalog listing
+        found = None
+    if found is None:
+        return {"context_window": None, "input_per_1m_usd": math.nan, "output_per_1m_usd": math.nan,
+                "price_source": None}
+    price = found[0]
+    window = price.context_window if price.context_window is not None else context_window(model, base_model)
+    return {"context_window": window, "input_per_1m_usd": price.input_per_1m,
+            "output_per_1m_usd": price.output_per_1m, "price_source": price.label}
+
+
+# -- costs ----------------------------------------------------------------------------------------------
+
+class _UnpricedTokens(LookupError):
+    """The source prices the model but not a kind of token the call used."""
+
+
+def _count(name: str, value: Any) -> int:
+    if value is None:
+        return 0
+    # numpy and pandas counts arrive as np.int64 (Integral) or, beside a missing value, as float.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+    return int(value)
+
+
+def _check_rates(price: Price, cache_read: int, cache_write: int, cache_write_1h: int) -> None:
+    how = ("set Bedrock.prices[...] with 'cache_read_per_1k', 'cache_write_per_1k' and 'cache_write_1h_per_1k' "
+           "to price it")
+    if cache_read and price.cache_read_per_1k is None:
+        raise _UnpricedTokens(f"{price.label} has no cache-read rate for {price.model!r} ({how})")
+    if cache_write and price.cache_write_per_1k is None and price.cache_read_per_1k is None:
+        raise _UnpricedTokens(f"{price.label} has no cache-write rate for {price.model!r} ({how})")
+    if cache_write_1h and price.cache_write_1h_per_1k is None:
+        raise _UnpricedTokens(f"{price.label} has no 1-hour cache-write rate for {price.model!r} ({how})")
+
+
+def _on_demand(price: Price, info: Any, when: datetime, input_tokens: int, output_tokens: int,
+               cache_read: int, cache_write: int, cache_write_1h: int, reasoning: int) -> float:
+    if info is not None:
+        from genai_prices import Usage
+
+        # genai-prices counts input_tokens as the whole prompt (cache reads and writes included) and
+        # reasoning as part of output: it then bills each part at its own rate, tiers included.
+        usage = Usage(input_tokens=input_tokens + cache_read + cache_write, output_tokens=output_tokens,
+                      cache_read_tokens=cache_read, cache_write_tokens=cache_write,
+                      cache_write_1h_tokens=cache_write_1h, output_reasoning_tokens=reasoning)
+        _, aws, _ = _genai()
+        return float(info.calc_price(usage, aws, genai_request_timestamp=when).total_price)
+    write_rate = price.cache_write_per_1k if price.cache_write_per_1k is not None else price.input_per_1k
+    total = input_tokens / 1000.0 * price.input_per_1k + output_tokens / 1000.0 * price.output_per_1k
+    if cache_read:
+        total += cache_read / 1000.0 * price.cache_read_per_1k
+    if cache_write - cache_write_1h:
+        total += (cache_write - cache_write_1h) / 1000.0 * write_rate
+    if cache_write_1h:
+        total += cache_write_1h / 1000.0 * price.cache_write_1h_per_1k
+    return total
+
+
+def _price_call(model: str, input_tokens: Any, output_tokens: Any, overrides: Mapping[str, Mapping[str, float]] | None,
+                tier: str, base_model: str | None, cache_read_tokens: Any, cache_write_tokens: Any,
+                cache_write_1h_tokens: Any, reasoning_tokens: Any, when: datetime | None) -> tuple[float, Price] | None:
+    """``(cost, price)`` of one call, None when the model is unknown; raises on bad input or data."""
+    factor = tier_factor(tier)  # an unknown tier is a mistake even when the model is unknown
+    counts = [_count(name, value) for name, value in (
+        ("input_tokens", input_tokens), ("output_tokens", output_tokens), ("cache_read_tokens", cache_read_tokens),
+        ("cache_write_tokens", cache_write_tokens), ("cache_write_1h_tokens", cache_write_1h_tokens),
+        ("reasoning_tokens", reasoning_tokens))]
+    inp, out, read, write, write_1h, reasoning = counts
+    if write_1h > write:
+        raise ValueError(f"cache_write_1h_tokens ({write_1h}) are part of cache_write_tokens ({write}), "
+                         "so they cannot exceed them")
+    if reasoning > out:
+        raise ValueError(f"reasoning_tokens ({reasoning}) are part of output_tokens ({out}), "
+                         "so they cannot exceed them")
+    when = when or _now()
+    found = _resolve(model, overrides, base_model, when)
+    if found is None:
+        return None
+    price, info = found
+    _check_rates(price, read, write, write_1h)
+    return _on_demand(price, info, when, inp, out, read, write, write_1h, reasoning) * factor, price
+
+
+def _unknown_note(model: str) -> str:
+    how = f"set Bedrock.prices[{model!r}] = {{'input_per_1k': ..., 'output_per_1k': ...}} to price it"
+    return f"no price known for model {model!r}: its cost_usd is NaN ({how})"
 
 
 def cost(model: str, input_tokens: int, output_tokens: int,
          overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand",
-         base_model: str | None = None) -> float:
+         base_model: str | None = None, *, cache_read_tokens: int = 0, cache_write_tokens: int = 0,
+         cache_write_1h_tokens: int = 0, reasoning_tokens: int = 0, when: datetime | None = None) -> float:
     """Estimated USD cost of one call; ``NaN`` (with one :class:`PriceWarning` per model) when unknown.
 
     ``tier="batch"`` prices one record of a batch inference job: 50 % of the on-demand cost
     (:func:`tier_factor`). ``overrides`` are on-demand prices, scaled the same way. ``base_model``
-    prices an id that does not name its model (see :func:`lookup`).
+    prices an id that does not name its model (see :func:`lookup`). The token counts follow the
+    module's conventions (``input_tokens`` exclude cache reads and writes; ``output_tokens`` include
+    ``reasoning_tokens``); ``when`` (default now) picks dated rates. Raises on bad counts, an
+    unknown tier or a malformed override; :func:`quote` never raises.
     """
-    factor = tier_factor(tier)  # an unknown tier is a mistake even when the model is unknown
-    price = lookup(model, overrides, base_model)
-    if price is None:
-        how = f"set Bedrock.prices[{model!r}] = {{'input_per_1k': ..., 'output_per_1k': ...}} to price it"
-        _note_once(model, f"no price known for model {model!r}: its cost_usd is NaN ({how})", PriceWarning)
+    priced = _price_call(model, input_tokens, output_tokens, overrides, tier, base_model, cache_read_tokens,
+                         cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, when)
+    if priced is None:
+        _note_once(model, _unknown_note(model), PriceWarning)
         return math.nan
-    on_demand = (input_tokens or 0) / 1000.0 * price.input_per_1k + (output_tokens or 0) / 1000.0 * price.output_per_1k
-    return on_demand * factor
+    return priced[0]
+
+
+def quote(model: str, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
+          cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, reasoning_tokens: int = 0,
+          overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand",
+          base_model: str | None = None, when: datetime | None = None) -> Quote:
+    """The cost of one call and what priced it; never raises (the bookkeeping of a call that
+    succeeded must not fail it).
+
+    ``Quote.source`` names the source and date (``genai-prices 0.2.5``, ``bundled table 2025-11-01``,
+    ``Bedrock.prices``; `` · batch 50%`` is added for the batch tier). An unknown model, a token
+    kind without a rate, or any pricing failure gives ``cost_usd=NaN``, ``source=None``, a ``note``
+    and one :class:`PriceWarning` line per model and cause. See the module docstring for what the
+    token counts mean.
+    """
+    try:
+        priced = _price_call(model, input_tokens, output_tokens, overrides, tier, base_model, cache_read_tokens,
+                             cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, when)
+    except _UnpricedTokens as exc:
+        note = f"{exc}: the cost_usd of {model!r} is NaN"
+        _note_once(f"{model}\0{exc}", note, PriceWarning)
+        return Quote(math.nan, None, tier=tier, note=note)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        cause = f"{type(exc).__name__}: {exc}"
+        note = f"pricing {model!r} failed ({cause}): its cost_usd is NaN; check Bedrock.prices"
+        _note_once(f"{model}\0{cause}", note, PriceWarning)
+        return Quote(math.nan, None, tier=tier, note=note)
+    if priced is None:
+        note = _unknown_note(model)
+        _note_once(model, note, PriceWarning)
+        return Quote(math.nan, None, tier=tier, note=note)
+    amount, price = priced
+    label = price.label if tier == "on_demand" else f"{price.label} · {tier} {tier_factor(tier):.0%}"
+    return Quote(amount, label, price, tier)
 
 
 def cost_or_nan(model: str, input_tokens: int, output_tokens: int,
                 overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand",
-                base_model: str | None = None) -> float:
-    """:func:`cost` that never raises: the bookkeeping of a call that succeeded must not fail it.
+                base_model: str | None = None, **usage: Any) -> float:
+    """:func:`cost` that never raises: :func:`quote`'s ``cost_usd``.
 
     A broken price table, a malformed ``Bedrock.prices`` entry (``bm.prices[m] = {...}`` edits the
     dict in place, past its validation) or any other pricing failure gives ``NaN`` and one
-    :class:`PriceWarning` line per model and cause.
+    :class:`PriceWarning` line per model and cause. ``usage`` takes :func:`quote`'s keyword counts.
     """
-    try:
-        return cost(model, input_tokens, output_tokens, overrides, tier, base_model)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        cause = f"{type(exc).__name__}: {exc}"
-        _note_once(f"{model}\0{cause}", f"pricing {model!r} failed ({cause}): its cost_usd is NaN; "
-                                         "check Bedrock.prices", PriceWarning)
-        return math.nan
+    return quote(model, input_tokens, output_tokens, overrides=overrides, tier=tier, base_model=base_model,
+                 **usage).cost_usd
 
 
 def _note_once(key: str, message: str, category: type[Warning]) -> None:
@@ -226,7 +606,11 @@ def format_usd(value: Any, unknown: str = "n/a") -> str:
 
 
 def check_overrides(value: Any) -> dict[str, dict[str, float]]:
-    """Validate a ``Bedrock.prices`` value; returns it normalised, raises ValueError with one line."""
+    """Validate a ``Bedrock.prices`` value; returns it normalised, raises ValueError with one line.
+
+    Each entry needs ``input_per_1k`` and ``output_per_1k`` (USD per 1,000 tokens, on-demand) and may
+    add ``cache_read_per_1k``, ``cache_write_per_1k`` and ``cache_write_1h_per_1k``.
+    """
     if not isinstance(value, Mapping):
         raise ValueError("Bedrock.prices must be a dict: model id -> {'input_per_1k': USD, 'output_per_1k': USD}")
     clean: dict[str, dict[str, float]] = {}
@@ -236,8 +620,12 @@ def check_overrides(value: Any) -> dict[str, dict[str, float]]:
         if not isinstance(entry, Mapping) or not {"input_per_1k", "output_per_1k"} <= set(entry):
             raise ValueError(f"Bedrock.prices[{model!r}] must be a dict with 'input_per_1k' and 'output_per_1k' "
                              f"(USD per 1,000 tokens), not {entry!r}")
+        unknown = set(entry) - {"input_per_1k", "output_per_1k", *_CACHE_KEYS}
+        if unknown:
+            raise ValueError(f"Bedrock.prices[{model!r}] has unknown key(s) {', '.join(map(repr, sorted(unknown)))}; "
+                             f"known: 'input_per_1k', 'output_per_1k', {', '.join(map(repr, _CACHE_KEYS))}")
         numbers = {}
-        for key in ("input_per_1k", "output_per_1k"):
+        for key in entry:
             number = entry[key]
             if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number) or number < 0:
                 raise ValueError(f"Bedrock.prices[{model!r}][{key!r}] must be a number >= 0 (USD per 1,000 tokens), "
@@ -247,7 +635,7 @@ def check_overrides(value: Any) -> dict[str, dict[str, float]]:
     return clean
 
 
-def table():
+def table() -> "pd.DataFrame":
     """The bundled prices as a DataFrame: ``model, name, input_per_1k, output_per_1k, as_of, source``."""
     import pandas as pd
 
@@ -256,3 +644,28 @@ def table():
              "output_per_1k": entry["output_per_1k"], "as_of": data["as_of"], "source": data["source"]}
             for model, entry in data["models"].items()]
     return pd.DataFrame(rows)
+
+
+def rates_table() -> "pd.DataFrame":
+    """Every Bedrock model either source prices, one row per source entry: ``model, name, source,
+    context_window, input_per_1m_usd, output_per_1m_usd, cache_read_per_1m_usd,
+    cache_write_per_1m_usd, cache_write_1h_per_1m_usd, long_context`` (today's rates; NaN where the
+    source has no rate). genai-prices' ids are its own (``regional.`` / ``global.`` entries)."""
+    import pandas as pd
+
+    _, aws, _ = _genai()
+    now = _now()
+    table_data = _table()
+    prices = [(info.name, _genai_price(info, now)) for info in aws.models]
+    prices += [(entry.get("name"), _table_price(key, entry, TABLE_SOURCE, table_data["as_of"]))
+               for key, entry in table_data["models"].items()]
+    rows = [{"model": p.model, "name": name, "source": p.label, "context_window": p.context_window,
+             "input_per_1m_usd": p.input_per_1m, "output_per_1m_usd": p.output_per_1m,
+             "cache_read_per_1m_usd": _per_1m(p.cache_read_per_1k),
+             "cache_write_per_1m_usd": _per_1m(p.cache_write_per_1k),
+             "cache_write_1h_per_1m_usd": _per_1m(p.cache_write_1h_per_1k), "long_context": p.long_context}
+            for name, p in prices]
+    frame = pd.DataFrame(rows)
+    frame["context_window"] = frame["context_window"].astype("Int64")
+    return frame
+

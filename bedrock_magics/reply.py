@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from .request import Request
+
 
 @dataclass
 class Reply:
@@ -64,6 +66,19 @@ class Reply:
         ``max_output_tokens``… all arrive as ``max_tokens``), so this is the one test to use.
         """
         return self.stop_reason == "max_tokens"
+
+    @classmethod
+    def failed(cls, request: "Request", latency_ms: float, *, error: Any = None, status: str = "error",
+               code: str | None = None, text: str = "") -> "Reply":
+        """The reply of a call that did not finish (``status`` ``"error"`` or ``"cancelled"``).
+
+        ``error`` (a ``BedrockError``, or any text) gives its one-line ``error``, ``error_code`` and
+        request id; ``text`` is what arrived before it stopped. The one builder of failed replies:
+        single calls, streams, DataFrame rows and cancelled cells all use it."""
+        return cls(text=text, model=request.model, region=request.region, endpoint=request.endpoint,
+                   api=request.api, latency_ms=latency_ms, status=status,
+                   error=str(error) if error is not None else None,
+                   error_code=code or getattr(error, "code", None), request_id=getattr(error, "request_id", None))
 
     def to_dict(self) -> dict[str, Any]:
         """The ledger's columns for this reply."""

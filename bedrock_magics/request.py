@@ -12,9 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-ENDPOINTS = ("runtime", "mantle")
-APIS = {"runtime": ("converse", "invoke", "chat", "responses"), "mantle": ("responses", "chat")}
-
 
 @dataclass(frozen=True)
 class ToolSpec:
@@ -65,3 +62,29 @@ class Request:
 def user_message(text: str) -> dict[str, Any]:
     """A user turn holding ``text``, in Converse's message shape."""
     return {"role": "user", "content": [{"text": text}]}
+
+
+def check_prompt(prompt: Any) -> str:
+    """``prompt`` if it can be sent; ``ValueError`` (one line) for a non-string or an empty one."""
+    if not isinstance(prompt, str):
+        raise ValueError(f"the prompt must be a string, not {type(prompt).__name__}")
+    if not prompt.strip():
+        raise ValueError("the prompt is empty: write it in the cell (or pass it to ask())")
+    return prompt
+
+
+@dataclass(frozen=True)
+class RequestTemplate:
+    """A request whose settings are resolved once, for many prompts (the rows of a ``--df`` run).
+
+    ``base`` is a resolved :class:`Request` whose last message is the user's prompt; :meth:`fill`
+    puts another prompt there, keeping everything before it (a conversation's history, ``messages``)
+    and every setting as resolved."""
+
+    base: Request
+
+    def fill(self, prompt: str) -> Request:
+        """The request for ``prompt`` (``ValueError``, one line, for an empty one)."""
+        check_prompt(prompt)
+        return replace(self.base, messages=self.base.messages[:-1] + (user_message(prompt),),
+                       extra=dict(self.base.extra))

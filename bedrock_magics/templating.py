@@ -29,9 +29,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .config import did_you_mean
+from .errors import did_you_mean
 
-__all__ = ["TemplateError", "render", "names", "check"]
+__all__ = ["TemplateError", "render", "names", "check", "as_text"]
 
 
 class TemplateError(ValueError):
@@ -81,7 +81,7 @@ def render(template: str, namespace: Mapping[str, Any], row: Mapping[str, Any] |
         elif kind == _LB:
             parts.append("{")
         elif kind == _COLUMN:
-            parts.append(_format(row[text], "", "{" + text + "}", where))  # type: ignore[index]
+            parts.append(_format(row[text], "", "{" + text + "}", where, text))  # type: ignore[index]
         else:
             parts.append(text)
     return "".join(parts)
@@ -214,15 +214,46 @@ def _fill(text: str, namespace: Mapping[str, Any], row: Mapping[str, Any] | None
         value = _index(value, index[1:-1], shown, where)
     conv = field.group("conv")
     if conv:
-        value = {"r": repr, "s": str, "a": ascii}[conv](value)
-    return _format(value, field.group("spec") or "", shown, where)
+        convert = {"r": repr, "s": str, "a": ascii}[conv]
+        try:
+            value = convert(value)
+        except Exception as exc:  # noqa: BLE001 - the user's __repr__/__str__ raised
+            raise TemplateError(_raised(f"{convert.__name__}() of {field.group('name')}", shown, where, exc)) from None
+    return _format(value, field.group("spec") or "", shown, where, field.group("name"))
 
 
-def _format(value: Any, spec: str, shown: str, where: str) -> str:
+def _format(value: Any, spec: str, shown: str, where: str, name: str) -> str:
+    """``format(value, spec)``; a failure is a one-line TemplateError naming the field and ``name``."""
     try:
         return format(value, spec)
     except (ValueError, TypeError) as exc:
-        raise TemplateError(f"can't format {shown} in {where}: {exc}") from None
+        raise TemplateError(f"can't format {shown} in {where}: {_text(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's __format__/__str__ raised
+        raise TemplateError(_raised(f"formatting {name}", shown, where, exc)) from None
+
+
+def as_text(value: Any, name: str, shown: str, where: str) -> str:
+    """``str(value)`` for the variable ``name`` written ``shown`` (``$x``) in ``where``; if the
+    object's own ``__str__`` raises, a one-line :class:`TemplateError` naming the variable."""
+    try:
+        return str(value)
+    except Exception as exc:  # noqa: BLE001 - the user's __str__ raised
+        raise TemplateError(_raised(f"str() of {name}", shown, where, exc)) from None
+
+
+def _raised(what: str, shown: str, where: str, exc: BaseException) -> str:
+    """One line for a template whose value's own code (``__str__``, ``__getitem__`` …) raised."""
+    return f"{shown} in {where}: {what} raised {type(exc).__name__}: {_text(exc)}"
+
+
+def _text(exc: BaseException, limit: int = 200) -> str:
+    """The first line of ``exc``'s message, shortened (its ``__str__`` is user code too)."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001
+        return "(an exception that can't be shown)"
+    line = text.strip().splitlines()[0] if text.strip() else "(no message)"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _lookup(name: str, namespace: Mapping[str, Any], row: Mapping[str, Any] | None, where: str) -> Any:
@@ -247,6 +278,9 @@ def _index(value: Any, key: str, field: str, where: str) -> Any:
             return value[candidate]
         except (KeyError, IndexError, TypeError):
             continue
+        except Exception as exc:  # noqa: BLE001 - the user's __getitem__ raised
+            name = field[1:].split("[")[0]
+            raise TemplateError(_raised(f"{name}[{key}]", field, where, exc)) from None
     shown = key if key[:1] in "'\"" else repr(key)
     raise TemplateError(f"{field} in {where}: {type(value).__name__} has no item {shown}") from None
 

@@ -46,10 +46,12 @@ MODEL = "us.amazon.nova-lite-v1:0"
 
 # The service process. It serves until its stdin closes, so it never outlives the benchmark.
 SERVICE = textwrap.dedent("""
-    import sys
+    import json, sys
     from bedrock_magics.local import LocalService
-    latency, state = float(sys.argv[1]), sys.argv[2]
+    latency, state, faults = float(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
     svc = LocalService(port=0, latency_ms=latency, state_dir=state).start()
+    if faults:
+        svc.faults.set(**faults)
     for name, value in svc.env.items():
         print(f"export {name}={value}", flush=True)
     print("ready", flush=True)
@@ -61,8 +63,9 @@ SERVICE = textwrap.dedent("""
 class Service:
     """The local service in a child process; ``env`` points clients at it."""
 
-    def __init__(self, latency_ms: float, state_dir: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVICE, str(latency_ms), state_dir],
+    def __init__(self, latency_ms: float, state_dir: str, **faults: object) -> None:
+        """``faults``: global fault settings (``Faults.set``), e.g. ``throttle_rpm=100``."""
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVICE, str(latency_ms), state_dir, json.dumps(faults)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.env: dict[str, str] = {}
         for line in self.proc.stdout:  # type: ignore[union-attr]

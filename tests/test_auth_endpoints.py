@@ -12,7 +12,8 @@ import pytest
 
 from bedrock_magics import endpoints
 from bedrock_magics.auth import Clients, redact, short_term_key
-from bedrock_magics.errors import BedrockError, explain
+from bedrock_magics.errors import BedrockError
+from bedrock_magics.explain import explain
 from bedrock_magics.local import credentials as local
 
 REGION = "us-east-1"

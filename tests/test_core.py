@@ -27,16 +27,6 @@ ROUTES = [
 ]
 
 
-@pytest.fixture
-def bm(local_service, tmp_path, monkeypatch):
-    """A Bedrock on the session's local service, with its own ledger; no AWS environment leaks in."""
-    for name in ("AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK", "AWS_REGION", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), retry_mode="standard")
-    bm.use_local(service=local_service)
-    yield bm
-    bm.close()
-
 
 @pytest.mark.parametrize("endpoint, api, model", ROUTES)
 def test_ask_on_every_endpoint_and_api(bm, endpoint, api, model):
@@ -84,22 +74,26 @@ def test_a_stream_cut_mid_way_fails_with_its_row(bm, local_service):
     assert row.status == "error" and row.error == str(info.value)
 
 
-def test_an_interrupted_call_is_recorded_as_cancelled(bm, local_service):
-    import os
-    import signal
+def test_an_interrupted_call_is_recorded_as_cancelled(bm, hold_calls):
     import threading
 
+    from conftest import interrupt_main_thread
+
     bm.ask("warm up")  # the clients exist, so the interrupt lands in the call itself
-    local_service.faults.set(latency_ms=3000)
-    # What the notebook's stop button does: SIGINT to the process, interrupting the blocked read.
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    door = hold_calls()  # the next request waits at the service until released
+
+    def stop_button() -> None:
+        if door.wait_until_held(1):  # the call is in flight: the request reached the service
+            interrupt_main_thread()
+
+    pressing = threading.Thread(target=stop_button)
+    pressing.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             bm.ask("a slow question")
     finally:
-        timer.cancel()
-        local_service.faults.clear()
+        door.release()
+        pressing.join()
     row = bm.usage().iloc[-1]
     assert row.status == "cancelled" and row.model == bm.model and len(bm.usage()) == 2
 
@@ -442,3 +436,49 @@ def test_family_of_reads_the_id_then_the_catalog(bm):
     assert bm.family_of(app_profile) is None  # not listed yet, and no listing without fetch
     assert bm.family_of(app_profile, fetch=True) == "nova"  # the catalog knows it routes to Nova Lite
     assert bm.family_of(app_profile) == "nova"  # from the list now cached
+
+
+def test_an_interrupted_stream_hands_scripts_the_cancelled_reply(bm):
+    from bedrock_magics.errors import Cancelled
+
+    pieces = bm.stream("echo: one two three four five six seven eight")
+    first = next(pieces)  # the call is under way: the interrupt lands inside it
+    with pytest.raises(Cancelled) as caught:
+        pieces.throw(KeyboardInterrupt())
+    stop = caught.value
+    assert isinstance(stop, KeyboardInterrupt)  # scripts and Run All stop as on any interrupt
+    assert stop.reply.status == "cancelled" and stop.reply.text == first  # the text that arrived
+    row = bm.usage().iloc[-1]
+    assert row.status == "cancelled" and row.model == stop.reply.model
+
+
+def test_dry_run_of_several_models_stacks_one_estimate_per_model(bm):
+    models = ["us.amazon.nova-lite-v1:0", "us.anthropic.claude-3-haiku-20240307-v1:0"]
+    result = bm.dry_run("How tall is Everest?", models=models, max_tokens=100)
+    assert list(result["model"]) == models
+    assert set(result.attrs["bedrock"]["models"]) == set(models)
+    assert (result["input_tokens"] > 0).all()
+    with pytest.raises(ValueError, match="given twice"):
+        bm.dry_run("hi", models=[models[0], models[0]])
+    assert len(bm.usage()) == 0  # nothing billable was sent
+
+
+def test_a_request_template_fills_in_prompts_exactly_as_request_resolves_them(bm):
+    def lookup(city: str) -> str:
+        """Look a city up."""
+        return city
+
+    bm.ask("echo: remembered", chat="t")
+    bm.ask("echo: server side", chat="s", endpoint="mantle")
+    earlier = [{"role": "user", "content": [{"text": "before"}]}, {"role": "assistant", "content": [{"text": "ok"}]}]
+    cases = [{}, {"model": "us.anthropic.claude-3-haiku-20240307-v1:0", "max_tokens": 50, "temperature": 0.2},
+             {"api": "invoke", "stop": ["END"], "system": "Be brief."}, {"chat": "t"}, {"chat": "s", "endpoint": "mantle"},
+             {"tools": [lookup]}, {"messages": earlier}, {"endpoint": "mantle", "api": "chat"}]
+    for options in cases:
+        template = bm.request_template(**options)
+        for prompt in ("What is 2 + 2?", "Name a colour."):
+            assert template.fill(prompt) == bm.request(prompt, **options), options
+    with pytest.raises(ValueError, match="the prompt is empty"):
+        bm.request_template().fill("   ")
+    with pytest.raises(ValueError, match="max_tokens"):
+        bm.request_template(max_tokens=-1)  # bad settings fail once, when the template is made

@@ -1,7 +1,7 @@
 """Every failure a user can meet becomes one line naming the cause and the fix.
 
 Real failures from the local Bedrock service (faults, bad credentials, unknown models, cut streams)
-through the real boto3 and openai clients, explained by ``errors.explain``.
+through the real boto3 and openai clients, explained by ``explain.explain``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 
 from bedrock_magics import routes
 from bedrock_magics.auth import Clients
-from bedrock_magics.errors import BedrockError, code_of, explain, one_line, status_of
+from bedrock_magics.errors import BedrockError, code_of, one_line, status_of
+from bedrock_magics.explain import explain
 from bedrock_magics.local import credentials as local
 from bedrock_magics.request import Request
 

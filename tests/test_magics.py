@@ -27,6 +27,7 @@ from bedrock_magics.local import credentials
 from bedrock_magics import magics as magics_module
 from bedrock_magics.magics import LOCAL_BANNER, current
 from bedrock_magics.reply import Reply
+from conftest import Hostile
 
 RUNTIME_MODEL = "us.amazon.nova-lite-v1:0"
 OPENAI_MODEL = "openai.gpt-oss-120b-1:0"  # served by runtime /openai/v1 too
@@ -782,3 +783,21 @@ def test_an_embedding_model_on_invoke_shows_its_vector_not_an_empty_answer(ip):
     assert "embedding of 1024 dimensions: [" in shown_text(captured)
     assert len(ip.user_ns["vec"].embedding) == 1024
     ip.user_ns.pop("vec", None)
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("%%bedrock --no-stream\necho: {bad}", "{bad} in the prompt: formatting bad raised RuntimeError: format failed"),
+    ("%%bedrock --no-stream\necho: {bad[0]}", "{bad[0]} in the prompt: bad[0] raised LookupError: getitem failed"),
+    ("%%bedrock -m $bad --no-stream\nhi", "$bad in the --model option: str() of bad raised RuntimeError: str failed"),
+    ("%%bedrock -s {bad} --no-stream\nhi",
+     "{bad} in the --system option: formatting bad raised RuntimeError: format failed"),
+    ("%%bedrock out --df frame\necho: {city}",
+     "{city} in the prompt: formatting city raised RuntimeError: format failed"),
+])
+def test_a_user_object_that_raises_in_a_template_is_one_usage_error_line(ip, code, expected):
+    ip.user_ns["bad"] = Hostile()
+    ip.user_ns["frame"] = pd.DataFrame({"city": [Hostile(), "Lima"]})
+    try:
+        assert usage_error(ip, code) == "UsageError: " + expected
+    finally:
+        ip.user_ns.pop("bad", None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bedrock_magics import modelids, prices
-from bedrock_magics.batch import _bare_model
+from bedrock_magics.dryrun import _bare_model
 from bedrock_magics.routes import codecs
 
 ACCOUNT = "arn:aws:bedrock:us-east-1:123456789012"

@@ -242,3 +242,25 @@ def test_help_reads_as_plain_text_with_dest_first():
         else:  # a usage too long for the column: its description starts the next line
             assert line.startswith("  %bedrock ") and not lines[i + 1][:column].strip(), line_help()
     assert "  %bedrock job status|collect NAME [--df FRAME]" in lines
+
+
+@pytest.mark.parametrize("line, option", [
+    ("-r us-east-1 -r us-west-2", "-r/--region"),
+    ("-r us-east-1 --region us-west-2", "-r/--region"),  # the short and the long form are one option
+    ("-e mantle -e runtime", "-e/--endpoint"),
+    ("--max-tokens 5 --max-tokens 6", "--max-tokens"),
+    ("-s 'Be brief.' --system 'Be long.'", "-s/--system"),
+    ("--stream --stream", "--stream"),
+    ("-q -q", "-q/--quiet"),
+    ("--chat a --chat", "--chat"),
+    ("--df reviews --df reviews --out x", "--df"),
+])
+def test_an_option_given_twice_is_one_usage_error_line_not_last_wins(line, option):
+    assert error(line) == f"%%bedrock: {option} given twice; give it once (only -m and --stop may repeat)"
+
+
+def test_repeatable_options_still_repeat_and_sub_commands_refuse_repeats_too():
+    o = parse_cell("-m a -m b --model c --stop X --stop Y", NS)
+    assert o.models == ["a", "b", "c"] and o.stop == ["X", "Y"]
+    assert error("models -r us-east-1 -r us-west-2", line_mode=True) == "%bedrock models: -r/--region given twice; give it once"
+    assert parse_cell("-r us-east-1", NS).region == "us-east-1"  # the parser is reused: nothing carries over

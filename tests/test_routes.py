@@ -16,7 +16,7 @@ import pytest
 
 from bedrock_magics import routes
 from bedrock_magics.auth import Clients
-from bedrock_magics.errors import explain
+from bedrock_magics.explain import explain
 from bedrock_magics.local import credentials as local
 from bedrock_magics.local import tokens
 from bedrock_magics.reply import Reply
@@ -84,14 +84,31 @@ ROUTE_MODELS = {("runtime", "converse"): GPT_RUNTIME, ("runtime", "invoke"): GPT
                 ("mantle", "chat"): GPT_MANTLE, ("mantle", "responses"): GPT_MANTLE}
 
 
-def test_importing_routes_imports_no_route_module_or_sdk():
-    # %load_ext must stay fast: route modules (and boto3/openai) load when a call first needs them.
+def test_importing_routes_imports_no_sdk_and_builds_the_route_table():
+    # %load_ext must stay fast: the route modules are plain Python (the route table is read from
+    # their declarations), and boto3/openai load only when a call first needs a client.
     code = ("import sys, bedrock_magics.routes as r\n"
-            "print(sorted(m for m in sys.modules if m.startswith('bedrock_magics.routes.') or m in ('boto3', 'openai')))\n"
-            "r.get('runtime', 'converse')\n"
-            "print('bedrock_magics.routes.converse' in sys.modules)\n")
+            "print(sorted(m for m in ('boto3', 'botocore', 'openai', 'httpx', 'numpy', 'pandas') if m in sys.modules))\n"
+            "print(r.get('runtime', 'converse') is sys.modules['bedrock_magics.routes.converse'])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "True"], out.stdout + out.stderr
+
+
+def test_the_route_table_is_what_the_route_modules_declare():
+    from bedrock_magics.routes import chat, converse, invoke, responses
+
+    assert routes.APIS == {"runtime": ("converse", "invoke", "chat", "responses"), "mantle": ("responses", "chat")}
+    assert routes.DEFAULT_APIS == {"runtime": "converse", "mantle": "responses"}
+    assert routes.INVOCATION_TYPES == {"converse": "Converse", "invoke": "InvokeModel"}
+    assert [routes.client_kind(a) for a in ("converse", "invoke", "chat", "responses", "embed")] == \
+        ["bedrock-runtime", "bedrock-runtime", "openai", "openai", "bedrock-runtime"]
+    assert [(e, a) for e, a in routes.SUPPORTED if routes.uses_server_state(e, a)] == [("mantle", "responses")]
+    for module in (chat, converse, invoke, responses):
+        for route in (r for r in routes.TABLE if r.api == module.API):
+            assert route.module is module and route.label == module.LABEL and route.client == module.CLIENT
+    assert routes.batch_route("Converse") is converse and routes.batch_route("InvokeModel") is invoke
+    with pytest.raises(ValueError, match="records are Converse or InvokeModel bodies, not .Chat."):
+        routes.batch_route("Chat")
 
 
 def test_supported_pairs():

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from bedrock_magics.templating import TemplateError, check, names, render
+from conftest import Hostile
 
 NS = {
     "topic": "tides",
@@ -176,3 +177,24 @@ def test_templating_is_plain_python_and_its_errors_are_value_errors():
             "    print(type(exc).__name__, 'IPython' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["TemplateError", "False"], out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("{bad}", "{bad} in the prompt: formatting bad raised RuntimeError: format failed"),
+    ("{bad:>10}", "{bad:>10} in the prompt: formatting bad raised RuntimeError: format failed"),
+    ("{bad!r}", "{bad!r} in the prompt: repr() of bad raised RuntimeError: repr failed"),
+    ("{bad!s}", "{bad!s} in the prompt: str() of bad raised RuntimeError: str failed"),
+    ("{bad!a}", "{bad!a} in the prompt: ascii() of bad raised RuntimeError: repr failed"),
+    ("{bad[1]}", "{bad[1]} in the prompt: bad[1] raised LookupError: getitem failed"),
+    ("{bad['k']}", "{bad['k']} in the prompt: bad['k'] raised LookupError: getitem failed"),
+])
+def test_a_user_object_whose_own_code_raises_is_one_line_naming_the_variable(template, expected):
+    with pytest.raises(TemplateError) as info:
+        render("Look: " + template, {"bad": Hostile()})
+    assert str(info.value) == expected
+
+
+def test_a_row_value_whose_own_code_raises_is_one_line_naming_the_column():
+    with pytest.raises(TemplateError) as info:
+        render("{review text} and {n}", {}, row={"review text": Hostile(), "n": 1})
+    assert str(info.value) == "{review text} in the prompt: formatting review text raised RuntimeError: format failed"

@@ -31,10 +31,15 @@ class S3Server:
         class _Server(TrackedThreadingMixIn, ThreadedWSGIServer):
             thread_name = "bedrock-local-s3-connection"
 
+        class _Handler(MotoRequestHandler):
+            # S3 keeps connections alive; moto's HTTP/1.0 handler closed each one after its reply, so a
+            # client's connection (and its thread) vanished at a moment nobody could wait for.
+            protocol_version = "HTTP/1.1"
+
         # werkzeug logs every S3 request to stderr; the service's output is its own.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = _Server(host, port, DomainDispatcherApplication(create_backend_app),
-                               handler=MotoRequestHandler)
+                               handler=_Handler)
         bound_host, bound_port = self._server.server_address[:2]
         self.url = f"http://{bound_host}:{bound_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},

@@ -1,12 +1,13 @@
 """One module per wire API, each with ``send(client, request) -> Reply`` and
-``stream(client, request) -> Iterator[str | Reply]`` (text deltas, then the final Reply).
+``stream(client, request) -> Iterator[str | Reply]`` (text deltas, then the final Reply), and the one
+route table built from what each module declares it serves.
 
-``get(endpoint, api)`` returns the module; ``SUPPORTED`` lists the valid (endpoint, api) pairs;
-``client_kind(api)`` says which ``auth.Clients.get`` kind the module expects.
-
-Route modules are imported by ``get`` on first use, not here: ``import bedrock_magics.routes`` stays
-cheap (``%load_ext`` must not pay for wire code it may never use). Import a module directly
-(``from bedrock_magics.routes import converse``) to reach its helpers.
+Each route module declares ``API``, ``LABEL``, ``CLIENT`` (the ``auth.Clients`` kind it takes),
+``ENDPOINTS``, ``DEFAULT_ON`` (the endpoints whose API it is unless one is chosen),
+``SERVER_STATE`` (the endpoints that keep a conversation server-side), ``BATCH_TYPE`` (the batch
+inference job's ``modelInvocationType`` for its body, or None) and ``CAPABILITIES``. Everything
+else reads the table here (:data:`TABLE`, :data:`APIS`, :data:`DEFAULT_APIS`, :func:`get`, ...):
+adding an API means adding its module and naming it in ``_MODULES``.
 
 Conventions for ``Request.extra`` understood by every route: ``"body"`` — extra wire fields merged
 into the request (e.g. ``{"top_k": 50}`` for an Anthropic InvokeModel body, ``{"store": False}`` for
@@ -16,28 +17,74 @@ catalog's ``family``); embedding options are listed in ``routes.embed``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
 
-SUPPORTED: tuple[tuple[str, str], ...] = (
-    ("runtime", "converse"), ("runtime", "invoke"), ("runtime", "chat"), ("runtime", "responses"),
-    ("mantle", "responses"), ("mantle", "chat"),
-)
+from . import chat, converse, invoke, responses
+
+__all__ = ["ALL_APIS", "APIS", "DEFAULT_APIS", "ENDPOINTS", "INVOCATION_TYPES", "LABELS", "SUPPORTED", "TABLE", "Route",
+           "batch_route", "client_kind", "get", "uses_server_state"]
+
+#: The endpoints, in the order they are offered.
+ENDPOINTS = ("runtime", "mantle")
+# The route modules, in the order their APIs are offered (an endpoint's default API comes first).
+_MODULES = (converse, invoke, chat, responses)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One (endpoint, API) pair and what its module declares about it."""
+
+    endpoint: str
+    api: str
+    module: ModuleType
+    label: str
+    client: str
+    default: bool
+    server_state: bool
+    batch_type: str | None
+    capabilities: frozenset[str]
+
+
+def _table() -> tuple[Route, ...]:
+    routes = [Route(endpoint, m.API, m, m.LABEL, m.CLIENT, endpoint in m.DEFAULT_ON, endpoint in m.SERVER_STATE,
+                    m.BATCH_TYPE if endpoint == "runtime" else None, m.CAPABILITIES)
+              for endpoint in ENDPOINTS for m in _MODULES if endpoint in m.ENDPOINTS]
+    return tuple(sorted(routes, key=lambda r: (ENDPOINTS.index(r.endpoint), not r.default)))
+
+
+#: Every (endpoint, API) route, endpoint by endpoint, each endpoint's default first.
+TABLE: tuple[Route, ...] = _table()
+#: ``endpoint -> the APIs it serves`` (default first).
+APIS: dict[str, tuple[str, ...]] = {e: tuple(r.api for r in TABLE if r.endpoint == e) for e in ENDPOINTS}
+#: Every API, in the order they are offered.
+ALL_APIS: tuple[str, ...] = tuple(dict.fromkeys(r.api for r in TABLE))
+#: ``endpoint -> its API unless one is chosen``.
+DEFAULT_APIS: dict[str, str] = {r.endpoint: r.api for r in TABLE if r.default}
+#: ``api -> how it is labelled`` (the picker's dropdown).
+LABELS: dict[str, str] = {r.api: r.label for r in TABLE}
+#: The valid (endpoint, api) pairs.
+SUPPORTED: tuple[tuple[str, str], ...] = tuple((r.endpoint, r.api) for r in TABLE)
+#: ``api -> modelInvocationType`` of a batch inference job whose records carry that API's body.
+INVOCATION_TYPES: dict[str, str] = {r.api: r.batch_type for r in TABLE if r.batch_type}
+_CLIENT_KIND = {**{r.api: r.client for r in TABLE}, "embed": "bedrock-runtime"}  # routes.embed.CLIENT
 # Embeddings ride on InvokeModel (``invoke`` delegates to ``embed`` for embedding models); the
 # module is reachable directly as ("runtime", "embed") too.
-_EXTRA = (("runtime", "embed"),)
-_CLIENT_KIND = {"converse": "bedrock-runtime", "invoke": "bedrock-runtime", "embed": "bedrock-runtime",
-                "chat": "openai", "responses": "openai"}
+_DIRECT = {("runtime", "embed"): "embed"}  # loaded on first use
 
 
 def get(endpoint: str, api: str) -> ModuleType:
     """The route module for ``api`` on ``endpoint``; ``ValueError`` (one line) for other pairs."""
-    if (endpoint, api) not in SUPPORTED + _EXTRA:
-        valid = ", ".join(a for e, a in SUPPORTED if e == endpoint)
-        if valid:
-            raise ValueError(f"the {endpoint} endpoint has no {api!r} API; choose one of: {valid}")
-        raise ValueError(f"unknown endpoint {endpoint!r}; choose runtime or mantle")
-    return import_module(f"{__name__}.{api}")
+    for route in TABLE:
+        if (route.endpoint, route.api) == (endpoint, api):
+            return route.module
+    if (endpoint, api) in _DIRECT:
+        return import_module(f"{__name__}.{_DIRECT[(endpoint, api)]}")
+    valid = ", ".join(APIS.get(endpoint, ()))
+    if valid:
+        raise ValueError(f"the {endpoint} endpoint has no {api!r} API; choose one of: {valid}")
+    raise ValueError(f"unknown endpoint {endpoint!r}; choose {' or '.join(ENDPOINTS)}")
 
 
 def client_kind(api: str) -> str:
@@ -46,3 +93,16 @@ def client_kind(api: str) -> str:
         return _CLIENT_KIND[api]
     except KeyError:
         raise ValueError(f"unknown API {api!r}") from None
+
+
+def uses_server_state(endpoint: str, api: str) -> bool:
+    """True for the routes that keep a conversation server-side (``previous_response_id``)."""
+    return any(r.server_state for r in TABLE if (r.endpoint, r.api) == (endpoint, api))
+
+
+def batch_route(invocation_type: str) -> ModuleType:
+    """The route module whose body a batch job's records carry (``InvokeModel`` or ``Converse``)."""
+    for route in TABLE:
+        if route.batch_type == invocation_type:
+            return route.module
+    raise ValueError(f"batch job records are {' or '.join(INVOCATION_TYPES.values())} bodies, not {invocation_type!r}")

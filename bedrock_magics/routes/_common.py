@@ -12,10 +12,25 @@ import json
 import re
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from ..errors import BedrockError
 from ..reply import Reply
 from ..request import Request
+
+
+@dataclass
+class Decoded:
+    """What a response body (or an assembled stream) says, in wire-neutral terms."""
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    stop: Any = None  # the wire's own stop reason
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    response_id: str | None = None
+
 
 # Every wire's stop/finish reason, lower-cased, -> Converse's vocabulary.
 _STOP = {
@@ -194,8 +209,6 @@ def stream_request_id(stream: Any) -> str | None:
 def incomplete_stream(what: str, request_id: str | None) -> Exception:
     """The error to raise when ``what`` (``"The ConverseStream response"``) ended before the
     model finished: no stop reason and no usage arrived, so the answer may be partial."""
-    from ..errors import BedrockError
-
     return BedrockError(f"{what} ended before the model finished.", code="IncompleteStream", request_id=request_id,
                         hint="Retry the call; if it keeps happening try without --stream.")
 
@@ -205,7 +218,7 @@ def stream_errors(request_id: str | None, client: Any = None) -> Iterator[None]:
     """Tag an exception raised while reading a stream with the call's request id and endpoint.
 
     A connection cut mid-stream surfaces as a bare transport error that knows neither; the tags
-    let ``errors.explain`` name them (attributes ``bedrock_request_id``/``bedrock_endpoint_url``).
+    let ``explain.explain`` name them (attributes ``bedrock_request_id``/``bedrock_endpoint_url``).
     """
     try:
         yield

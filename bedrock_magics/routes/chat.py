@@ -15,6 +15,14 @@ from ..request import Request
 from . import _common as c
 
 API = "chat"
+# What this route serves, read by routes/__init__ into the one route table.
+LABEL = "Chat Completions"
+CLIENT = "openai"
+ENDPOINTS = ("runtime", "mantle")
+DEFAULT_ON: tuple[str, ...] = ()
+SERVER_STATE: tuple[str, ...] = ()
+BATCH_TYPE = None
+CAPABILITIES = frozenset({"stream", "tools"})
 
 
 def chat_params(request: Request) -> dict[str, Any]:

@@ -10,7 +10,7 @@ Families (bedrock-protocols.md §3.6): ``anthropic`` (Messages), ``nova`` (messa
 Completions body; also DeepSeek, Qwen, AI21 and other OpenAI-style bodies); the embedding families
 ``titan-embed`` and ``cohere-embed`` are handled by ``routes.embed``.
 
-``family_of(model_id)`` reads the family from a model id, an inference-profile id (``us.``,
+``modelids.family_of(model_id)`` reads the family from a model id, an inference-profile id (``us.``,
 ``eu.``, ``apac.``, ``jp.``, ``au.``, ``ca.``, ``global.``, ``us-gov.``) or an ARN
 (``…/foundation-model/ID``, ``…/inference-profile/ID``, custom-model ARNs that embed their base
 model). ARNs that do not name their model (provisioned models, application inference profiles,
@@ -21,71 +21,23 @@ Converse, and warns once; pass ``request.extra["family"]`` (the catalog knows it
 from __future__ import annotations
 
 import json
-import re
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..modelids import base_model_id
+from ..errors import Note
+from ..modelids import EMBED_FAMILIES, family_of
 from ..request import Request
 from . import _common as c
+from ._common import Decoded
+from .converse import converse_kwargs
 
-TEXT_FAMILIES = ("anthropic", "nova", "titan-text", "llama", "mistral", "mistral-chat", "cohere-command", "gpt-oss")
-EMBED_FAMILIES = ("titan-embed", "cohere-embed")
 #: Anthropic's Messages body requires max_tokens; Converse's own default for Claude models is 4096.
 DEFAULT_MAX_TOKENS = 4096
-
-_MISTRAL_CHAT = re.compile(r"mistral-large-(24(07|11)|3)|pixtral|mistral-small-2[45]|ministral|magistral|devstral|"
-                           r"mistral-medium")
-
-
-def family_of(model_id: str) -> str | None:
-    """The body family of ``model_id`` (see the module docstring), or ``None`` when unknown."""
-    mid = (base_model_id(model_id) or "").lower()
-    if not mid:
-        return None
-    provider, _, name = mid.partition(".")
-    if provider == "anthropic":
-        return "anthropic"
-    if provider == "amazon":
-        if name.startswith("nova-canvas") or name.startswith("nova-reel") or name.startswith("titan-image"):
-            return "image"
-        if name.startswith("nova-sonic"):
-            return "speech"
-        if name.startswith("nova"):
-            return "nova"
-        if name.startswith("titan-embed"):
-            return "titan-embed"
-        if name.startswith("titan-text") or name.startswith("titan-tg1"):
-            return "titan-text"
-        return None
-    if provider == "meta":
-        return "llama"
-    if provider == "mistral":
-        return "mistral-chat" if _MISTRAL_CHAT.search(name) else "mistral"
-    if provider == "cohere":
-        return "cohere-embed" if name.startswith("embed") else "cohere-command"
-    if provider in ("openai", "deepseek", "qwen", "ai21", "moonshotai", "moonshot", "zai", "minimax", "google",
-                    "nvidia", "writer"):
-        return "gpt-oss"
-    return None
 
 
 # --------------------------------------------------------------------------------------------------
 # Decoded responses and stream state
 # --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Decoded:
-    """What a response body (or an assembled stream) says, in wire-neutral terms."""
-
-    text: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    stop: Any = None  # the wire's own stop reason
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    response_id: str | None = None
 
 
 class StreamState:
@@ -253,8 +205,6 @@ class Nova(Codec):
     family = "nova"
 
     def encode(self, request: Request) -> dict[str, Any]:
-        from .converse import converse_kwargs
-
         kwargs = converse_kwargs(request)
         body: dict[str, Any] = {"schemaVersion": "messages-v1", "messages": kwargs["messages"]}
         for key in ("system", "inferenceConfig", "toolConfig"):
@@ -690,8 +640,6 @@ def codec_for(model_id: str, family: str | None = None) -> Codec:
         raise UnsupportedFamilyError(f"{model_id} does not generate text ({family} model); this package sends text prompts")
     if model_id not in _warned:
         _warned.add(model_id)
-        from ..errors import Note
-
         warnings.warn(
             f"InvokeModel: the body format of {model_id} is unknown (an ARN that does not name its model); "
             "sending a Converse-shaped (Amazon Nova) body. Use --api converse, or run %bedrock models first "

@@ -6,13 +6,22 @@ the stream is read through botocore's event-stream parser (``response["stream"]`
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
+from ._common import Decoded
 
 API = "converse"
+# What this route serves, read by routes/__init__ into the one route table.
+LABEL = "Converse"
+CLIENT = "bedrock-runtime"  # the auth.Clients kind it takes
+ENDPOINTS = ("runtime",)
+DEFAULT_ON = ("runtime",)  # the endpoints' API unless one is chosen
+SERVER_STATE: tuple[str, ...] = ()  # endpoints that keep the conversation server-side
+BATCH_TYPE = "Converse"  # CreateModelInvocationJob's modelInvocationType for records in this body
+CAPABILITIES = frozenset({"stream", "tools", "count_tokens"})
 
 
 def converse_kwargs(request: Request) -> dict[str, Any]:
@@ -121,3 +130,38 @@ def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any])
             state["extra"] = event["messageStop"].get("additionalModelResponseFields")
         elif "metadata" in event:
             state["usage"], state["metrics"] = event["metadata"].get("usage"), event["metadata"].get("metrics")
+
+
+def count_tokens_input(request: Request) -> dict[str, Any]:
+    """CountTokens' ``input.converse``: the Converse request the call would send, minus what
+    CountTokens does not take (model id, inference settings) — so tool schemas and a conversation's
+    history are counted exactly as they will be billed."""
+    body = converse_kwargs(request)
+    return {key: body[key] for key in ("messages", "system", "toolConfig", "additionalModelRequestFields")
+            if key in body}
+
+
+# -- batch inference job records (CreateModelInvocationJob with modelInvocationType "Converse") --------
+
+
+def record_encoder(first: Request, family: str | None = None,
+                   notes: list[str] | None = None) -> Callable[[Request], dict[str, Any]]:
+    """``request -> modelInput`` of a batch job record: the Converse request minus the model id (the
+    job names the model). ``first``, ``family`` and ``notes`` matter only to InvokeModel bodies."""
+    def converse_body(request: Request) -> dict[str, Any]:
+        body = converse_kwargs(request)
+        del body["modelId"]
+        return body
+
+    return converse_body
+
+
+def record_decoder(model: str, family: str | None = None) -> Callable[[dict[str, Any]], Decoded]:
+    """``modelOutput -> Decoded`` of a batch job record (a Converse response)."""
+    def converse_output(output: dict[str, Any]) -> Decoded:
+        usage = output.get("usage") or {}
+        message = (output.get("output") or {}).get("message") or {}
+        return Decoded(text=c.text_of(message), stop=output.get("stopReason"),
+                       input_tokens=usage.get("inputTokens"), output_tokens=usage.get("outputTokens"))
+
+    return converse_output

@@ -15,11 +15,14 @@ from typing import Any, Iterator
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
-from . import codecs
+from ..modelids import family_of
 
 # Not "embed": every route module's API is the wire API written to Reply.api and the ledger's api
 # column, and embeddings are InvokeModel calls (``invoke`` delegates here for embedding models).
 API = "invoke"
+# Reached through ``invoke`` (embedding models) or directly as ("runtime", "embed"); not an API of
+# its own in the route table (see routes/__init__).
+CLIENT = "bedrock-runtime"
 
 
 def _titan_body(request: Request, text: str) -> dict[str, Any]:
@@ -48,7 +51,7 @@ def send(client: Any, request: Request) -> Reply:
     """Embed the prompt (or ``extra["texts"]``); the vector(s) in ``Reply.embedding``."""
     import numpy as np
 
-    family = request.extra.get("family") or codecs.family_of(request.model)
+    family = request.extra.get("family") or family_of(request.model)
     texts = list(request.extra.get("texts") or [request.prompt])
     clock = c.Clock()
     vectors, tokens, raws, request_id = [], 0, [], None
@@ -68,7 +71,9 @@ def send(client: Any, request: Request) -> Reply:
             request_id = meta.get("RequestId")
         raws = raws[0] if len(raws) == 1 else raws
     else:
-        raise codecs.UnsupportedFamilyError(
+        from .codecs import UnsupportedFamilyError  # the body codecs load on first use
+
+        raise UnsupportedFamilyError(
             f"{request.model} is not an embedding model this package knows (Titan Text Embeddings, Cohere Embed)")
     array = np.asarray(vectors, dtype=np.float32)
     if request.extra.get("texts") is None:

@@ -9,18 +9,29 @@ when those are missing. Streams are read through botocore's event-stream parser.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from ..modelids import EMBED_FAMILIES, family_of
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
-from . import codecs, embed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import codecs
 
 API = "invoke"
+# What this route serves, read by routes/__init__ into the one route table.
+LABEL = "InvokeModel"
+CLIENT = "bedrock-runtime"
+ENDPOINTS = ("runtime",)
+DEFAULT_ON: tuple[str, ...] = ()
+SERVER_STATE: tuple[str, ...] = ()
+BATCH_TYPE = "InvokeModel"
+CAPABILITIES = frozenset({"stream", "tools", "embed"})
 
 
 def _family(request: Request) -> str | None:
-    return request.extra.get("family") or codecs.family_of(request.model)
+    return request.extra.get("family") or family_of(request.model)
 
 
 def _body(codec: codecs.Codec, request: Request) -> bytes:
@@ -39,8 +50,14 @@ def _header_int(headers: dict[str, str], name: str) -> int | None:
 
 def send(client: Any, request: Request) -> Reply:
     """One InvokeModel call (embedding models are delegated to ``embed.send``)."""
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
+
     family = _family(request)
-    if family in codecs.EMBED_FAMILIES:
+    if family in EMBED_FAMILIES:
+        from . import embed  # embeddings' wire code loads with the first embedding call
+
         return embed.send(client, request)
     codec = codecs.codec_for(request.model, family)
     body = _body(codec, request)
@@ -64,8 +81,14 @@ def send(client: Any, request: Request) -> Reply:
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     """InvokeModelWithResponseStream: text deltas, then the final Reply (``streamed=True``)."""
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
+
     family = _family(request)
-    if family in codecs.EMBED_FAMILIES:
+    if family in EMBED_FAMILIES:
+        from . import embed  # embeddings' wire code loads with the first embedding call
+
         yield from embed.stream(client, request)
         return
     codec = codecs.codec_for(request.model, family)
@@ -94,3 +117,48 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     raw = {"chunks": chunks, "contentType": response.get("contentType")}
     yield c.reply(request, API, text=decoded.text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=clock.ms,
                   request_id=request_id, response_id=decoded.response_id, tool_calls=decoded.tool_calls, streamed=True)
+
+
+# -- batch inference job records (CreateModelInvocationJob, modelInvocationType "InvokeModel") -------
+
+
+def record_encoder(first: Request, family: str | None = None,
+                   notes: list[str] | None = None) -> Callable[[Request], dict[str, Any]]:
+    """``request -> modelInput`` for every record of a job (the first row's request picks the codec).
+
+    ``family`` is the InvokeModel body family (``Bedrock.family_of``); when it is unknown the records
+    carry the Converse-shaped (Nova) body, and a line saying so is added to ``notes``."""
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
+
+    family = first.extra.get("family") or family
+    if family is None:
+        # codec_for would warn with a traceback-style line; say it once, as a note, instead.
+        codec: codecs.Codec = codecs.Fallback()
+        if notes is not None:
+            notes.append(f"the InvokeModel body format of {first.model} is unknown: the records carry the "
+                         "Converse-shaped (Amazon Nova) body; use --api converse (api='converse') to be sure")
+    else:
+        codec = codecs.codec_for(first.model, family)  # UnsupportedFamilyError: a ValueError
+
+    def invoke_body(request: Request) -> dict[str, Any]:
+        body = codec.encode(request)
+        body.update(request.extra.get("body") or {})  # caller's extra wire fields, as send() does
+        return body
+
+    return invoke_body
+
+
+def record_decoder(model: str, family: str | None = None) -> "Callable[[dict[str, Any]], codecs.Decoded] | None":
+    """``modelOutput -> Decoded`` of a job's records (None: embedding models, whose output is no text).
+
+    ``family`` is the body family (``Bedrock.family_of``); unknown, the output is decoded by its shape."""
+    from . import (
+        codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
+    )
+
+    family = family or family_of(model)
+    if family is None:
+        return codecs.Fallback().decode  # recognises each family's output by its fields
+    return None if family in EMBED_FAMILIES else codecs.codec_for(model, family).decode

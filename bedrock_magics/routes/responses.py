@@ -16,11 +16,20 @@ import json
 from contextlib import closing
 from typing import Any, Iterator
 
+from ..errors import BedrockError
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
 
 API = "responses"
+# What this route serves, read by routes/__init__ into the one route table.
+LABEL = "Responses"
+CLIENT = "openai"
+ENDPOINTS = ("runtime", "mantle")
+DEFAULT_ON = ("mantle",)
+SERVER_STATE = ("mantle",)  # mantle keeps the conversation: a turn sends previous_response_id
+BATCH_TYPE = None
+CAPABILITIES = frozenset({"stream", "tools"})
 
 
 def input_items(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,8 +124,6 @@ def send(client: Any, request: Request) -> Reply:
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     """Streamed Responses: ``response.output_text.delta`` texts, then the final Reply (``streamed=True``)."""
-    from ..errors import BedrockError
-
     clock = c.Clock()
     events = client.responses.create(**response_params(request), stream=True)
     request_id = c.stream_request_id(events)

@@ -1,0 +1,104 @@
+"""The table modes of a ``%%bedrock`` cell, each one call of the Python API: compare, map, embed,
+batch job, dry run (:data:`MODES`); and what a cell's ``--profile`` and an interrupted run do.
+
+IPython glue for :mod:`~bedrock_magics.magics`, which picks the mode (:func:`mode_of`) and shows
+the result; a single prompt (streamed) stays in the magic.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from . import options
+from .core import Bedrock
+
+__all__ = ["MODES", "Run", "batch_interrupted", "cell_profile", "mode_of"]
+
+
+@dataclass
+class Run:
+    """A table-mode cell, resolved: the frame (None: one prompt), its template and the settings."""
+
+    frame: Any
+    template: str
+    ns: Any
+    out: str
+    settings: dict[str, Any]
+    common: dict[str, Any]  # settings plus namespace, concurrency and progress
+
+
+def _job(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
+    from . import jobs  # loaded on first use, like every feature module (see core)
+
+    return jobs.submit_job(bm, run.frame, run.template, s3_uri=opts.job, role_arn=opts.role, out=run.out,
+                           namespace=run.ns, progress=not opts.quiet, **run.settings)
+
+
+def _dry_run(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
+    """One estimate, or one per model for ``-m A -m B``; of the request the real call would send
+    (tools and conversation history included)."""
+    what = (run.template,) if run.frame is None else (run.frame, run.template)
+    return bm.dry_run(*what, models=opts.models if len(opts.models) > 1 else None,
+                      **dict(run.common, tools=opts.tools or None, chat=opts.chat))
+
+
+def _embed(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
+    return bm.embed(run.frame, opts.embed, out=opts.out, model=run.settings.get("model"), region=opts.region,
+                    concurrency=opts.concurrency, use_cache=opts.cache, progress=not opts.quiet)
+
+
+def _compare(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
+    return bm.compare(run.template, models=opts.models, frame=run.frame, out=run.out,
+                      use_cache=None if run.frame is None else opts.cache, **run.common)
+
+
+def _map(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
+    return bm.map(run.frame, run.template, out=run.out, use_cache=opts.cache, **run.common)
+
+
+#: The table modes of a cell: mode -> ``callable(bm, opts, run)``. ``single`` (one prompt, shown
+#: as it streams) is :meth:`BedrockMagics._ask`.
+MODES: dict[str, Callable[[Bedrock, options.CellOptions, Run], Any]] = {
+    "job": _job, "dry_run": _dry_run, "embed": _embed, "compare": _compare, "map": _map}
+
+
+def mode_of(opts: options.CellOptions) -> str:
+    """The cell's mode: ``job`` (even with --dry-run), ``dry_run``, else ``options``' own mode."""
+    return "dry_run" if opts.dry_run and opts.mode != "job" else opts.mode
+
+
+@contextmanager
+def cell_profile(bm: Any, profile: str | None) -> Iterator[None]:
+    """``--profile P``: that AWS profile for this cell only.
+
+    Set and restored quietly (``Bedrock._quietly``): a line option must not leave ``%bedrock status``
+    saying the profile was "set in Python"; a region that follows the profile follows it back.
+    ``_quietly`` is private to the settings class and has no public twin yet; the magic is the one
+    caller outside ``config``, so it reaches in rather than widening the public API.
+    """
+    before = bm.profile
+    if profile is None or profile == before:
+        yield
+        return
+    with bm._quietly():
+        bm.profile = profile
+    try:
+        yield
+    finally:
+        with bm._quietly():
+            bm.profile = before
+
+
+def batch_interrupted(opts: options.CellOptions, stop: Any) -> list[str]:
+    """What an interrupted table run shows: the run's summary (unless it was printed already) and
+    where the partial result is. ``stop`` is a ``batch.BatchInterrupted``."""
+    lines = [f"KeyboardInterrupt: {stop.summary}"] if opts.quiet else []
+    where = f"partial results in {opts.dest}" if opts.dest else "the partial results were not kept (no DEST)"
+    resumes = opts.cache and opts.df is not None
+    again = "run the cell again to finish: answered rows are not sent again" if resumes else \
+        "run the cell again to start over"
+    first = "" if lines else "KeyboardInterrupt: "
+    lines.append(f"{first}interrupted; {where} (the rest marked cancelled); {again}")
+    return lines

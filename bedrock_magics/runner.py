@@ -1,0 +1,453 @@
+"""The one runner of DataFrame runs: a bounded thread pool, client-side pacing, resume from the
+reply cache, Ctrl-C handling, and the counts of what a run did.
+
+Everything here takes a :class:`~bedrock_magics.core.Bedrock` (``bm``) and goes through its public
+contract only: ``bm.send(request, record=True) -> Reply`` makes one call (priced and written to the
+ledger), so every row of a run behaves exactly like one ``%%bedrock`` cell on the same route.
+
+* The calling thread hands tasks to a :class:`~concurrent.futures.ThreadPoolExecutor` of
+  ``concurrency`` workers, at most ``2 × concurrency`` at once, so a 100,000-row frame never holds
+  100,000 futures (:func:`pooled`, also used by dry runs to count tokens).
+* Workers only call the model. They post each finished row to a queue; the calling thread reads
+  the queue and advances the ``tqdm`` bar. Nothing but the calling thread touches the bar or the
+  frame (widgets and pandas are not thread-safe).
+* Retries are the SDKs' own. A row still throttled after them slows the whole run down
+  (:class:`Pacer`) and is tried again, at most :data:`THROTTLE_RETRIES` times.
+* Resume: each successful reply is stored in the ledger's reply cache under a hash of its request;
+  a second run sends only the rows that are missing or failed (``use_cache=False`` sends every row).
+* Ctrl-C: rows not yet sent are cancelled, calls already in flight are waited for (they are billed
+  anyway; a second Ctrl-C abandons them), and the ``KeyboardInterrupt`` propagates; the callers
+  turn it into :class:`BatchInterrupted` with their partial frame.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+
+from . import routes
+from .errors import BatchInterrupted, one_line
+from .ledger import cache_key
+from .prices import format_usd
+from .reply import Reply
+from .request import Request
+
+if TYPE_CHECKING:  # pragma: no cover
+
+    from .core import Bedrock
+
+__all__ = ["BatchInterrupted", "CANCELLED", "DEFAULT_CONCURRENCY", "THROTTLE_RETRIES", "Done", "Pacer",
+           "ProgressCallback", "Runner", "Stats", "Task", "concurrency_of", "error_reply", "plural", "pooled",
+           "warm_up"]
+
+#: Workers when neither the call nor ``Bedrock.concurrency`` says how many.
+DEFAULT_CONCURRENCY = 8
+#: How many more times a row is sent after the SDK's own retries gave up on a throttle.
+THROTTLE_RETRIES = 3
+#: The error text of rows a run never sent because it was interrupted.
+CANCELLED = "cancelled"
+
+# The codes explain.explain gives every "slow down" (boto3's, openai's rate limits, HTTP 429 ...).
+_THROTTLE_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
+
+
+# ==================================================================================================
+# Small adapters onto the other modules (kept here, in one place, so the contracts are visible)
+
+
+def _cache_api(bm: "Bedrock") -> tuple[Callable[[Request], str], Callable[[str], Reply | None],
+                                        Callable[[str, Reply], None]]:
+    """``(cache_key, cache_get, cache_put)``: the reply cache in ``bm``'s ledger, behind resume."""
+    ledger = bm.ledger
+    return cache_key, ledger.cache_get, ledger.cache_put
+
+
+def send_row(bm: "Bedrock", request: Request) -> Reply:
+    """One recorded call. ``send`` returns failures as error replies; anything it raises anyway
+    (a bug, a missing dependency) becomes an error reply too, so one row never stops a run."""
+    try:
+        return bm.send(request, record=True)
+    except Exception as exc:  # noqa: BLE001 - a row's failure is data, not a crash
+        return error_reply(bm, request, exc)
+
+
+def error_reply(bm: "Bedrock", request: Request, exc: BaseException) -> Reply:
+    """A row's failure that ``send`` did not turn into a reply itself: explained like any failed call
+    (``Bedrock.explain``) and built by the one builder of failed replies, ``Reply.failed``."""
+    try:
+        error: Any = bm.explain(exc, request)
+    except Exception:  # noqa: BLE001 - the row still gets its line
+        error = one_line(exc)
+    reply = Reply.failed(request, 0.0, error=error, code=None if hasattr(error, "code") else type(exc).__name__)
+    reply.cost_usd = 0.0  # never sent (or never answered): nothing billed
+    return reply
+
+
+def _is_throttle(reply: Reply) -> bool:
+    """Whether the row's failure means "slow down" (``explain.explain`` names every throttle)."""
+    return reply.error_code in _THROTTLE_CODES
+
+
+def concurrency_of(bm: "Bedrock", concurrency: int | None) -> int:
+    value = concurrency if concurrency is not None else getattr(bm, "concurrency", None) or DEFAULT_CONCURRENCY
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"concurrency must be a whole number >= 1, not {value!r}")
+    return value
+
+
+def warm_up(bm: "Bedrock", request: Request) -> None:
+    """Import the route and create its client in the calling thread, before any worker needs
+    them: boto3 sessions are not thread-safe while they build clients, the first build is slow,
+    and a module imported by many threads at once is imported by one while the others wait."""
+    try:
+        routes.get(request.endpoint, request.api)  # import the route module once, here
+        bm.client_for(request)
+    except Exception:  # noqa: BLE001 - a bad route fails each row with its own clear error
+        pass
+
+
+# ==================================================================================================
+# Client-side pacing
+
+
+class Pacer:
+    """Spaces out call starts across the workers of one run, after the service says "slow down".
+
+    Unlimited until a throttle gets past the SDK's retries. Then the gap between two call starts
+    doubles (from 50 ms, at most 5 s) — once per burst: the throttles of calls that were already
+    in flight together count as one signal, as in TCP's one cut per round trip — and shrinks by
+    2 % on each success, back to unlimited under a millisecond. Multiplicative decrease, slow
+    recovery, one bucket shared by all workers: what botocore's adaptive mode does per client,
+    extended to the openai SDK and to throttles that outlast the SDK's own retries.
+    """
+
+    FIRST_GAP, MAX_GAP, RECOVERY = 0.05, 5.0, 0.98
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._gap = 0.0
+        self._next = 0.0
+        self._last_cut = -math.inf
+
+    def wait(self, stop: threading.Event) -> None:
+        """Block until this worker may start a call (returns early when ``stop`` is set)."""
+        with self._lock:
+            if self._gap == 0.0:
+                return
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._gap
+        if slot > now:
+            stop.wait(slot - now)
+
+    def throttled(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_cut >= max(self._gap, self.FIRST_GAP):
+                self._last_cut = now
+                self._gap = min(self.MAX_GAP, max(self.FIRST_GAP, self._gap * 2))
+            self._next = max(self._next, now + self._gap)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self._gap:
+                self._gap *= self.RECOVERY
+                if self._gap < 0.001:
+                    self._gap = 0.0
+
+    @property
+    def gap(self) -> float:
+        """Seconds between call starts now (0: unlimited)."""
+        return self._gap
+
+
+# ==================================================================================================
+# The engine shared by map_rows, compare and embed_rows
+
+
+@dataclass
+class Task:
+    pos: int  # row position in the frame (iloc)
+    slot: int  # which column set the answer goes to (the model's index in compare)
+    request: Request | None
+    failed: Reply | None = None  # a row that cannot be sent (its prompt did not render): its error
+
+
+@dataclass
+class Done:
+    task: Task
+    reply: Reply
+    cached: bool = False
+
+
+@dataclass
+class Stats:
+    """What a run did, for the progress bar, the summary line and ``frame.attrs``."""
+
+    total: int
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    cached: int = 0
+    cancelled: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_known: bool = True
+    truncated: int = 0  # answers cut off at max_tokens: said in the summary, never silent
+    errors: Counter = field(default_factory=Counter)
+    interrupted: bool = False
+
+    def count(self, reply: Reply, cached: bool = False) -> None:
+        """Count one finished row (or batch-job record); ``cached`` rows were paid for earlier."""
+        self.done += 1
+        if cached:
+            self.cached += 1
+        elif reply.status == "cancelled":
+            pass
+        else:
+            # What this run spent: cached rows were paid for by an earlier run.
+            self.input_tokens += reply.input_tokens
+            self.output_tokens += reply.output_tokens
+            if reply.cost_usd is None or (isinstance(reply.cost_usd, float) and math.isnan(reply.cost_usd)):
+                self.cost_known = self.cost_known and not reply.ok
+            else:
+                self.cost_usd += float(reply.cost_usd)
+        if reply.ok:
+            self.ok += 1
+            if reply.stop_reason in _CUT_OFF:
+                self.truncated += 1
+        elif reply.status == "cancelled":
+            self.cancelled += 1
+        else:
+            self.failed += 1
+            self.errors[reply.error_code or "Error"] += 1
+
+    def postfix(self) -> str:
+        return (f"errors={self.failed}, tokens={self.input_tokens + self.output_tokens:,}, "
+                f"cost={self._money()}")
+
+    def _money(self) -> str:
+        money = format_usd(self.cost_usd)
+        if self.cost_known:
+            return money
+        return f"≥{money} (some prices unknown)" if self.cost_usd else "cost unknown (no price for the model)"
+
+    def summary(self, noun: str = "rows") -> str:
+        parts = [f"{self.total:,} {plural(noun, self.total)}"]
+        if self.failed:
+            detail = ", ".join(f"{code} ×{n}" for code, n in self.errors.most_common())
+            parts.append(f"{self.failed:,} failed ({detail})")
+        cancelled = self.total - self.done + self.cancelled
+        if cancelled:
+            parts.append(f"{cancelled:,} cancelled")
+        if self.truncated:
+            parts.append(f"{self.truncated:,} {plural(noun, self.truncated)} stopped at max tokens "
+                         "(answers cut off; raise --max-tokens)")
+        parts.append(f"{self.input_tokens + self.output_tokens:,} tokens")
+        parts.append(self._money())
+        if self.cached:
+            parts.append(f"{self.cached:,} from cache")
+        return " · ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.total, "ok": self.ok, "failed": self.failed, "cached": self.cached,
+                "cancelled": self.total - self.done + self.cancelled, "max_tokens": self.truncated,
+                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "cost_usd": self.cost_usd if self.cost_known else math.nan,
+                "errors": dict(self.errors), "interrupted": self.interrupted}
+
+
+#: Stop reasons that mean "cut off by the token limit" (Converse's, OpenAI's and Responses' words).
+_CUT_OFF = frozenset({"max_tokens", "length", "max_output_tokens", "incomplete"})
+
+
+def plural(noun: str, n: int) -> str:
+    """``rows``/``row``, ``models``/``model`` … by count (the nouns given are plural)."""
+    return noun[:-1] if n == 1 and noun.endswith("s") else noun
+
+
+ProgressCallback = Callable[[int, int, Reply], None]
+
+
+class Runner:
+    """Runs tasks on a thread pool; the calling thread consumes results in completion order."""
+
+    def __init__(self, bm: "Bedrock", *, concurrency: int, use_cache: bool, progress: bool, total: int,
+                 desc: str, on_row: ProgressCallback | None = None, unit: str = "row") -> None:
+        self.bm = bm
+        self.concurrency = concurrency
+        self.use_cache = use_cache
+        self.progress = progress
+        self.total = total
+        self.desc = desc
+        self.unit = unit
+        self.on_row = on_row
+        self.stats = Stats(total=total)
+        self.pacer = Pacer()
+        self._stop = threading.Event()
+        self._cache = _cache_api(bm) if use_cache else None
+
+    # -- worker side --------------------------------------------------------------------------
+
+    def _work(self, task: Task) -> Done:
+        try:
+            return self._call(task)
+        except BaseException as exc:  # noqa: BLE001 - never let a row vanish without a result
+            return Done(task, error_reply(self.bm, task.request or Request(model="", messages=()), exc))
+
+    def _call(self, task: Task) -> Done:
+        if task.failed is not None:
+            return Done(task, task.failed)
+        request = task.request
+        assert request is not None
+        key = None
+        if self._cache is not None:
+            cache_key, cache_get, _ = self._cache
+            try:
+                key = cache_key(request)
+                hit = cache_get(key)
+            except Exception:  # noqa: BLE001 - a broken cache must not stop the run: just send
+                key, hit = None, None
+            if hit is not None and hit.ok:
+                return Done(task, hit, cached=True)
+        reply: Reply | None = None
+        for attempt in range(THROTTLE_RETRIES + 1):
+            self.pacer.wait(self._stop)
+            if self._stop.is_set():
+                return Done(task, reply or cancelled_reply(request))
+            reply = send_row(self.bm, request)
+            if reply.ok:
+                self.pacer.succeeded()
+                break
+            if not _is_throttle(reply):
+                break
+            self.pacer.throttled()
+        assert reply is not None
+        if reply.ok and key is not None:
+            try:
+                self._cache[2](key, reply)  # type: ignore[index]
+            except Exception:  # noqa: BLE001 - the answer is still good; only resume loses it
+                pass
+        return Done(task, reply)
+
+    # -- calling-thread side --------------------------------------------------------------------
+
+    def run(self, tasks: Iterable[Task], sink: Callable[[Done], None]) -> Stats:
+        """Send every task; ``sink`` gets each result in the calling thread.
+
+        Raises KeyboardInterrupt (after cancelling and draining) when interrupted; the caller
+        turns it into :class:`BatchInterrupted` with its partial frame.
+        """
+        bar = self._bar()
+
+        def interrupted(in_flight: int) -> None:
+            self.stats.interrupted = True
+            if bar is not None and in_flight:
+                bar.set_description_str(f"{self.desc}: interrupted, finishing {in_flight} call(s) in flight")
+
+        try:
+            pooled(tasks, self._work, lambda done, draining: self._accept(done, sink, bar, callback=not draining),
+                   concurrency=self.concurrency, stop=self._stop, on_interrupt=interrupted)
+        finally:
+            if bar is not None:
+                bar.close()
+        return self.stats
+
+    def _accept(self, done: Done, sink: Callable[[Done], None], bar: Any, callback: bool = True) -> None:
+        if done.reply.status == "cancelled":
+            return  # never sent: the row stays cancelled
+        sink(done)
+        self.stats.count(done.reply, cached=done.cached)
+        if bar is not None:
+            bar.set_postfix_str(self.stats.postfix(), refresh=False)
+            bar.update(1)
+        if callback and self.on_row is not None:
+            self.on_row(self.stats.done, self.total, done.reply)
+
+    def _bar(self) -> Any:
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.total, desc=self.desc, unit=self.unit, dynamic_ncols=True, leave=True)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def pooled(tasks: Iterable[T], work: Callable[[T], R], accept: Callable[[R, bool], None], *, concurrency: int,
+           stop: threading.Event | None = None, on_interrupt: Callable[[int], None] | None = None,
+           name: str = "bedrock-row") -> None:
+    """Run ``work(task)`` on ``concurrency`` worker threads, at most ``2 × concurrency`` tasks queued
+    at once (``tasks`` is read lazily), and hand each result to ``accept(result, draining)`` in the
+    calling thread, in completion order. ``work`` must not raise (a row's failure is its result).
+
+    Ctrl-C: ``stop`` is set, unstarted tasks are cancelled, ``on_interrupt(in_flight)`` is told
+    how many are still running, and those are collected (``draining=True``) before the
+    ``KeyboardInterrupt`` propagates; a second Ctrl-C stops waiting for them.
+    """
+    results: queue.SimpleQueue = queue.SimpleQueue()
+    window = 2 * concurrency
+    futures: set[Future] = set()
+    pending = 0
+    tasks = iter(tasks)
+    exhausted = False
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+    try:
+        try:
+            while True:
+                while not exhausted and pending < window:
+                    task = next(tasks, None)
+                    if task is None:
+                        exhausted = True
+                        break
+                    futures.add(pool.submit(lambda t=task: results.put(work(t))))
+                    pending += 1
+                if pending == 0:
+                    break
+                try:
+                    result = results.get(timeout=0.1)  # short waits keep Ctrl-C responsive
+                except queue.Empty:
+                    continue
+                pending -= 1
+                accept(result, False)
+                futures = {f for f in futures if not f.done()}
+        except KeyboardInterrupt:
+            if stop is not None:
+                stop.set()
+            pending -= sum(future.cancel() for future in futures)
+            if on_interrupt is not None:
+                on_interrupt(pending)
+            _drain(results, pending, accept)
+            raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _drain(results: queue.SimpleQueue, pending: int, accept: Callable[[Any, bool], None]) -> None:
+    """After Ctrl-C: collect the calls already in flight (they are billed, so keep them). A second
+    Ctrl-C stops waiting; those rows stay cancelled, their replies still reach the ledger (and the
+    cache, for the next run)."""
+    try:
+        while pending > 0:
+            try:
+                result = results.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            pending -= 1
+            accept(result, True)
+    except KeyboardInterrupt:
+        pass
+
+
+def cancelled_reply(request: Request) -> Reply:
+    return Reply(model=request.model, region=request.region, endpoint=request.endpoint, api=request.api,
+                 status="cancelled", error=CANCELLED, cost_usd=0.0)
