@@ -57,6 +57,7 @@ Errors and limits (mantle; OpenAI's own wording and codes where Bedrock's are no
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import json
 import re
@@ -168,34 +169,71 @@ class FunctionServer(McpServer):
     """Python functions served as MCP tools (what a local Lambda function runs).
 
     ``tools/list`` gives each function's name, docstring summary and JSON Schema (from the signature
-    and type hints, as client-side tools get them: :func:`bedrock_magics.tools.tool_spec`);
-    ``tools/call`` runs one. A function that raises, or is given arguments it does not take,
-    answers ``-32000 "Tool execution failed"`` with the reason as ``data`` (AWS's documented error);
-    an unknown tool ``-32602``.
+    and type hints, as client-side tools get them: :func:`bedrock_magics.toolspec.tool_spec`, the one
+    schema builder the client and the service share); ``tools/call`` runs one with the arguments as
+    JSON gave them (a real Lambda function gets JSON too). A function that raises, or is given
+    arguments it does not take, answers ``-32000 "Tool execution failed"`` with the reason as
+    ``data`` (AWS's documented error); an unknown tool ``-32602``.
     """
 
     server_name = "bedrock-magics-local-lambda"
 
     def __init__(self, functions: Sequence[Callable[..., Any]]) -> None:
-        from ..tools import Toolbox  # the client's function -> tool machinery: one schema for both sides
+        # The documented exception to "local imports nothing from the client" (tests/test_layers.py).
+        from bedrock_magics.toolspec import tool_spec
 
-        self.toolbox = Toolbox(functions)  # ValueError for an undocumented function, a duplicate name
+        self.functions: dict[str, Callable[..., Any]] = {}
+        self.specs = []
+        for fn in functions:
+            if not callable(fn):
+                raise ValueError(f"tools must be Python functions, not {type(fn).__name__} ({fn!r})")
+            spec = tool_spec(fn)  # ValueError for an undocumented function or a bad name
+            if spec.name in self.functions:
+                raise ValueError(f"two tools are named {spec.name!r}: tool names must be unique")
+            self.functions[spec.name] = fn
+            self.specs.append(spec)
 
     def tools(self) -> list[dict]:
         return [{"name": s.name, "description": s.description, "inputSchema": dict(s.parameters)}
-                for s in self.toolbox.specs]
+                for s in self.specs]
 
     def call(self, name: Any, arguments: dict) -> dict:
-        if name not in self.toolbox.functions:
+        fn = self.functions.get(name) if isinstance(name, str) else None
+        if fn is None:
             raise McpError(INVALID_PARAMS, f"Unknown tool: {name}")
-        result = self.toolbox.run({"id": None, "name": name, "input": arguments})["toolResult"]
-        text = responder.result_text(result)
-        if result["status"] != "success":
-            raise McpError(TOOL_EXECUTION_FAILED, "Tool execution failed", text)
-        answer: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False}
-        if "json" in result["content"][0]:
-            answer["structuredContent"] = result["content"][0]["json"]
+        try:
+            bound = inspect.signature(fn).bind(**arguments)
+        except TypeError as exc:
+            raise McpError(TOOL_EXECUTION_FAILED, "Tool execution failed", f"bad arguments for {name}: {exc}") from None
+        try:
+            output = fn(*bound.args, **bound.kwargs)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # the function failed: the model reads why, the response goes on
+            raise McpError(TOOL_EXECUTION_FAILED, "Tool execution failed", f"{type(exc).__name__}: {exc}") from None
+        answer: dict[str, Any] = {"content": [{"type": "text", "text": _output_text(output)}], "isError": False}
+        if isinstance(output, dict) and _jsonable(output):
+            answer["structuredContent"] = output
         return answer
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _output_text(output: Any) -> str:
+    """A function's return value as the text of its MCP result (JSON for JSON values)."""
+    if isinstance(output, str):
+        return output
+    if output is None:
+        return "(no output)"
+    if _jsonable(output):
+        return json.dumps(output, sort_keys=isinstance(output, dict))
+    return str(output)
 
 
 class GatewayServer(McpServer):
