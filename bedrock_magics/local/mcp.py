@@ -208,29 +208,25 @@ class FunctionServer(McpServer):
             raise
         except Exception as exc:  # the function failed: the model reads why, the response goes on
             raise McpError(TOOL_EXECUTION_FAILED, "Tool execution failed", f"{type(exc).__name__}: {exc}") from None
-        answer: dict[str, Any] = {"content": [{"type": "text", "text": _output_text(output)}], "isError": False}
-        if isinstance(output, dict) and _jsonable(output):
-            answer["structuredContent"] = output
+        text, structured = _output(output)
+        answer: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False}
+        if structured is not None:
+            answer["structuredContent"] = structured
         return answer
 
 
-def _jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _output_text(output: Any) -> str:
-    """A function's return value as the text of its MCP result (JSON for JSON values)."""
+def _output(output: Any) -> tuple[str, dict | None]:
+    """A function's return value as its MCP result: the text (JSON for JSON values), and the value
+    itself as ``structuredContent`` when it is a JSON object."""
     if isinstance(output, str):
-        return output
+        return output, None
     if output is None:
-        return "(no output)"
-    if _jsonable(output):
-        return json.dumps(output, sort_keys=isinstance(output, dict))
-    return str(output)
+        return "(no output)", None
+    try:
+        text = json.dumps(output, sort_keys=isinstance(output, dict))
+    except (TypeError, ValueError):
+        return str(output), None
+    return text, output if isinstance(output, dict) else None
 
 
 class GatewayServer(McpServer):
