@@ -437,9 +437,13 @@ class StreamView:
 
     def abort(self, why: str | None = None) -> None:
         """End the view after a failure or interrupt: keep what arrived (the tool rounds and the
-        partial text, without the cursor); the "waiting…" placeholder goes if nothing arrived.
-        ``why``, if given, is added as a last line (the magic leaves it to the error it raises)."""
-        if self.rich:
+        partial text, without the cursor). When nothing arrived the "waiting…" placeholder is
+        cleared away, so the error that follows is the cell's only output (an emptied display would
+        stay in the saved notebook as an empty output). ``why``, if given, is added as a last line
+        (the magic leaves it to the error it raises)."""
+        if self.rich and not (self.parts or self.notes or why):
+            self._clear()
+        elif self.rich:
             text = _close_fences(self.text) if self.parts else ""
             markdown_ = _notes_md(self.notes) + text
             plain_ = "\n".join(self.notes + ([self.text] if self.parts else []))
@@ -461,6 +465,23 @@ class StreamView:
             return {"text/plain": "\n".join(self.notes + [text])}
         return {"text/markdown": _notes_md(self.notes) + _close_fences(text) + _CURSOR,
                 "text/plain": "\n".join(self.notes + [text])}
+
+    def _clear(self) -> None:
+        """Take the placeholder away. A kernel cannot remove one display by its id, so the cell's
+        output area is cleared (a clear_output message): nothing else is in it yet, since the view
+        is the cell's first output and tool rounds would be its notes. Captured outputs (nbclient
+        aside: IPython's capture_output) lose just the placeholder."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        publisher = self.shell.display_pub
+        if getattr(self.shell, "kernel", None) is not None:
+            publisher.clear_output(wait=False)
+            return
+        outputs = getattr(publisher, "outputs", None)
+        if isinstance(outputs, list):  # the terminal's clear_output would only print escape codes
+            outputs[:] = [o for o in outputs if not (isinstance(o, dict) and (o.get("transient") or {}).get(
+                "display_id") == handle.display_id)]
 
     def _update(self, bundle: dict[str, Any]) -> None:
         if self._handle is not None:

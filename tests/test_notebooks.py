@@ -183,7 +183,7 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 TQDM_TEXT = re.compile(r"\[\d+:\d\d")
 BAR_AT_START = re.compile(r"(?:^|\s)0%\||: 0[a-z]+ \[00:00")
 BARS_AT_START_TODAY = {"batch-jobs", "dataframes", "workshop", "workshop-solutions"}
-EMPTY_BEFORE_ERROR_TODAY = {"workshop"}  # a failed %%bedrock cell leaves an empty display first
+EMPTY_BEFORE_ERROR_TODAY: set[str] = set()  # a failed %%bedrock cell leaves an empty display first
 
 
 def _known(paths: list, today: set[str], reason: str) -> list:
