@@ -70,6 +70,9 @@ class CellOptions:
     profile: str | None = None
     quiet: bool = False
     no_format: bool = False
+    limit: int | None = None
+    max_cost: float | None = None
+    long: bool = False
 
     @property
     def mode(self) -> str:
@@ -214,10 +217,15 @@ def _cell_parser() -> _Parser:
     p.add_argument("--chat", nargs="?", const=DEFAULT_NAME, metavar="NAME",
                    help="multi-turn: keep this conversation's history across cells (put DEST first)")
     p.add_argument("--tools", metavar="f,g", help="Python functions from the notebook the model may call")
-    p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame; {column} from the row")
+    p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame (a name or an expression, "
+                                                 "e.g. reviews.head(3)); {column} from the row")
     p.add_argument("--out", metavar="COL", help="column for the answers (--df)")
     p.add_argument("--embed", metavar="COL", help="embed this column of --df instead of prompting")
     p.add_argument("--concurrency", metavar="N", help="parallel calls in table modes")
+    p.add_argument("--limit", metavar="N", help="only the first N rows of --df")
+    p.add_argument("--max-cost", metavar="USD", help="--df: show the estimate, stop before spending past USD")
+    p.add_argument("--long", action="store_true",
+                   help="--df with several -m: one row per row x model (easy to group and plot)")
     p.add_argument("--dry-run", action="store_true", help="count tokens and estimate cost; send nothing billable")
     p.add_argument("--no-cache", action="store_false", dest="cache", help="don't reuse cached rows (--df)")
     p.add_argument("--job", metavar="s3://...", help="run --df as a Bedrock batch inference job under this S3 prefix")
@@ -235,8 +243,11 @@ def _line_parsers() -> dict[str, _Parser]:
         parsers[name] = _Parser(f"%bedrock {name}", line=True, description=help)
         return parsers[name]
 
-    sub("usage", "the ledger of calls as a DataFrame").add_argument(
-        "--all", action="store_true", help="every session's calls, not just this kernel's")
+    usage = sub("usage", "the ledger of calls: compact, --full, or summarised --by model|api|region|day [--plot]")
+    usage.add_argument("--all", action="store_true", help="every session's calls, not just this kernel's")
+    usage.add_argument("--full", action="store_true", help="every column of the ledger")
+    usage.add_argument("--by", metavar="model|api|region|day", help="calls, errors, tokens, cost, median latency per group")
+    usage.add_argument("--plot", action="store_true", help="draw cost and tokens per group (matplotlib)")
     sub("status", "region, endpoint, API, model and where each setting and the credentials come from")
     sub("local", "start the local Bedrock service (the default), stop it, show its status; "
                  "auto: AWS if credentials are found, else local").add_argument(
@@ -252,6 +263,12 @@ def _line_parsers() -> dict[str, _Parser]:
     models.add_argument("--provider", metavar="P", help="only this provider")
     models.add_argument("--refresh", action="store_true", help="ask the control plane again")
     sub("pick", "widgets to choose region, endpoint, API and model")
+    embed = sub("embed", "embeddings of one text column: FRAME.COLUMN (no cell body needed)")
+    embed.add_argument("target", metavar="FRAME.COLUMN", help="the DataFrame and its text column")
+    embed.add_argument("--out", metavar="COL", help="column for the vectors (default COLUMN_embedding)")
+    embed.add_argument("--model", "-m", metavar="ID", help="embedding model, e.g. amazon.titan-embed-text-v2:0")
+    embed.add_argument("--region", "-r", metavar="R", help="AWS region")
+    embed.add_argument("--concurrency", metavar="N", help="parallel calls")
     job = sub("job", "the status or the results of a batch inference job started with --job")
     job.usage = "%(prog)s status|collect NAME [--df FRAME]"
     job.add_argument("action", metavar="status|collect")
@@ -265,6 +282,8 @@ def _line_parsers() -> dict[str, _Parser]:
 _LINE_PARSERS = _line_parsers()
 SUBCOMMANDS = tuple(_LINE_PARSERS)
 _CHOICES = {"local": ("start", "stop", "status", "auto"), "job": ("status", "collect")}
+#: ``%bedrock usage --by`` groups.
+USAGE_GROUPS = ("model", "api", "region", "day")
 
 
 def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
@@ -284,7 +303,38 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
         args.region = _region(args.region, "runtime")
     if name == "job":
         _job_frame(args, namespace)
+    if name == "usage":
+        _usage_args(args)
+    if name == "embed":
+        _embed_target(args, namespace)
     return LineCommand(name, args)
+
+
+def _usage_args(args: argparse.Namespace) -> None:
+    if args.by is not None:
+        args.by = _choice(args.by, USAGE_GROUPS, "--by")
+    if args.plot and args.by is None:
+        args.by = "model"  # a chart needs groups: per model unless told
+    if args.full and args.by:
+        raise UsageError("%bedrock usage: --full shows every call; --by summarises them: give one of the two")
+
+
+_BRACKET_COLUMN = re.compile(r"""(.+)\[\s*(['"])(.+)\2\s*\]""")  # frame["col"]
+_DOT_COLUMN = re.compile(r"(.+)\.()([A-Za-z_]\w*)")  # frame.col
+
+
+def _embed_target(args: argparse.Namespace, namespace: Mapping[str, Any]) -> None:
+    """``FRAME.COLUMN`` (or ``FRAME[COLUMN]``): ``args.df`` becomes the frame, ``args.column`` the column."""
+    target = args.target.strip()
+    match = _BRACKET_COLUMN.fullmatch(target) or _DOT_COLUMN.fullmatch(target)
+    if not match:
+        raise UsageError(f"%bedrock embed takes FRAME.COLUMN (e.g. reviews.text), got {target!r}")
+    args.df_name, args.column = match.group(1), match.group(3)
+    args.df = _frame(args.df_name, namespace)
+    if args.column not in args.df.columns:
+        hint = did_you_mean(args.column, [str(c) for c in args.df.columns], form=" (did you mean {}?)")
+        raise UsageError(f"%bedrock embed: {args.df_name} has no column {args.column!r}{hint}")
+    args.concurrency = _number(args.concurrency, "concurrency", lambda v, what: v, high=CONCURRENCY_MAX)
 
 
 # Line options whose value is a variable *name* (resolved to the object later), never expanded text.
@@ -321,7 +371,10 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
     Scalar values may use ``$name`` or ``{name}`` (``$$name`` / ``{{name}}`` for the literal text);
     a whole ``-m $names`` / ``--stop $names`` token may name a list. ``--df``/``--tools`` take names.
     """
+    line, df_expression = _take_df_expression(line)
     ns = _parser_namespace(line)
+    if df_expression is not None:
+        ns.df = df_expression
     expand = (lambda v, what: v) if ns.no_format else (lambda v, what: _expand(v, namespace, _option(what)))
     opts = CellOptions(dest=_dest(ns.dest), stream=ns.stream, dry_run=ns.dry_run, cache=ns.cache,
                        quiet=ns.quiet, no_format=ns.no_format)
@@ -358,8 +411,14 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
     if opts.role and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/\S+", opts.role):
         raise UsageError(f"--role takes an IAM role ARN like arn:aws:iam::123456789012:role/Name, got {opts.role!r}")
     if ns.df is not None:
-        opts.df_name = _name(ns.df, "--df")
+        opts.df_name = ns.df.strip()
         opts.df = _frame(opts.df_name, namespace)
+    opts.limit = _rows(expand(ns.limit, "--limit")) if ns.limit is not None else None
+    if ns.max_cost is not None:
+        opts.max_cost = _money(expand(ns.max_cost, "--max-cost"))
+    opts.long = ns.long
+    if opts.limit is not None and opts.df is not None:
+        opts.df = opts.df.head(opts.limit)
     if ns.tools is not None:
         opts.tools = _tools(ns.tools, namespace)
     _check_combinations(opts)
@@ -373,7 +432,8 @@ def _check_combinations(o: CellOptions) -> None:
         raise UsageError("--no-format would send the same text for every row of --df; drop it to fill {column}")
     if (o.embed or o.job) and len(o.models) > 1:
         raise UsageError(f"--{'embed' if o.embed else 'job'} runs one model; give a single -m")
-    needs_df = [f"--{n}" for n in ("out", "embed", "job", "role") if getattr(o, n) is not None]
+    needs_df = [f"--{n.replace('_', '-')}" for n in ("out", "embed", "job", "role", "limit", "max_cost")
+                if getattr(o, n) is not None] + (["--long"] if o.long else [])
     if needs_df and o.df is None:
         raise UsageError(f"{needs_df[0]} needs --df FRAME (a DataFrame whose rows are sent)")
     if o.concurrency is not None and not table:
@@ -389,6 +449,11 @@ def _check_combinations(o: CellOptions) -> None:
                                                        "top_p", "stop") if getattr(o, n) not in (None, [])]
         if unused:
             raise UsageError(f"{unused[0]} doesn't apply to --embed (it takes -m, -r, --out, --concurrency)")
+    if o.long and len(o.models) < 2:
+        raise UsageError("--long lays out a comparison (one row per row x model): give several -m")
+    if o.max_cost is not None and (o.job or o.embed):
+        raise UsageError(f"--max-cost guards a --df run; --{'job' if o.job else 'embed'} is priced by "
+                         "--dry-run instead")
     if o.job and o.dry_run:
         raise UsageError("--dry-run estimates a --df run; drop --job to see the estimate")
 
@@ -568,12 +633,93 @@ def _lookup(name: str, namespace: Mapping[str, Any], what: str) -> Any:
     raise UsageError(f"{what}: no variable named {name!r} in the notebook{hint}")
 
 
-def _frame(name: str, namespace: Mapping[str, Any]) -> Any:
-    value = _lookup(name, namespace, "--df")
+def _frame(expression: str, namespace: Mapping[str, Any]) -> Any:
+    """``--df``'s DataFrame: a variable name (``$name``/``{name}`` too) or a Python expression
+    (``reviews.head(3)``, ``df[df.lang == "fr"]``), evaluated as IPython evaluates an expression
+    typed in a cell (``shell.ev``: the notebook's globals, the caller's locals). Any failure is one line."""
+    ref = _WHOLE_REF.match(expression.strip())
+    name = (ref.group(1) or ref.group(2)) if ref else expression.strip()
+    if name.isidentifier() and not keyword.iskeyword(name):
+        value = _lookup(name, namespace, "--df")
+    else:
+        value = _evaluate(name, namespace, "--df")
     pandas = sys.modules.get("pandas")  # a DataFrame can only exist if pandas is already imported
     if pandas is None or not isinstance(value, pandas.DataFrame):
         raise UsageError(f"--df {name}: {name} is {_a(type(value).__name__)}, not a pandas DataFrame")
     return value
+
+
+def _evaluate(expression: str, namespace: Mapping[str, Any], what: str) -> Any:
+    """``eval`` as ``InteractiveShell.ev`` does it: globals are the notebook's namespace (so
+    builtins, imports and lambdas behave as in a cell), locals the caller's; errors in one line."""
+    maps = getattr(namespace, "maps", None)  # the magic's ChainMap(locals, user_ns)
+    globals_ = maps[-1] if maps else namespace
+    if not isinstance(globals_, dict):
+        globals_ = dict(globals_)
+    try:
+        code = compile(expression, f"<{what}>", "eval")
+    except SyntaxError as exc:
+        raise UsageError(f"{what} {expression}: not a Python expression ({exc.msg}); quote it if it has "
+                         "spaces outside brackets") from None
+    try:
+        return eval(code, globals_, namespace)  # noqa: S307 - the user's own expression, as in a cell
+    except Exception as exc:  # noqa: BLE001 - the user's code: any error is one line
+        raise UsageError(f"{what} {expression}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                         .rstrip(": ")) from None
+
+
+def _take_df_expression(line: str) -> tuple[str, str | None]:
+    """Cut ``--df EXPR`` out of the line before it is split into words: an expression may hold
+    spaces and quotes inside brackets (``df[df.lang == "fr"]``), which splitting would break.
+    A quoted value, or one without brackets or quotes, is left to the usual splitting."""
+    match = re.search(r"(?:^|\s)--df(?:\s+|=)(?=\S)", line)
+    if not match:
+        return line, None
+    start = match.end()
+    if line[start] in "'\"":
+        return line, None
+    depth, quote, end = 0, None, start
+    while end < len(line):
+        char = line[end]
+        if quote:
+            if char == "\\":
+                end += 1
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char.isspace() and depth <= 0:
+            break
+        end += 1
+    expression = line[start:end]
+    if not any(c in expression for c in "([{'\""):
+        return line, None
+    return line[:match.start()] + line[end:], expression
+
+
+def _rows(value: str) -> int:
+    try:
+        count = int(value.strip())
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise UsageError(f"--limit takes a number of rows, at least 1 (like --limit 10); got {value!r}")
+    return count
+
+
+def _money(value: str) -> float:
+    text = value.strip().lstrip("$")
+    try:
+        amount = float(text)
+    except ValueError:
+        amount = float("nan")
+    if not amount > 0 or amount == float("inf"):
+        raise UsageError(f"--max-cost takes an amount in US dollars above 0, like --max-cost 0.50; got {value!r}")
+    return amount
 
 
 def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any]]:
