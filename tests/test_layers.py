@@ -21,7 +21,7 @@ LAYERS = [
     ["magics"],
     ["linecommands", "modes"],
     ["options"],
-    ["display", "picker"],
+    ["display", "picker", "workshop"],
     ["core"],
     ["batch", "dryrun", "jobs", "overrides", "costcap"],
     ["rows"],
@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing"],
+    ["toolspec", "templating", "pacing", "genaiprices"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
