@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "footer", "plain", "markdown", "mimebundle", "set_format", "mark_shown", "show_reply", "StreamView",
     "tool_round", "ToolRounds", "Interrupted", "Fields", "status", "local_status", "conversation",
-    "preview", "Table", "FORMATS", "shown_as",
+    "preview", "Table", "FORMATS",
 ]
 
 UPDATES_PER_SECOND = 15.0
@@ -436,14 +436,11 @@ class StreamView:
         mark_shown(reply, self.shell)
 
     def abort(self, why: str | None = None) -> None:
-        """End the view after a failure or interrupt: keep what arrived (the tool rounds and the
-        partial text, without the cursor). When nothing arrived the "waiting…" placeholder is
-        cleared away, so the error that follows is the cell's only output (an emptied display would
-        stay in the saved notebook as an empty output). ``why``, if given, is added as a last line
-        (the magic leaves it to the error it raises)."""
+        """End the view after a failure or interrupt: keep what arrived (tool rounds, partial text, no
+        cursor), or no output at all if nothing did; ``why`` (if given) is added as a last line."""
         if self.rich and not (self.parts or self.notes or why):
-            self._clear()
-        elif self.rich:
+            return self._clear()
+        if self.rich:
             text = _close_fences(self.text) if self.parts else ""
             markdown_ = _notes_md(self.notes) + text
             plain_ = "\n".join(self.notes + ([self.text] if self.parts else []))
@@ -467,21 +464,12 @@ class StreamView:
                 "text/plain": "\n".join(self.notes + [text])}
 
     def _clear(self) -> None:
-        """Take the placeholder away. A kernel cannot remove one display by its id, so the cell's
-        output area is cleared (a clear_output message): nothing else is in it yet, since the view
-        is the cell's first output and tool rounds would be its notes. Captured outputs (nbclient
-        aside: IPython's capture_output) lose just the placeholder."""
-        handle, self._handle = self._handle, None
-        if handle is None:
-            return
-        publisher = self.shell.display_pub
-        if getattr(self.shell, "kernel", None) is not None:
-            publisher.clear_output(wait=False)
-            return
-        outputs = getattr(publisher, "outputs", None)
-        if isinstance(outputs, list):  # the terminal's clear_output would only print escape codes
-            outputs[:] = [o for o in outputs if not (isinstance(o, dict) and (o.get("transient") or {}).get(
-                "display_id") == handle.display_id)]
+        """Remove the placeholder (a kernel: clear the cell, whose first output it is; captured: drop it)."""
+        handle, self._handle, outputs = self._handle, None, getattr(self.shell.display_pub, "outputs", [])
+        if handle is not None and getattr(self.shell, "kernel", None) is not None:
+            self.shell.display_pub.clear_output(wait=False)
+        elif handle is not None:  # captured (the terminal's clear_output would only print escape codes)
+            outputs[:] = [o for o in outputs if (o.get("transient") or {}).get("display_id") != handle.display_id]
 
     def _update(self, bundle: dict[str, Any]) -> None:
         if self._handle is not None:
@@ -680,72 +668,3 @@ def preview(result: Any, dest: str, rows: int = 5) -> None:
 def _short(value: Any, limit: int = 70) -> str:
     text = "" if value is None else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# -- DataFrames shown differently from what they hold ------------------------------------------------
-
-_WRAP_CSS = ("<style>.bedrock-wrap td{white-space:pre-wrap;text-align:left;vertical-align:top;"
-             "min-width:14em;max-width:48em;overflow-wrap:anywhere}</style>")
-
-
-def shown_as(frame: Any, view: Callable[[Any], Any] | None = None, *, wrap: bool = False,
-             note: str | None = None) -> Any:
-    """``frame`` itself (every column, usable as before) that *renders* as ``view(frame)``.
-
-    ``wrap``: long texts are shown whole and wrapped (pandas cuts them at 50 characters), so the
-    answers of a comparison read side by side. ``note`` is a line under the table. Any operation
-    on the result (``frame[...]``, ``groupby``, ``copy``) gives a plain DataFrame.
-    """
-    cls = _frame_view_class()
-    shown = cls(frame)
-    shown.attrs = dict(frame.attrs)
-    shown._bedrock_view, shown._bedrock_wrap, shown._bedrock_note = view, wrap, note
-    return shown
-
-
-def _frame_view_class() -> type:
-    global _FrameView
-    if _FrameView is not None:
-        return _FrameView
-    import pandas as pd
-
-    class FrameView(pd.DataFrame):
-        """A DataFrame whose display is a view of it (see :func:`shown_as`)."""
-
-        _metadata = ["_bedrock_view", "_bedrock_wrap", "_bedrock_note"]
-        _bedrock_view: Any = None
-        _bedrock_wrap: bool = False
-        _bedrock_note: str | None = None
-
-        @property
-        def _constructor(self) -> type:
-            return pd.DataFrame
-
-        def _shown(self) -> "pd.DataFrame":
-            plain = pd.DataFrame(self)
-            return self._bedrock_view(plain) if self._bedrock_view is not None else plain
-
-        def _repr_html_(self) -> str:
-            shown = self._shown()
-            with pd.option_context("display.max_colwidth", None if self._bedrock_wrap else 50):
-                table = shown._repr_html_() or ""
-            if self._bedrock_wrap:
-                table = _WRAP_CSS + table.replace('class="dataframe"', 'class="dataframe bedrock-wrap"', 1)
-            if self._bedrock_note:
-                table += f"<div style='opacity:0.7;font-size:smaller'>{html.escape(self._bedrock_note)}</div>"
-            return table
-
-        def __repr__(self) -> str:
-            shown = self._shown()
-            with pd.option_context("display.max_colwidth", None if self._bedrock_wrap else 50):
-                text = repr(shown)
-            return text + (f"\n{self._bedrock_note}" if self._bedrock_note else "")
-
-        def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-            p.text(repr(self))
-
-    _FrameView = FrameView
-    return FrameView
-
-
-_FrameView: Any = None

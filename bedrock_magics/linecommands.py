@@ -41,13 +41,13 @@ class LineCommands:
     # -- line mode ------------------------------------------------------------------------------------
 
     def _usage(self, args: Any) -> Any:
-        from . import usage  # loaded on first use (see core)
+        from . import frameview, usage  # loaded on first use (see core)
 
         frame = self.bm.usage(all_sessions=args.all)
         if args.full:
             return frame
         if args.by is None:  # the value keeps every column; it shows the columns read first
-            return display.shown_as(frame, usage.compact, note=f"{len(frame):,} calls (compact view: the value "
+            return frameview.shown_as(frame, usage.compact, note=f"{len(frame):,} calls (compact view: the value "
                                     "holds every column; %bedrock usage --full shows them)")
         table = usage.summary(frame, args.by)
         if not args.plot:

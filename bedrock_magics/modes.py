@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from . import display, options
+from . import frameview, options
 from .core import Bedrock
 
 __all__ = ["MODES", "Run", "batch_interrupted", "cell_profile", "mode_of"]
@@ -55,7 +55,7 @@ def _compare(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
                           use_cache=None if run.frame is None else opts.cache, **dict(run.common, **guard))
 
     # Answers whole and wrapped, side by side (pandas would cut them at 50 characters).
-    return display.shown_as(_capped(bm, opts, run, call), wrap=True)
+    return frameview.shown_as(_capped(bm, opts, run, call), wrap=True)
 
 
 def _map(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import keyword
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +22,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
-from . import templating
+from . import optvalues, templating
 from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
 from .errors import did_you_mean
@@ -282,8 +281,7 @@ def _line_parsers() -> dict[str, _Parser]:
 _LINE_PARSERS = _line_parsers()
 SUBCOMMANDS = tuple(_LINE_PARSERS)
 _CHOICES = {"local": ("start", "stop", "status", "auto"), "job": ("status", "collect")}
-#: ``%bedrock usage --by`` groups.
-USAGE_GROUPS = ("model", "api", "region", "day")
+USAGE_GROUPS = ("model", "api", "region", "day")  # %bedrock usage --by
 
 
 def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
@@ -304,37 +302,11 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
     if name == "job":
         _job_frame(args, namespace)
     if name == "usage":
-        _usage_args(args)
+        optvalues.usage_view(args, _choice(args.by, USAGE_GROUPS, "--by") if args.by else None)
     if name == "embed":
-        _embed_target(args, namespace)
+        optvalues.embed_target(args, namespace)
+        args.concurrency = _number(args.concurrency, "concurrency", lambda v, what: v, high=CONCURRENCY_MAX)
     return LineCommand(name, args)
-
-
-def _usage_args(args: argparse.Namespace) -> None:
-    if args.by is not None:
-        args.by = _choice(args.by, USAGE_GROUPS, "--by")
-    if args.plot and args.by is None:
-        args.by = "model"  # a chart needs groups: per model unless told
-    if args.full and args.by:
-        raise UsageError("%bedrock usage: --full shows every call; --by summarises them: give one of the two")
-
-
-_BRACKET_COLUMN = re.compile(r"""(.+)\[\s*(['"])(.+)\2\s*\]""")  # frame["col"]
-_DOT_COLUMN = re.compile(r"(.+)\.()([A-Za-z_]\w*)")  # frame.col
-
-
-def _embed_target(args: argparse.Namespace, namespace: Mapping[str, Any]) -> None:
-    """``FRAME.COLUMN`` (or ``FRAME[COLUMN]``): ``args.df`` becomes the frame, ``args.column`` the column."""
-    target = args.target.strip()
-    match = _BRACKET_COLUMN.fullmatch(target) or _DOT_COLUMN.fullmatch(target)
-    if not match:
-        raise UsageError(f"%bedrock embed takes FRAME.COLUMN (e.g. reviews.text), got {target!r}")
-    args.df_name, args.column = match.group(1), match.group(3)
-    args.df = _frame(args.df_name, namespace)
-    if args.column not in args.df.columns:
-        hint = did_you_mean(args.column, [str(c) for c in args.df.columns], form=" (did you mean {}?)")
-        raise UsageError(f"%bedrock embed: {args.df_name} has no column {args.column!r}{hint}")
-    args.concurrency = _number(args.concurrency, "concurrency", lambda v, what: v, high=CONCURRENCY_MAX)
 
 
 # Line options whose value is a variable *name* (resolved to the object later), never expanded text.
@@ -361,8 +333,8 @@ def _job_frame(args: argparse.Namespace, namespace: Mapping[str, Any]) -> None:
         return
     if args.action != "collect":
         raise UsageError("%bedrock job: --df applies to collect (the submitted frame), not to status")
-    args.df_name = _name(args.df, "--df")
-    args.df = _frame(args.df_name, namespace)
+    args.df_name = optvalues.name(args.df, "--df")
+    args.df = optvalues.frame(args.df_name, namespace)
 
 
 def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
@@ -371,7 +343,7 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
     Scalar values may use ``$name`` or ``{name}`` (``$$name`` / ``{{name}}`` for the literal text);
     a whole ``-m $names`` / ``--stop $names`` token may name a list. ``--df``/``--tools`` take names.
     """
-    line, df_expression = _take_df_expression(line)
+    line, df_expression = optvalues.take_df_expression(line)
     ns = _parser_namespace(line)
     if df_expression is not None:
         ns.df = df_expression
@@ -412,10 +384,10 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
         raise UsageError(f"--role takes an IAM role ARN like arn:aws:iam::123456789012:role/Name, got {opts.role!r}")
     if ns.df is not None:
         opts.df_name = ns.df.strip()
-        opts.df = _frame(opts.df_name, namespace)
-    opts.limit = _rows(expand(ns.limit, "--limit")) if ns.limit is not None else None
+        opts.df = optvalues.frame(opts.df_name, namespace)
+    opts.limit = optvalues.row_count(expand(ns.limit, "--limit")) if ns.limit is not None else None
     if ns.max_cost is not None:
-        opts.max_cost = _money(expand(ns.max_cost, "--max-cost"))
+        opts.max_cost = optvalues.money(expand(ns.max_cost, "--max-cost"))
     opts.long = ns.long
     if opts.limit is not None and opts.df is not None:
         opts.df = opts.df.head(opts.limit)
@@ -525,14 +497,13 @@ def _expand(value: str, namespace: Mapping[str, Any], where: str) -> str:
     return _DOLLAR.sub(dollar, value) if "$" in value else value
 
 
-_WHOLE_REF = re.compile(r"^(?:\$([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})$")
 
 
 def _listed(values: list[str], namespace: Mapping[str, Any], what: str, literal: bool) -> list[str]:
     """A repeatable option's values; a whole ``$name`` holding a list or tuple adds each item."""
     out: list[str] = []
     for value in values:
-        ref = None if literal else _WHOLE_REF.match(value)
+        ref = None if literal else optvalues.WHOLE_REF.match(value)
         name = ref and (ref.group(1) or ref.group(2))
         if name and isinstance(namespace.get(name), (list, tuple)):
             out.extend(_as_text(v, f"{name}[{i}]", value, _option(what)) for i, v in enumerate(namespace[name]))
@@ -614,128 +585,15 @@ def _dest(value: str | None) -> str | None:
     return value
 
 
-def _name(value: str, what: str) -> str:
-    """A variable name given to an object option; ``$frame`` and ``{frame}`` are accepted too."""
-    name = value.strip()
-    ref = _WHOLE_REF.match(name)
-    if ref:
-        name = ref.group(1) or ref.group(2)
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise UsageError(f"{what} takes a variable name, got {value!r}")
-    return name
-
-
-def _lookup(name: str, namespace: Mapping[str, Any], what: str) -> Any:
-    if name in namespace:
-        return namespace[name]
-    visible = [n for n in namespace if not n.startswith("_")]
-    hint = did_you_mean(name, visible, form=" (did you mean {}?)", cutoff=0.6)
-    raise UsageError(f"{what}: no variable named {name!r} in the notebook{hint}")
-
-
-def _frame(expression: str, namespace: Mapping[str, Any]) -> Any:
-    """``--df``'s DataFrame: a variable name (``$name``/``{name}`` too) or a Python expression
-    (``reviews.head(3)``, ``df[df.lang == "fr"]``), evaluated as IPython evaluates an expression
-    typed in a cell (``shell.ev``: the notebook's globals, the caller's locals). Any failure is one line."""
-    ref = _WHOLE_REF.match(expression.strip())
-    name = (ref.group(1) or ref.group(2)) if ref else expression.strip()
-    if name.isidentifier() and not keyword.iskeyword(name):
-        value = _lookup(name, namespace, "--df")
-    else:
-        value = _evaluate(name, namespace, "--df")
-    pandas = sys.modules.get("pandas")  # a DataFrame can only exist if pandas is already imported
-    if pandas is None or not isinstance(value, pandas.DataFrame):
-        raise UsageError(f"--df {name}: {name} is {_a(type(value).__name__)}, not a pandas DataFrame")
-    return value
-
-
-def _evaluate(expression: str, namespace: Mapping[str, Any], what: str) -> Any:
-    """``eval`` as ``InteractiveShell.ev`` does it: globals are the notebook's namespace (so
-    builtins, imports and lambdas behave as in a cell), locals the caller's; errors in one line."""
-    maps = getattr(namespace, "maps", None)  # the magic's ChainMap(locals, user_ns)
-    globals_ = maps[-1] if maps else namespace
-    if not isinstance(globals_, dict):
-        globals_ = dict(globals_)
-    try:
-        code = compile(expression, f"<{what}>", "eval")
-    except SyntaxError as exc:
-        raise UsageError(f"{what} {expression}: not a Python expression ({exc.msg}); quote it if it has "
-                         "spaces outside brackets") from None
-    try:
-        return eval(code, globals_, namespace)  # noqa: S307 - the user's own expression, as in a cell
-    except Exception as exc:  # noqa: BLE001 - the user's code: any error is one line
-        raise UsageError(f"{what} {expression}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                         .rstrip(": ")) from None
-
-
-def _take_df_expression(line: str) -> tuple[str, str | None]:
-    """Cut ``--df EXPR`` out of the line before it is split into words: an expression may hold
-    spaces and quotes inside brackets (``df[df.lang == "fr"]``), which splitting would break.
-    A quoted value, or one without brackets or quotes, is left to the usual splitting."""
-    match = re.search(r"(?:^|\s)--df(?:\s+|=)(?=\S)", line)
-    if not match:
-        return line, None
-    start = match.end()
-    if line[start] in "'\"":
-        return line, None
-    depth, quote, end = 0, None, start
-    while end < len(line):
-        char = line[end]
-        if quote:
-            if char == "\\":
-                end += 1
-            elif char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char.isspace() and depth <= 0:
-            break
-        end += 1
-    expression = line[start:end]
-    if not any(c in expression for c in "([{'\""):
-        return line, None
-    return line[:match.start()] + line[end:], expression
-
-
-def _rows(value: str) -> int:
-    try:
-        count = int(value.strip())
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise UsageError(f"--limit takes a number of rows, at least 1 (like --limit 10); got {value!r}")
-    return count
-
-
-def _money(value: str) -> float:
-    text = value.strip().lstrip("$")
-    try:
-        amount = float(text)
-    except ValueError:
-        amount = float("nan")
-    if not amount > 0 or amount == float("inf"):
-        raise UsageError(f"--max-cost takes an amount in US dollars above 0, like --max-cost 0.50; got {value!r}")
-    return amount
-
-
 def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any]]:
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
         raise UsageError("--tools takes function names separated by commas, like --tools lookup,convert")
     tools = []
     for raw in names:
-        name = _name(raw, "--tools")
-        fn = _lookup(name, namespace, "--tools")
+        name = optvalues.name(raw, "--tools")
+        fn = optvalues.lookup(name, namespace, "--tools")
         if not callable(fn):
-            raise UsageError(f"--tools {name}: {name} is {_a(type(fn).__name__)}, not a function")
+            raise UsageError(f"--tools {name}: {name} is {optvalues.article(type(fn).__name__)}, not a function")
         tools.append(fn)
     return tools
-
-
-def _a(noun: str) -> str:
-    """``an int``, ``a str``: the article a type name takes."""
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

@@ -21,7 +21,7 @@ LAYERS = [
     ["magics"],
     ["linecommands", "modes"],
     ["options"],
-    ["display", "picker", "workshop"],
+    ["display", "picker", "workshop", "frameview"],
     ["core"],
     ["batch", "dryrun", "jobs", "overrides", "costcap"],
     ["rows"],
@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing", "genaiprices"],
+    ["toolspec", "templating", "pacing", "genaiprices", "optvalues"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
