@@ -26,7 +26,7 @@ LAYERS = [
     ["batch", "dryrun", "jobs", "overrides", "costcap"],
     ["rows"],
     ["runner"],
-    ["conversation", "tools", "catalog"],
+    ["conversation", "tools", "catalog", "pickrules"],
     ["explain"],
     ["config"],
     ["ledger", "prices", "auth", "localservice", "usage"],
