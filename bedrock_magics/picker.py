@@ -174,7 +174,7 @@ class Picker:
                                layout=w.Layout(width="220px"))
         self.arns = w.Checkbox(value=False, description="ARNs (custom, provisioned)", indent=False)
         self.model = w.Select(options=[], value=None, rows=10, description="Model", style=wide,
-                              layout=w.Layout(width="960px"))
+                              layout=w.Layout(width="98%", min_width="720px"))
         self.system = w.Textarea(value=bm.system or "", placeholder="System prompt (optional)",
                                  description="System", style=wide, layout=w.Layout(width="720px", height="60px"))
         self.temperature = w.FloatSlider(

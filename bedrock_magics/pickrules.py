@@ -83,7 +83,7 @@ def matches(row: dict[str, Any], words: list[str]) -> bool:
 def _tokens(value: Any) -> str:
     number = _number(value)
     if number is None:
-        return "? ctx"
+        return "ctx unknown"
     return f"{number / 1e6:g}M ctx" if number >= 1e6 else f"{number / 1e3:g}K ctx"
 
 
