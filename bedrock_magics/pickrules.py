@@ -3,10 +3,9 @@ which regions and APIs to offer, which rows to list and in which order, how a ro
 model to choose when the one set is not offered (so the picker never writes a configuration that
 its own status line calls invalid).
 
-Why a list and not a sortable table: ipywidgets' ``Select`` is one core widget that renders the
-same in JupyterLab, Notebook 7 and VS Code, keeps keyboard navigation and search-as-you-type with
-the filter box, and needs no extra front-end package; the anywidget grids on PyPI either need their
-own JavaScript build per front end or are not kept up. Each row carries the columns a table would
+Why a list and not a sortable table: see docs/architecture.md ("The picker"). In short, a core
+``Select`` renders the same in JupyterLab, Notebook 7 and VS Code with no extra front-end package,
+keeps keyboard navigation and the text fallback; each row carries the columns a table would
 (price per 1M input/output tokens, context window, modalities, access, legacy) and a "Sort by"
 dropdown orders the list by them.
 """
