@@ -660,7 +660,7 @@ def preview(result: Any, dest: str, rows: int = 5) -> None:
         n = len(result)
         shown = f"first {rows} of {n:,} rows" if n > rows else f"{n} row{'s' if n != 1 else ''}"
         print(f"{dest}: DataFrame, {shown}")
-        display(result.head(rows))
+        display(result if n <= rows else result.head(rows))  # whole: keeps a view (wrapped answers)
     else:
         display(result)
 

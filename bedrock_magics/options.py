@@ -263,6 +263,7 @@ def _line_parsers() -> dict[str, _Parser]:
     models.add_argument("--refresh", action="store_true", help="ask the control plane again")
     sub("pick", "widgets to choose region, endpoint, API and model")
     embed = sub("embed", "embeddings of one text column: FRAME.COLUMN (no cell body needed)")
+    embed.usage = "%(prog)s FRAME.COLUMN -m ID [--out COL] [-r R] [--concurrency N]"
     embed.add_argument("target", metavar="FRAME.COLUMN", help="the DataFrame and its text column")
     embed.add_argument("--out", metavar="COL", help="column for the vectors (default COLUMN_embedding)")
     embed.add_argument("--model", "-m", metavar="ID", help="embedding model, e.g. amazon.titan-embed-text-v2:0")
