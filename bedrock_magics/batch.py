@@ -172,10 +172,14 @@ def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: 
     models = distinct_models(models)
     workers = concurrency_of(bm, concurrency)
     if frame is not None:
-        wide = _compare_frame(bm, frame, template or prompt, models, out=out, concurrency=workers,
-                              use_cache=True if use_cache is None else use_cache,
-                              progress=True if progress is None else progress, namespace=namespace,
-                              on_row=on_row, overrides=overrides)
+        try:
+            wide = _compare_frame(bm, frame, template or prompt, models, out=out, concurrency=workers,
+                                  use_cache=True if use_cache is None else use_cache,
+                                  progress=True if progress is None else progress, namespace=namespace,
+                                  on_row=on_row, overrides=overrides)
+        except BatchInterrupted as stop:  # the partial frame in the layout asked for
+            stop.frame = long_form(stop.frame, frame.columns, out) if long else stop.frame
+            raise
         return long_form(wide, frame.columns, out) if long else wide
     if not isinstance(prompt, str):
         raise ValueError("compare needs a prompt (or a frame and a template)")

@@ -248,3 +248,26 @@ def test_no_max_tokens_means_no_worst_case(ip, reviews):
     # Without a cap on each answer there is no worst case to hold the run under.
     message = usage_error(ip, "%%bedrock --df reviews --max-cost 1\n{review}")
     assert "--max-tokens" in message and "worst case" in message
+
+
+def test_max_cost_guards_a_comparison_too(ip, reviews):
+    big = pd.concat([reviews] * 6, ignore_index=True)  # 30 rows x 2 models
+    ip.user_ns["big"] = big
+    try:
+        _, captured = run_ok(ip, f"%%bedrock res --df big -m {MODEL} -m {HAIKU} --long --max-tokens 40 "
+                                 "--max-cost 0.0015 --concurrency 2 --no-cache --out a\nAbout: {review}")
+    finally:
+        ip.user_ns.pop("big", None)
+    assert "estimate: 60 calls" in captured.stdout and "stopped at --max-cost $0.0015" in captured.stdout
+    assert 0 < current_usage(ip)["cost_usd"].sum() <= 0.0015
+    res = ip.user_ns["res"]
+    assert len(res) == 60 and set(res["model"]) == {MODEL, HAIKU}  # the long form of the partial run
+
+
+def test_long_form_in_the_python_api(ip, reviews):
+    from bedrock_magics.magics import current
+
+    res = current(ip).compare("echo: {review}", models=[MODEL, HAIKU], frame=reviews.head(2), long=True,
+                              progress=False)
+    assert list(res["model"]) == [MODEL, HAIKU, MODEL, HAIKU]
+    assert list(res["answer"]) == ["Great phone, lasts all day."] * 2 + ["Screen cracked in a week."] * 2
