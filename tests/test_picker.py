@@ -340,7 +340,9 @@ def test_rows_show_price_context_modalities_and_legacy(picker, bm):
     assert legacy and all("3-5-haiku" in l or "3-7-sonnet" in l or "titan-text-express" in l or "LEGACY" not in l
                           for l in legacy)
     choose(picker.sort, "input price", picker)
-    prices = [bm.models().set_index("model_id").loc[m, "input_per_1m_usd"] for m in picker.model_options]
+    frame = bm.models().drop_duplicates("model_id")
+    price_of = dict(zip(frame["model_id"], frame["input_per_1m_usd"]))
+    prices = [price_of[m] for m in picker.model_options]
     known = [p for p in prices if p == p]
     assert known == sorted(known) and prices[:len(known)] == known  # cheapest first, unknown prices last
 
