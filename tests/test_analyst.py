@@ -210,15 +210,20 @@ def current_usage(ip):
     return current(ip).usage()
 
 
-def test_max_cost_shows_the_estimate_and_stops_before_the_cap(ip, reviews):
-    big = pd.concat([reviews] * 8, ignore_index=True)  # 40 rows
-    ip.user_ns["big"] = big
+def run_over(ip, frame, options: str, template: str) -> str:
+    """Run ``template`` over ``frame`` (as ``big``) into ``res`` with ``options``, two calls at a time,
+    no cache; return what the cell printed."""
+    ip.user_ns["big"] = frame
     try:
-        result, captured = run_ok(ip, f"%%bedrock res --df big -m {HAIKU} --max-tokens 50 --max-cost 0.002 "
-                                       "--concurrency 2 --no-cache --out a\nSay something about: {review}")
+        _, captured = run_ok(ip, f"%%bedrock res --df big {options} --concurrency 2 --no-cache --out a\n{template}")
     finally:
         ip.user_ns.pop("big", None)
-    shown = captured.stdout
+    return captured.stdout
+
+
+def test_max_cost_shows_the_estimate_and_stops_before_the_cap(ip, reviews):
+    big = pd.concat([reviews] * 8, ignore_index=True)  # 40 rows
+    shown = run_over(ip, big, f"-m {HAIKU} --max-tokens 50 --max-cost 0.002", "Say something about: {review}")
     assert re.search(r"estimate: 40 calls, at most \$[\d.]+ with max_tokens \(over --max-cost \$0\.002", shown)
     assert "stopped at --max-cost $0.002" in shown
     res = ip.user_ns["res"]
@@ -252,13 +257,8 @@ def test_no_max_tokens_means_no_worst_case(ip, reviews):
 
 def test_max_cost_guards_a_comparison_too(ip, reviews):
     big = pd.concat([reviews] * 6, ignore_index=True)  # 30 rows x 2 models
-    ip.user_ns["big"] = big
-    try:
-        _, captured = run_ok(ip, f"%%bedrock res --df big -m {MODEL} -m {HAIKU} --long --max-tokens 40 "
-                                 "--max-cost 0.0015 --concurrency 2 --no-cache --out a\nAbout: {review}")
-    finally:
-        ip.user_ns.pop("big", None)
-    assert "estimate: 60 calls" in captured.stdout and "stopped at --max-cost $0.0015" in captured.stdout
+    shown = run_over(ip, big, f"-m {MODEL} -m {HAIKU} --long --max-tokens 40 --max-cost 0.0015", "About: {review}")
+    assert "estimate: 60 calls" in shown and "stopped at --max-cost $0.0015" in shown
     assert 0 < current_usage(ip)["cost_usd"].sum() <= 0.0015
     res = ip.user_ns["res"]
     assert len(res) == 60 and set(res["model"]) == {MODEL, HAIKU}  # the long form of the partial run
