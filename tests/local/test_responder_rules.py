@@ -74,6 +74,15 @@ def test_one_word_answers_with_the_first_content_word_of_the_input():
     assert say("Answer with one word: what is the capital of France?").text == "capital"
 
 
+def test_a_question_offering_options_is_a_closed_set_when_the_instruction_asks_for_an_answer():
+    # The options sit in a question and the cue in the next sentence; a list of sentiments needs no cue.
+    assert say("Is this review positive, negative or mixed? Answer with one word.\nGreat value, works well").text \
+        == "positive"
+    assert say("Is this review positive, negative or mixed?\nTerrible, it broke after a day").text == "negative"
+    assert say("Is it spam or ham? Reply with the label.\nWin a free cruise now").text in ("spam", "ham")
+    assert labels.find("", "Is it tea or coffee?") is None  # a question alone offers nothing
+
+
 def test_the_system_prompt_can_hold_the_closed_set():
     answer = responder.respond(CLAUDE, [user("The staff were wonderful.")],
                                system="Classify the review. Reply with one of: positive, negative, neutral.")

@@ -8,7 +8,8 @@ An instruction offers a closed set when it says (case-insensitively, options com
 * ``yes or no`` (also ``yes/no``, ``Yes or No``);
 * a list of two to eight one- or two-word options ``a, b or c`` / ``a or b`` in a sentence that also
   says answer, reply, respond, classify, label, categorize, choose, pick, either, return, output or
-  sentiment;
+  sentiment; in a question when the instruction says one of those words elsewhere ("Is this review
+  positive, negative or mixed? Answer with one word."); or anywhere when every option is a sentiment;
 * ``answer with one word`` / ``in one word`` / ``a single word`` without options: the set is every
   word of the input.
 
@@ -131,12 +132,17 @@ def _yes_no(text: str) -> tuple[list[str], tuple[int, int]] | None:
 
 
 def _implicit(text: str) -> tuple[list[str], tuple[int, int]] | None:
+    cued = bool(_CUES.search(text))
     for sentence in re.finditer(r"[^.?!\n]+[.?!]?", text):
-        if not _CUES.search(sentence.group()):
-            continue
+        # A list offers a closed set in a sentence that says answer/classify/..., in a question when
+        # the instruction says so elsewhere ("Is it a, b or c? Answer with one word."), and always when
+        # every option is a sentiment.
+        question = sentence.group().rstrip().endswith("?") and cued
         for m in _IMPLICIT.finditer(sentence.group()):
             items = _items(m.group("list"))
-            if 2 <= len(items) <= 8 and all(len(i.split()) <= 2 for i in items):
+            offered = question or _CUES.search(sentence.group()) or all(
+                i.lower()[:3] in SENTIMENTS for i in items)
+            if offered and 2 <= len(items) <= 8 and all(len(i.split()) <= 2 for i in items):
                 start = sentence.start() + m.start()
                 return items, (start, start + len(m.group()))
     return None
