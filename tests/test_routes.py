@@ -170,8 +170,12 @@ def test_invoke_family(clients, model, region, base):
         assert reply.stop_reason == "end_turn" and reply.request_id and reply.raw
 
 
-@pytest.mark.parametrize("model,region,base", [m for m in INVOKE_MODELS if "titan" not in m[0]],
-                         ids=[m[0] for m in INVOKE_MODELS if "titan" not in m[0]])
+# Converse refuses a system prompt for Titan Text and Mistral's Instruct models (7B, Mixtral), as AWS's
+# "Supported models and model features" table says; their InvokeModel prompts have no system part to compare.
+WITH_SYSTEM = [m for m in INVOKE_MODELS if "titan" not in m[0] and "mistral-7b" not in m[0]]
+
+
+@pytest.mark.parametrize("model,region,base", WITH_SYSTEM, ids=[m[0] for m in WITH_SYSTEM])
 def test_invoke_family_system_prompt_and_history(clients, model, region, base):
     messages = (user_message("My name is Ada."), {"role": "assistant", "content": [{"text": "Hello Ada."}]},
                 user_message("echo: remembered"))

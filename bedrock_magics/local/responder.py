@@ -33,9 +33,9 @@ How each API builds it (so the same conversation costs the same input tokens eve
   message; Mistral chat and gpt-oss bodies as Chat Completions; Cohere ``preamble`` (+ SYSTEM turns)
   is the system, ``chat_history`` then ``message`` the messages, and ``tool_results`` add an
   assistant message of tool calls and a user message of their results.
-* Chat Completions (:func:`from_chat`, :func:`chat_call`): ``system``/``developer`` messages are the system text;
-  an assistant's ``tool_calls`` are toolUse blocks; consecutive ``tool`` messages are one user
-  message of toolResults.
+* Chat Completions (:func:`~bedrock_magics.local.wire.chat.chat_call`): ``system``/``developer``
+  messages are the system text; an assistant's ``tool_calls`` are toolUse blocks; consecutive
+  ``tool`` messages are one user message of toolResults.
 * Responses: ``instructions`` then system/developer input items are the system text; the stored
   conversation of ``previous_response_id`` (its inputs and outputs, not its instructions) comes
   first; ``function_call`` items join the assistant message before them and consecutive
@@ -107,6 +107,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from . import tokens
+from .http import parse_json
 
 #: Fixed vocabulary of the filler sentence.
 VOCABULARY = (
@@ -162,6 +163,12 @@ class Answer:
         """The text as streaming deltas of ``size`` tokens each; they join back to ``text``."""
         return deltas(self.text, size)
 
+    def tool_call_id(self, prefix: str | None = None) -> str:
+        """The id of the tool call: the responder's ``tooluse_…``, or spelled with ``prefix``
+        (``call_`` for OpenAI's APIs, ``toolu_bdrk_`` for Anthropic's)."""
+        call_id = self.tool_call["id"]
+        return call_id if prefix is None else prefix + call_id.split("_", 1)[1]
+
     def tool_input_fragments(self, parts: int = 3) -> list[str]:
         """The tool call's input as JSON, cut into about ``parts`` fragments (for streaming)."""
         return fragments(json.dumps(self.tool_call["input"]), parts) if self.tool_call else []
@@ -172,8 +179,8 @@ class Call:
     """One inference request, normalized: the model, the conversation and the settings it is answered with.
 
     Every API of the local service turns its request into a ``Call`` (Converse as is, each InvokeModel
-    family through its codec, Chat Completions through :func:`chat_call`, Responses from its input
-    items) and writes ``answer`` back in its own wire shape.
+    family through its codec, Chat Completions and Responses from their messages or input items; see
+    :mod:`bedrock_magics.local.wire`) and writes ``answer`` back in its own wire shape.
     """
 
     model: dict  # the catalog entry of the foundation model
@@ -247,122 +254,6 @@ def result_text(result: Mapping[str, Any]) -> str:
         elif "json" in block:
             parts.append(json.dumps(block["json"], sort_keys=True))
     return " ".join(parts)
-
-
-def content_text(content: Any) -> str:
-    """The text of an OpenAI message ``content`` (a string or a list of text parts; None is "")."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content
-                         if isinstance(p, Mapping) and p.get("type") in ("text", "input_text", "output_text"))
-    raise ValueError("message content must be a string or a list of content parts")
-
-
-def arguments(raw: Any) -> Any:
-    """A tool call's ``arguments`` JSON string as a value (kept as the string when it is not JSON)."""
-    if raw is None or raw == "":
-        return {}
-    if not isinstance(raw, str):
-        raise ValueError("function call arguments must be a JSON string")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def from_chat(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]]:
-    """(system, Converse-shaped messages) from OpenAI Chat Completions ``messages``.
-
-    ``system``/``developer`` messages make the system text; an assistant's ``tool_calls`` become
-    ``toolUse`` blocks (arguments parsed as JSON); consecutive ``tool`` messages become one user
-    message of ``toolResult`` blocks, as Converse would carry them.
-    """
-    system: list[str] = []
-    out: list[dict] = []
-    for i, m in enumerate(messages):
-        if not isinstance(m, Mapping):
-            raise ValueError(f"messages[{i}] must be an object")
-        role = m.get("role")
-        if role in ("system", "developer"):
-            system.append(content_text(m.get("content")))
-        elif role == "user":
-            out.append({"role": "user", "content": [{"text": content_text(m.get("content"))}]})
-        elif role == "assistant":
-            blocks: list[dict] = []
-            text = content_text(m.get("content"))
-            if text:
-                blocks.append({"text": text})
-            calls = m.get("tool_calls") or []
-            if not isinstance(calls, list) or not all(isinstance(c, Mapping) and isinstance(c.get("function"), Mapping)
-                                                      for c in calls):
-                raise ValueError(f"messages[{i}].tool_calls must be a list of function calls")
-            for call in calls:
-                fn = call["function"]
-                args = arguments(fn.get("arguments"))
-                blocks.append({"toolUse": {"toolUseId": call.get("id"), "name": fn.get("name", ""), "input": args}})
-            out.append({"role": "assistant", "content": blocks})
-        elif role == "tool":
-            append_tool_result(out, m.get("tool_call_id"), content_text(m.get("content")))
-        else:
-            raise ValueError(f"messages[{i}].role must be one of system, developer, user, assistant, tool")
-    return "\n".join(system), out
-
-
-def append_tool_result(messages: list[dict], tool_use_id: Any, text: str) -> None:
-    """Add a tool result to ``messages``: consecutive results make one user message of ``toolResult``
-    blocks, as Converse carries them (Chat ``tool`` messages, Responses ``function_call_output`` items)."""
-    block = {"toolResult": {"toolUseId": tool_use_id, "content": [{"text": text}]}}
-    last = messages[-1] if messages else None
-    if last and last["role"] == "user" and last["content"] and all("toolResult" in b for b in last["content"]):
-        last["content"].append(block)
-    else:
-        messages.append({"role": "user", "content": [block]})
-
-
-def from_chat_tools(tools: Sequence[Mapping[str, Any]]) -> list[Tool]:
-    """Tools from OpenAI ``tools`` (Chat ``{"type": "function", "function": {…}}`` or Responses'
-    flat ``{"type": "function", "name", …}``); other tool types are skipped."""
-    out = []
-    for t in tools:
-        if not isinstance(t, Mapping) or t.get("type", "function") != "function":
-            continue
-        fn = t.get("function", t)
-        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
-            continue  # the API in front reports a malformed tool
-        params = fn.get("parameters")
-        out.append(Tool(fn["name"], fn.get("description") or "",
-                        params if isinstance(params, Mapping) else {"type": "object", "properties": {}}))
-    return out
-
-
-def chat_tool_choice(choice: Any) -> str:
-    """Responder tool choice from OpenAI's ``tool_choice`` (``auto|none|required`` or a named function)."""
-    if choice in (None, "auto"):
-        return "auto"
-    if choice == "none":
-        return "none"
-    if choice == "required":
-        return "any"
-    if isinstance(choice, Mapping):
-        return (choice.get("function") or {}).get("name") or choice.get("name") or "auto"
-    return "auto"
-
-
-def chat_call(body: Mapping[str, Any], model: dict) -> Call:
-    """A :class:`Call` from an OpenAI Chat Completions body (``messages``, ``tools``, ``tool_choice``,
-    ``max_completion_tokens`` or ``max_tokens``, ``stop``); the caller has checked the field types.
-
-    Raises ``ValueError`` for messages that make no conversation; each API words it its own way.
-    """
-    system, messages = from_chat(body.get("messages") or [])
-    stop = body.get("stop")
-    return Call(model, messages, system, from_chat_tools(body.get("tools") or []),
-                chat_tool_choice(body.get("tool_choice")),
-                body.get("max_completion_tokens", body.get("max_tokens")),
-                [stop] if isinstance(stop, str) else list(stop or []))
 
 
 def _message_parts(message: Mapping[str, Any]) -> list[tuple]:
@@ -443,7 +334,7 @@ def _coerce(value: str, schema: Mapping[str, Any]) -> Any:
         if kind == "array":
             return [v.strip() for v in value.split(",") if v.strip()]
         if kind == "object":
-            return json.loads(value)
+            return parse_json(value)
     except ValueError:
         pass
     return value

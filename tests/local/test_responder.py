@@ -10,6 +10,7 @@ import pytest
 from botocore.eventstream import EventStreamBuffer
 
 from bedrock_magics.local import eventstream, responder, tokens
+from bedrock_magics.local.wire import chat as wire_chat
 
 WEATHER = {"toolSpec": {"name": "get_weather", "description": "Weather for a city", "inputSchema": {"json": {
     "type": "object", "required": ["city"],
@@ -162,7 +163,7 @@ def test_chat_messages_normalize_to_the_converse_conversation():
                 {"id": "call_1", "type": "function",
                  "function": {"name": "get_weather", "arguments": json.dumps(tc["input"])}}]},
             {"role": "tool", "tool_call_id": "call_1", "content": "-3C"}]
-    system, messages = responder.from_chat(chat)
+    system, messages = wire_chat.from_chat(chat)
     converse = [user("get_weather city=Oslo"),
                 {"role": "assistant", "content": [{"toolUse": {"toolUseId": "tooluse_x", "name": "get_weather",
                                                                "input": tc["input"]}}]},
@@ -180,7 +181,7 @@ def test_a_chat_body_makes_the_call_the_converse_form_makes():
                          {"role": "tool", "tool_call_id": "call_2", "content": "sunny"}],
             "max_tokens": 50, "max_completion_tokens": 2, "stop": "four",
             "tools": [{"type": "function", "function": {"name": "get_weather"}}], "tool_choice": "none"}
-    call = responder.chat_call(body, {"modelId": "m"})
+    call = wire_chat.chat_call(body, {"modelId": "m"})
     assert (call.system, call.max_tokens, call.stop, call.tool_choice) == ("Be brief", 2, ["four"], "none")
     assert [t.name for t in call.tools] == ["get_weather"]
     assert call.messages[-1] == {"role": "user", "content": [  # consecutive tool messages: one user message
@@ -189,7 +190,7 @@ def test_a_chat_body_makes_the_call_the_converse_form_makes():
     expected = responder.respond("m", call.messages, "Be brief", 2, ["four"], call.tools, "none")
     assert call.answer == expected and call.input_tokens == expected.input_tokens
     with pytest.raises(ValueError):
-        responder.chat_call({"messages": [{"role": "robot", "content": "Hi"}]}, {"modelId": "m"})
+        wire_chat.chat_call({"messages": [{"role": "robot", "content": "Hi"}]}, {"modelId": "m"})
 
 
 @pytest.mark.parametrize("text, parts", [("", 3), ("ab", 3), ('{"city": "Oslo"}', 3), ("abcdefg", 2)])
