@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing"],
+    ["toolspec", "servertools", "templating", "pacing"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
