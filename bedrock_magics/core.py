@@ -40,6 +40,7 @@ from traitlets import TraitError, observe
 
 from . import localservice, routes
 from .config import BedrockSettings
+from . import mantle
 from .conversation import Conversations, chat_name
 from .errors import BedrockError, Cancelled, Note
 from .local import credentials as local_credentials
@@ -57,6 +58,7 @@ from .reply import Reply
 from .request import Request, RequestTemplate, check_prompt, user_message
 from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
+from .servertools import client_tools, split as split_tools  # noqa: I001 - one line: core is near its size cap
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -73,7 +75,7 @@ __all__ = ["Bedrock"]
 # Catalog kinds billed per token as their base model (see Catalog.base_model): what price() may map.
 _PRICED_AS_BASE = ("foundation-model", "inference-profile")
 
-class Bedrock(BedrockSettings):
+class Bedrock(BedrockSettings, mantle.MantleMethods):
     """Amazon Bedrock from Python: every endpoint and API, with a ledger of every call.
 
     Settings are traits (see :class:`~bedrock_magics.config.BedrockSettings`), passed as keywords
@@ -146,13 +148,8 @@ class Bedrock(BedrockSettings):
 
     def client_for(self, request: Request) -> Any:
         """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
-        kind = routes.client_kind(request.api)
-        if kind == "openai" and request.endpoint == "mantle":
-            from . import endpoints  # loaded on first use: %load_ext stays light (tests/test_layers.py)
-
-            # Mantle serves each model under its own path prefix (GPT-5.x: /openai/v1).
-            return self.clients.get(request.region, "mantle", kind, prefix=endpoints.mantle_prefix(request.model))
-        return self.clients.get(request.region, request.endpoint, kind)
+        return self.clients.get(request.region, request.endpoint, routes.client_kind(request.api),
+                                prefix=mantle.path_prefix(request))
 
     @property
     def ledger(self) -> "Ledger":
@@ -312,9 +309,7 @@ class Bedrock(BedrockSettings):
         )
 
         endpoints.check_for(region, endpoint, self._service.endpoints if self.local and self._service else None)
-        from .servertools import split  # a few regexes; loaded with the first request
-
-        functions, server_tools = split(overrides.get("tools"))
+        functions, server_tools = split_tools(overrides.get("tools"))
         system = overrides["system"] if overrides.get("system") is not None else self.system
         settings = {name: self._call_value(name, overrides[name]) if overrides.get(name) is not None
                     else getattr(self, name) for name in ("max_tokens", "temperature", "top_p")}
@@ -322,67 +317,13 @@ class Bedrock(BedrockSettings):
             model=model, messages=tuple(messages_of(overrides.get("messages"))) + (user_message(prompt),),
             region=region, endpoint=endpoint, api=api, system=system or None, stop=stops(overrides.get("stop")),
             tools=tool_specs(functions), extra=dict(overrides.get("extra") or {}), **settings)
-        if server_tools:
-            self._add_server_tools(request, server_tools)
-        if request.extra.get("background"):
-            _check_mantle_responses(request, "--background")
+        mantle.prepare(self, request, server_tools, chat_name(overrides.get("chat")))
         if api == "invoke" and "family" not in request.extra:
             self._add_family(request)
         chat = chat_name(overrides.get("chat"))
         if chat is not None:
-            if request.extra.get("background"):
-                raise ValueError("--background returns before the answer exists, so it cannot continue a --chat; "
-                                 "drop one of them")
-            self._resume(chat, request)
             request = self.chats.get(chat).prepare(request)
         return request
-
-    def _add_server_tools(self, request: Request, tools: Sequence[Any]) -> None:
-        """``lambda:``/``gateway:`` tools as the request's mcp connectors (mantle Responses only)."""
-        _check_mantle_responses(request, "lambda:/gateway: tools")
-        account = self.account_id(request.region) if any(t.needs_account for t in tools) else None
-        connectors = []
-        for tool in tools:
-            connector = tool.connector(request.region, account)
-            if connector not in connectors:
-                connectors.append(connector)
-        request.extra["server_tools"] = connectors
-
-    def account_id(self, region: str | None = None) -> str:
-        """The AWS account calls go to: the local service's, or STS ``GetCallerIdentity`` (asked once).
-
-        Raises:
-            BedrockError: the identity cannot be read (credentials missing or refused).
-        """
-        if self.local:
-            return local_credentials.ACCOUNT_ID
-        with self._lock:
-            cached = getattr(self, "_account", None)
-        if cached:
-            return cached
-        try:
-            account = self.clients.caller_account(region or self.region)
-        except Exception as exc:  # noqa: BLE001 - one explained line, naming the fix
-            raise BedrockError(f"cannot read your AWS account id for the Lambda ARN ({type(exc).__name__}); "
-                               "give the full ARN (lambda:arn:aws:lambda:REGION:ACCOUNT:function:NAME) or check "
-                               "your credentials (%bedrock status)", code="AccountUnknown") from None
-        with self._lock:
-            self._account = account
-        return account
-
-    def _resume(self, chat: str, request: Request) -> None:
-        """A conversation new to this object, on mantle Responses, continues from the ledger's last
-        stored response of that name (after a kernel restart, or from another process)."""
-        if chat in self.chats or not uses_server_state(request.endpoint, request.api):
-            return
-        try:
-            last = self.ledger.last_response(chat, request.region, request.endpoint)
-        except Exception:  # noqa: BLE001 - an unreadable ledger starts the chat afresh
-            last = None
-        conversation = self.chats.get(chat)
-        if last and not conversation.last_response_id:
-            conversation.last_response_id = last["response_id"]
-            conversation.response_scope = (request.region, request.endpoint)
 
     def request_template(self, **overrides: Any) -> RequestTemplate:
         """The settings and per-call ``overrides`` resolved once (as :meth:`request` does, with the
@@ -447,8 +388,7 @@ class Bedrock(BedrockSettings):
         self.price(reply)
         try:
             self.ledger.append(reply, self.session, cell if cell is not None else self.cell)
-            if reply.response_id and uses_server_state(reply.endpoint, reply.api):
-                self.ledger.remember_response(reply, self.session, background=reply.status in _PENDING)
+            mantle.remember(self, reply)  # a stored response: listed, and where a --chat resumes
         except Exception as exc:  # noqa: BLE001 - the answer matters more than its bookkeeping
             if not self._ledger_warned:
                 self._ledger_warned = True
@@ -470,8 +410,7 @@ class Bedrock(BedrockSettings):
         if reply.cost_usd is not None and not math.isnan(reply.cost_usd):
             return reply.cost_usd
         if not reply.input_tokens and not reply.output_tokens and not reply.ok:
-            # A failed call and a background submit (billed when fetched) cost nothing; a cancel is unknown.
-            reply.cost_usd = 0.0 if reply.status in ("error", *_PENDING) else math.nan
+            reply.cost_usd = 0.0 if reply.status in ("error", *mantle.PENDING) else math.nan
             return reply.cost_usd
 
         from . import (
@@ -561,16 +500,13 @@ class Bedrock(BedrockSettings):
             temperature: float | None = None, top_p: float | None = None, stop: str | Sequence[str] | None = None,
             chat: str | bool | None = None, tools: Sequence[Callable[..., Any]] | None = None,
             on_round: Callable[["ToolRound"], None] | None = None, cell: int | None = None,
-            background: bool = False, **extra: Any) -> Reply:
+            **extra: Any) -> Reply:
         """Ask once and return the :class:`Reply` (recorded in the ledger).
 
         ``chat="name"`` continues that conversation (``True``: the default one). ``tools`` are Python
         functions the model may call: the loop runs them and asks again until the final answer
         (one ledger row per round; ``on_round(ToolRound)`` is called after each round). On mantle
-        Responses ``tools`` may also hold ``"lambda:NAME_OR_ARN"`` and ``"gateway:ARN"``: Bedrock
-        calls those itself (``reply.server_calls`` lists what it did). ``background=True`` (mantle
-        Responses) returns at once with ``reply.response_id`` and ``status="queued"``; fetch the
-        answer with :meth:`response`.
+        Responses, ``tools`` may hold ``"lambda:NAME"``/``"gateway:ARN"`` too (see :mod:`~bedrock_magics.mantle`).
         ``extra`` keywords go to ``request()`` (``messages``, ``extra``).
 
         Raises:
@@ -580,12 +516,7 @@ class Bedrock(BedrockSettings):
         options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
-        if background:
-            options["extra"] = {**(options.get("extra") or {}), "background": True}
-            if _has_functions(tools):
-                raise ValueError("--background returns before any tool could run; Python tools need the answer "
-                                 "in the cell (server-side lambda:/gateway: tools are fine)")
-        if _has_functions(tools):
+        if client_tools(tools):
             return _last(self._tool_rounds(prompt, options, name, on_round, cell, streaming=False))
         request = self.request(prompt, **options, chat=name)
         reply, error = self._call(request, cell=cell, chat=name)
@@ -602,8 +533,6 @@ class Bedrock(BedrockSettings):
                on_round: Callable[["ToolRound"], None] | None = None, cell: int | None = None,
                **extra: Any) -> Iterator[str | Reply]:
         """Ask and stream: yields ``str`` text deltas as they arrive, then the final :class:`Reply`.
-        With server-side tools (mantle) it also yields each of their items as a
-        :class:`~bedrock_magics.reply.ServerCall` when it arrives.
 
         Same keywords as :meth:`ask`. The reply is recorded when the stream ends. If the consumer
         stops early (``break``, ``close()``) or the user interrupts, a ``cancelled`` row is recorded
@@ -617,7 +546,7 @@ class Bedrock(BedrockSettings):
         options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
-        if _has_functions(tools):
+        if client_tools(tools):
             yield from self._tool_rounds(prompt, options, name, on_round, cell, streaming=True)
             return
         request = self.request(prompt, **options, chat=name)
@@ -674,7 +603,6 @@ class Bedrock(BedrockSettings):
 
         tools = options.pop("tools")
         toolbox = Toolbox([t for t in tools if not isinstance(t, str)])
-        # Server-side tools (strings) become the request's mcp connectors; Python functions the loop runs.
         request = self.request(prompt, **options, tools=[t for t in tools if isinstance(t, str)], chat=chat)
         loop = ToolLoop(request, toolbox, max_rounds=self.max_tool_rounds,
                         stateful=uses_server_state(request.endpoint, request.api))
@@ -723,80 +651,6 @@ class Bedrock(BedrockSettings):
         for fn in tools or ():
             merged[fn if isinstance(fn, str) else tool_spec(fn).name] = fn  # a server tool is its own name
         return list(merged.values())
-
-    # ==============================================================================================
-    # Stored and background responses (mantle)
-
-    def response(self, response_id: str, wait: bool = False, timeout_s: float | None = None,
-                 poll_s: float = 1.0) -> Reply:
-        """A stored or background response of mantle's Responses API, by id.
-
-        A background response still running comes back with ``status`` ``"queued"`` or
-        ``"in_progress"`` (nothing recorded); with ``wait`` it is polled every ``poll_s`` seconds until
-        it finishes (or ``timeout_s`` passes). Once finished, its usage is recorded in the ledger
-        exactly once, however often it is fetched (the submit row recorded none).
-
-        Raises:
-            ValueError: an id that does not look like a response id.
-            BedrockError: the fetch failed (an unknown id: 404, with the fix).
-        """
-        import time
-
-        response_id = _response_id(response_id)
-        request = self._stored_request(response_id)
-        route = routes.get("mantle", "responses")
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while True:
-            try:
-                reply = route.retrieve(self.client_for(request), request, response_id)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # noqa: BLE001 - explained: one line naming the fix
-                raise self._explain(exc, request) from None
-            if not wait or reply.status not in _PENDING or (deadline is not None and time.monotonic() >= deadline):
-                break
-            time.sleep(poll_s)  # polling a remote job: the wait itself is the point, nothing to signal
-        known = self.ledger.response(response_id)
-        reply.chat = known["chat"] if known else None
-        if reply.status not in _PENDING:
-            self.price(reply)
-            self.ledger.append_once(f"response:{response_id}", [reply], self.session, self.cell)
-            self.ledger.remember_response(reply, self.session, background=bool(known and known["background"]))
-        return reply
-
-    def responses(self) -> "pd.DataFrame":
-        """The stored responses known to the ledger (mantle keeps them; Responses has no list call):
-        ``response_id, time, region, endpoint, api, model, chat, session, status, background``."""
-        import pandas as pd
-
-        from .ledger import RESPONSE_COLUMNS
-
-        frame = pd.DataFrame(self.ledger.responses(), columns=list(RESPONSE_COLUMNS))
-        frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
-        frame["background"] = frame["background"].fillna(0).astype(bool)
-        return frame
-
-    def delete_response(self, response_id: str) -> None:
-        """Delete a stored response on mantle and drop it from :meth:`responses`.
-
-        Raises:
-            BedrockError: the delete failed (an unknown id: 404, with the fix).
-        """
-        response_id = _response_id(response_id)
-        request = self._stored_request(response_id)
-        try:
-            routes.get("mantle", "responses").delete(self.client_for(request), request, response_id)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - explained: one line naming the fix
-            raise self._explain(exc, request) from None
-        self.ledger.forget_response(response_id)
-
-    def _stored_request(self, response_id: str) -> Request:
-        """Where a stored response lives: the region and model the ledger noted (else the defaults)."""
-        known = self.ledger.response(response_id) or {}
-        return Request(model=known.get("model") or self.default_model("mantle"), messages=(),
-                       region=known.get("region") or self.region, endpoint="mantle", api="responses")
 
     # ==============================================================================================
     # Tables
@@ -857,30 +711,6 @@ def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:
     cancelled = Cancelled(reply)
     cancelled.__cause__ = stop
     return cancelled
-
-
-def _response_id(value: Any) -> str:
-    """A response id as given (``resp_…``), or ``ValueError`` naming the shape."""
-    text = str(value or "").strip()
-    if not text or any(ch.isspace() for ch in text) or len(text) > 200:
-        raise ValueError(f"{value!r} is not a response id; ids look like resp_… (%bedrock responses lists them)")
-    return text
-
-
-#: Statuses of a background response that has not finished (routes.responses.PENDING).
-_PENDING = ("queued", "in_progress")
-
-
-def _check_mantle_responses(request: Request, what: str) -> None:
-    """``ValueError`` (one line) unless ``request`` goes to mantle's Responses API."""
-    if request.endpoint != "mantle" or request.api != "responses":
-        raise ValueError(f"{what} run on mantle's Responses API, not {request.endpoint} {request.api}: "
-                         f"use --endpoint mantle --api responses (Python: endpoint='mantle', api='responses')")
-
-
-def _has_functions(tools: Sequence[Any] | None) -> bool:
-    """True when ``tools`` holds client-side tools (Python functions, ToolSpecs), which need a loop."""
-    return any(not isinstance(t, str) for t in tools or ())
 
 
 def _last(items: Iterable[Any]) -> Any:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["PREFIXES", "ServerTool", "is_server_tool", "parse", "split"]
+__all__ = ["PREFIXES", "ServerTool", "client_tools", "is_server_tool", "parse", "split"]
 
 PREFIXES = ("lambda:", "gateway:")
 
@@ -65,6 +65,13 @@ class ServerTool:
 def is_server_tool(value: Any) -> bool:
     """True for a string naming a server-side tool (``lambda:…`` or ``gateway:…``)."""
     return isinstance(value, str) and value.strip().lower().startswith(PREFIXES)
+
+
+def client_tools(tools: Any) -> bool:
+    """True when ``tools`` holds client-side tools (Python functions, ToolSpecs): they need a tool loop."""
+    if not tools:
+        return False
+    return any(not isinstance(t, (str, ServerTool)) for t in ([tools] if callable(tools) else tools))
 
 
 def parse(value: str) -> ServerTool:

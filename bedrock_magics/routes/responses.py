@@ -11,7 +11,7 @@ converse, invoke or chat API instead).
 
 Mantle only: server-side tools (``request.extra["server_tools"]``, see ``servertools``) go as ``mcp``
 connectors, and their ``mcp_list_tools``/``mcp_call`` output items come back as
-:class:`~bedrock_magics.reply.ServerCall`\ s (yielded as they stream, kept in ``Reply.server_calls``);
+:class:`~bedrock_magics.reply.ServerCall` items (yielded as they stream, kept in ``Reply.server_calls``);
 ``request.extra["background"]`` submits a background response, answered at once with its id
 (:func:`retrieve` fetches it later, :func:`delete` removes a stored one). The client arrives already
 pointed at the model's mantle path prefix (``endpoints.mantle_prefix``: GPT-5.x ``/openai/v1``).
