@@ -316,8 +316,8 @@ def apply(record: dict, call: Call, *, stop_reason: str = "guardrail_intervened"
         trace["outputAssessments"] = {key: [output_assessment]}
         if blocked:
             trace["modelOutput"] = [answer.text]
-            call.answer = Answer(config["blockedOutputsMessaging"], None, stop_reason, answer.input_tokens,
-                                 answer.output_tokens)
+            call.answer = Answer(config["blockedOutputsMessaging"], None, stop_reason, answer.prompt_tokens,
+                                 answer.output_tokens, cache=answer.cache, family=answer.family)
     if blocked:
         trace["actionReason"] = "Guardrail blocked."
     return Verdict(blocked, trace)

@@ -21,7 +21,7 @@ from .catalog import max_output_tokens
 from .http import (RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, parse_json,
                    request_id)
 from .quotas import admit_call
-from .responder import Call
+from .responder import Call, settle
 from .validation import malformed
 from .wire import invoke as families
 from .wire.converse import converse_call, converse_events, converse_output
@@ -80,6 +80,7 @@ def converse(req: Request) -> Response:
     model = _converse_model(_model(req))
     body = req.json()
     call = _checked_converse_call(req.app.catalog, body, model)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
     trace = _converse_guardrail(req, body, call)
     admit_call(req, call, req.params["modelId"])
     return json_response(converse_output(call, elapsed_ms(req.received_at), body, trace))
@@ -92,6 +93,7 @@ def converse_stream(req: Request) -> Response:
         raise AwsError("ValidationException", NOT_STREAMING)
     body = req.json()
     call = _checked_converse_call(req.app.catalog, body, model)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
     trace = _converse_guardrail(req, body, call)
     admit_call(req, call, req.params["modelId"])  # answers now: errors must come before the 200 goes out
 
@@ -113,6 +115,7 @@ def invoke(req: Request) -> Response:
     model = _model(req)
     family = families.family(model)
     call = family.load(_invoke_body(req, model), model)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
     guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
     admit_call(req, call, req.params["modelId"], (n_in, n_out))
@@ -129,6 +132,7 @@ def invoke_stream(req: Request) -> Response:
     if not model.get("responseStreamingSupported") or not family.streams:
         raise AwsError("ValidationException", NOT_STREAMING)
     call = family.load(_invoke_body(req, model), model, streaming=True)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
     guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
     admit_call(req, call, req.params["modelId"], (n_in, n_out))

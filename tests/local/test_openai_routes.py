@@ -209,7 +209,8 @@ def test_responses_create_retrieve_delete(mantle):
     assert r.model == MANTLE_MODEL and r.instructions == "Be brief." and r.store is True
     assert r.output_text.startswith(REPLY_PREFIX + 'You said: "Hello responses".')
     assert r.output[0].type == "message" and r.output[0].content[0].type == "output_text"
-    assert r.usage.input_tokens == 3 + 3 + 2 and r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens
+    assert r.usage.input_tokens == tokens.count("Be brief.", "gpt") + 3 + tokens.count("Hello responses", "gpt") \
+        and r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens
     assert r.usage.input_tokens_details.cached_tokens == 0
     got = mantle.responses.retrieve(r.id)
     assert got.model_dump() == r.model_dump()
@@ -259,7 +260,7 @@ def test_previous_response_id_over_three_turns(mantle_sigv4):
         assert r.usage.input_tokens == chat.usage.prompt_tokens
         chat_messages.append({"role": "assistant", "content": r.output_text})
         previous = r.id
-    assert r.usage.input_tokens == 5 * 3 + sum(tokens.count(m["content"]) for m in chat_messages[:-1])
+    assert r.usage.input_tokens == 5 * 3 + sum(tokens.count(m["content"], "gpt") for m in chat_messages[:-1])
     with pytest.raises(openai.NotFoundError) as excinfo:
         mantle_sigv4.responses.create(model=MANTLE_MODEL, input="Hi", previous_response_id="resp_doesnotexist")
     assert excinfo.value.code == "previous_response_not_found"
@@ -410,9 +411,14 @@ def test_same_prompt_same_text_and_input_tokens_on_every_api(local_env, runtime)
     oss_text = conv_oss["output"]["message"]["content"][0]["text"]
     assert chat.choices[0].message.content == resp.output_text == oss_text
     assert oss_text.removeprefix(REPLY_PREFIX) == conv_text.removeprefix(f"Local Bedrock reply from {claude}: ")
+    # one count per model on every API; each model counts with its own tokenizer
     n = conv["usage"]["inputTokens"]
-    assert n == inv["usage"]["input_tokens"] == counted["inputTokens"] == chat.usage.prompt_tokens \
-        == resp.usage.input_tokens == conv_oss["usage"]["inputTokens"]
+    assert n == inv["usage"]["input_tokens"] == counted["inputTokens"] == 3 + tokens.count(system, "claude") \
+        + tokens.count(prompt, "claude")
+    n_oss = conv_oss["usage"]["inputTokens"]
+    assert n_oss == chat.usage.prompt_tokens == resp.usage.input_tokens == 3 + tokens.count(system, "gpt") \
+        + tokens.count(prompt, "gpt")
+    assert n != n_oss
 
 
 # -- every object validates strictly against the SDK's types -------------------------------------------

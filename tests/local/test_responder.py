@@ -124,19 +124,21 @@ def test_quoted_values_and_placeholders():
     assert answer.tool_call["input"] == {"city": "New York"}  # the optional properties are left out
 
 
-def test_required_properties_get_defaults_or_typed_placeholders():
+def test_required_properties_get_defaults_or_type_correct_defaults():
     tool = {"toolSpec": {"name": "book", "inputSchema": {"json": {
         "type": "object", "required": ["city", "days", "metric", "units", "seats"],
         "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "metric": {"type": "boolean"},
                        "units": {"enum": ["celsius", "fahrenheit"]}, "seats": {"type": "integer", "default": 2},
                        "note": {"type": "string"}}}}}}
     answer = responder.respond("m", [user("book it")], tools=[tool])
-    assert answer.tool_call["input"] == {"city": "example", "days": 1, "metric": True, "units": "celsius", "seats": 2}
+    assert answer.tool_call["input"] == {"city": "", "days": 0, "metric": False, "units": "celsius", "seats": 2}
 
 
 def test_tool_choice_controls_whether_a_tool_is_called():
-    no_name = [user("What is the weather?")]
+    no_name = [user("What should I wear?")]
     assert responder.respond("m", no_name, tools=[WEATHER]).tool_call is None
+    # "weather" names get_weather: every word of the name but the verb "get"
+    assert responder.respond("m", [user("What is the weather?")], tools=[WEATHER]).tool_call["name"] == "get_weather"
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="any").tool_call["name"] == "get_weather"
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="get_weather").tool_call is not None
     named = [user("call get_weather city=Oslo")]

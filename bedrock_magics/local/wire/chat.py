@@ -16,13 +16,16 @@ import time
 import uuid
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from .. import mcp
 from ..responder import Answer, Call
+from . import features
 from .openai import (append_tool_result, arguments, check_decimal, check_function_tools, check_int, check_limit,
                      check_types, content_text, function_tools, invalid, tool_choice)
 
 #: Expected JSON types of the request fields Chat Completions reads or echoes back.
 CHAT_TYPES = {"messages": list, "tools": list, "tool_choice": (str, dict), "stream": bool, "stream_options": dict,
-              "stop": (str, list), "n": int, "user": str, "metadata": dict, "parallel_tool_calls": bool}
+              "stop": (str, list), "n": int, "user": str, "metadata": dict, "parallel_tool_calls": bool,
+              "response_format": dict, "reasoning_effort": str}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -45,7 +48,8 @@ def from_chat(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]]:
         if role in ("system", "developer"):
             system.append(content_text(m.get("content")))
         elif role == "user":
-            out.append({"role": "user", "content": [{"text": content_text(m.get("content"))}]})
+            out.append({"role": "user", "content": [{"text": content_text(m.get("content"))},
+                                                    *media_blocks(m.get("content"))]})
         elif role == "assistant":
             blocks: list[dict] = []
             text = content_text(m.get("content"))
@@ -67,6 +71,19 @@ def from_chat(messages: Sequence[Mapping[str, Any]]) -> tuple[str, list[dict]]:
     return "\n".join(system), out
 
 
+def media_blocks(content: Any) -> list[dict]:
+    """The Converse image/document blocks of an OpenAI message's content parts (data URLs)."""
+    blocks = [features.openai_media(p) for p in content] if isinstance(content, list) else []
+    return [b for b in blocks if b]
+
+
+def read_features(call: Call, body: Mapping[str, Any]) -> Call:
+    """Structured output (``response_format``) and reasoning (``reasoning_effort``) of a Chat body."""
+    features.openai_format(call, body.get("response_format"))
+    call.reasoning = features.openai_effort(body.get("reasoning_effort"))
+    return call
+
+
 def chat_call(body: Mapping[str, Any], model: dict) -> Call:
     """A :class:`Call` from an OpenAI Chat Completions body (``messages``, ``tools``, ``tool_choice``,
     ``max_completion_tokens`` or ``max_tokens``, ``stop``); the caller has checked the field types.
@@ -75,10 +92,10 @@ def chat_call(body: Mapping[str, Any], model: dict) -> Call:
     """
     system, messages = from_chat(body.get("messages") or [])
     stop = body.get("stop")
-    return Call(model, messages, system, function_tools(body.get("tools") or []),
-                tool_choice(body.get("tool_choice")),
-                body.get("max_completion_tokens", body.get("max_tokens")),
-                [stop] if isinstance(stop, str) else list(stop or []))
+    return read_features(Call(model, messages, system, function_tools(body.get("tools") or []),
+                              tool_choice(body.get("tool_choice")),
+                              body.get("max_completion_tokens", body.get("max_tokens")),
+                              [stop] if isinstance(stop, str) else list(stop or [])), body)
 
 
 def request_call(body: dict, entry: dict) -> Call:
@@ -101,6 +118,7 @@ def request_call(body: dict, entry: dict) -> Call:
                                                           and all(isinstance(x, str) for x in stop))):
         raise invalid("Invalid 'stop': expected a string or an array of at most 4 strings.", "stop")
     check_function_tools(body.get("tools"), flat=False)
+    mcp.refuse_in_chat(body.get("tools"))
     try:
         return chat_call(body, entry)
     except ValueError as exc:
@@ -124,9 +142,14 @@ def chat_tool_calls(answer: Answer) -> list[dict] | None:
 
 def chat_usage(answer: Answer) -> dict:
     """Chat Completions' ``usage``."""
-    return {"prompt_tokens": answer.input_tokens, "completion_tokens": answer.output_tokens,
-            "total_tokens": answer.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}
+    return {"prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.output_tokens,
+            "total_tokens": answer.total_tokens, "prompt_tokens_details": {"cached_tokens": answer.cache.read},
+            "completion_tokens_details": {"reasoning_tokens": answer.reasoning_tokens}}
+
+
+def inline_reasoning(answer: Answer) -> str:
+    """The gpt-oss InvokeModel body's reasoning, wrapped in ``<reasoning>…</reasoning>`` ("" without)."""
+    return f"<reasoning>{answer.reasoning}</reasoning>" if answer.reasoning else ""
 
 
 def new_completion_id() -> str:
@@ -135,21 +158,27 @@ def new_completion_id() -> str:
 
 
 def chat_completion(answer: Answer, model_name: str, completion_id: str | None = None, *,
-                    reason_key: str = "finish_reason") -> dict:
+                    reason_key: str = "finish_reason", inline: bool = False) -> dict:
     """A ``chat.completion`` object for an answer, created now (``completion_id``: a new ``chatcmpl-…``
-    by default; ``reason_key``: Mistral spells ``finish_reason`` ``stop_reason``)."""
+    by default; ``reason_key``: Mistral spells ``finish_reason`` ``stop_reason``; ``inline``: the
+    reasoning goes in the content as ``<reasoning>…</reasoning>``, as gpt-oss's InvokeModel body has
+    it, rather than in ``message.reasoning``)."""
+    text = (inline_reasoning(answer) if inline else "") + answer.text
+    message = {"role": "assistant", "content": text if text or not answer.tool_call else None, "refusal": None,
+               "tool_calls": chat_tool_calls(answer)}
+    if answer.reasoning and not inline:
+        message["reasoning"] = answer.reasoning
     return {
         "id": completion_id or new_completion_id(), "object": "chat.completion", "created": int(time.time()),
         "model": model_name,
         "choices": [{"index": 0, reason_key: FINISH_REASONS[answer.stop_reason], "logprobs": None,
-                     "message": {"role": "assistant", "content": answer.text if answer.text or not answer.tool_call
-                                 else None, "refusal": None, "tool_calls": chat_tool_calls(answer)}}],
+                     "message": message}],
         "usage": chat_usage(answer), "system_fingerprint": None, "service_tier": "default",
     }
 
 
 def chat_chunks(answer: Answer, model_name: str, completion_id: str | None = None, *,
-                reason_key: str = "finish_reason", include_usage: bool = False) -> list[dict]:
+                reason_key: str = "finish_reason", include_usage: bool = False, inline: bool = False) -> list[dict]:
     """The ``chat.completion.chunk`` objects streaming an answer (arguments as for
     :func:`chat_completion`; ``include_usage`` adds the final usage chunk)."""
     completion_id, created = completion_id or new_completion_id(), int(time.time())
@@ -160,6 +189,10 @@ def chat_chunks(answer: Answer, model_name: str, completion_id: str | None = Non
                 "choices": [{"index": 0, "delta": delta, "logprobs": None, reason_key: reason}]}
 
     out = [chunk({"role": "assistant", "content": ""})]
+    if inline and answer.reasoning:
+        out.append(chunk({"content": inline_reasoning(answer)}))
+    elif answer.reasoning:
+        out += [chunk({"reasoning": piece}) for piece in answer.reasoning_chunks()]
     out += [chunk({"content": piece}) for piece in answer.chunks()]
     if answer.tool_call:
         call = chat_tool_calls(answer)[0]

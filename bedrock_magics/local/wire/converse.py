@@ -18,6 +18,7 @@ from typing import Any, Iterator, Mapping
 from ..http import AwsError, elapsed_ms
 from ..responder import Answer, Call, Tool
 from ..validation import Violations, check_max_tokens, check_range
+from . import features
 
 NOT_FIRST_USER = ("A conversation must start with a user message. Try again with a conversation that starts "
                   "with a user message.")
@@ -78,8 +79,17 @@ def converse_call(body: Any, model: dict, *, for_count: bool = False) -> Call:
         raise AwsError("ValidationException", NO_TOOL_CONFIG)
 
     call = Call(model, conversation, "\n".join(system_parts), tools, choice, max_tokens, list(stop))
+    read_features(call, body)
     check_max_tokens(call)
     return call
+
+
+def read_features(call: Call, body: dict) -> None:
+    """Structured output, Claude thinking and the system/tool cache points of a Converse body."""
+    call.schema = features.converse_schema(body.get("outputConfig"))
+    extra = body.get("additionalModelRequestFields")
+    call.reasoning = features.claude_thinking(call.model, extra.get("thinking") if isinstance(extra, dict) else None)
+    call.cache_marks = features.converse_cache_marks(body)
 
 
 def _system_parts(system: Any, errors: Violations) -> list[str]:
@@ -247,7 +257,13 @@ def converse_content(answer: Answer, id_prefix: str | None = None) -> list[dict]
     """The assistant message content blocks of an answer (Converse / Nova shape); ``id_prefix``
     respells the tool call's id (see :meth:`Answer.tool_call_id`)."""
     content: list[dict] = []
-    if answer.text:
+    if answer.reasoning:
+        content.append({"reasoningContent": {"reasoningText": {"text": answer.reasoning,
+                                                               **({"signature": answer.signature}
+                                                                  if answer.signature else {})}}})
+    if answer.citation:
+        content += citation_blocks(answer.citation)
+    elif answer.text:
         content.append({"text": answer.text})
     if answer.tool_call:
         tc = answer.tool_call
@@ -256,10 +272,28 @@ def converse_content(answer: Answer, id_prefix: str | None = None) -> list[dict]
     return content
 
 
+def citation_blocks(citation: dict) -> list[dict]:
+    """The lead text block and the ``citationsContent`` block of a cited answer."""
+    return [{"text": citation["lead"]},
+            {"citationsContent": {"content": [{"text": citation["text"]}], "citations": [citation_of(citation)]}}]
+
+
+def citation_of(citation: dict) -> dict:
+    """Converse's ``Citation`` of a cited span (a ``documentChar`` location)."""
+    return {"title": citation["title"], "sourceContent": [{"text": citation["text"]}],
+            "location": {"documentChar": {"documentIndex": citation["document_index"], "start": citation["start"],
+                                          "end": citation["end"]}}}
+
+
 def converse_usage(answer: Answer, cache_suffix: str = "InputTokens") -> dict:
-    """Converse's ``usage``; Nova's InvokeModel body spells the cache fields ``cache…InputTokenCount``."""
-    return {"inputTokens": answer.input_tokens, "outputTokens": answer.output_tokens,
-            "totalTokens": answer.total_tokens, f"cacheRead{cache_suffix}": 0, f"cacheWrite{cache_suffix}": 0}
+    """Converse's ``usage`` (``inputTokens`` counts only the uncached part); Nova's InvokeModel body
+    spells the cache fields ``cache…InputTokenCount``."""
+    usage = {"inputTokens": answer.input_tokens, "outputTokens": answer.output_tokens,
+             "totalTokens": answer.total_tokens, f"cacheRead{cache_suffix}": answer.cache.read,
+             f"cacheWrite{cache_suffix}": answer.cache.write}
+    if cache_suffix == "InputTokens" and answer.cache.details():
+        usage["cacheDetails"] = answer.cache.details()
+    return usage
 
 
 def converse_body(answer: Answer, cache_suffix: str = "InputTokens") -> dict:
@@ -273,9 +307,19 @@ def message_events(answer: Answer) -> Iterator[tuple[str, dict]]:
     """ConverseStream's events up to ``messageStop``, in order: (event type, payload)."""
     yield "messageStart", {"role": "assistant"}
     index = 0
+    if answer.reasoning:
+        for piece in answer.reasoning_chunks():
+            yield "contentBlockDelta", {"delta": {"reasoningContent": {"text": piece}}, "contentBlockIndex": index}
+        if answer.signature:
+            yield "contentBlockDelta", {"delta": {"reasoningContent": {"signature": answer.signature}},
+                                        "contentBlockIndex": index}
+        yield "contentBlockStop", {"contentBlockIndex": index}
+        index += 1
     if answer.text:
         for piece in answer.chunks():
             yield "contentBlockDelta", {"delta": {"text": piece}, "contentBlockIndex": index}
+        if answer.citation:
+            yield "contentBlockDelta", {"delta": {"citation": citation_of(answer.citation)}, "contentBlockIndex": index}
         yield "contentBlockStop", {"contentBlockIndex": index}
         index += 1
     if answer.tool_call:

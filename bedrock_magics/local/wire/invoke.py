@@ -26,6 +26,7 @@ from .. import responder, tokens
 from ..responder import Answer, Call, Tool
 from ..validation import Violations, malformed, strict
 from .chat import chat_call, chat_chunks, chat_completion, new_completion_id
+from . import features
 from .converse import converse_body, converse_tools, converse_usage, message_events
 from .family import Family
 from .invoke_media import CohereEmbed, Image, TitanEmbed
@@ -98,16 +99,50 @@ class Anthropic(Family):
                 elif kind == "tool_result":
                     blocks.append({"toolResult": {"toolUseId": part.get("tool_use_id"),
                                                   "content": _text_blocks(part.get("content"))}})
+                elif kind in ("image", "document"):
+                    media = features.anthropic_media(part)
+                    blocks += [media] if media else []
+                point = features.anthropic_cache_point(part)
+                blocks += [point] if point else []
             messages.append({"role": m["role"], "content": blocks})
         system = body.get("system")
         tools = [Tool(t.get("name", ""), t.get("description") or "", t.get("input_schema") or {})
                  for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
-        return Call(model, messages, responder.system_text(_text_blocks(system)) if system else "", tools,
+        call = Call(model, messages, responder.system_text(_text_blocks(system)) if system else "", tools,
                     _tool_choice_name(body.get("tool_choice")), body["max_tokens"], body.get("stop_sequences") or [])
+        call.reasoning = features.claude_thinking(model, body.get("thinking"))
+        call.cache_marks = self._cache_marks(body)
+        return call
+
+    @staticmethod
+    def _cache_marks(body: dict) -> dict:
+        """The ``cache_control`` marks of the system blocks and tools (as Converse cache points)."""
+        marks: dict[str, list] = {}
+        texts: list[str] = []
+        for block in body.get("system") if isinstance(body.get("system"), list) else []:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+            point = features.anthropic_cache_point(block)
+            if point:
+                marks.setdefault("system", []).append((len("\n".join(texts)), point["cachePoint"].get("ttl", "5m")))
+        named = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+        for i, tool in enumerate(named):
+            point = features.anthropic_cache_point(tool)
+            if point:
+                marks.setdefault("tools", []).append((i + 1, point["cachePoint"].get("ttl", "5m")))
+        return marks
 
     def _content(self, call: Call) -> list[dict]:
         answer, content = call.answer, []
-        if answer.text:
+        if answer.reasoning:
+            content.append({"type": "thinking", "thinking": answer.reasoning, "signature": answer.signature})
+        if answer.citation:
+            c = answer.citation
+            content.append({"type": "text", "text": c["lead"]})
+            content.append({"type": "text", "text": c["text"], "citations": [{
+                "type": "char_location", "cited_text": c["text"], "document_index": c["document_index"],
+                "document_title": c["title"], "start_char_index": c["start"], "end_char_index": c["end"]}]})
+        elif answer.text:
             content.append({"type": "text", "text": answer.text})
         if answer.tool_call:
             tc = answer.tool_call
@@ -121,7 +156,8 @@ class Anthropic(Family):
                 "role": "assistant", "model": _claude_model_name(call.model_id), "content": content,
                 "stop_reason": stop_reason, "stop_sequence": answer.stop_sequence if stop_reason else None,
                 "usage": {"input_tokens": answer.input_tokens, "output_tokens": output_tokens,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+                          "cache_creation_input_tokens": answer.cache.write,
+                          "cache_read_input_tokens": answer.cache.read}}
 
     def render(self, call: Call) -> dict:
         return self._message(call, self._content(call), call.answer.stop_reason, call.answer.output_tokens)
@@ -130,6 +166,15 @@ class Anthropic(Family):
         answer = call.answer
         out: list[dict] = [{"type": "message_start", "message": self._message(call, [], None, 1)}]
         index = 0
+        if answer.reasoning:
+            out.append({"type": "content_block_start", "index": index,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
+            out += [{"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": p}}
+                    for p in answer.reasoning_chunks()]
+            out.append({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "signature_delta", "signature": answer.signature}})
+            out.append({"type": "content_block_stop", "index": index})
+            index += 1
         if answer.text:
             out.append({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
             out += [{"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
@@ -173,8 +218,10 @@ class Nova(Family):
         tools, choice = converse_tools(body.get("toolConfig"), errors)
         if errors.items:
             raise malformed(*(f"#/toolConfig: {e}" for e in errors.items))
-        return Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
+        call = Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
                     cfg.get("maxTokens", cfg.get("max_new_tokens")), cfg.get("stopSequences") or [])
+        call.cache_marks = features.converse_cache_marks(body)
+        return call
 
     def render(self, call: Call) -> dict:
         return converse_body(call.answer, "InputTokenCount")
@@ -282,7 +329,7 @@ class Llama(Family):
         a, pieces = call.answer, _pieces(call.answer)
         out, produced = [], 0
         for i, piece in enumerate(pieces):
-            produced += tokens.count(piece)
+            produced += tokens.count(piece, call.family)
             out.append({"generation": piece, "prompt_token_count": a.input_tokens if i == 0 else None,
                         "generation_token_count": produced,
                         "stop_reason": _finish(a) if i == len(pieces) - 1 else None})
@@ -317,6 +364,7 @@ class ChatBody(Family):
 
     reason_key = "finish_reason"
     stream_usage = False  # whether the stream ends with a usage chunk
+    inline_reasoning = False  # reasoning in the content as <reasoning>…</reasoning> (gpt-oss)
 
     def new_id(self) -> str:
         """The id of a new completion."""
@@ -329,11 +377,12 @@ class ChatBody(Family):
             raise malformed(f"#/messages: {exc}") from None
 
     def render(self, call: Call) -> dict:
-        return chat_completion(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key)
+        return chat_completion(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key,
+                               inline=self.inline_reasoning)
 
     def chunks(self, call: Call) -> list[dict]:
         return chat_chunks(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key,
-                           include_usage=self.stream_usage)
+                           include_usage=self.stream_usage, inline=self.inline_reasoning)
 
 
 class MistralChat(ChatBody):
@@ -357,8 +406,10 @@ class GptOss(ChatBody):
         "model": {"type": "string"}, "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
         "max_completion_tokens": {"type": "integer", "minimum": 1}, "max_tokens": {"type": "integer", "minimum": 1},
         "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": _UNIT,
-        "stream": {"type": "boolean"}, "stop": _STOP, "tools": _OPENAI_TOOLS}}
+        "stream": {"type": "boolean"}, "stop": _STOP, "tools": _OPENAI_TOOLS,
+        "reasoning_effort": {"enum": ["low", "medium", "high"]}, "response_format": {"type": "object"}}}
     stream_usage = True
+    inline_reasoning = True
 
     def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
         call = super().load(body, model, streaming)

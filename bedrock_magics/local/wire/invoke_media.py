@@ -35,7 +35,7 @@ class TitanEmbed(Family):
                                   "types": body.get("embeddingTypes") or ["float"]})
 
     def usage(self, call: Call) -> tuple[int, int]:
-        return tokens.count(call.extra["text"]), 0
+        return tokens.count(call.extra["text"], call.family), 0
 
     def render(self, call: Call) -> dict:
         x = call.extra
@@ -90,7 +90,7 @@ class CohereEmbed(Family):
                                   "dimensions": body.get("output_dimension", default_dim), "images": images is not None})
 
     def usage(self, call: Call) -> tuple[int, int]:
-        return sum(tokens.count(t) for t in call.extra["texts"]) if not call.extra["images"] else 0, 0
+        return sum(tokens.count(t, call.family) for t in call.extra["texts"]) if not call.extra["images"] else 0, 0
 
     def render(self, call: Call) -> dict:
         x = call.extra
@@ -124,7 +124,7 @@ class Image(Family):
         return Call(model, extra={"text": text, "n": n})
 
     def usage(self, call: Call) -> tuple[int, int]:
-        return tokens.count(call.extra["text"]), 0
+        return tokens.count(call.extra["text"], call.family), 0
 
     def render(self, call: Call) -> dict:
         return {"images": [_png(f"{call.extra['text']}#{i}") for i in range(call.extra["n"])], "error": None}

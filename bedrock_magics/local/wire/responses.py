@@ -14,9 +14,10 @@ import time
 import uuid
 from typing import Any, Iterator
 
-from .. import responder
+from .. import mcp, responder
 from ..responder import Answer, Call
-from .chat import chat_tool_calls
+from . import features
+from .chat import chat_tool_calls, media_blocks
 from .openai import (append_tool_result, arguments, check_decimal, check_function_tools, check_int, check_limit,
                      check_types, content_text, function_tools, invalid, tool_choice)
 
@@ -62,6 +63,7 @@ def check_request(body: dict, entry: dict, runtime_region: str | None = None) ->
     check_decimal(body, "temperature", 0, 2)
     check_decimal(body, "top_p", 0, 1)
     check_function_tools(body.get("tools"), flat=True)
+    mcp.check_request(body)
     if body.get("background") and body.get("store") is False:
         raise invalid("Background responses must be stored: set 'store' to true.", "store")
 
@@ -97,7 +99,8 @@ def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
 
     Message items become messages; ``function_call`` items join the assistant message before them as
     ``toolUse`` blocks; consecutive ``function_call_output`` items form one user message of
-    ``toolResult`` blocks — the same conversation the Chat Completions and Converse forms give.
+    ``toolResult`` blocks — the same conversation the Chat Completions and Converse forms give. An
+    ``mcp_call`` item (a server-side call given back) is a ``toolUse`` and its ``toolResult``.
     """
     if isinstance(items, str):
         return [], [{"role": "user", "content": [{"text": items}]}]
@@ -115,21 +118,25 @@ def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
                 system.append(_content_text(item.get("content")))
             elif role in ("user", "assistant"):
                 text = _content_text(item.get("content"))
-                out.append({"role": role, "content": [{"text": text}] if text or role == "user" else []})
+                media = media_blocks(item.get("content")) if role == "user" else []
+                out.append({"role": role, "content": ([{"text": text}] if text or role == "user" else []) + media})
             else:
                 raise invalid(f"Invalid value for 'input[{i}].role': expected one of user, assistant, system, "
                               f"developer.", f"input[{i}].role")
-        elif kind == "function_call":
+        elif kind in ("function_call", "mcp_call"):
             try:
                 args = arguments(item.get("arguments"))
             except ValueError:
                 raise invalid(f"Invalid 'input[{i}].arguments': expected a JSON string.", f"input[{i}].arguments",
                               "invalid_type") from None
-            block = {"toolUse": {"toolUseId": item.get("call_id"), "name": item.get("name", ""), "input": args}}
+            call_id = item.get("call_id" if kind == "function_call" else "id")
+            block = {"toolUse": {"toolUseId": call_id, "name": item.get("name", ""), "input": args}}
             if out and out[-1]["role"] == "assistant":
                 out[-1]["content"].append(block)
             else:
                 out.append({"role": "assistant", "content": [block]})
+            if kind == "mcp_call":  # a server-side call given back (store=false) carries its own result
+                append_tool_result(out, call_id, mcp.call_output_text(item))
         elif kind == "function_call_output":
             append_tool_result(out, item.get("call_id"), _content_text(item.get("output") or ""))
         # reasoning and other items carry nothing the responder reads
@@ -142,8 +149,20 @@ def request_call(body: dict, entry: dict, previous: list[dict]) -> Call:
     system, new_messages = input_conversation(body["input"])
     instructions = body.get("instructions")
     system_text = "\n".join(([instructions] if isinstance(instructions, str) and instructions else []) + system)
-    return Call(entry, previous + new_messages, system_text, function_tools(body.get("tools") or []),
+    call = Call(entry, previous + new_messages, system_text, function_tools(body.get("tools") or []),
                 tool_choice(body.get("tool_choice")), body.get("max_output_tokens"))
+    return read_features(call, body)
+
+
+def read_features(call: Call, body: dict) -> Call:
+    """Structured output (``text.format``) and reasoning (``reasoning.effort``) of a Responses body."""
+    text = body.get("text") if isinstance(body.get("text"), dict) else {}
+    features.openai_format(call, text.get("format"))
+    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    call.reasoning = features.openai_effort(reasoning.get("effort"))
+    if call.reasoning and reasoning.get("summary"):
+        call.extra["reasoning_summary"] = True
+    return call
 
 
 def input_items(items: Any) -> list[dict]:
@@ -168,15 +187,25 @@ def input_items(items: Any) -> list[dict]:
 
 
 def _usage(answer: Answer) -> dict:
-    return {"input_tokens": answer.input_tokens,
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-            "output_tokens": answer.output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+    return {"input_tokens": answer.prompt_tokens,
+            "input_tokens_details": {"cached_tokens": answer.cache.read, "cache_write_tokens": 0},
+            "output_tokens": answer.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": answer.reasoning_tokens},
             "total_tokens": answer.total_tokens}
 
 
-def output_items(answer: Answer) -> list[dict]:
-    """The ``output`` items of an answer: a message, and a ``function_call`` for a tool call."""
-    items: list[dict] = []
+def reasoning_item(answer: Answer, summary: bool = False) -> dict:
+    """The ``reasoning`` output item of an answer (its text as ``reasoning_text`` content; the same
+    text as a ``summary_text`` when ``reasoning.summary`` was asked for)."""
+    return {"id": "rs_" + uuid.uuid4().hex, "type": "reasoning", "status": "completed",
+            "summary": [{"type": "summary_text", "text": answer.reasoning}] if summary else [],
+            "content": [{"type": "reasoning_text", "text": answer.reasoning}]}
+
+
+def output_items(answer: Answer, summary: bool = False) -> list[dict]:
+    """The ``output`` items of an answer: its reasoning (when asked for), a message, and a
+    ``function_call`` for a tool call."""
+    items: list[dict] = [reasoning_item(answer, summary)] if answer.reasoning else []
     if answer.text or not answer.tool_call:
         items.append({"id": "msg_" + uuid.uuid4().hex, "type": "message", "role": "assistant",
                       "status": "incomplete" if answer.stop_reason == "max_tokens" else "completed",
@@ -242,6 +271,11 @@ def stream_events(response: dict) -> Iterator[dict]:
                 yield {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
             yield {"type": "response.output_text.done", **where, "text": text, "logprobs": []}
             yield {"type": "response.content_part.done", **where, "part": item["content"][0]}
+        elif item["type"] == "reasoning":
+            yield from _reasoning_events(item, index)
+        elif item["type"] in mcp.ITEM_TYPES:
+            yield from mcp.item_events(item, index)
+            continue
         else:
             yield {"type": "response.output_item.added", "output_index": index,
                    "item": {**item, "status": "in_progress", "arguments": ""}}
@@ -254,6 +288,17 @@ def stream_events(response: dict) -> Iterator[dict]:
         yield {"type": "response.output_item.done", "output_index": index, "item": item}
     terminal = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
     yield {"type": terminal, "response": response}
+
+
+def _reasoning_events(item: dict, index: int) -> Iterator[dict]:
+    """The events streaming a reasoning item's text (after its ``output_item.added``)."""
+    text = item["content"][0]["text"]
+    yield {"type": "response.output_item.added", "output_index": index,
+           "item": {**item, "status": "in_progress", "summary": [], "content": []}}
+    where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+    for piece in responder.deltas(text):
+        yield {"type": "response.reasoning_text.delta", **where, "delta": piece}
+    yield {"type": "response.reasoning_text.done", **where, "text": text}
 
 
 def sse_events(response: dict) -> Iterator[bytes]:
