@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["PREFIXES", "ServerTool", "client_tools", "is_server_tool", "parse", "split"]
+__all__ = ["PREFIXES", "ServerTool", "client_tools", "connector_failure", "is_server_tool", "parse", "split"]
 
 PREFIXES = ("lambda:", "gateway:")
 
@@ -113,6 +113,31 @@ def split(tools: Any) -> tuple[list[Any], list[ServerTool]]:
             local.append(tool)
     _check_labels(server)
     return local, server
+
+
+_LIST_FAILED = re.compile(r"tool list from MCP server: '([^']*)'\.?\s*(.*)", re.S)
+_NOT_ALLOWED = re.compile(r"not authorized to perform:?\s*((?:lambda:InvokeFunction|bedrock-agentcore:InvokeGateway))")
+
+
+def connector_failure(status: int | None, code: str, message: str,
+                      region: str | None) -> tuple[str, str, str] | None:
+    """(message, code, fix) for a call that failed on a server-side tool's connector: one that
+    cannot be found or listed (424 ``external_connector_error``), or that the caller may not invoke.
+    None for any other failure (``explain`` then tries its other rules)."""
+    allowed = _NOT_ALLOWED.search(message or "")
+    if allowed:
+        return (f"Bedrock may not call your server-side tool: {allowed.group(1)} is not allowed for your identity.",
+                "AccessDeniedException", f"Ask an administrator for {allowed.group(1)} on the connector's ARN "
+                "(Bedrock calls it with your IAM identity), or drop it from --tools.")
+    listed = _LIST_FAILED.search(message or "")
+    if status != 424 and not listed and "external_connector_error" not in (code or ""):
+        return None
+    label, detail = (listed.group(1), listed.group(2).strip()) if listed else ("?", message)
+    detail = detail.split(". Register it", 1)[0].rstrip(".")  # the local service's own advice follows
+    where = f" in {region}" if region else ""
+    return (f"Mantle could not reach the server-side tool {label!r}: {detail or 'its tool list failed'}.",
+            "ExternalConnectorError", f"Check the Lambda name or ARN (it must exist{where}, in your account); "
+            f"on the local service serve it first with %bedrock local lambda {label} FUNC.")
 
 
 def _check_labels(tools: Iterable[ServerTool]) -> None:

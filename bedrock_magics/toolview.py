@@ -32,8 +32,9 @@ def server_call_line(call: Any) -> str:
     args = call.arguments
     shown = ", ".join(f"{k}={v!r}" for k, v in args.items()) if isinstance(args, dict) else ("" if not args else repr(args))
     head = f"🛰 {server}.{call.tool}({shown})" if call.tool and call.tool != server else f"🛰 {server}({shown})"
-    if call.failed:
-        return f"{head} → ⚠ failed: {_short(call.error or call.output or call.status or 'no output')}"
+    if call.failed:  # the model read the error and answered anyway; the fix is in the tool
+        return (f"{head} → ⚠ failed: {_short(call.error or call.output or call.status or 'no output')} "
+                f"(fix the function {call.tool or server}: locally its Python code, on AWS its CloudWatch logs)")
     return f"{head} → {_short(call.output if call.output is not None else '(no output)')}"
 
 
