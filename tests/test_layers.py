@@ -21,7 +21,7 @@ LAYERS = [
     ["magics"],
     ["linecommands", "modes"],
     ["options"],
-    ["display", "picker"],
+    ["display", "picker", "workshop"],
     ["core", "toolview"],
     ["batch", "dryrun", "jobs", "overrides", "mantle"],
     ["rows"],
@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "servertools", "templating", "pacing", "magicparser"],
+    ["toolspec", "servertools", "templating", "pacing", "genaiprices", "magicparser"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
