@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .errors import BedrockError, code_of, status_of
 from .modelids import EMBED_FAMILIES, base_model_id, family_of, split_s3_uri
-from .servertools import connector_failure
+from .servertools import connector_rule as _connector_rule  # mantle's lambda:/gateway: tools
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only; the Bedrock is handed in by its caller
     from .core import Bedrock
@@ -217,10 +217,6 @@ def _classify(ctx: _Context, f: _Facts, exc: BaseException) -> tuple[str, str, s
     if f.status == 404:
         return f"Not found{where}: {what}", f.code, None
     return f"Bedrock call failed{where}: {what}", f.code, None
-
-
-def _connector_rule(ctx: _Context, f: _Facts, exc: BaseException):
-    return connector_failure(f.status, f.code, f.message, ctx.region)  # mantle's lambda:/gateway: tools
 
 
 def _names(exc: BaseException) -> set[str]:
