@@ -239,6 +239,12 @@ class Ledger:
         """Drop a deleted response from the list."""
         self._run(lambda conn: conn.execute("DELETE FROM responses WHERE response_id = ?", (response_id,)))
 
+    def forget_chats(self, chats: list[str]) -> None:
+        """Unlink these conversations from their stored responses: a reset chat starts afresh, here
+        and in later kernels."""
+        self._run(lambda conn: conn.executemany("UPDATE responses SET chat = NULL WHERE chat = ?",
+                                                [(name,) for name in chats]))
+
     def last_response(self, chat: str, region: str, endpoint: str) -> dict[str, Any] | None:
         """The newest finished stored response of conversation ``chat`` in ``region`` on ``endpoint``."""
         row = self._run(lambda conn: conn.execute(

@@ -135,6 +135,7 @@ class LineCommands:
             gone = self.bm.chats.reset(args.chat_name)
         except UnknownConversation as exc:
             raise UsageError(str(exc)) from None
+        self.bm.ledger.forget_chats(gone)  # else a later kernel would resume them from mantle's stored responses
         print(f"Forgot {len(gone)} conversation{'s' * (len(gone) != 1)}: {', '.join(gone) or 'none'}.")
 
     def _models(self, args: Any) -> Any:

@@ -334,3 +334,18 @@ def test_background_cell_then_response_and_responses(ip):
     assert f"Deleted stored response {queued.response_id}" in captured.stdout
     result, _ = run_ok(ip, "%bedrock responses")
     assert result.result.empty
+
+
+def test_a_reset_chat_does_not_come_back_in_a_new_kernel(ip):
+    run_ok(ip, f"%%bedrock -e mantle -a responses -m {MODEL} --chat trip\necho: my name is Ann")
+    _, captured = run_ok(ip, "%bedrock chat --reset trip")
+    assert "Forgot 1 conversation: trip." in captured.stdout
+    restarted = Bedrock(ledger_path=current_bm(ip).ledger_path)
+    restarted.use_local(service=current_bm(ip).local_service)
+    assert restarted.request("hi", chat="trip", **MANTLE).previous_response_id is None
+
+
+def current_bm(ip):
+    from bedrock_magics.magics import current
+
+    return current(ip)
