@@ -130,7 +130,8 @@ def connector_failure(status: int | None, code: str, message: str,
                 "AccessDeniedException", f"Ask an administrator for {allowed.group(1)} on the connector's ARN "
                 "(Bedrock calls it with your IAM identity), or drop it from --tools.")
     listed = _LIST_FAILED.search(message or "")
-    if status != 424 and not listed and "external_connector_error" not in (code or ""):
+    # Only the connector's own error: Bedrock's ModelErrorException is a 424 too (a model failure).
+    if not listed and "external_connector_error" not in (code or "") and "mcp_list_tools" not in (code or ""):
         return None
     label, detail = (listed.group(1), listed.group(2).strip()) if listed else ("?", message)
     detail = detail.split(". Register it", 1)[0].rstrip(".")  # the local service's own advice follows

@@ -113,6 +113,7 @@ def test_a_missing_permission_is_one_line_naming_it():
     message, code, fix = connector_failure(403, "AccessDeniedException", text, "us-east-1")
     assert code == "AccessDeniedException" and "lambda:InvokeFunction" in message and "lambda:InvokeFunction" in fix
     assert connector_failure(400, "ValidationException", "bad temperature", "us-east-1") is None
+    assert connector_failure(424, "ModelErrorException", "The model failed", "us-east-1") is None  # 424 too
 
 
 def test_python_tools_and_server_tools_mix_in_one_call(bm, weather):
@@ -310,6 +311,8 @@ def test_magic_errors_are_one_line(ip):
     assert "run on mantle's Responses API" in usage_error(ip, "%%bedrock -e runtime --tools lambda:f\nhi")
     assert "a gateway tool is gateway:arn" in usage_error(ip, "%%bedrock -e mantle --tools gateway:nope\nhi")
     assert "drop --stream" in usage_error(ip, "%%bedrock -e mantle --background --stream\nhi")
+    ip.user_ns["add"] = add
+    assert "Python --tools need the answer" in usage_error(ip, "%%bedrock -e mantle --background --tools add\nhi")
     assert "no variable named 'nothing_here'" in usage_error(ip, "%bedrock local lambda f nothing_here")
     ip.user_ns["add"] = add
     assert "a Lambda name is letters" in usage_error(ip, "%bedrock local lambda bad.name add")
