@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .servertools import ServerTool
 
 __all__ = ["PENDING", "MantleMethods", "account_id", "add_server_tools", "check_responses", "delete_response",
-           "local_lambda", "path_prefix", "prepare", "remember", "resume", "response", "responses"]
+           "local_lambda", "prepare", "remember", "resume", "response", "responses"]
 
 #: Statuses of a background response that has not finished (as ``routes.responses.PENDING``).
 PENDING = ("queued", "in_progress")
@@ -72,15 +72,6 @@ class MantleMethods:
     def account_id(self, region: str | None = None) -> str:
         """The AWS account calls go to: the local service's, or STS ``GetCallerIdentity`` (asked once)."""
         return account_id(self, region)
-
-
-def path_prefix(request: Request) -> str | None:
-    """The mantle path prefix of ``request``'s model (``/openai/v1`` for GPT-5.x), None off mantle."""
-    if request.endpoint != "mantle":
-        return None
-    from . import endpoints  # loaded on first use: %load_ext stays light (tests/test_layers.py)
-
-    return endpoints.mantle_prefix(request.model)
 
 
 def prepare(bm: Any, request: Request, server_tools: Sequence["ServerTool"], chat: str | None) -> None:

@@ -313,7 +313,7 @@ class Runner:
     def _send_paced(self, request: Request) -> Reply:
         """One row's call through its model's pacer: a throttle (or a model still loading) waits and
         sends again, until the call goes through or :data:`THROTTLE_PATIENCE_S` have passed."""
-        pacer = pacing.pacer_for(request.endpoint, request.region, request.model)
+        pacer = pacing.pacer_for(self.bm.quota_owner, request.endpoint, request.region, request.model)
         self._pacers.add(pacer)
         tokens = _estimated_tokens(request)
         first_refusal, refusals, backoff = None, 0, 1.0

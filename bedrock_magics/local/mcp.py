@@ -62,7 +62,7 @@ import itertools
 import json
 import re
 import uuid
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
 from . import responder
@@ -83,9 +83,6 @@ ITEM_TYPES = ("mcp_list_tools", "mcp_call")
 #: Models with the built-in notes/tasks tools (AWS: "built into the openai.gpt-oss-20b and -120b models").
 BUILTIN_MODELS = ("openai.gpt-oss-20b", "openai.gpt-oss-120b")
 BUILTIN_TOOLS = ("notes", "tasks")
-#: The field of the responder's ``Answer`` that counts the whole prompt: ``input_tokens`` here,
-#: ``prompt_tokens`` once the responder branch (prompt caching) is merged — then this can go.
-PROMPT_FIELD = "prompt_tokens" if "prompt_tokens" in {f.name for f in fields(Answer)} else "input_tokens"
 #: Model rounds one response runs at most (each server-side call adds one; a result is always answered).
 MAX_ROUNDS = 16
 #: What an ``mcp`` tool's ``connector_id`` may be (AWS documents these two kinds).
@@ -211,29 +208,25 @@ class FunctionServer(McpServer):
             raise
         except Exception as exc:  # the function failed: the model reads why, the response goes on
             raise McpError(TOOL_EXECUTION_FAILED, "Tool execution failed", f"{type(exc).__name__}: {exc}") from None
-        answer: dict[str, Any] = {"content": [{"type": "text", "text": _output_text(output)}], "isError": False}
-        if isinstance(output, dict) and _jsonable(output):
-            answer["structuredContent"] = output
+        text, structured = _output(output)
+        answer: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False}
+        if structured is not None:
+            answer["structuredContent"] = structured
         return answer
 
 
-def _jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _output_text(output: Any) -> str:
-    """A function's return value as the text of its MCP result (JSON for JSON values)."""
+def _output(output: Any) -> tuple[str, dict | None]:
+    """A function's return value as its MCP result: the text (JSON for JSON values), and the value
+    itself as ``structuredContent`` when it is a JSON object."""
     if isinstance(output, str):
-        return output
+        return output, None
     if output is None:
-        return "(no output)"
-    if _jsonable(output):
-        return json.dumps(output, sort_keys=isinstance(output, dict))
-    return str(output)
+        return "(no output)", None
+    try:
+        text = json.dumps(output, sort_keys=isinstance(output, dict))
+    except (TypeError, ValueError):
+        return str(output), None
+    return text, output if isinstance(output, dict) else None
 
 
 class GatewayServer(McpServer):
@@ -656,7 +649,7 @@ def run(call: Call, body: dict, registry: Any, previous_state: dict | None) -> T
             builtin = _builtin_answer(round_call, tools)
             if builtin is not None:
                 answer, server = builtin, (builtin.tool_call["name"], builtin_server)
-        used_in, used_out = used_in + getattr(answer, PROMPT_FIELD), used_out + answer.output_tokens
+        used_in, used_out = used_in + answer.prompt_tokens, used_out + answer.output_tokens
         use = answer.tool_call
         if server is None and use is not None and use["name"] not in client_side:
             server = by_name.get(use["name"])
@@ -674,4 +667,4 @@ def run(call: Call, body: dict, registry: Any, previous_state: dict | None) -> T
         block = {"toolUse": {"toolUseId": use["id"], "name": use["name"], "input": use["input"]}}
         messages = messages + [{"role": "assistant", "content": [block]},
                                {"role": "user", "content": [{"toolResult": result}]}]
-    return Turn(items, replace(answer, **{PROMPT_FIELD: used_in, "output_tokens": used_out}), messages, state)
+    return Turn(items, replace(answer, prompt_tokens=used_in, output_tokens=used_out), messages, state)
