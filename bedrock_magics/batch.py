@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "BatchInterrupted", "THROTTLE_PATIENCE_S", "DEFAULT_CONCURRENCY", "COMPARE_COLUMNS",
-    "map_rows", "compare", "distinct_models", "embed_rows", "model_slug",
+    "map_rows", "compare", "long_form", "distinct_models", "embed_rows", "model_slug",
 ]
 
 
@@ -146,7 +146,7 @@ def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: 
             template: str | None = None, out: str = "answer", concurrency: int | None = None,
             use_cache: bool | None = None, progress: bool | None = None,
             namespace: Mapping[str, Any] | None = None, on_row: ProgressCallback | None = None,
-            **overrides: Any) -> "pd.DataFrame":
+            long: bool = False, **overrides: Any) -> "pd.DataFrame":
     """The same prompt on several models, all calls concurrent.
 
     Without ``frame``: one row per model with ``model, text, input_tokens, output_tokens,
@@ -157,7 +157,9 @@ def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: 
     every model; the result has ``frame``'s columns plus one column set per model,
     ``{out}_{slug}``, ``{out}_{slug}_input_tokens`` ... ``{out}_{slug}_error``, where ``slug`` is
     :func:`model_slug` (``us.amazon.nova-lite-v1:0`` -> ``nova_lite_v1_0``);
-    ``result.attrs["bedrock"]["columns"]`` maps each model to its slug.
+    ``result.attrs["bedrock"]["columns"]`` maps each model to its slug. ``long=True`` gives the
+    long form instead (:func:`long_form`): one row per row × model, with a ``model`` column and one
+    column set ``{out}``, ``{out}_input_tokens`` ... ``{out}_error``, easy to group and plot.
 
     ``use_cache`` defaults to True with a frame (resume) and False for a single prompt (a fresh
     comparison). Raises :class:`BatchInterrupted` on Ctrl-C, like :func:`map_rows`.
@@ -170,10 +172,15 @@ def compare(bm: "Bedrock", prompt: str | None, models: Sequence[str], *, frame: 
     models = distinct_models(models)
     workers = concurrency_of(bm, concurrency)
     if frame is not None:
-        return _compare_frame(bm, frame, template or prompt, models, out=out, concurrency=workers,
-                              use_cache=True if use_cache is None else use_cache,
-                              progress=True if progress is None else progress, namespace=namespace,
-                              on_row=on_row, overrides=overrides)
+        try:
+            wide = _compare_frame(bm, frame, template or prompt, models, out=out, concurrency=workers,
+                                  use_cache=True if use_cache is None else use_cache,
+                                  progress=True if progress is None else progress, namespace=namespace,
+                                  on_row=on_row, overrides=overrides)
+        except BatchInterrupted as stop:  # the partial frame in the layout asked for
+            stop.frame = long_form(stop.frame, frame.columns, out) if long else stop.frame
+            raise
+        return long_form(wide, frame.columns, out) if long else wide
     if not isinstance(prompt, str):
         raise ValueError("compare needs a prompt (or a frame and a template)")
 
@@ -231,6 +238,33 @@ def _compare_frame(bm: "Bedrock", frame: "pd.DataFrame", template: str | None, m
     for cols in sets:
         cols.attach(result, runner.stats.unsent_error)
     return finish(result, runner.stats, progress, noun="calls", columns=slugs)
+
+
+def long_form(wide: "pd.DataFrame", own_columns: Iterable[Any], out: str) -> "pd.DataFrame":
+    """A frame-wide comparison (:func:`compare` with ``frame``) as one row per row × model.
+
+    The frame's own columns repeat for each model; ``model`` names the model; ``{out}`` and
+    ``{out}_input_tokens`` ... ``{out}_error`` hold that model's answer. The index repeats the
+    frame's index (rows keep their order, models in the order given), and ``attrs`` are kept, so
+    ``result.groupby("model")[f"{out}_cost_usd"].sum()`` or a plot per model is one line.
+    """
+    import pandas as pd
+
+    own = list(own_columns)
+    slugs: dict[str, str] = wide.attrs.get("bedrock", {}).get("columns", {})
+    parts = []
+    for order, (model, slug) in enumerate(slugs.items()):
+        names = Columns.names_for(f"{out}_{slug}")
+        part = wide[own + names].copy()
+        part.columns = own + Columns.names_for(out)
+        part.insert(len(own), "model", model)
+        part["_row"], part["_order"] = range(len(part)), order
+        parts.append(part)
+    if not parts:
+        return wide
+    result = pd.concat(parts).sort_values(["_row", "_order"], kind="stable").drop(columns=["_row", "_order"])
+    result.attrs = dict(wide.attrs)
+    return result
 
 
 # ==================================================================================================

@@ -51,13 +51,14 @@ listing only drops the mantle rows and is recorded in ``frame.attrs["mantle_erro
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from . import endpoints, explain
+from . import endpoints, explain, prices
 from .errors import code_of, one_line
 from .modelids import vendor as _vendor
 
@@ -70,7 +71,10 @@ __all__ = ["Catalog", "COLUMNS", "KINDS", "apis_for_summary"]
 COLUMNS = (
     "model_id", "provider", "name", "input_modalities", "output_modalities", "streaming",
     "inference_types", "apis", "region", "kind", "status", "arn", "base_model",
+    "context_window", "input_per_1m_usd", "output_per_1m_usd", "access",
 )
+#: The ``access`` of a model whose GetFoundationModelAvailability says it can be called.
+AVAILABLE = "available"
 KINDS = ("foundation-model", "inference-profile", "custom-model", "imported-model", "provisioned-model",
          "mantle-model")
 
@@ -342,9 +346,24 @@ class Catalog:
             results["mantle"] = []
 
         frame = _build_frame(region, results)
+        _add_access(frame, self._access(control, [s["modelId"] for s in results["foundation"]]))
         frame.attrs.update({"region": region, "mantle_error": mantle_error, "notes": notes,
                             "mantle": in_mantle})
         return frame
+
+    def _access(self, control: Any, model_ids: list[str]) -> dict[str, str | None]:
+        """GetFoundationModelAvailability of each foundation model, in parallel, as an ``access``
+        text (:func:`access_text`); None where the call failed (a user without that IAM action)."""
+        def one(model_id: str) -> str | None:
+            try:
+                return access_text(control.get_foundation_model_availability(modelId=model_id))
+            except Exception:  # noqa: BLE001 - access is a column of the list, never a reason to fail it
+                return None
+
+        if not model_ids:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(8, len(model_ids)), thread_name_prefix="bedrock-access") as pool:
+            return dict(zip(model_ids, pool.map(one, model_ids)))
 
     def _all_pages(self, client: Any, method: str, key: str) -> list[dict[str, Any]]:
         config = {"PageSize": self.page_size} if self.page_size else {}
@@ -434,12 +453,17 @@ def _build_frame(region: str, results: dict[str, list[dict[str, Any]]]) -> pd.Da
                          inference_types=[]))
 
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["context_window"] = frame["context_window"].astype("Int64")  # whole tokens; <NA> where unknown
     return frame
 
 
 def _row(region: str, kind: str, model_id: str, name: str | None, summary: dict[str, Any], apis: list[str],
          status: str | None, arn: str | None, *, base_model: str | None,
          inference_types: list[str] | None = None) -> dict[str, Any]:
+    # Prices and context window from the same source as a call's cost (prices.py); an ARN is priced
+    # as its base model (an account target's own rates are not known here, so those stay NaN).
+    priced = prices.model_columns(model_id, None, base_model if kind in ("inference-profile", "mantle-model")
+                                  else None) if kind in _PRICED else {}
     return {
         "model_id": model_id,
         "provider": summary.get("providerName") or "",
@@ -455,7 +479,50 @@ def _row(region: str, kind: str, model_id: str, name: str | None, summary: dict[
         "status": status,
         "arn": arn,
         "base_model": base_model,
+        "context_window": priced.get("context_window"),
+        "input_per_1m_usd": priced.get("input_per_1m_usd", math.nan),
+        "output_per_1m_usd": priced.get("output_per_1m_usd", math.nan),
+        "access": None,
     }
+
+
+# Kinds billed per token at the model's on-demand price (provisioned throughput is billed by the
+# hour, custom and imported models at their own rates).
+_PRICED = ("foundation-model", "inference-profile", "mantle-model")
+
+
+def access_text(availability: dict[str, Any]) -> str:
+    """A GetFoundationModelAvailability answer as one short text: ``available``, or what to do.
+
+    The four fields, as AWS documents them: the region offers the model (``regionAvailability``),
+    the account's IAM allows it (``authorizationStatus``), the account is entitled to it
+    (``entitlementAvailability``: model access granted) and the offer's agreement is accepted
+    (``agreementAvailability.status``: AVAILABLE, PENDING, NOT_AVAILABLE, ERROR).
+    """
+    if availability.get("regionAvailability") == "NOT_AVAILABLE":
+        return "not offered in this region"
+    if availability.get("authorizationStatus") == "NOT_AUTHORIZED":
+        return "not authorized: your IAM policy must allow bedrock:InvokeModel on it"
+    agreement = (availability.get("agreementAvailability") or {}).get("status")
+    if agreement == "PENDING":
+        return "agreement pending: access is being granted"
+    if availability.get("entitlementAvailability") == "NOT_AVAILABLE" or agreement in ("NOT_AVAILABLE", "ERROR"):
+        return "request access: Bedrock console → Model access (accept the model's offer)"
+    return AVAILABLE
+
+
+def _add_access(frame: "pd.DataFrame", access: dict[str, str | None]) -> None:
+    """The ``access`` column: a foundation model's own; a profile, provisioned or custom model
+    takes its base model's; mantle models and imported models have none known (None)."""
+    values = []
+    for kind, model_id, base in zip(frame["kind"], frame["model_id"], frame["base_model"]):
+        if kind == "foundation-model":
+            values.append(access.get(model_id))
+        elif kind in ("inference-profile", "provisioned-model", "custom-model", "mantle-model"):
+            values.append(access.get(base) if isinstance(base, str) else None)
+        else:
+            values.append(None)
+    frame["access"] = values
 
 
 def _provider_matches(wanted: str, provider: str, model_id: str) -> bool:

@@ -458,9 +458,10 @@ class StreamView:
         mark_shown(reply, self.shell)
 
     def abort(self, why: str | None = None) -> None:
-        """End the view after a failure or interrupt: keep what arrived (the tool rounds and the
-        partial text, without the cursor); the "waiting…" placeholder goes if nothing arrived.
-        ``why``, if given, is added as a last line (the magic leaves it to the error it raises)."""
+        """End the view after a failure or interrupt: keep what arrived (tool rounds, partial text, no
+        cursor), or no output at all if nothing did; ``why`` (if given) is added as a last line."""
+        if self.rich and not (self.parts or self.notes or why):
+            return self._clear()
         if self.rich:
             text = _close_fences(self.text) if self.parts else ""
             notes = self.notes + self.live
@@ -485,6 +486,14 @@ class StreamView:
             return {"text/plain": "\n".join(notes + [text])}
         return {"text/markdown": _notes_md(notes) + _close_fences(text) + _CURSOR,
                 "text/plain": "\n".join(notes + [text])}
+
+    def _clear(self) -> None:
+        """Remove the placeholder (a kernel: clear the cell, whose first output it is; captured: drop it)."""
+        handle, self._handle, outputs = self._handle, None, getattr(self.shell.display_pub, "outputs", [])
+        if handle is not None and getattr(self.shell, "kernel", None) is not None:
+            self.shell.display_pub.clear_output(wait=False)
+        elif handle is not None:  # captured (the terminal's clear_output would only print escape codes)
+            outputs[:] = [o for o in outputs if (o.get("transient") or {}).get("display_id") != handle.display_id]
 
     def _update(self, bundle: dict[str, Any]) -> None:
         if self._handle is not None:
@@ -659,7 +668,7 @@ def preview(result: Any, dest: str, rows: int = 5) -> None:
         n = len(result)
         shown = f"first {rows} of {n:,} rows" if n > rows else f"{n} row{'s' if n != 1 else ''}"
         print(f"{dest}: DataFrame, {shown}")
-        display(result.head(rows))
+        display(result if n <= rows else result.head(rows))  # whole: keeps a view (wrapped answers)
     else:
         display(result)
 

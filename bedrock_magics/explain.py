@@ -32,8 +32,7 @@ class _Facts:
     """The code, message, status, request id, retries and URL of a failure, from any client."""
 
     def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-        self.code = type(exc).__name__
+        self.exc, self.code = exc, type(exc).__name__
         self.message = str(exc)
         self.status: int | None = None
         self.request_id: str | None = None
@@ -257,6 +256,8 @@ def _credentials_rule(ctx: _Context, f: _Facts, exc: BaseException):
              "invalidaccesskeyid", "access key id you provided does not exist"):
         return ("AWS does not recognise the access key id (security token invalid).", "UnrecognizedClient",
                 "Check AWS_ACCESS_KEY_ID / the profile's keys (and AWS_SESSION_TOKEN for temporary credentials).")
+    if f.has("scoped to a valid region", "api key was made for region"):  # a region refused, not a wrong key
+        return f.message.split(": ", 1)[-1], "RegionNotServed", "Choose a served region: -r REGION or %config Bedrock.region."
     if f.has("invalidsignature", "signaturedoesnotmatch", "signature we calculated does not match"):
         return ("The request signature does not match: the secret access key is wrong.", "InvalidSignature",
                 "Check AWS_SECRET_ACCESS_KEY or the profile's secret; make sure the system clock is right.")

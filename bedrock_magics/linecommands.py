@@ -42,7 +42,38 @@ class LineCommands:
     # -- line mode ------------------------------------------------------------------------------------
 
     def _usage(self, args: Any) -> Any:
-        return self.bm.usage(all_sessions=args.all)
+        from . import frameview, usage  # loaded on first use (see core)
+
+        frame = self.bm.usage(all_sessions=args.all)
+        if args.full:
+            return frame
+        if args.by is None:  # the value keeps every column; it shows the columns read first
+            return frameview.shown_as(frame, usage.compact, note=f"{len(frame):,} calls (compact view: the value "
+                                    "holds every column; %bedrock usage --full shows them)")
+        table = usage.summary(frame, args.by)
+        if not args.plot:
+            return table
+        if not len(table):
+            raise UsageError("%bedrock usage --plot: no calls recorded yet (in this session; --all for every session)")
+        try:
+            figure = usage.plot(table)
+        except ImportError:
+            raise UsageError("%bedrock usage --plot needs matplotlib: pip install matplotlib") from None
+        import io
+
+        from IPython.display import Image
+        from IPython.display import display as show
+
+        png = io.BytesIO()  # a PNG, not the Figure: it shows without a matplotlib backend set up
+        figure.savefig(png, format="png", dpi=100)
+        show(Image(data=png.getvalue(), format="png"))
+        return table
+
+    def _embed(self, args: Any) -> Any:
+        self._wait_for_local()
+        with bad_input_is_usage():
+            return self.bm.embed(args.df, args.column, out=args.out, model=args.model,
+                                 region=args.region, concurrency=args.concurrency)
 
     def _status(self, args: Any) -> Any:
         self._wait_for_local(raise_error=False)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from . import options
+from . import frameview, options
 from .core import Bedrock
 
 __all__ = ["MODES", "Run", "batch_interrupted", "cell_profile", "mode_of"]
@@ -50,12 +50,47 @@ def _embed(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
 
 
 def _compare(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
-    return bm.compare(run.template, models=opts.models, frame=run.frame, out=run.out,
-                      use_cache=None if run.frame is None else opts.cache, **run.common)
+    def call(**guard: Any) -> Any:
+        return bm.compare(run.template, models=opts.models, frame=run.frame, out=run.out, long=opts.long,
+                          use_cache=None if run.frame is None else opts.cache, **dict(run.common, **guard))
+
+    # Answers whole and wrapped, side by side (pandas would cut them at 50 characters).
+    return frameview.shown_as(_capped(bm, opts, run, call), wrap=True)
 
 
 def _map(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
-    return bm.map(run.frame, run.template, out=run.out, use_cache=opts.cache, **run.common)
+    return _capped(bm, opts, run, lambda **guard: bm.map(run.frame, run.template, out=run.out, use_cache=opts.cache,
+                                                          **dict(run.common, **guard)))
+
+
+def _capped(bm: Bedrock, opts: options.CellOptions, run: Run, call: Callable[..., Any]) -> Any:
+    """``call()``, under ``--max-cost`` when given: the dry run's worst case is shown first, and the
+    run stops (through the runner's ``on_row``) before it could spend past the cap; the partial frame
+    is returned with one line saying so."""
+    if opts.max_cost is None:
+        return call()
+    from . import costcap
+    from .errors import BatchInterrupted
+    from .prices import format_usd
+
+    models = opts.models if len(opts.models) > 1 else None
+    estimate = bm.dry_run(run.frame, run.template, models=models, **dict(run.common, progress=False))
+    worst = estimate["max_cost_usd"]
+    per_call = float(worst.max()) if len(worst) and not worst.isna().any() else float("nan")
+    cap = costcap.CostCap(opts.max_cost, per_call, len(estimate), bm.concurrency if opts.concurrency is None
+                          else opts.concurrency)
+    total = float(worst.sum()) if len(worst) else 0.0
+    if not opts.quiet:
+        within = "within" if total <= opts.max_cost else "over"
+        print(f"estimate: {len(estimate):,} calls, at most {format_usd(total)} with max_tokens ({within} "
+              f"--max-cost {format_usd(opts.max_cost)}; concurrency {cap.concurrency})")
+    try:
+        return call(on_row=cap.on_row, concurrency=cap.concurrency)
+    except BatchInterrupted as stop:
+        if not cap.reached:
+            raise
+        print(cap.line())
+        return stop.frame
 
 
 #: The table modes of a cell: mode -> ``callable(bm, opts, run)``. ``single`` (one prompt, shown

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import keyword
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +21,7 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
-from . import templating
+from . import optvalues, templating
 from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
 from .errors import did_you_mean
@@ -73,6 +72,9 @@ class CellOptions:
     profile: str | None = None
     quiet: bool = False
     no_format: bool = False
+    limit: int | None = None
+    max_cost: float | None = None
+    long: bool = False
 
     @property
     def mode(self) -> str:
@@ -137,10 +139,15 @@ def _cell_parser() -> _Parser:
                         "lambda:NAME_OR_ARN and gateway:ARN, which Bedrock calls itself")
     p.add_argument("--background", action="store_true",
                    help="mantle Responses: return at once with the response id (%%bedrock response ID fetches it)")
-    p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame; {column} from the row")
+    p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame (a name or an expression, "
+                                                 "e.g. reviews.head(3)); {column} from the row")
     p.add_argument("--out", metavar="COL", help="column for the answers (--df)")
     p.add_argument("--embed", metavar="COL", help="embed this column of --df instead of prompting")
     p.add_argument("--concurrency", metavar="N", help="parallel calls in table modes")
+    p.add_argument("--limit", metavar="N", help="only the first N rows of --df")
+    p.add_argument("--max-cost", metavar="USD", help="--df: show the estimate, stop before spending past USD")
+    p.add_argument("--long", action="store_true",
+                   help="--df with several -m: one row per row x model (easy to group and plot)")
     p.add_argument("--dry-run", action="store_true", help="count tokens and estimate cost; send nothing billable")
     p.add_argument("--no-cache", action="store_false", dest="cache", help="don't reuse cached rows (--df)")
     p.add_argument("--job", metavar="s3://...", help="run --df as a Bedrock batch inference job under this S3 prefix")
@@ -158,8 +165,11 @@ def _line_parsers() -> dict[str, _Parser]:
         parsers[name] = _Parser(f"%bedrock {name}", line=True, description=help)
         return parsers[name]
 
-    sub("usage", "the ledger of calls as a DataFrame").add_argument(
-        "--all", action="store_true", help="every session's calls, not just this kernel's")
+    usage = sub("usage", "the ledger of calls: compact, --full, or summarised --by model|api|region|day [--plot]")
+    usage.add_argument("--all", action="store_true", help="every session's calls, not just this kernel's")
+    usage.add_argument("--full", action="store_true", help="every column of the ledger")
+    usage.add_argument("--by", metavar="model|api|region|day", help="calls, errors, tokens, cost, median latency per group")
+    usage.add_argument("--plot", action="store_true", help="draw cost and tokens per group (matplotlib)")
     sub("status", "region, endpoint, API, model and where each setting and the credentials come from")
     sub("local", "start the local Bedrock service (the default), stop it, show its status; "
                  "auto: AWS if credentials are found, else local").add_argument(
@@ -184,6 +194,13 @@ def _line_parsers() -> dict[str, _Parser]:
     models.add_argument("--provider", metavar="P", help="only this provider")
     models.add_argument("--refresh", action="store_true", help="ask the control plane again")
     sub("pick", "widgets to choose region, endpoint, API and model")
+    embed = sub("embed", "embeddings of one text column: FRAME.COLUMN (no cell body needed)")
+    embed.usage = "%(prog)s FRAME.COLUMN -m ID [--out COL] [-r R] [--concurrency N]"
+    embed.add_argument("target", metavar="FRAME.COLUMN", help="the DataFrame and its text column")
+    embed.add_argument("--out", metavar="COL", help="column for the vectors (default COLUMN_embedding)")
+    embed.add_argument("--model", "-m", metavar="ID", help="embedding model, e.g. amazon.titan-embed-text-v2:0")
+    embed.add_argument("--region", "-r", metavar="R", help="AWS region")
+    embed.add_argument("--concurrency", metavar="N", help="parallel calls")
     job = sub("job", "the status or the results of a batch inference job started with --job")
     job.usage = "%(prog)s status|collect NAME [--df FRAME]"
     job.add_argument("action", metavar="status|collect")
@@ -197,6 +214,7 @@ def _line_parsers() -> dict[str, _Parser]:
 _LINE_PARSERS = _line_parsers()
 SUBCOMMANDS = tuple(n for n in _LINE_PARSERS if " " not in n)  # "local lambda" is part of local
 _CHOICES = {"local": ("start", "stop", "status", "auto"), "job": ("status", "collect")}
+USAGE_GROUPS = ("model", "api", "region", "day")  # %bedrock usage --by
 
 
 def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
@@ -220,6 +238,11 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
         _job_frame(args, namespace)
     if name == "local lambda":
         name, args.action = "local", "lambda"
+    if name == "usage":
+        optvalues.usage_view(args, _choice(args.by, USAGE_GROUPS, "--by") if args.by else None)
+    if name == "embed":
+        optvalues.embed_target(args, namespace)
+        args.concurrency = _number(args.concurrency, "concurrency", lambda v, what: v, high=CONCURRENCY_MAX)
     return LineCommand(name, args)
 
 
@@ -247,8 +270,8 @@ def _job_frame(args: argparse.Namespace, namespace: Mapping[str, Any]) -> None:
         return
     if args.action != "collect":
         raise UsageError("%bedrock job: --df applies to collect (the submitted frame), not to status")
-    args.df_name = _name(args.df, "--df")
-    args.df = _frame(args.df_name, namespace)
+    args.df_name = optvalues.name(args.df, "--df")
+    args.df = optvalues.frame(args.df_name, namespace)
 
 
 def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
@@ -257,7 +280,10 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
     Scalar values may use ``$name`` or ``{name}`` (``$$name`` / ``{{name}}`` for the literal text);
     a whole ``-m $names`` / ``--stop $names`` token may name a list. ``--df``/``--tools`` take names.
     """
+    line, df_expression = optvalues.take_df_expression(line)
     ns = _parser_namespace(line)
+    if df_expression is not None:
+        ns.df = df_expression
     expand = (lambda v, what: v) if ns.no_format else (lambda v, what: _expand(v, namespace, _option(what)))
     opts = CellOptions(dest=_dest(ns.dest), stream=ns.stream, dry_run=ns.dry_run, cache=ns.cache,
                        quiet=ns.quiet, no_format=ns.no_format, background=ns.background)
@@ -294,8 +320,14 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
     if opts.role and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/\S+", opts.role):
         raise UsageError(f"--role takes an IAM role ARN like arn:aws:iam::123456789012:role/Name, got {opts.role!r}")
     if ns.df is not None:
-        opts.df_name = _name(ns.df, "--df")
-        opts.df = _frame(opts.df_name, namespace)
+        opts.df_name = ns.df.strip()
+        opts.df = optvalues.frame(opts.df_name, namespace)
+    opts.limit = optvalues.row_count(expand(ns.limit, "--limit")) if ns.limit is not None else None
+    if ns.max_cost is not None:
+        opts.max_cost = optvalues.money(expand(ns.max_cost, "--max-cost"))
+    opts.long = ns.long
+    if opts.limit is not None and opts.df is not None:
+        opts.df = opts.df.head(opts.limit)
     if ns.tools is not None:
         opts.tools = _tools(ns.tools, namespace)
     _check_combinations(opts)
@@ -309,7 +341,8 @@ def _check_combinations(o: CellOptions) -> None:
         raise UsageError("--no-format would send the same text for every row of --df; drop it to fill {column}")
     if (o.embed or o.job) and len(o.models) > 1:
         raise UsageError(f"--{'embed' if o.embed else 'job'} runs one model; give a single -m")
-    needs_df = [f"--{n}" for n in ("out", "embed", "job", "role") if getattr(o, n) is not None]
+    needs_df = [f"--{n.replace('_', '-')}" for n in ("out", "embed", "job", "role", "limit", "max_cost")
+                if getattr(o, n) is not None] + (["--long"] if o.long else [])
     if needs_df and o.df is None:
         raise UsageError(f"{needs_df[0]} needs --df FRAME (a DataFrame whose rows are sent)")
     if o.concurrency is not None and not table:
@@ -331,6 +364,11 @@ def _check_combinations(o: CellOptions) -> None:
     if o.background and (o.stream or o.dry_run):
         raise UsageError(f"--background returns at once with the response id; drop "
                          f"{'--stream' if o.stream else '--dry-run'} (%bedrock response ID --wait shows the answer)")
+    if o.long and len(o.models) < 2:
+        raise UsageError("--long lays out a comparison (one row per row x model): give several -m")
+    if o.max_cost is not None and (o.job or o.embed):
+        raise UsageError(f"--max-cost guards a --df run; --{'job' if o.job else 'embed'} is priced by "
+                         "--dry-run instead")
     if o.job and o.dry_run:
         raise UsageError("--dry-run estimates a --df run; drop --job to see the estimate")
 
@@ -402,14 +440,13 @@ def _expand(value: str, namespace: Mapping[str, Any], where: str) -> str:
     return _DOLLAR.sub(dollar, value) if "$" in value else value
 
 
-_WHOLE_REF = re.compile(r"^(?:\$([A-Za-z_]\w*)|\{([A-Za-z_]\w*)\})$")
 
 
 def _listed(values: list[str], namespace: Mapping[str, Any], what: str, literal: bool) -> list[str]:
     """A repeatable option's values; a whole ``$name`` holding a list or tuple adds each item."""
     out: list[str] = []
     for value in values:
-        ref = None if literal else _WHOLE_REF.match(value)
+        ref = None if literal else optvalues.WHOLE_REF.match(value)
         name = ref and (ref.group(1) or ref.group(2))
         if name and isinstance(namespace.get(name), (list, tuple)):
             out.extend(_as_text(v, f"{name}[{i}]", value, _option(what)) for i, v in enumerate(namespace[name]))
@@ -491,33 +528,6 @@ def _dest(value: str | None) -> str | None:
     return value
 
 
-def _name(value: str, what: str) -> str:
-    """A variable name given to an object option; ``$frame`` and ``{frame}`` are accepted too."""
-    name = value.strip()
-    ref = _WHOLE_REF.match(name)
-    if ref:
-        name = ref.group(1) or ref.group(2)
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise UsageError(f"{what} takes a variable name, got {value!r}")
-    return name
-
-
-def _lookup(name: str, namespace: Mapping[str, Any], what: str) -> Any:
-    if name in namespace:
-        return namespace[name]
-    visible = [n for n in namespace if not n.startswith("_")]
-    hint = did_you_mean(name, visible, form=" (did you mean {}?)", cutoff=0.6)
-    raise UsageError(f"{what}: no variable named {name!r} in the notebook{hint}")
-
-
-def _frame(name: str, namespace: Mapping[str, Any]) -> Any:
-    value = _lookup(name, namespace, "--df")
-    pandas = sys.modules.get("pandas")  # a DataFrame can only exist if pandas is already imported
-    if pandas is None or not isinstance(value, pandas.DataFrame):
-        raise UsageError(f"--df {name}: {name} is {_a(type(value).__name__)}, not a pandas DataFrame")
-    return value
-
-
 def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any] | str]:
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
@@ -531,14 +541,9 @@ def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any] 
                 raise UsageError(f"--tools {exc}") from None
             tools.append(raw)
             continue
-        name = _name(raw, "--tools")
-        fn = _lookup(name, namespace, "--tools")
+        name = optvalues.name(raw, "--tools")
+        fn = optvalues.lookup(name, namespace, "--tools")
         if not callable(fn):
-            raise UsageError(f"--tools {name}: {name} is {_a(type(fn).__name__)}, not a function")
+            raise UsageError(f"--tools {name}: {name} is {optvalues.article(type(fn).__name__)}, not a function")
         tools.append(fn)
     return tools
-
-
-def _a(noun: str) -> str:
-    """``an int``, ``a str``: the article a type name takes."""
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

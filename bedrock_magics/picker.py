@@ -5,9 +5,13 @@ once, so the picks are the defaults of later ``%%bedrock`` cells, exactly as ``%
 them; the picker shows those ``%config`` lines so the notebook still runs without widgets.
 
 Flow: region ``Dropdown`` → endpoint ``ToggleButtons`` → API ``Dropdown`` (only the APIs of that
-endpoint) → a filter ``Text`` and a model ``Select`` that lists what ``bm.models(region)`` says
-serves that endpoint/API (the catalog's ``apis`` column, inference profiles included) → settings.
-Choosing mantle narrows the regions to mantle's.
+endpoint) → a filter ``Text``, a sort order and a model ``Select`` that lists what ``bm.models(region)``
+says serves that endpoint/API (the catalog's ``apis`` column, inference profiles included) → settings.
+Choosing mantle narrows the regions to mantle's; with the local service, to the regions it serves.
+The rules (:mod:`~bedrock_magics.pickrules`): the API follows the endpoint (runtime → Converse,
+mantle → Responses) unless the user picked one there; a model the route does not offer is replaced
+by one it does (the last chosen on that endpoint, else the first), so what is written always works;
+a model hidden by the filter stays chosen; ARNs of account targets are listed only when asked for.
 
 Why it is written the way it is:
 
@@ -40,7 +44,7 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
-from . import endpoints
+from . import pickrules
 from .errors import one_line as _one_line
 from .routes import APIS, LABELS
 
@@ -59,11 +63,6 @@ _PREVIEW_MODELS = 8  # models listed by the text fallback
 def combos() -> dict[str, tuple[str, ...]]:
     """The valid ``endpoint -> APIs`` pairs (the request contract's table)."""
     return dict(APIS)
-
-
-def regions_for(endpoint: str) -> list[str]:
-    """Regions offered for ``endpoint``: where Bedrock runs, or only mantle's regions."""
-    return list(endpoints.regions("mantle" if endpoint == "mantle" else "runtime"))
 
 
 def has_widget_frontend() -> bool:
@@ -95,32 +94,6 @@ def _effective_model(bm: Any, endpoint: str | None = None) -> str | None:
     """The model a cell on ``endpoint`` would use (mantle has its own default until one is chosen)."""
     default_model = getattr(bm, "default_model", None)
     return default_model(endpoint) if callable(default_model) else getattr(bm, "model", None)
-
-
-def _option_label(row: dict[str, Any]) -> str:
-    # The label starts with what --model takes; ARNs of account targets read better name first.
-    model_id, name = row["model_id"], row.get("name") or ""
-    if str(model_id).startswith("arn:"):
-        return f"{name} ({row.get('kind')}) — {model_id}"
-    return f"{model_id} — {name}" if name and name != model_id else str(model_id)
-
-
-def _route_rows(frame: Any, endpoint: str, api: str) -> list[dict[str, Any]]:
-    """Rows of a models frame that serve ``endpoint/api``, in a stable, readable order."""
-    if frame is None or len(frame) == 0:
-        return []
-    route = f"{endpoint}/{api}"
-    order = {"foundation-model": 0, "inference-profile": 1, "mantle-model": 2, "provisioned-model": 3,
-             "custom-model": 4, "imported-model": 5}
-    rows = [r for r in frame.to_dict("records") if route in (r.get("apis") or ())]
-    rows.sort(key=lambda r: (str(r.get("provider") or "").lower(), str(r.get("base_model") or r["model_id"]),
-                             order.get(r.get("kind"), 9), str(r["model_id"])))
-    return rows
-
-
-def _matches(row: dict[str, Any], words: list[str]) -> bool:
-    haystack = " ".join(str(row.get(k) or "") for k in ("model_id", "name", "provider", "kind", "base_model")).lower()
-    return all(w in haystack for w in words)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -161,6 +134,7 @@ class Picker:
         self._error_text: str | None = None
         self._closed = False
         self._muted: set[int] = set()  # ids of widgets whose options are being replaced
+        self._replaced: str | None = None  # a model the route did not offer, replaced by the last refresh
         self._build()
         self._connect()
         self._show_config()
@@ -178,6 +152,8 @@ class Picker:
         endpoint = bm.endpoint if bm.endpoint in combos() else "runtime"
         region_options = self._region_options(endpoint, bm.region)
         apis = combos()[endpoint]
+        self._picked_api = {endpoint: bm.api} if bm.api in apis else {}  # endpoint -> API the user chose
+        self._model_for = {endpoint: _effective_model(bm, endpoint)}  # endpoint -> model last chosen there
         wide = {"description_width": "90px"}
 
         self.title = w.HTML("<b>Amazon Bedrock</b> — choose where and what to ask")
@@ -194,8 +170,11 @@ class Picker:
                               layout=w.Layout(width="280px"))
         self.filter = w.Text(value="", placeholder="filter: id, name or provider (e.g. haiku)", description="Filter",
                              continuous_update=True, style=wide, layout=w.Layout(width="520px"))
+        self.sort = w.Dropdown(options=list(pickrules.SORTS), value="provider", description="Sort by",
+                               layout=w.Layout(width="220px"))
+        self.arns = w.Checkbox(value=False, description="ARNs (custom, provisioned)", indent=False)
         self.model = w.Select(options=[], value=None, rows=10, description="Model", style=wide,
-                              layout=w.Layout(width="720px"))
+                              layout=w.Layout(width="98%", min_width="720px"))
         self.system = w.Textarea(value=bm.system or "", placeholder="System prompt (optional)",
                                  description="System", style=wide, layout=w.Layout(width="720px", height="60px"))
         self.temperature = w.FloatSlider(
@@ -210,7 +189,7 @@ class Picker:
                              (self.model, "model"), (self.filter, "filter"), (self.status, "status"),
                              (self.config, "config"), (self.refresh, "refresh"), (self.system, "system"),
                              (self.temperature, "temperature"), (self.max_tokens, "max-tokens"),
-                             (self.stream, "stream")):
+                             (self.stream, "stream"), (self.sort, "sort"), (self.arns, "arns")):
             widget.add_class(f"bedrock-picker-{hook}")
 
         settings = w.VBox([w.HTML("<i>Settings for later %%bedrock cells</i>"), self.system,
@@ -220,7 +199,8 @@ class Picker:
                                 layout=w.Layout(width="96px"))
         self.box = _PickerBox([self.title, w.HBox([self.region, self.refresh]),
                                w.HBox([endpoint_label, self.endpoint]), self.api,
-                               self.filter, self.model, settings, self.status, self.config])
+                               w.HBox([self.filter, self.sort, self.arns]), self.model, settings, self.status,
+                               self.config])
         self.box._picker = self
         self.box.add_class("bedrock-picker")
 
@@ -230,6 +210,8 @@ class Picker:
         self.endpoint.observe(self._on_endpoint, names="value")
         self.api.observe(self._on_api, names="value")
         self.filter.observe(self._on_filter, names="value")
+        self.sort.observe(self._on_filter, names="value")
+        self.arns.observe(self._on_filter, names="value")
         self.model.observe(self._on_model, names="value")
         self.system.observe(self._on_setting, names="value")
         self.temperature.observe(self._on_setting, names="value")
@@ -321,7 +303,7 @@ class Picker:
             self._show_error(exc)
 
     def _busy(self, busy: bool) -> None:
-        for widget in (self.region, self.endpoint, self.api, self.filter, self.model, self.refresh):
+        for widget in (self.region, self.endpoint, self.api, self.filter, self.model, self.refresh, self.sort, self.arns):
             widget.disabled = busy
 
     # ------------------------------------------------------------------ widget -> bm
@@ -340,7 +322,7 @@ class Picker:
     def _on_endpoint(self, change: dict) -> None:
         endpoint = change["new"]
         apis = combos()[endpoint]
-        api = self.api.value if self.api.value in apis else apis[0]
+        api = pickrules.api_for(endpoint, self._picked_api)
         # Mantle runs in fewer regions: narrow the list, moving off a region it does not serve.
         options = self._region_options(endpoint, self.region.value)
         region = self.region.value
@@ -357,6 +339,7 @@ class Picker:
     def _on_api(self, change: dict) -> None:
         if id(change["owner"]) in self._muted or change["new"] is None:
             return
+        self._picked_api[self.endpoint.value] = change["new"]
         self._set_bm(endpoint=self.endpoint.value, api=change["new"])
         self._refresh_models()
 
@@ -369,6 +352,7 @@ class Picker:
         if id(change["owner"]) in self._muted:
             return
         if change["new"] is not None:  # an empty or filtered-out list keeps bm's model
+            self._model_for[self.endpoint.value], self._replaced = change["new"], None
             self._set_bm(model=change["new"])
             self._summarise()
 
@@ -428,29 +412,43 @@ class Picker:
     # ------------------------------------------------------------------ model list
 
     def _region_options(self, endpoint: str, current: str | None) -> list[str]:
-        options = regions_for(endpoint)
+        options = pickrules.regions_for(endpoint, getattr(self.bm, "local_service", None))
         # A region set by %config that the list lacks (e.g. a new one) stays choosable for runtime.
-        if current and current not in options and endpoint != "mantle":
+        if current and current not in options and endpoint != "mantle" and not self._local():
             options = sorted([*options, current])
         return options
 
-    def _rows(self) -> list[dict[str, Any]]:
+    def _local(self) -> bool:
+        return getattr(self.bm, "local_service", None) is not None
+
+    def _rows(self, arns: bool | None = None) -> list[dict[str, Any]]:
+        """The rows for the route (every one with ``arns=True``; else those the checkbox allows)."""
         with self._lock:
             if self._frame_region != self.region.value:
                 return []
             frame = self._frame
-        words = self.filter.value.lower().split()
-        return [r for r in _route_rows(frame, self.endpoint.value, self.api.value) if _matches(r, words)]
+        return pickrules.route_rows(frame, self.endpoint.value, self.api.value,
+                                    arns=self.arns.value if arns is None else arns, sort=self.sort.value)
 
     def _refresh_models(self) -> None:
+        """List the route's models; write a model it offers when bm's is not (never an invalid pair)."""
+        endpoint = self.endpoint.value
         rows = self._rows()
-        model = _effective_model(self.bm, self.endpoint.value)
-        current = model if model in {r["model_id"] for r in rows} else None
-        self._set_model_options(rows, current)
+        model = _effective_model(self.bm, endpoint)
+        replaced = None
+        default = self.bm.mantle_model if endpoint == "mantle" else self.bm.trait_defaults("model")
+        valid = pickrules.valid_model(self._rows(arns=True), model, self._model_for.get(endpoint), default)
+        if valid is not None and valid != model:
+            self._set_bm(model=valid)  # (its observers may select it in the list: _replaced is set after)
+            replaced, model = model, valid
+        self._replaced = replaced
+        words = self.filter.value.lower().split()
+        shown = [r for r in rows if pickrules.matches(r, words)]
+        self._set_model_options(shown, model if model in {r["model_id"] for r in shown} else None)
         self._summarise()
 
     def _set_model_options(self, rows: Iterable[dict[str, Any]], value: str | None) -> None:
-        self._replace_options(self.model, [(_option_label(r), r["model_id"]) for r in rows], value)
+        self._replace_options(self.model, [(pickrules.label(r), r["model_id"]) for r in rows], value)
 
     def _replace_options(self, widget: Any, options: list[tuple[str, Any]], value: Any) -> bool:
         """Give ``widget`` new options and value without its observers seeing the steps in between.
@@ -476,7 +474,7 @@ class Picker:
         if region != self.region.value or frame is None:
             return
         route = f"{self.endpoint.value}/{self.api.value}"
-        offered = len(_route_rows(frame, self.endpoint.value, self.api.value))
+        offered = len(self._rows(arns=True))
         shown = len(self.model.options)
         parts = [f"{html.escape(region)}: {offered} models for {route} ({len(frame)} listed)"]
         if self.filter.value.strip():
@@ -486,11 +484,12 @@ class Picker:
         if offered == 0:
             other = "runtime" if self.endpoint.value == "mantle" else "another API"
             message += f" Nothing serves {route} here: choose {other} or another region."
-        elif model and self.model.value != model:
-            message += (f" {html.escape(str(model))} is not offered for {route} in {html.escape(region)}:"
-                        " choose a model below.")
+        elif self._replaced:
+            message += (f" {html.escape(str(self._replaced))} is not offered for {route} in {html.escape(region)}:"
+                        f" chose <code>{html.escape(str(model))}</code> (pick another below).")
         elif model:
-            message += f" Chosen: <code>{html.escape(str(model))}</code>."
+            hidden = " (hidden by the filter)" if self.model.value != model else ""
+            message += f" Chosen: <code>{html.escape(str(model))}</code>{hidden}."
         mantle_error = frame.attrs.get("mantle_error") if hasattr(frame, "attrs") else None
         if mantle_error:
             message += f" <span class='bedrock-picker-warning'>mantle list unavailable: {html.escape(mantle_error)}</span>"
@@ -554,12 +553,13 @@ def describe(bm: Any, limit: int = _PREVIEW_MODELS) -> str:
     """The choices as text (terminal IPython): regions, endpoint/API pairs, a few models, %config lines."""
     wrap = functools.partial(textwrap.fill, width=100, subsequent_indent="    ", break_on_hyphens=False)
     lines = ["No widget front end here: these are the choices, and how to set them with %config."]
-    lines.append(wrap("Regions (runtime): " + ", ".join(regions_for("runtime"))))
-    lines.append(wrap("Regions (mantle):  " + ", ".join(regions_for("mantle"))))
+    local = getattr(bm, "local_service", None)
+    lines.append(wrap("Regions (runtime): " + ", ".join(pickrules.regions_for("runtime", local))))
+    lines.append(wrap("Regions (mantle):  " + ", ".join(pickrules.regions_for("mantle", local))))
     lines.append("Endpoint / API:    " + " · ".join(f"{e}: {', '.join(a)}" for e, a in combos().items()))
     route = f"{bm.endpoint}/{bm.api}"
     try:
-        rows = _route_rows(bm.models(region=bm.region), bm.endpoint, bm.api)
+        rows = pickrules.route_rows(bm.models(region=bm.region), bm.endpoint, bm.api)
         lines.append(f"Models in {bm.region} for {route} ({min(limit, len(rows))} of {len(rows)}; "
                      f"%bedrock models -r {bm.region} lists all):")
         lines += [f"    {r['model_id']}  ({r.get('name') or ''})" for r in rows[:limit]]

@@ -10,6 +10,7 @@ Never runs ``playwright install``: the browser is Debian's ``/usr/bin/chromium``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -20,6 +21,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -148,67 +150,73 @@ def _run_cell(page, index: int, command: str = "notebook:run-cell") -> None:
     )
 
 
-def test_pick_region_and_model_then_ask(jupyter_lab, tmp_path):
-    base, token, root = jupyter_lab
+@contextlib.contextmanager
+def lab_page(base: str, token: str, notebook: str, width: int = 1280, height: int = 1200) -> Iterator[Any]:
+    """A chromium page on ``notebook`` in JupyterLab, once its kernel is idle; the browser closes after."""
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1200})
-            page.goto(f"{base}/lab/tree/picker.ipynb?token={token}", wait_until="domcontentloaded")
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{base}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")
             page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-
-            # Cells 1-2: load the extension (which starts the local service) and show the picker.
-            _run_cell(page, 2, "notebook:run-all-above")
-            status = page.locator(".bedrock-picker-status")
-            status.wait_for(timeout=60_000)
-            page.wait_for_function(
-                "() => (document.querySelector('.bedrock-picker-status') || {}).innerText?.includes('models for')",
-                timeout=60_000)
-
-            # Choose the region; the list reloads for it (widgets disabled meanwhile).
-            page.select_option(".bedrock-picker-region select", REGION)
-            page.wait_for_function(
-                f"() => document.querySelector('.bedrock-picker-status').innerText.startsWith('{REGION}:')",
-                timeout=60_000)
-            # Narrow the list with the filter, then choose the model.
-            page.fill(".bedrock-picker-filter input", "mistral large")
-            # Select by index only once the kernel has sent the filtered list (ipywidgets syncs a
-            # Select's *index*: choosing in the stale full list would pick by the wrong position).
-            page.wait_for_function(
-                "() => document.querySelector('.bedrock-picker-status').innerText.includes('match “mistral large”')",
-                timeout=30_000)
-            option = page.locator(".bedrock-picker-model select option", has_text=MODEL)
-            option.wait_for(state="attached", timeout=30_000)
-            page.select_option(".bedrock-picker-model select", value=option.get_attribute("value"))
-            config = page.locator(".bedrock-picker-config")
-            config.get_by_text(f"%config Bedrock.model = '{MODEL}'").wait_for(timeout=30_000)
-            assert f"%config Bedrock.region = '{REGION}'" in config.inner_text()
-
-            # Cell 3 uses the picks as its defaults.
-            _run_cell(page, 2)
-            answer = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea-output")
-            answer.get_by_text(f"Local Bedrock reply from {MODEL}").wait_for(timeout=60_000)
-            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-            text = answer.inner_text()
-            assert f'You said: "{PROMPT}"' in text
-            footer = next(line for line in text.splitlines() if " · " in line)
-            assert footer.startswith(f"{MODEL} · runtime/converse · ")
-            assert "Error" not in page.locator(".jp-Cell").nth(1).inner_text()
-
-            # The saved notebook (outputs, and widget state if saved) holds no secret.
-            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-            page.wait_for_function(
-                "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
-            saved = (root / "picker.ipynb").read_text()
-            assert f"Local Bedrock reply from {MODEL}" in saved
-            for secret in (local.SECRET_ACCESS_KEY, local.API_KEY):
-                assert secret not in saved
-
-            page.locator(".jp-Cell").nth(1).scroll_into_view_if_needed()
-            shot = tmp_path / "picker.png"
-            page.locator(".jp-NotebookPanel").screenshot(path=str(shot))
-            assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
-            if os.environ.get("UPDATE_SCREENSHOT"):  # refresh the README's picture on purpose only
-                shutil.copyfile(shot, DOCS_SCREENSHOT)
+            yield page
         finally:
             browser.close()
+
+
+def test_pick_region_and_model_then_ask(jupyter_lab, tmp_path):
+    base, token, root = jupyter_lab
+    with lab_page(base, token, "picker.ipynb") as page:
+        # Cells 1-2: load the extension (which starts the local service) and show the picker.
+        _run_cell(page, 2, "notebook:run-all-above")
+        status = page.locator(".bedrock-picker-status")
+        status.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => (document.querySelector('.bedrock-picker-status') || {}).innerText?.includes('models for')",
+            timeout=60_000)
+
+        # Choose the region; the list reloads for it (widgets disabled meanwhile).
+        page.select_option(".bedrock-picker-region select", REGION)
+        page.wait_for_function(
+            f"() => document.querySelector('.bedrock-picker-status').innerText.startsWith('{REGION}:')",
+            timeout=60_000)
+        # Narrow the list with the filter, then choose the model.
+        page.fill(".bedrock-picker-filter input", "mistral large")
+        # Select by index only once the kernel has sent the filtered list (ipywidgets syncs a
+        # Select's *index*: choosing in the stale full list would pick by the wrong position).
+        page.wait_for_function(
+            "() => document.querySelector('.bedrock-picker-status').innerText.includes('match “mistral large”')",
+            timeout=30_000)
+        option = page.locator(".bedrock-picker-model select option", has_text=MODEL)
+        option.wait_for(state="attached", timeout=30_000)
+        page.select_option(".bedrock-picker-model select", value=option.get_attribute("value"))
+        config = page.locator(".bedrock-picker-config")
+        config.get_by_text(f"%config Bedrock.model = '{MODEL}'").wait_for(timeout=30_000)
+        assert f"%config Bedrock.region = '{REGION}'" in config.inner_text()
+
+        # Cell 3 uses the picks as its defaults.
+        _run_cell(page, 2)
+        answer = page.locator(".jp-Cell").nth(2).locator(".jp-OutputArea-output")
+        answer.get_by_text(f"Local Bedrock reply from {MODEL}").wait_for(timeout=60_000)
+        page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+        text = answer.inner_text()
+        assert f'You said: "{PROMPT}"' in text
+        footer = next(line for line in text.splitlines() if " · " in line)
+        assert footer.startswith(f"{MODEL} · runtime/converse · ")
+        assert "Error" not in page.locator(".jp-Cell").nth(1).inner_text()
+
+        # The saved notebook (outputs, and widget state if saved) holds no secret.
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_function(
+            "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+        saved = (root / "picker.ipynb").read_text()
+        assert f"Local Bedrock reply from {MODEL}" in saved
+        for secret in (local.SECRET_ACCESS_KEY, local.API_KEY):
+            assert secret not in saved
+
+        page.locator(".jp-Cell").nth(1).scroll_into_view_if_needed()
+        shot = tmp_path / "picker.png"
+        page.locator(".jp-NotebookPanel").screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000  # a real rendering, not a blank page
+        if os.environ.get("UPDATE_SCREENSHOT"):  # refresh the README's picture on purpose only
+            shutil.copyfile(shot, DOCS_SCREENSHOT)

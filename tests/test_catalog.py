@@ -174,7 +174,8 @@ def test_cache_hits_within_ttl_and_misses_after(clients):
     counter = Counter(clients.get("us-west-2", "control", "bedrock"))
 
     first = catalog.models("us-west-2")
-    assert sorted(set(counter.calls)) == ["ListCustomModels", "ListFoundationModels", "ListImportedModels",
+    assert sorted(set(counter.calls)) == ["GetFoundationModelAvailability", "ListCustomModels",
+                                          "ListFoundationModels", "ListImportedModels",
                                           "ListInferenceProfiles", "ListProvisionedModelThroughputs"]
     sent = len(counter)
     now[0] += 59

@@ -60,7 +60,7 @@ def test_notebook_answers_streams_fails_and_keeps_no_secret(kernel_env, tmp_path
         cell("%%bedrock --temprature 0.5\nhi", fails=True),
         cell("%%bedrock bad -m amazon.nova-lte-v1:0 --no-stream\nhi", fails=True),
         cell("bad.status, bad.error_code"),
-        cell("%bedrock usage"),
+        cell("%bedrock usage --full"),  # the whole ledger frame (the default view is compact)
         cell("%bedrock status"),
         cell("%bedrock key", fails=True),
         cell("%%bedrock -m amazon.nova-lte-v1:0 --stream\nhi", fails=True),
@@ -99,9 +99,10 @@ def test_notebook_answers_streams_fails_and_keeps_no_secret(kernel_env, tmp_path
     assert "local service" in json.dumps(status.outputs)
     assert "can't prompt for input" in key.outputs[0]["text"]
 
-    # A failed stream: its (empty) display and the error's 1-3 lines, nothing more.
+    # A failed stream: the error's 1-3 lines, nothing more (the placeholder is cleared away).
     assert "stream failed" not in json.dumps(failed_stream.outputs) and "waiting" not in json.dumps(failed_stream.outputs)
-    (error,) = [o for o in failed_stream.outputs if o["output_type"] == "error"]
+    (error,) = failed_stream.outputs
+    assert error["output_type"] == "error"
     assert error["traceback"][0].startswith("BedrockError (UnknownModel)") and len(error["traceback"]) <= 3
 
     # Each ledger row names the cell that made it, as the notebook numbers it.

@@ -235,7 +235,7 @@ def test_help_reads_as_plain_text_with_dest_first():
     assert "``" not in text and "::" not in text
     # Each sub-command's description starts in the same column, however long its usage.
     lines = line_help().splitlines()
-    column = lines[0].index("the ledger")
+    column = next(line for line in lines if "the ledger" in line).index("the ledger")
     for i, line in enumerate(lines):
         if line[column - 2:column] == "  " and line[column:column + 1].strip():
             assert line.startswith("  %bedrock ") or not line[:column].strip(), line_help()

@@ -62,7 +62,13 @@ def catalog_rows(bm, region, route):
 
 def test_lists_what_serves_the_chosen_route_in_the_region(picker, bm):
     options = picker.model_options
-    assert set(options) == catalog_rows(bm, "us-east-1", "runtime/converse")
+    every = catalog_rows(bm, "us-east-1", "runtime/converse")
+    # Account targets (ARNs: the local service's custom/provisioned/imported test models and its
+    # application profile) are listed only when asked for (issue 13).
+    assert set(options) == {m for m in every if not m.startswith("arn:")} and any(m.startswith("arn:") for m in every)
+    choose(picker.arns, True, picker)
+    assert set(picker.model_options) == every
+    choose(picker.arns, False, picker)
     assert "us.amazon.nova-lite-v1:0" in options  # inference profiles are offered
     assert "anthropic.claude-haiku-4-5-20251001-v1:0" not in options  # profile-only: only via its profiles
     assert "amazon.titan-embed-text-v2:0" not in options  # embeddings have no Converse
@@ -134,12 +140,16 @@ def test_choices_become_traits_and_config_lines(picker, bm):
         "us-west-2", "mistral.mistral-large-2407-v1:0", "Answer in one sentence.", 0.3, 200, False]
 
 
-def test_model_missing_in_new_region_is_not_silently_replaced(picker, bm):
+def test_model_missing_in_new_region_is_replaced_and_said(picker, bm):
+    # Issue 13: the picker never leaves a configuration that its own status calls invalid; the
+    # replacement is said (the default model here, since the one chosen is not offered).
     choose(picker.region, "us-west-2", picker)
     choose(picker.model, "mistral.mistral-large-2407-v1:0", picker)
     choose(picker.region, "us-east-1", picker)
-    assert picker.model.value is None and bm.model == "mistral.mistral-large-2407-v1:0"
-    assert "mistral.mistral-large-2407-v1:0 is not offered for runtime/converse in us-east-1" in picker.status_text
+    assert picker.model.value == bm.model == "us.amazon.nova-lite-v1:0"
+    assert ("mistral.mistral-large-2407-v1:0 is not offered for runtime/converse in us-east-1: chose "
+            "us.amazon.nova-lite-v1:0") in picker.status_text
+    assert "%config Bedrock.model = 'us.amazon.nova-lite-v1:0'" in config_lines(bm)
 
 
 def test_filter_narrows_the_models(picker, bm):
@@ -178,7 +188,10 @@ def test_mantle_restricts_regions_apis_and_models(picker, bm):
     choose(picker.endpoint, "runtime", picker)
     assert set(picker.region.options) == runtime_regions
     assert [v for _, v in picker.api.options] == ["converse", "invoke", "chat", "responses"]
-    assert bm.endpoint == "runtime" and bm.api == "chat"  # chat exists on both endpoints
+    # Chat was picked on mantle: back on runtime the API is runtime's own again (issue 13), and the
+    # mantle model gives way to the runtime model chosen before.
+    assert (bm.endpoint, bm.api, bm.model) == ("runtime", "converse", "us.amazon.nova-lite-v1:0")
+    assert picker.model.value == bm.model and "not offered" not in picker.status_text.split("chose")[-1]
 
 
 def test_config_changes_follow_into_the_widgets(picker, bm):
@@ -288,3 +301,61 @@ def test_describe_survives_a_failing_control_plane(sigv4_env, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", "https://127.0.0.1:9")
     text = describe(make_bm())
     assert "could not be listed: Cannot connect" in text and "%config Bedrock.region" in text
+
+
+# -- issue 13: the picker's rules ---------------------------------------------------------------------
+
+def test_mantle_and_back_restores_converse_and_a_valid_model(picker, bm):
+    """Shot 11: runtime -> mantle -> runtime left Responses and a model runtime/responses lacks."""
+    choose(picker.endpoint, "mantle", picker)
+    assert (bm.endpoint, bm.api) == ("mantle", "responses") and picker.api.value == "responses"
+    choose(picker.endpoint, "runtime", picker)
+    assert (bm.endpoint, bm.api, bm.model) == ("runtime", "converse", "us.amazon.nova-lite-v1:0")
+    assert picker.model.value == bm.model and "is not offered" not in picker.status_text
+    assert bm.model in catalog_rows(bm, bm.region, "runtime/converse")  # the written pair works
+
+
+def test_an_api_the_user_picked_on_an_endpoint_stays_with_it(picker, bm):
+    choose(picker.api, "invoke", picker)
+    choose(picker.endpoint, "mantle", picker)
+    choose(picker.endpoint, "runtime", picker)
+    assert bm.api == picker.api.value == "invoke"
+
+
+def test_the_filter_never_says_a_hidden_model_is_not_offered(picker, bm):
+    """Shot 02: typing a filter made the status say the chosen model "is not offered"."""
+    picker.filter.value = "haiku"
+    assert "is not offered" not in picker.status_text
+    assert "Chosen: us.amazon.nova-lite-v1:0 (hidden by the filter)" in picker.status_text
+    assert bm.model == "us.amazon.nova-lite-v1:0"
+
+
+def test_rows_show_price_context_modalities_and_legacy(picker, bm):
+    labels = dict((value, label) for label, value in picker.model.options)
+    haiku = labels["us.anthropic.claude-haiku-4-5-20251001-v1:0"]
+    assert "per 1M in/out" in haiku and "200K ctx" in haiku and "text+image→text" in haiku
+    row = bm.models()[lambda f: f["model_id"] == "us.anthropic.claude-haiku-4-5-20251001-v1:0"].iloc[0]
+    assert f"${row['input_per_1m_usd']:,.2f}/${row['output_per_1m_usd']:,.2f}" in haiku
+    legacy = [label for label in labels.values() if label.endswith("legacy")]
+    assert legacy and all("3-5-haiku" in l or "3-7-sonnet" in l or "titan-text-express" in l or "LEGACY" not in l
+                          for l in legacy)
+    choose(picker.sort, "input price", picker)
+    frame = bm.models().drop_duplicates("model_id")
+    price_of = dict(zip(frame["model_id"], frame["input_per_1m_usd"]))
+    prices = [price_of[m] for m in picker.model_options]
+    known = [p for p in prices if p == p]
+    assert known == sorted(known) and prices[:len(known)] == known  # cheapest first, unknown prices last
+
+
+def test_local_mode_offers_only_the_local_regions(sigv4_env, local_service):
+    bm = make_bm()
+    bm.use_local(service=local_service)
+    try:
+        picker = Picker(bm).wait()
+        assert list(picker.region.options) == list(local_service.catalog.regions)
+        assert "af-south-1" not in picker.region.options
+        choose(picker.endpoint, "mantle", picker)
+        assert list(picker.region.options) == list(local_service.catalog.mantle_regions)
+        picker.close()
+    finally:
+        bm.close()

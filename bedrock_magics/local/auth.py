@@ -236,7 +236,7 @@ class Authenticator:
         if not hmac.compare_digest(expected, signature):
             return _BAD_KEY_MESSAGE
         if self.regions is not None and region not in self.regions:
-            return f"Authentication failed: the API key was made for region {region}, {self._served()}"
+            return f"Authentication failed: the API key was made for region {region}; {self._served(region)}"
         now = self._clock()
         if now > signed_at + expires or signed_at > now + MAX_SKEW_SECONDS:
             return _EXPIRED_KEY_MESSAGE
@@ -261,7 +261,7 @@ class Authenticator:
                            "'aws4_request'.", 403)
         if self.regions is not None and region not in self.regions:
             raise AwsError("InvalidSignatureException",
-                           f"Credential should be scoped to a valid region: {region} is not one; {self._served()}")
+                           f"Credential should be scoped to a valid region: {self._served(region)}")
         expected_service = signing_name(surface)
         if service != expected_service:
             raise AwsError("InvalidSignatureException",
@@ -307,8 +307,8 @@ class Authenticator:
                            f"'{_redact(canonical, names)}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n")
         return Identity("sigv4", region, akid)
 
-    def _served(self) -> str:
-        return "the local Bedrock service serves " + ", ".join(self.regions or ()) + "."
+    def _served(self, region: str) -> str:
+        return f"the local Bedrock service doesn't serve {region}; it serves " + ", ".join(self.regions or ()) + "."
 
     def _check_clock(self, stamp: str, scope_date: str) -> None:
         try:
