@@ -298,7 +298,8 @@ class Bedrock(Session, mantle.MantleMethods):
         for the failures that need them."""
         from .explain import Hints, explain
 
-        return explain(exc, request, Hints(self, exc, request, context))
+        # Mantle's server-side tools fail in their own words (an unknown connector, a missing permission).
+        return mantle.connector_error(exc, request) or explain(exc, request, Hints(self, exc, request, context))
 
     # ==============================================================================================
     # ask / stream

@@ -406,7 +406,7 @@ class StreamView:
                 if isinstance(piece, str):
                     self.add(piece)
                 elif isinstance(piece, ServerCall):
-                    self.server_call(piece)
+                    self.note(server_call_line(piece), live=True)
                 else:
                     reply = piece
         except BaseException:
@@ -421,20 +421,9 @@ class StreamView:
             self.live = []  # the round's echo shows them for good (the answer's come with its rendering)
         self.rounds(round_)
 
-    def server_call(self, call: Any) -> None:
-        """Show a server-side tool item (``mcp_list_tools``, ``mcp_call``) as it arrives."""
-        line = server_call_line(call)
-        if not self.rich:
-            sys.stdout.write(("\n" if self.parts and not self.text.endswith("\n") else "") + line + "\n")
-            sys.stdout.flush()
-            return
-        self.live.append(line)
-        self._update(self._partial())
-        self._last = time.monotonic()
-
-    def note(self, line: str) -> None:
-        """Show a line above the answer (a tool round as it happens)."""
-        self.notes.append(line)
+    def note(self, line: str, live: bool = False) -> None:
+        """Show a line above the answer (a tool round; ``live``: a server-side tool item, until its round ends)."""
+        (self.live if live else self.notes).append(line)
         if not self.rich:
             sys.stdout.write(("\n" if self.parts and not self.text.endswith("\n") else "") + line + "\n")
             sys.stdout.flush()

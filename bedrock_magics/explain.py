@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .errors import BedrockError, code_of, status_of
 from .modelids import EMBED_FAMILIES, base_model_id, family_of, split_s3_uri
-from .servertools import connector_rule as _connector_rule  # mantle's lambda:/gateway: tools
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only; the Bedrock is handed in by its caller
     from .core import Bedrock
@@ -204,8 +203,8 @@ _LOCAL_HINT = "or run %bedrock local start to use the offline local service"
 
 def _classify(ctx: _Context, f: _Facts, exc: BaseException) -> tuple[str, str, str | None]:
     """(message, code, hint) for the failure ``f``."""
-    for rule in (_credentials_rule, _connection_rule, _s3_rule, _connector_rule, _access_rule, _model_rule,
-                 _throttle_rule, _service_rule, _usage_rule):
+    for rule in (_credentials_rule, _connection_rule, _s3_rule, _access_rule, _model_rule, _throttle_rule,
+                 _service_rule, _usage_rule):
         result = rule(ctx, f, exc)
         if result:
             return result

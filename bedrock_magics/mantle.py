@@ -198,6 +198,25 @@ def local_lambda(bm: Any, name: str, function: Callable[..., Any]) -> str:
     return bm._local().register_lambda(name, function, region=bm.region)
 
 
+def connector_error(exc: BaseException, request: Request | None) -> BedrockError | None:
+    """A failure of a server-side tool's connector (unknown, unlistable, not allowed) as one
+    explained line naming the fix (``servertools.connector_failure``); None for any other failure."""
+    from .servertools import connector_failure
+
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else body
+    error = error if isinstance(error, dict) else {}
+    status = getattr(exc, "status_code", None)
+    found = connector_failure(status, str(error.get("code") or error.get("type") or type(exc).__name__),
+                              str(error.get("message") or exc), request.region if request is not None else None)
+    if found is None:
+        return None
+    message, code, fix = found
+    explained = BedrockError(message, code=code, hint=fix, request_id=getattr(exc, "request_id", None), status=status)
+    explained.__cause__ = exc
+    return explained
+
+
 def _mantle_call(bm: Any, request: Request, call: Callable[[Any], Any]) -> Any:
     """``call(client)`` with failures explained (one line naming the fix, e.g. an unknown id)."""
     try:

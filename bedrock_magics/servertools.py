@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-__all__ = ["PREFIXES", "ServerTool", "client_tools", "connector_failure", "connector_rule", "is_server_tool", "parse", "split"]
+__all__ = ["PREFIXES", "ServerTool", "client_tools", "connector_failure", "is_server_tool", "parse", "split"]
 
 PREFIXES = ("lambda:", "gateway:")
 
@@ -139,11 +139,6 @@ def connector_failure(status: int | None, code: str, message: str,
     return (f"Mantle could not reach the server-side tool {label!r}: {detail or 'its tool list failed'}.",
             "ExternalConnectorError", f"Check the Lambda name or ARN (it must exist{where}, in your account); "
             f"on the local service serve it first with %bedrock local lambda {label} FUNC.")
-
-
-def connector_rule(ctx: Any, facts: Any, exc: BaseException) -> tuple[str, str, str] | None:
-    """:func:`connector_failure` as one of ``explain``'s rules (its failure facts and context)."""
-    return connector_failure(facts.status, facts.code, facts.message, ctx.region)
 
 
 def _check_labels(tools: Iterable[ServerTool]) -> None:
