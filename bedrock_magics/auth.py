@@ -251,12 +251,12 @@ class Clients:
 
         return ssl.create_default_context(cafile=bundle)
 
-    def _openai_client(self, region: str, surface: str, plan: _Plan):
+    def _openai_client(self, region: str, surface: str, plan: _Plan, prefix: str | None = None):
         import httpx2
         import openai
         from openai.providers import bedrock
 
-        base_url = endpoints.openai_base_url(region, surface, self.endpoint_urls)
+        base_url = endpoints.openai_base_url(region, surface, self.endpoint_urls, prefix)
         options: dict[str, Any] = {"endpoint": surface, "region": region, "base_url": base_url}
         if plan.mode == "key":
             options["api_key"] = self._api_key
@@ -275,12 +275,13 @@ class Clients:
         return openai.OpenAI(provider=bedrock(**options), http_client=http_client,
                              max_retries=self._attempts() - 1)
 
-    def get(self, region: str, surface: str, kind: str) -> Any:
+    def get(self, region: str, surface: str, kind: str, prefix: str | None = None) -> Any:
         """The client of ``kind`` for ``surface`` in ``region``, built on first use and then reused.
 
         ``kind`` is ``"bedrock"`` (surface ``control``), ``"bedrock-runtime"`` (``runtime``),
         ``"openai"`` (``runtime`` or ``mantle``) or ``"s3"`` (``s3``). Raises ``ValueError`` for other
         combinations and ``endpoints.UnknownRegionError`` for a region where the surface does not run.
+        ``prefix`` is a mantle path prefix (``/v1`` or ``/openai/v1``; see ``endpoints.mantle_prefix``).
         """
         if kind not in KINDS:
             raise ValueError(f"unknown client kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -293,7 +294,8 @@ class Clients:
         else:
             url = endpoints.check_for(region, surface, self.endpoint_urls).url
             plan = self._plan()
-        key = (region, surface, kind, plan.fingerprint, url, self.ca_bundle, self.retry_mode, self.max_attempts)
+        key = (region, surface, kind, plan.fingerprint, url, self.ca_bundle, self.retry_mode, self.max_attempts,
+               prefix if kind == "openai" and surface == "mantle" else None)
         client = self._clients.get(key)
         if client is not None:
             return client
@@ -301,7 +303,7 @@ class Clients:
             client = self._clients.get(key)
             if client is None:
                 if kind == "openai":
-                    client = self._openai_client(region, surface, plan)
+                    client = self._openai_client(region, surface, plan, key[-1])
                 elif kind == "s3":
                     client = self._s3_client(region, plan, url)
                 else:
@@ -339,6 +341,13 @@ class Clients:
         with self._lock:
             session = self._session(self._sigv4_plan())
         return session.get_credentials()
+
+    def caller_account(self, region: str) -> str:
+        """The account id of the SigV4 identity (STS ``GetCallerIdentity``; a Bedrock API key
+        cannot tell). Raises what boto3 raises when there are no usable credentials."""
+        with self._lock:
+            session = self._session(self._sigv4_plan())
+        return session.client("sts", region_name=region).get_caller_identity()["Account"]
 
     def close(self) -> None:
         """Close the openai clients' connection pools and forget every client."""

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 from traitlets import TraitError
 
-from . import routes
+from . import mantle, routes
 from .conversation import chat_name
 from .errors import BedrockError, Cancelled, Note
 from .modelids import family_of
@@ -51,6 +51,7 @@ from .reply import Reply
 from .request import Request, RequestTemplate, check_prompt, user_message
 from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
+from .servertools import client_tools, split as split_tools  # noqa: I001 - one line
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -63,7 +64,7 @@ __all__ = ["Bedrock"]
 # Catalog kinds billed per token as their base model (see Catalog.base_model): what price() may map.
 _PRICED_AS_BASE = ("foundation-model", "inference-profile")
 
-class Bedrock(Session):
+class Bedrock(Session, mantle.MantleMethods):
     """Amazon Bedrock from Python: every endpoint and API, with a ledger of every call.
 
     Settings are traits (see :class:`~bedrock_magics.config.BedrockSettings`), passed as keywords
@@ -116,13 +117,15 @@ class Bedrock(Session):
         )
 
         endpoints.check_for(region, endpoint, self._service.endpoints if self.local and self._service else None)
+        functions, server_tools = split_tools(overrides.get("tools"))
         system = overrides["system"] if overrides.get("system") is not None else self.system
         settings = {name: self._call_value(name, overrides[name]) if overrides.get(name) is not None
                     else getattr(self, name) for name in ("max_tokens", "temperature", "top_p")}
         request = Request(
             model=model, messages=tuple(messages_of(overrides.get("messages"))) + (user_message(prompt),),
             region=region, endpoint=endpoint, api=api, system=system or None, stop=stops(overrides.get("stop")),
-            tools=tool_specs(overrides.get("tools")), extra=dict(overrides.get("extra") or {}), **settings)
+            tools=tool_specs(functions), extra=dict(overrides.get("extra") or {}), **settings)
+        mantle.prepare(self, request, server_tools, chat_name(overrides.get("chat")))
         if api == "invoke" and "family" not in request.extra:
             self._add_family(request)
         chat = chat_name(overrides.get("chat"))
@@ -193,6 +196,7 @@ class Bedrock(Session):
         self.price(reply)
         try:
             self.ledger.append(reply, self.session, cell if cell is not None else self.cell)
+            mantle.remember(self, reply)  # a stored response: listed, and where a --chat resumes
         except Exception as exc:  # noqa: BLE001 - the answer matters more than its bookkeeping
             if not self._ledger_warned:
                 self._ledger_warned = True
@@ -214,7 +218,7 @@ class Bedrock(Session):
         if reply.cost_usd is not None and not math.isnan(reply.cost_usd):
             return reply.cost_usd
         if not reply.input_tokens and not reply.output_tokens and not reply.ok:
-            reply.cost_usd = 0.0 if reply.status == "error" else math.nan
+            reply.cost_usd = 0.0 if reply.status in ("error", *mantle.PENDING) else math.nan
             return reply.cost_usd
 
         from . import (
@@ -294,7 +298,8 @@ class Bedrock(Session):
         for the failures that need them."""
         from .explain import Hints, explain
 
-        return explain(exc, request, Hints(self, exc, request, context))
+        # Mantle's server-side tools fail in their own words (an unknown connector, a missing permission).
+        return mantle.connector_error(exc, request) or explain(exc, request, Hints(self, exc, request, context))
 
     # ==============================================================================================
     # ask / stream
@@ -309,7 +314,8 @@ class Bedrock(Session):
 
         ``chat="name"`` continues that conversation (``True``: the default one). ``tools`` are Python
         functions the model may call: the loop runs them and asks again until the final answer
-        (one ledger row per round; ``on_round(ToolRound)`` is called after each round).
+        (one ledger row per round; ``on_round(ToolRound)`` is called after each round). On mantle
+        Responses, ``tools`` may hold ``"lambda:NAME"``/``"gateway:ARN"`` too (see :mod:`~bedrock_magics.mantle`).
         ``extra`` keywords go to ``request()`` (``messages``, ``extra``).
 
         Raises:
@@ -319,7 +325,7 @@ class Bedrock(Session):
         options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
-        if tools:
+        if client_tools(tools):
             return _last(self._tool_rounds(prompt, options, name, on_round, cell, streaming=False))
         request = self.request(prompt, **options, chat=name)
         reply, error = self._call(request, cell=cell, chat=name)
@@ -349,7 +355,7 @@ class Bedrock(Session):
         options = call_options(locals())
         name = chat_name(chat)
         tools = options["tools"] = self._chat_tools(name, tools)
-        if tools:
+        if client_tools(tools):
             yield from self._tool_rounds(prompt, options, name, on_round, cell, streaming=True)
             return
         request = self.request(prompt, **options, chat=name)
@@ -370,7 +376,8 @@ class Bedrock(Session):
                 if isinstance(piece, Reply):
                     reply = piece
                     break
-                pieces.append(piece)
+                if isinstance(piece, str):  # not a server-side tool's item (mantle)
+                    pieces.append(piece)
                 yield piece
             if reply is None:
                 raise RuntimeError("the stream ended without a final reply")
@@ -403,8 +410,10 @@ class Bedrock(Session):
         and finally the answer's Reply."""
         from .tools import Toolbox, ToolLoop, ToolLoopError
 
-        toolbox = Toolbox(options.pop("tools"))
-        request = self.request(prompt, **options, chat=chat)
+        tools = options.pop("tools")
+        toolbox = Toolbox([t for t in tools if not isinstance(t, str)])
+        # Server-side tools (strings) become the request's mcp connectors; Python functions the loop runs.
+        request = self.request(prompt, **options, tools=[t for t in tools if isinstance(t, str)], chat=chat)
         loop = ToolLoop(request, toolbox, max_rounds=self.max_tool_rounds,
                         stateful=uses_server_state(request.endpoint, request.api))
         current: Request | None = loop.first
@@ -448,9 +457,9 @@ class Bedrock(Session):
             tool_spec,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
         )
 
-        merged = dict(self.chats.get(chat).functions)
+        merged: dict[str, Any] = dict(self.chats.get(chat).functions)
         for fn in tools or ():
-            merged[tool_spec(fn).name] = fn
+            merged[fn if isinstance(fn, str) else tool_spec(fn).name] = fn  # a server tool is its own name
         return list(merged.values())
 
     # ==============================================================================================

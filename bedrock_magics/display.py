@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .config import FORMATS, SET
 from .redact import redact
+from .reply import ServerCall
+from .toolview import notes_md as _notes_md, pending_line, server_call_line, tool_round, with_notes as _with_notes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .reply import Reply
@@ -229,6 +231,16 @@ def mimebundle(reply: "Reply", fmt: str | None = None) -> dict[str, Any]:
     text = reply.text or _embedding_summary(reply)
     if reply.status == "error":
         return _error_bundle(reply, line)
+    say = pending_line(reply)
+    if say:
+        return {"text/markdown": say + _footer_md(line), "text/plain": f"{say}\n{line}"}
+    calls = getattr(reply, "server_calls", None)
+    if calls:  # what Bedrock's server-side tools did, above the answer they led to
+        return _with_notes(_answer_bundle(reply, fmt, text, line), [server_call_line(c) for c in calls])
+    return _answer_bundle(reply, fmt, text, line)
+
+
+def _answer_bundle(reply: "Reply", fmt: str, text: str, line: str) -> dict[str, Any]:
     if fmt == "text":
         return {"text/plain": f"{text}\n{line}"}
     if fmt == "json":
@@ -290,32 +302,24 @@ class ToolRounds:
     own ``usage`` is its last call's, while every round was billed (one ledger row each).
     """
 
-    def __init__(self, echo: Callable[[str], None] | None = _print_line) -> None:
+    def __init__(self, echo: Callable[[str], None] | None = _print_line, server_calls: bool = True) -> None:
         self.echo = echo
+        self.server_calls = server_calls  # echo the server-side tools of rounds before the answer
         self.rounds: list[Any] = []
 
     def __call__(self, round_: Any) -> None:
         self.rounds.append(round_)
-        if round_.calls and self.echo is not None:
-            self.echo(tool_round(round_.calls))
+        if not round_.calls or self.echo is None:
+            return  # the answer's own server-side tool lines come with its rendering
+        lines = [server_call_line(c) for c in getattr(round_.reply, "server_calls", None) or ()] \
+            if self.server_calls else []
+        self.echo("\n".join(lines + [tool_round(round_.calls)]))
 
     def attach(self, reply: Any) -> None:
         """Remember the loop's totals for ``reply``'s footer (nothing for a single call)."""
         replies = [r.reply for r in self.rounds if r.reply is not None]
         if len(replies) > 1:
             _entry(reply).totals = _Totals(replies)
-
-
-def tool_round(calls: list[dict[str, Any]]) -> str:
-    """One line per tool call of a round: ``🔧 name(args) → output``."""
-    lines = []
-    for call in calls:
-        args = ", ".join(f"{k}={v!r}" for k, v in (call.get("input") or {}).items())
-        output = str(call.get("output", ""))
-        output = output if len(output) <= 120 else output[:119] + "…"
-        mark = "⚠ " if call.get("status") == "error" else ""
-        lines.append(f"🔧 {call.get('name')}({args}) → {mark}{output}")
-    return "\n".join(lines)
 
 
 # -- streaming ----------------------------------------------------------------------------------------
@@ -357,7 +361,10 @@ class StreamView:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.parts: list[str] = []
         self.notes: list[str] = []
-        self.rounds = ToolRounds(echo=self.note)  # a tool loop's rounds: shown above, added up in the footer
+        # A tool loop's rounds: shown above, added up in the footer. In a terminal the server-side
+        # tools' lines were printed as they came; in a kernel they are live lines until the round ends.
+        self.rounds = ToolRounds(echo=self.note, server_calls=self.rich)
+        self.live: list[str] = []  # this round's server-side tool lines, as they stream
         self.updates = 0  # display updates sent (not counting the placeholder)
         self._last: float | None = None  # the first delta is shown at once
         self._handle = None
@@ -398,6 +405,8 @@ class StreamView:
             for piece in pieces:
                 if isinstance(piece, str):
                     self.add(piece)
+                elif isinstance(piece, ServerCall):
+                    self.note(server_call_line(piece), live=True)
                 else:
                     reply = piece
         except BaseException:
@@ -408,11 +417,13 @@ class StreamView:
 
     def on_round(self, round_: Any) -> None:
         """``on_round`` callback of ``Bedrock.stream``: show a tool round as it happens and count it."""
+        if round_.calls:
+            self.live = []  # the round's echo shows them for good (the answer's come with its rendering)
         self.rounds(round_)
 
-    def note(self, line: str) -> None:
-        """Show a line above the answer (a tool round as it happens)."""
-        self.notes.append(line)
+    def note(self, line: str, live: bool = False) -> None:
+        """Show a line above the answer (a tool round; ``live``: a server-side tool item, until its round ends)."""
+        (self.live if live else self.notes).append(line)
         if not self.rich:
             sys.stdout.write(("\n" if self.parts and not self.text.endswith("\n") else "") + line + "\n")
             sys.stdout.flush()
@@ -442,8 +453,9 @@ class StreamView:
             return self._clear()
         if self.rich:
             text = _close_fences(self.text) if self.parts else ""
-            markdown_ = _notes_md(self.notes) + text
-            plain_ = "\n".join(self.notes + ([self.text] if self.parts else []))
+            notes = self.notes + self.live
+            markdown_ = _notes_md(notes) + text
+            plain_ = "\n".join(notes + ([self.text] if self.parts else []))
             if why:
                 markdown_ += ("\n\n" if markdown_ else "") + f"<sub>{html.escape(why)}</sub>"
                 plain_ += ("\n" if plain_ else "") + why
@@ -458,10 +470,11 @@ class StreamView:
 
     def _partial(self) -> dict[str, Any]:
         text = self.text
+        notes = self.notes + self.live
         if self.fmt in ("text", "html"):  # never render half an untrusted HTML document
-            return {"text/plain": "\n".join(self.notes + [text])}
-        return {"text/markdown": _notes_md(self.notes) + _close_fences(text) + _CURSOR,
-                "text/plain": "\n".join(self.notes + [text])}
+            return {"text/plain": "\n".join(notes + [text])}
+        return {"text/markdown": _notes_md(notes) + _close_fences(text) + _CURSOR,
+                "text/plain": "\n".join(notes + [text])}
 
     def _clear(self) -> None:
         """Remove the placeholder (a kernel: clear the cell, whose first output it is; captured: drop it)."""
@@ -493,22 +506,6 @@ class Interrupted(KeyboardInterrupt):
     def _render_traceback_(self) -> list[str]:
         """The lines IPython shows for this interrupt."""
         return list(self.lines)
-
-
-def _notes_md(notes: list[str]) -> str:
-    return "".join(f"<sub>{html.escape(n)}</sub><br>\n" for n in notes) + ("\n" if notes else "")
-
-
-def _with_notes(bundle: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    """``bundle`` with the tool-round lines above the answer in every text format."""
-    out = dict(bundle)
-    block = "\n".join(notes)
-    if "text/markdown" in out:
-        out["text/markdown"] = _notes_md(notes) + out["text/markdown"]
-    if "text/html" in out:
-        out["text/html"] = "".join(f"<div style='opacity:0.7'>{html.escape(n)}</div>" for n in notes) + out["text/html"]
-    out["text/plain"] = f"{block}\n{out['text/plain']}"
-    return out
 
 
 # -- small tables and previews (status, chat, table modes) ------------------------------------------

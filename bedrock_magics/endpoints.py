@@ -214,12 +214,44 @@ def base_url(region: str, surface: str, overrides: Mapping[str, str] | None = No
     return resolve(region, surface, overrides).url
 
 
-def openai_base_url(region: str, surface: str, overrides: Mapping[str, str] | None = None) -> str:
-    """The OpenAI-compatible base URL: ``{runtime}/openai/v1`` or ``{mantle}/v1``."""
+def openai_base_url(region: str, surface: str, overrides: Mapping[str, str] | None = None,
+                    prefix: str | None = None) -> str:
+    """The OpenAI-compatible base URL: ``{runtime}/openai/v1``, or on mantle ``{mantle}`` plus
+    ``prefix`` (a model's :func:`mantle_prefix`; ``/v1`` by default)."""
     if surface not in ("runtime", "mantle"):
         raise ValueError(f"the OpenAI-compatible APIs live on runtime and mantle, not {surface!r}")
+    if prefix is not None and prefix not in MANTLE_PREFIXES:
+        raise ValueError(f"mantle's path prefixes are {', '.join(MANTLE_PREFIXES)}, not {prefix!r}")
     root = base_url(region, surface, overrides)
-    return f"{root}/openai/v1" if surface == "runtime" else f"{root}/v1"
+    return f"{root}/openai/v1" if surface == "runtime" else root + (prefix or "/v1")
+
+
+#: Mantle serves most models under ``/v1`` and some (GPT-5.x, Responses only) under ``/openai/v1``.
+MANTLE_PREFIXES = ("/v1", "/openai/v1")
+
+
+@lru_cache(maxsize=1)
+def _mantle_prefixes() -> dict[str, str]:
+    # The capabilities table is plain data shipped with the local service's catalog (a dated
+    # snapshot of Bedrock's models): read as a file, never by importing the local service.
+    import json
+    from importlib import resources
+
+    try:
+        text = resources.files("bedrock_magics").joinpath("local/data/capabilities.json").read_text("utf-8")
+        models = json.loads(text).get("models") or {}
+    except (OSError, ValueError):  # a broken install: every model under /v1, as mantle mostly is
+        return {}
+    return {model: entry["mantlePrefix"] for model, entry in models.items()
+            if isinstance(entry, dict) and entry.get("mantlePrefix") in MANTLE_PREFIXES}
+
+
+def mantle_prefix(model: str) -> str:
+    """The mantle path prefix that serves ``model``: ``/openai/v1`` (GPT-5.x) or ``/v1`` (the rest,
+    and models the table does not know)."""
+    prefixes = _mantle_prefixes()
+    name = (model or "").split("/")[-1]
+    return prefixes.get(name) or prefixes.get(re.sub(r"-\d+:\d+$", "", name)) or "/v1"
 
 
 def _check_surface(surface: str) -> None:

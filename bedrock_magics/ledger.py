@@ -38,6 +38,11 @@ COLUMNS = ("time", "region", "endpoint", "api", "model", "input_tokens", "output
            "latency_ms", "cost_usd", "stop_reason", "status", "error", "request_id", "chat", "session", "cell")
 _TYPES = {"input_tokens": "INTEGER", "output_tokens": "INTEGER", "total_tokens": "INTEGER", "latency_ms": "REAL",
           "cost_usd": "REAL", "cell": "INTEGER"}
+RESPONSE_COLUMNS = ("response_id", "time", "region", "endpoint", "api", "model", "chat", "session", "status",
+                    "background")
+_RESPONSE_COLUMNS_SQL = ", ".join(
+    f"{name} {'TEXT PRIMARY KEY' if name == 'response_id' else 'INTEGER' if name == 'background' else 'TEXT'}"
+    for name in RESPONSE_COLUMNS)
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 10_000
 
@@ -133,6 +138,9 @@ class Ledger:
             conn.execute("CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, time TEXT, reply TEXT NOT NULL)")
             # Batch jobs whose records are in `calls` already (jobs.collect_job bills a job once).
             conn.execute("CREATE TABLE IF NOT EXISTS jobs_collected (arn TEXT PRIMARY KEY, time TEXT)")
+            # Mantle's stored responses this ledger has seen (Responses has no list call): what
+            # `%bedrock responses` lists, and where a --chat resumes after a kernel restart.
+            conn.execute(f"CREATE TABLE IF NOT EXISTS responses ({_RESPONSE_COLUMNS_SQL})")
             conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -203,6 +211,46 @@ class Ledger:
 
     def __len__(self) -> int:
         return self._run(lambda conn: conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+
+    # -- stored responses (mantle) ----------------------------------------------------------------
+
+    def remember_response(self, reply: Reply, session: str | None, background: bool = False) -> None:
+        """Note ``reply``'s stored response (its id, model, chat, status); a later reply with the
+        same id (a background response fetched when done) updates the status."""
+        row = (reply.response_id, _iso(reply.time), reply.region, reply.endpoint, reply.api, reply.model,
+               reply.chat, session, reply.status, int(background))
+        self._run(lambda conn: conn.execute(
+            f"INSERT INTO responses ({', '.join(RESPONSE_COLUMNS)}) VALUES ({', '.join('?' * len(row))}) "
+            "ON CONFLICT(response_id) DO UPDATE SET status = excluded.status", row))
+
+    def responses(self) -> list[dict[str, Any]]:
+        """The stored responses known to this ledger, oldest first."""
+        rows = self._run(lambda conn: conn.execute(
+            f"SELECT {', '.join(RESPONSE_COLUMNS)} FROM responses ORDER BY time, rowid").fetchall())
+        return [dict(zip(RESPONSE_COLUMNS, row)) for row in rows]
+
+    def response(self, response_id: str) -> dict[str, Any] | None:
+        """What this ledger knows of one stored response, or None."""
+        row = self._run(lambda conn: conn.execute(
+            f"SELECT {', '.join(RESPONSE_COLUMNS)} FROM responses WHERE response_id = ?", (response_id,)).fetchone())
+        return dict(zip(RESPONSE_COLUMNS, row)) if row else None
+
+    def forget_response(self, response_id: str) -> None:
+        """Drop a deleted response from the list."""
+        self._run(lambda conn: conn.execute("DELETE FROM responses WHERE response_id = ?", (response_id,)))
+
+    def forget_chats(self, chats: list[str]) -> None:
+        """Unlink these conversations from their stored responses: a reset chat starts afresh, here
+        and in later kernels."""
+        self._run(lambda conn: conn.executemany("UPDATE responses SET chat = NULL WHERE chat = ?",
+                                                [(name,) for name in chats]))
+
+    def last_response(self, chat: str, region: str, endpoint: str) -> dict[str, Any] | None:
+        """The newest finished stored response of conversation ``chat`` in ``region`` on ``endpoint``."""
+        row = self._run(lambda conn: conn.execute(
+            f"SELECT {', '.join(RESPONSE_COLUMNS)} FROM responses WHERE chat = ? AND region = ? AND endpoint = ? "
+            "AND status = 'ok' ORDER BY time DESC, rowid DESC LIMIT 1", (chat, region, endpoint)).fetchone())
+        return dict(zip(RESPONSE_COLUMNS, row)) if row else None
 
     # -- reply cache ----------------------------------------------------------------------------
 

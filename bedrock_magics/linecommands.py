@@ -7,6 +7,7 @@ finished (``BEDROCK_MAGICS_LOCAL=1``), and the next ``%bedrock`` waits for it.
 
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -86,7 +87,22 @@ class LineCommands:
         Every switch says which backend calls go to, once: the banner is not repeated when the
         load (``BEDROCK_MAGICS_LOCAL=1``) or an earlier command already printed it.
         """
-        self._wait_for_local(raise_error=False)
+        self._wait_for_local(raise_error=args.action == "lambda")
+        if args.action == "lambda":
+            function = self.shell.user_ns.get(args.function)
+            if not callable(function):
+                what = "no variable" if args.function not in self.shell.user_ns else \
+                    f"{type(function).__name__}, not a function,"
+                raise UsageError(f"%bedrock local lambda {args.lambda_name} {args.function}: {what} named "
+                                 f"{args.function!r} in the notebook; give a Python function")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", args.lambda_name):
+                raise UsageError(f"%bedrock local lambda {args.lambda_name}: a Lambda name is letters, digits, "
+                                 "- and _ (up to 64)")
+            with bad_input_is_usage():
+                arn = self.bm.local_lambda(args.lambda_name, function)
+            print(f"{arn}\nServed by the local Bedrock service (offline): on mantle, "
+                  f"%%bedrock -e mantle -a responses --tools lambda:{args.lambda_name} calls it.")
+            return
         if args.action == "start":
             running = self.bm.local_service
             if running is not None:
@@ -150,6 +166,7 @@ class LineCommands:
             gone = self.bm.chats.reset(args.chat_name)
         except UnknownConversation as exc:
             raise UsageError(str(exc)) from None
+        self.bm.ledger.forget_chats(gone)  # else a later kernel would resume them from mantle's stored responses
         print(f"Forgot {len(gone)} conversation{'s' * (len(gone) != 1)}: {', '.join(gone) or 'none'}.")
 
     def _models(self, args: Any) -> Any:
@@ -182,6 +199,22 @@ class LineCommands:
             return jobs.collect_job(self.bm, args.job_name, args.df)
 
 
+
+    def _responses(self, args: Any) -> Any:
+        """``%bedrock responses [--delete ID]``: the stored responses the ledger knows (or delete one)."""
+        if args.delete:
+            self._wait_for_local()
+            with bad_input_is_usage():
+                self.bm.delete_response(args.delete)
+            print(f"Deleted stored response {args.delete}.")
+            return None
+        return self.bm.responses()
+
+    def _response(self, args: Any) -> Any:
+        """``%bedrock response ID [--wait]``: fetch a stored or background response (usage recorded once)."""
+        self._wait_for_local()
+        with bad_input_is_usage():
+            return self.bm.response(args.response_id, wait=args.wait)
 
     # -- the local service started at load (BEDROCK_MAGICS_LOCAL=1) ------------------------------------
 

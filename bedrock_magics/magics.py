@@ -109,7 +109,9 @@ class BedrockMagics(Magics, LineCommands):
         kwargs = dict(opts.settings(), chat=opts.chat, tools=opts.tools or None)
         view = None
         try:
-            if (self.bm.streaming if opts.stream is None else opts.stream) and not opts.quiet:
+            if opts.background:  # returns at once with the response id: nothing to stream
+                reply = self.bm.ask(prompt, extra={"background": True}, **kwargs)
+            elif (self.bm.streaming if opts.stream is None else opts.stream) and not opts.quiet:
                 label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
                 view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
                 reply = view.run(self.bm.stream(prompt, on_round=view.on_round, **kwargs))

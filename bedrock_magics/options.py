@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
@@ -26,7 +25,10 @@ from . import optvalues, templating
 from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
 from .errors import did_you_mean
+from .magicparser import Parser as _Parser
 from .routes import APIS, ENDPOINTS
+from .servertools import is_server_tool
+from .servertools import parse as parse_server_tool
 
 __all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
 
@@ -56,7 +58,8 @@ class CellOptions:
     stream: bool | None = None
     format: str | None = None
     chat: str | None = None
-    tools: list[Callable[..., Any]] = field(default_factory=list)
+    tools: list[Callable[..., Any] | str] = field(default_factory=list)  # functions; "lambda:…"/"gateway:…"
+    background: bool = False
     df: Any = None
     df_name: str | None = None
     out: str | None = None
@@ -108,90 +111,6 @@ class LineCommand:
     args: argparse.Namespace
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=30, width=100)
-
-
-class _Parser(MagicArgumentParser):
-    """``MagicArgumentParser`` with did-you-mean for unknown options and no abbreviations.
-
-    ``line=True`` for ``%bedrock`` sub-commands: they have no cell body, so their errors never
-    talk about one.
-    """
-
-    def __init__(self, prog: str, line: bool = False, **kwargs: Any) -> None:
-        # IPython's MagicHelpFormatter writes reST for magic_arguments' docstrings; plain text here.
-        super().__init__(prog=prog, formatter_class=_HelpFormatter, **kwargs)
-        self.allow_abbrev = False  # `--temp` must not silently mean `--temperature`
-        self.line = line
-
-    def parse_known_args(self, args: Any = None, namespace: argparse.Namespace | None = None) -> Any:
-        """argparse's parse, refusing an option given twice (argparse keeps the last value silently)."""
-        for action in self._actions:
-            if action.option_strings and not isinstance(action, (argparse._AppendAction, argparse._HelpAction)):
-                action.__class__ = _given_once(type(action))
-        parsed, extras = super().parse_known_args(args, namespace)
-        parsed.__dict__.pop(_GIVEN, None)
-        return parsed, extras
-
-    def error(self, message: str) -> None:
-        match = re.match(r"unrecognized arguments: (.*)", message)
-        if match:
-            first = arg_split(match.group(1), posix=True)[0] if match.group(1).strip() else ""
-            known = [s for a in self._actions for s in a.option_strings]
-            if first.startswith("-"):
-                prefix = [k for k in known if k.startswith(first) and len(first) > 2]  # --temp: --temperature
-                hint = (f" (did you mean {prefix[0]}?)" if prefix else
-                        did_you_mean(first, known, form=" (did you mean {}?)", cutoff=0.6)
-                        or f"; see {self.prog.split()[0]} help")
-                raise UsageError(f"{self.prog}: unknown option {first}{hint}")
-            if self.line:
-                if not self._actions:
-                    raise UsageError(f"{self.prog} takes no arguments")
-                raise UsageError(f"{self.prog}: unexpected {first!r}; usage: {self.one_line_usage()}")
-            raise UsageError(
-                f"{self.prog}: unexpected {first!r} on the first line; it holds DEST and options, "
-                "the prompt goes in the cell body (quote option values that contain spaces)"
-            )
-        raise UsageError(f"{self.prog}: {message}")
-
-    def one_line_usage(self) -> str:
-        """``%bedrock local [start|stop|status|auto]``: the usage without "usage:" or line breaks."""
-        return " ".join(self.format_usage().replace("usage: ", "", 1).split())
-
-
-_GIVEN = "_options_given"  # namespace attribute: the options seen so far in this parse
-
-
-@lru_cache(maxsize=None)
-def _given_once(action_class: type[argparse.Action]) -> type[argparse.Action]:
-    """``action_class`` that raises a UsageError when its option comes a second time on the line.
-
-    Only options documented as repeatable (``action="append"``: ``-m`` to compare, ``--stop``) may
-    repeat; for the others, ``-r us-east-1 -r us-west-2`` would otherwise mean "the last one" without a word.
-    """
-    if getattr(action_class, "given_once", False):
-        return action_class
-
-    class GivenOnce(action_class):  # type: ignore[valid-type, misc]
-        given_once = True
-
-        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                     option_string: str | None = None) -> None:
-            given = namespace.__dict__.setdefault(_GIVEN, set())
-            if self.dest in given:
-                name = "/".join(sorted(self.option_strings, key=len))
-                repeatable = [a.option_strings[-1] for a in parser._actions if isinstance(a, argparse._AppendAction)]
-                hint = f" (only {' and '.join(repeatable)} may repeat)" if repeatable else ""
-                raise UsageError(f"{parser.prog}: {name} given twice; give it once{hint}")
-            given.add(self.dest)
-            super().__call__(parser, namespace, values, option_string)
-
-    GivenOnce.__name__ = GivenOnce.__qualname__ = f"GivenOnce{action_class.__name__}"
-    return GivenOnce
-
-
 @lru_cache(maxsize=1)
 def _cell_parser() -> _Parser:
     # argparse puts positionals last in a generated usage; DEST comes first on the line.
@@ -215,7 +134,11 @@ def _cell_parser() -> _Parser:
     p.add_argument("--format", "-f", metavar="|".join(FORMATS), help="how the answer is shown")
     p.add_argument("--chat", nargs="?", const=DEFAULT_NAME, metavar="NAME",
                    help="multi-turn: keep this conversation's history across cells (put DEST first)")
-    p.add_argument("--tools", metavar="f,g", help="Python functions from the notebook the model may call")
+    p.add_argument("--tools", metavar="f,g",
+                   help="Python functions from the notebook the model may call; on mantle also "
+                        "lambda:NAME_OR_ARN and gateway:ARN, which Bedrock calls itself")
+    p.add_argument("--background", action="store_true",
+                   help="mantle Responses: return at once with the response id (%%bedrock response ID fetches it)")
     p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame (a name or an expression, "
                                                  "e.g. reviews.head(3)); {column} from the row")
     p.add_argument("--out", metavar="COL", help="column for the answers (--df)")
@@ -251,6 +174,15 @@ def _line_parsers() -> dict[str, _Parser]:
     sub("local", "start the local Bedrock service (the default), stop it, show its status; "
                  "auto: AWS if credentials are found, else local").add_argument(
         "action", nargs="?", default="start", metavar="start|stop|status|auto")
+    # `%bedrock local lambda NAME FUNC` (parse_line routes it here); FUNC is looked up by the command.
+    lam = sub("local lambda", "serve a notebook function as a local Lambda (mantle's lambda:NAME tools)")
+    lam.add_argument("lambda_name", metavar="NAME")
+    lam.add_argument("function", metavar="FUNC")
+    responses = sub("responses", "mantle's stored responses known to the ledger (a DataFrame)")
+    responses.add_argument("--delete", metavar="ID", help="delete this stored response on mantle")
+    response = sub("response", "fetch a stored or background response by id; its usage is recorded once")
+    response.add_argument("response_id", metavar="ID")
+    response.add_argument("--wait", action="store_true", help="wait until a background response finishes")
     sub("key", "ask for a Bedrock API key (getpass); kept in memory only").add_argument(
         "--clear", action="store_true", help="forget the key")
     chat = sub("chat", "show or reset a --chat conversation")
@@ -280,7 +212,7 @@ def _line_parsers() -> dict[str, _Parser]:
 
 
 _LINE_PARSERS = _line_parsers()
-SUBCOMMANDS = tuple(_LINE_PARSERS)
+SUBCOMMANDS = tuple(n for n in _LINE_PARSERS if " " not in n)  # "local lambda" is part of local
 _CHOICES = {"local": ("start", "stop", "status", "auto"), "job": ("status", "collect")}
 USAGE_GROUPS = ("model", "api", "region", "day")  # %bedrock usage --by
 
@@ -288,6 +220,8 @@ USAGE_GROUPS = ("model", "api", "region", "day")  # %bedrock usage --by
 def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
     """Parse a ``%bedrock`` line: a sub-command and its arguments (``help`` when empty)."""
     argv = _split(line)
+    if argv[:2] == ["local", "lambda"]:
+        argv = ["local lambda", *argv[2:]]
     name = argv[0] if argv else "help"
     if name not in _LINE_PARSERS:
         hint = did_you_mean(name, SUBCOMMANDS, form="did you mean %bedrock {}? ", cutoff=0.6)
@@ -302,6 +236,8 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
         args.region = _region(args.region, "runtime")
     if name == "job":
         _job_frame(args, namespace)
+    if name == "local lambda":
+        name, args.action = "local", "lambda"
     if name == "usage":
         optvalues.usage_view(args, _choice(args.by, USAGE_GROUPS, "--by") if args.by else None)
     if name == "embed":
@@ -350,7 +286,7 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
         ns.df = df_expression
     expand = (lambda v, what: v) if ns.no_format else (lambda v, what: _expand(v, namespace, _option(what)))
     opts = CellOptions(dest=_dest(ns.dest), stream=ns.stream, dry_run=ns.dry_run, cache=ns.cache,
-                       quiet=ns.quiet, no_format=ns.no_format)
+                       quiet=ns.quiet, no_format=ns.no_format, background=ns.background)
     opts.models = _listed(ns.model, namespace, "--model", ns.no_format)
     opts.stop = _listed(ns.stop, namespace, "--stop", ns.no_format)
     if ns.endpoint is not None:
@@ -413,7 +349,7 @@ def _check_combinations(o: CellOptions) -> None:
         raise UsageError("--concurrency applies to --df runs and -m comparisons (one prompt is one call)")
     if table:
         single_only = [f for f, on in (("--stream", o.stream), ("--chat", o.chat), ("--tools", o.tools),
-                                       ("--format", o.format)) if on]
+                                       ("--format", o.format), ("--background", o.background)) if on]
         if single_only:
             what = "--df runs" if o.df is not None else "-m comparisons"
             raise UsageError(f"{single_only[0]} applies to a single prompt, not to {what}")
@@ -422,6 +358,12 @@ def _check_combinations(o: CellOptions) -> None:
                                                        "top_p", "stop") if getattr(o, n) not in (None, [])]
         if unused:
             raise UsageError(f"{unused[0]} doesn't apply to --embed (it takes -m, -r, --out, --concurrency)")
+    if o.background and any(callable(t) for t in o.tools):
+        raise UsageError("--background returns before any tool could run: Python --tools need the answer in the "
+                         "cell (server-side lambda:/gateway: tools are fine)")
+    if o.background and (o.stream or o.dry_run):
+        raise UsageError(f"--background returns at once with the response id; drop "
+                         f"{'--stream' if o.stream else '--dry-run'} (%bedrock response ID --wait shows the answer)")
     if o.long and len(o.models) < 2:
         raise UsageError("--long lays out a comparison (one row per row x model): give several -m")
     if o.max_cost is not None and (o.job or o.embed):
@@ -586,12 +528,19 @@ def _dest(value: str | None) -> str | None:
     return value
 
 
-def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any]]:
+def _tools(value: str, namespace: Mapping[str, Any]) -> list[Callable[..., Any] | str]:
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
         raise UsageError("--tools takes function names separated by commas, like --tools lookup,convert")
-    tools = []
+    tools: list[Callable[..., Any] | str] = []
     for raw in names:
+        if is_server_tool(raw):  # lambda:NAME_OR_ARN / gateway:ARN: Bedrock calls it, nothing to look up
+            try:
+                parse_server_tool(raw)
+            except ValueError as exc:
+                raise UsageError(f"--tools {exc}") from None
+            tools.append(raw)
+            continue
         name = optvalues.name(raw, "--tools")
         fn = optvalues.lookup(name, namespace, "--tools")
         if not callable(fn):

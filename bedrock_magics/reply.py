@@ -12,6 +12,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from .request import Request
 
 
+@dataclass(frozen=True)
+class ServerCall:
+    """One item of a server-side tool run by Bedrock itself (mantle Responses ``mcp`` tools).
+
+    ``kind`` is ``"list_tools"`` (``tools`` lists what the connector offered) or ``"call"`` (a call
+    of ``tool`` with ``arguments``; ``output`` or ``error``, and ``status``). ``server`` is the
+    connector's label (``notes``/``tasks`` for gpt-oss's built-in tools). Streams yield these as
+    they arrive; a reply keeps them in ``server_calls``.
+    """
+
+    kind: str
+    server: str = ""
+    tool: str = ""
+    arguments: Any = None
+    output: str | None = None
+    error: str | None = None
+    status: str | None = None
+    tools: tuple[str, ...] = ()
+    id: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True when the tool call failed (an error came back instead of an output)."""
+        return bool(self.error) or self.status in ("failed", "incomplete")
+
+
 @dataclass
 class Reply:
     """One model call's answer with its usage, latency and cost.
@@ -42,6 +68,7 @@ class Reply:
     streamed: bool = False
     embedding: Any = None  # a numpy array for embedding calls
     chat: str | None = None  # conversation name, for --chat
+    server_calls: list[ServerCall] = field(default_factory=list)  # mantle's server-side tool items
 
     @property
     def input_tokens(self) -> int:

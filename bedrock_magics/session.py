@@ -102,7 +102,12 @@ class Session(BedrockSettings):
 
     def client_for(self, request: Request) -> Any:
         """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
-        return self.clients.get(request.region, request.endpoint, routes.client_kind(request.api))
+        prefix = None
+        if request.endpoint == "mantle":  # mantle serves each model under its own path (GPT-5.x: /openai/v1)
+            from . import endpoints  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+
+            prefix = endpoints.mantle_prefix(request.model)
+        return self.clients.get(request.region, request.endpoint, routes.client_kind(request.api), prefix=prefix)
 
     @property
     def ledger(self) -> "Ledger":

@@ -466,3 +466,56 @@ def test_mantle_refuses_an_unknown_lambda_and_approval(aws_mantle):
     with pytest.raises(BadRequestError):
         aws_mantle.responses.create(model=MANTLE_MODEL, input="Hi", max_output_tokens=50,
                                     tools=[{**_mcp_tool(LAMBDA_ARN), "require_approval": "always"}])
+
+
+# ==================================================================================================
+# Mantle server-side tools from the client (issue 11, items 1 and 3): the Python API and the magic
+# turn `lambda:NAME_OR_ARN` into the connector above, show Bedrock's items and record the call.
+# Same settings as the block above (skipped without BEDROCK_MAGICS_AWS_LAMBDA_ARN).
+
+@pytest.fixture
+def aws_bm(aws_mantle, tmp_path):
+    from bedrock_magics.core import Bedrock
+
+    bm = Bedrock(region=REGION, ledger_path=str(tmp_path / "ledger.sqlite"), local=False)
+    yield bm
+    bm.close()
+
+
+def test_python_api_lambda_tool_on_mantle_shows_the_items_and_records_the_call(aws_bm):
+    function = LAMBDA_ARN.split(":function:")[1]
+    bare = aws_bm.request("hi", endpoint="mantle", api="responses", model=MANTLE_MODEL, tools=[f"lambda:{function}"])
+    if LAMBDA_ARN.split(":")[3] == REGION:  # a bare name is the function of the caller's account (STS), in REGION
+        assert bare.extra["server_tools"][0]["connector_id"] == LAMBDA_ARN
+    reply = aws_bm.ask("Which tools do you have? Answer in one line.", endpoint="mantle", api="responses",
+                       model=MANTLE_MODEL, tools=[f"lambda:{LAMBDA_ARN}"], max_tokens=400)
+    assert reply.ok and reply.server_calls and reply.server_calls[0].kind == "list_tools"
+    assert reply.server_calls[0].tools
+    (row,) = aws_bm.usage().to_dict("records")
+    assert row["endpoint"] == "mantle" and row["status"] == "ok" and row["input_tokens"] > 0
+
+
+def test_magic_lambda_tool_on_mantle_and_an_unknown_lambda_is_one_line(aws_bm):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from bedrock_magics.errors import BedrockError
+    from bedrock_magics.magics import current
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "bedrock_magics")
+    try:
+        bm = current(shell)
+        bm.ledger_path, bm.region, bm.local = aws_bm.ledger_path, REGION, False
+        with capture_output() as captured:
+            shell.run_cell_magic("bedrock", f"ans -e mantle -a responses -m {MANTLE_MODEL} --tools lambda:{LAMBDA_ARN} "
+                                            "--max-tokens 400 --no-stream", "Which tools do you have? One line.")
+        assert "🧰 " in shell.user_ns["ans"]._repr_mimebundle_()["text/plain"] or "🧰 " in captured.stdout
+        missing = LAMBDA_ARN.rsplit(":", 1)[0] + ":bedrock-magics-no-such-function"
+        with pytest.raises(BedrockError) as err:
+            bm.ask("Hi", endpoint="mantle", api="responses", model=MANTLE_MODEL, tools=[f"lambda:{missing}"],
+                   max_tokens=50)
+        assert "\n" not in err.value.args[0]
+        assert len(bm.usage()) == 2  # the answer and the failed call
+    finally:
+        shell.run_line_magic("unload_ext", "bedrock_magics")

@@ -148,6 +148,28 @@ def test_batch_jobs_notebook_runs_a_job_through_s3(executed):
     assert "already in the ledger" in run.text(run.cell("answers = jobs.collect_job"))
 
 
+def test_server_side_tools_notebook_runs_one_function_client_side_and_as_a_local_lambda(executed):
+    run = executed("server-side-tools.ipynb")
+    client, server = run.rows[0:2], run.rows[2]
+    assert [(r["endpoint"], r["stop_reason"]) for r in client] == [("runtime", "tool_use"), ("runtime", "end_turn")]
+    assert (server["endpoint"], server["api"], server["stop_reason"]) == ("mantle", "responses", "end_turn")
+    assert "the tool get_weather returned Sunny in Paris" in run.text(run.cell("%%bedrock client_side"))
+    shown = run.text(run.cell("%%bedrock server_side"))
+    assert "🧰 weather offers get_weather" in shown and "🛰 weather.get_weather(city='Paris') → Sunny in Paris" in shown
+    assert "the tool get_weather returned Sunny in Paris, 21 C" in shown
+    assert "arn:aws:lambda:us-east-1:123456789012:function:weather" in run.text(run.cell("%bedrock local lambda weather"))
+    assert "🔧 add(a=2, b=3) → 5" in run.text(run.cell("%%bedrock -e mantle -a responses -m openai.gpt-oss-120b --tools add"))
+    assert "🛰 notes(" in run.text(run.cell("%%bedrock -e mantle -a responses -m openai.gpt-oss-120b --no-stream\nRemember"))
+    assert "⚠ failed" in run.text(run.cell("%%bedrock -e mantle -a responses -m openai.gpt-oss-120b --tools lambda:stock"))
+    assert "%bedrock local lambda not-deployed FUNC" in run.text(run.cell("%%bedrock -e mantle -a responses "
+                                                                          "-m openai.gpt-oss-120b --tools lambda:not"))
+    assert re.search(r"client side: 2 calls, \d+ tokens, \$0\.\d+; server side: 1 call", run.text(run.cell("client, server")))
+    assert "is queued" in run.text(run.cell("%%bedrock essay")) or "is in progress" in run.text(run.cell("%%bedrock essay"))
+    assert "short essay about tides" in run.text(run.cell("rid = essay.response_id"))
+    background = [r for r in run.rows if r["input_tokens"] == 0 and r["status"] in ("queued", "in_progress")]
+    assert len(background) == 1 and run.rows[-1]["status"] == "ok"  # submitted, then billed once when fetched
+
+
 def test_workshop_hides_its_solutions_in_a_notebook_of_their_own(executed):
     """The exercises hold no solution cell (collapsed or not): Shift+Enter through an exercise reaches
     its check, never an answer. Every exercise has a check cell and a worked solution in

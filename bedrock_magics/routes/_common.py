@@ -196,7 +196,7 @@ def dump(obj: Any) -> Any:
     """An openai SDK model (or anything) as plain JSON data, for ``Reply.raw``."""
     to_dict = getattr(obj, "model_dump", None)
     if callable(to_dict):
-        return to_dict(mode="json", exclude_unset=False)
+        return to_dict(mode="json", exclude_unset=False, warnings=False)  # mcp connector ids are ARNs, not OpenAI's names
     return obj
 
 

@@ -8,6 +8,13 @@ response, so only the items after the last assistant turn are sent with ``previo
 
 The Responses API has no stop sequences: a request with ``stop`` raises ``ValueError`` (use the
 converse, invoke or chat API instead).
+
+Mantle only: server-side tools (``request.extra["server_tools"]``, see ``servertools``) go as ``mcp``
+connectors, and their ``mcp_list_tools``/``mcp_call`` output items come back as
+:class:`~bedrock_magics.reply.ServerCall` items (yielded as they stream, kept in ``Reply.server_calls``);
+``request.extra["background"]`` submits a background response, answered at once with its id
+(:func:`retrieve` fetches it later, :func:`delete` removes a stored one). The client arrives already
+pointed at the model's mantle path prefix (``endpoints.mantle_prefix``: GPT-5.x ``/openai/v1``).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from contextlib import closing
 from typing import Any, Iterator
 
 from ..errors import BedrockError
-from ..reply import Reply
+from ..reply import Reply, ServerCall
 from ..request import Request
 from . import _common as c
 
@@ -79,10 +86,84 @@ def response_params(request: Request) -> dict[str, Any]:
         params["previous_response_id"] = request.previous_response_id
     if request.system:
         params["instructions"] = request.system
-    if request.tools:
-        params["tools"] = [{"type": "function", "name": t.name, "parameters": t.parameters,
-                            **({"description": t.description} if t.description else {})} for t in request.tools]
+    tools = [{"type": "function", "name": t.name, "parameters": t.parameters,
+              **({"description": t.description} if t.description else {})} for t in request.tools]
+    # Bedrock calls these itself; "never" is the only approval mode it takes (bedrock-features.md §1).
+    tools += [{"type": "mcp", "server_label": s["label"], "connector_id": s["connector_id"],
+               "require_approval": "never"} for s in request.extra.get("server_tools") or ()]
+    if tools:
+        params["tools"] = tools
+    effort = reasoning_effort(request)
+    if effort:
+        params["reasoning"] = {"effort": effort}
+    if request.extra.get("background"):
+        params["background"] = True
+        params["store"] = True  # a background response must be stored to be fetched later
     return params
+
+
+#: What ``--reasoning`` (``request.extra["reasoning"]`` here) means as Responses' ``reasoning.effort``:
+#: a level is sent as is; a token budget N is the nearest level (Responses takes no budget).
+_EFFORT_BUDGETS = ((2048, "low"), (8192, "medium"))
+
+
+def reasoning_effort(request: Request) -> str | None:
+    """``reasoning.effort`` for the request's ``reasoning`` setting (None when not asked for)."""
+    value = getattr(request, "reasoning", None) or request.extra.get("reasoning")
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and not value.strip().isdigit():
+        return value.strip().lower()
+    budget = int(value)
+    return next((level for cap, level in _EFFORT_BUDGETS if budget <= cap), "high")
+
+
+def server_calls(raw: dict[str, Any]) -> list[ServerCall]:
+    """The server-side tool items (``mcp_list_tools``, ``mcp_call``) of a Responses object, in order."""
+    return [call for call in (server_call(item) for item in raw.get("output") or ()) if call is not None]
+
+
+def server_call(item: dict[str, Any]) -> ServerCall | None:
+    """One output item as a :class:`ServerCall` (None for other item types)."""
+    kind = item.get("type")
+    if kind == "mcp_list_tools":
+        return ServerCall("list_tools", server=item.get("server_label") or "", id=item.get("id") or "",
+                          tools=tuple(t.get("name", "") for t in item.get("tools") or ()),
+                          error=_error_text(item.get("error")), status=item.get("status"))
+    if kind == "mcp_call":
+        return ServerCall("call", server=item.get("server_label") or "", tool=item.get("name") or "",
+                          arguments=c.parse_arguments(item.get("arguments")), output=item.get("output"),
+                          error=_error_text(item.get("error")), status=item.get("status"), id=item.get("id") or "")
+    return None
+
+
+def _error_text(error: Any) -> str | None:
+    if not error:
+        return None
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("code") or error)
+    return str(error)
+
+
+
+def retrieve(client: Any, request: Request, response_id: str) -> Reply:
+    """A stored (or background) response by id, as a Reply (``status`` ``"ok"`` once completed;
+    ``"queued"``/``"in_progress"`` while a background response runs)."""
+    clock = c.Clock()
+    response = client.responses.retrieve(response_id)
+    raw = c.dump(response)
+    reply = _reply(request, raw, clock.ms, getattr(response, "_request_id", None), False)
+    reply.model = raw.get("model") or reply.model
+    return reply
+
+
+def delete(client: Any, request: Request, response_id: str) -> None:
+    """Delete a stored response (the openai SDK raises NotFoundError for an unknown id)."""
+    client.responses.delete(response_id)
+
+
+#: Statuses of a background response that has not finished yet.
+PENDING = ("queued", "in_progress")
 
 
 def _parse(raw: dict[str, Any]) -> tuple[str, list[dict[str, Any]], str]:
@@ -109,9 +190,13 @@ def _usage(u: dict[str, Any] | None) -> dict[str, int]:
 
 def _reply(request: Request, raw: dict[str, Any], latency: float, request_id: str | None, streamed: bool) -> Reply:
     text, calls, stop = _parse(raw)
-    return c.reply(request, API, text=text, usage_=_usage(raw.get("usage")), stop_raw=stop, raw=raw,
-                   latency_ms=latency, request_id=request_id, response_id=raw.get("id"), tool_calls=calls,
-                   streamed=streamed)
+    reply = c.reply(request, API, text=text, usage_=_usage(raw.get("usage")), stop_raw=stop, raw=raw,
+                    latency_ms=latency, request_id=request_id, response_id=raw.get("id"), tool_calls=calls,
+                    streamed=streamed)
+    reply.server_calls = server_calls(raw)
+    if raw.get("status") in PENDING:  # a background response, answered at once: nothing to bill yet
+        reply.status, reply.stop_reason = raw["status"], None
+    return reply
 
 
 def send(client: Any, request: Request) -> Reply:
@@ -122,9 +207,13 @@ def send(client: Any, request: Request) -> Reply:
     return _reply(request, c.dump(response), latency, getattr(response, "_request_id", None), False)
 
 
-def stream(client: Any, request: Request) -> Iterator[str | Reply]:
-    """Streamed Responses: ``response.output_text.delta`` texts, then the final Reply (``streamed=True``)."""
+def stream(client: Any, request: Request) -> Iterator[str | ServerCall | Reply]:
+    """Streamed Responses: ``response.output_text.delta`` texts and server-side tool items
+    (:class:`ServerCall`) as they arrive, then the final Reply (``streamed=True``)."""
     clock = c.Clock()
+    if request.extra.get("background"):
+        raise ValueError("--background returns at once with the response id; drop --stream "
+                         "(fetch it with %bedrock response ID)")
     events = client.responses.create(**response_params(request), stream=True)
     request_id = c.stream_request_id(events)
     final = None
@@ -134,6 +223,10 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
             if kind == "response.output_text.delta":
                 if event.delta:
                     yield event.delta
+            elif kind == "response.output_item.done":
+                call = server_call(c.dump(getattr(event, "item", None)) or {})
+                if call is not None:
+                    yield call  # a server-side tool's item, shown as it happens
             elif kind in ("response.completed", "response.incomplete"):
                 final = c.dump(event.response)
             elif kind == "response.failed":
