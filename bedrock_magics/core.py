@@ -45,6 +45,8 @@ from .errors import BedrockError, Cancelled, Note
 from .local import credentials as local_credentials
 from .modelids import family_of
 from .overrides import (
+    FEATURES,
+    labelled,
     call_options,
     check_options,
     choice,
@@ -318,6 +320,13 @@ class Bedrock(BedrockSettings):
         chat = chat_name(overrides.get("chat"))
         if chat is not None:
             request = self.chats.get(chat).prepare(request)
+        if any(overrides.get(name) for name in FEATURES):
+            from . import features  # --schema, --reasoning, --prompt-cache, attachments: checked per model
+
+            request = features.apply(request, schema=overrides.get("schema"), reasoning=overrides.get("reasoning"),
+                                     prompt_cache=bool(overrides.get("prompt_cache")),
+                                     images=labelled(overrides.get("images")),
+                                     documents=labelled(overrides.get("documents")))
         return request
 
     def request_template(self, **overrides: Any) -> RequestTemplate:
@@ -415,10 +424,13 @@ class Bedrock(BedrockSettings):
         try:
             known = prices.lookup(reply.model, overrides) is not None
             base = None if known else self._cached_base_model(reply.region, reply.model)
-        except Exception:  # noqa: BLE001 - cost_or_nan below reports the failure once
+        except Exception:  # noqa: BLE001 - quote below reports the failure once
             base = None
-        reply.cost_usd = prices.cost_or_nan(reply.model, reply.input_tokens, reply.output_tokens, overrides,
-                                            tier=tier, base_model=base)
+        quote = prices.quote(reply.model, reply.input_tokens, reply.output_tokens,
+                             cache_read_tokens=reply.cache_read_tokens, cache_write_tokens=reply.cache_write_tokens,
+                             reasoning_tokens=min(reply.reasoning_tokens, reply.output_tokens), overrides=overrides,
+                             tier=tier, base_model=base)
+        reply.cost_usd, reply.price_source = quote.cost_usd, quote.source
         return reply.cost_usd
 
     def price_for(self, model: str, region: str | None = None) -> "prices.Price | None":
@@ -454,7 +466,7 @@ class Bedrock(BedrockSettings):
         try:
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
-            error = None
+            error = _validated(request, reply)
         except KeyboardInterrupt as stop:
             reply = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                  code="Cancelled")
@@ -583,7 +595,10 @@ class Bedrock(BedrockSettings):
             if source is not None and hasattr(source, "close"):
                 source.close()  # release the HTTP stream now, not at garbage collection
         reply.streamed, reply.chat = True, chat
+        error = _validated(request, reply)
         self.record(reply, cell)
+        if error is not None:
+            raise error
         return reply
 
     def _tool_rounds(self, prompt: str, options: dict[str, Any], chat: str | None,
@@ -692,6 +707,24 @@ class Bedrock(BedrockSettings):
 
 # ==================================================================================================
 # Helpers
+
+
+def _validated(request: Request, reply: Reply) -> BedrockError | None:
+    """With ``--schema``: set ``reply.data`` to the validated answer, or make the reply a failure
+    whose error is the validation message (returned, for the caller to raise)."""
+    if request.schema is None or not reply.ok:
+        return None
+    from .schema import SchemaError
+
+    try:
+        reply.data = request.schema.validate(reply.text)
+        return None
+    except SchemaError as exc:
+        error = BedrockError(str(exc), code="SchemaValidation", request_id=reply.request_id,
+                             hint="the model's text is in reply.text; retry, or loosen the schema")
+        reply.status, reply.error, reply.error_code = "error", str(error), "SchemaValidation"
+        error.reply = reply
+        return error
 
 
 def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:

@@ -35,9 +35,11 @@ __all__ = ["COLUMNS", "Ledger", "cache_key", "reply_from_json", "reply_to_json"]
 
 # The usage DataFrame's columns, in order (docs/architecture.md; DESIGN.md "What lands in DataFrames").
 COLUMNS = ("time", "region", "endpoint", "api", "model", "input_tokens", "output_tokens", "total_tokens",
-           "latency_ms", "cost_usd", "stop_reason", "status", "error", "request_id", "chat", "session", "cell")
+           "latency_ms", "cost_usd", "stop_reason", "status", "error", "request_id", "chat", "session", "cell",
+           "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "price_source")
 _TYPES = {"input_tokens": "INTEGER", "output_tokens": "INTEGER", "total_tokens": "INTEGER", "latency_ms": "REAL",
-          "cost_usd": "REAL", "cell": "INTEGER"}
+          "cost_usd": "REAL", "cell": "INTEGER", "cache_read_tokens": "INTEGER", "cache_write_tokens": "INTEGER",
+          "reasoning_tokens": "INTEGER"}
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 10_000
 
@@ -375,6 +377,9 @@ def cache_key(request: Request) -> str:
         "tools": [asdict(tool) for tool in request.tools],
         "previous_response_id": request.previous_response_id, "extra": request.extra,
     }
+    if request.schema is not None or request.reasoning is not None or request.prompt_cache:
+        payload["features"] = {"schema": request.schema.json_schema if request.schema is not None else None,
+                               "reasoning": request.reasoning, "prompt_cache": request.prompt_cache}
     blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -396,7 +401,8 @@ def _plain(value: Any) -> Any:
 
 
 _CACHED_FIELDS = ("text", "model", "region", "endpoint", "api", "usage", "latency_ms", "stop_reason", "status",
-                  "request_id", "response_id", "tool_calls", "message", "streamed", "chat")
+                  "request_id", "response_id", "tool_calls", "message", "streamed", "chat", "reasoning",
+                  "price_source")
 
 
 def reply_to_json(reply: Reply) -> str:

@@ -42,6 +42,9 @@ class Reply:
     streamed: bool = False
     embedding: Any = None  # a numpy array for embedding calls
     chat: str | None = None  # conversation name, for --chat
+    data: Any = None  # --schema: the validated object (a pydantic/dataclass instance or a dict)
+    reasoning: str | None = None  # --reasoning: the model's thinking, when the API returns it
+    price_source: str | None = None  # which price source and date priced cost_usd (prices.quote)
 
     @property
     def input_tokens(self) -> int:
@@ -52,6 +55,21 @@ class Reply:
     def output_tokens(self) -> int:
         """Output tokens the model generated; 0 when unknown."""
         return int(self.usage.get("output_tokens") or 0)
+
+    @property
+    def cache_read_tokens(self) -> int:
+        """Input tokens read from the prompt cache (billed at the cache-read rate); 0 when none."""
+        return int(self.usage.get("cache_read_tokens") or 0)
+
+    @property
+    def cache_write_tokens(self) -> int:
+        """Input tokens written to the prompt cache (billed at the cache-write rate); 0 when none."""
+        return int(self.usage.get("cache_write_tokens") or 0)
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """The part of ``output_tokens`` spent reasoning, where the API reports it; 0 otherwise."""
+        return int(self.usage.get("reasoning_tokens") or 0)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +106,8 @@ class Reply:
             "total_tokens": int(self.usage.get("total_tokens") or self.input_tokens + self.output_tokens),
             "latency_ms": self.latency_ms, "cost_usd": self.cost_usd, "stop_reason": self.stop_reason,
             "status": self.status, "error": self.error, "request_id": self.request_id, "chat": self.chat,
+            "cache_read_tokens": self.cache_read_tokens, "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens, "price_source": self.price_source,
         }
 
     def to_frame(self) -> "pd.DataFrame":

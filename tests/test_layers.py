@@ -23,7 +23,7 @@ LAYERS = [
     ["options"],
     ["display", "picker"],
     ["core"],
-    ["batch", "dryrun", "jobs", "overrides"],
+    ["batch", "dryrun", "jobs", "overrides", "features"],
     ["rows"],
     ["runner"],
     ["conversation", "tools", "catalog"],
@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing"],
+    ["toolspec", "templating", "pacing", "schema", "attachments", "modelcaps"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]

@@ -20,6 +20,7 @@ from ..errors import BedrockError
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
+from . import _features as f
 
 API = "responses"
 # What this route serves, read by routes/__init__ into the one route table.
@@ -53,7 +54,10 @@ def input_items(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> 
                 items.append({"type": "function_call_output", "call_id": r["toolUseId"],
                               "output": c.tool_result_text(r)})
         text = c.text_of(message)
-        if text or not any("toolResult" in b for b in blocks):
+        parts = f.openai_parts(blocks, API)
+        if parts:
+            items.append({"role": "user", "content": parts})
+        elif text or not any("toolResult" in b for b in blocks):
             items.append({"role": "user", "content": text})
     return items
 
@@ -82,6 +86,7 @@ def response_params(request: Request) -> dict[str, Any]:
     if request.tools:
         params["tools"] = [{"type": "function", "name": t.name, "parameters": t.parameters,
                             **({"description": t.description} if t.description else {})} for t in request.tools]
+    f.responses_fields(request, params)
     return params
 
 
@@ -104,14 +109,15 @@ def _parse(raw: dict[str, Any]) -> tuple[str, list[dict[str, Any]], str]:
 
 def _usage(u: dict[str, Any] | None) -> dict[str, int]:
     u = u or {}
-    return c.usage(u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"))
+    return f.uncached(c.usage(u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
+                              f.openai_usage(u, "input_tokens", "output_tokens")))
 
 
 def _reply(request: Request, raw: dict[str, Any], latency: float, request_id: str | None, streamed: bool) -> Reply:
     text, calls, stop = _parse(raw)
     return c.reply(request, API, text=text, usage_=_usage(raw.get("usage")), stop_raw=stop, raw=raw,
                    latency_ms=latency, request_id=request_id, response_id=raw.get("id"), tool_calls=calls,
-                   streamed=streamed)
+                   streamed=streamed, reasoning=f.responses_reasoning(raw))
 
 
 def send(client: Any, request: Request) -> Reply:
