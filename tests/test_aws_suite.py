@@ -180,3 +180,230 @@ def test_chat_completions_via_the_openai_bedrock_provider(aws_env):
     assert (choice.message.content or "").strip() or choice.finish_reason == "length"
     assert completion.usage.prompt_tokens > 0
     assert completion.usage.total_tokens == completion.usage.prompt_tokens + completion.usage.completion_tokens
+
+
+# =====================================================================================================
+# Strictness, guardrails and quotas (branch `local`, issue 10): the refusals the local service
+# copies, confirmed against real Bedrock. Refused requests cost no tokens; the guardrail test makes
+# one small guardrail and deletes it again. Keep additions of other branches outside this block.
+# =====================================================================================================
+
+MANTLE_OPENAI_MODEL = os.environ.get("BEDROCK_MAGICS_AWS_MANTLE_MODEL", "openai.gpt-oss-20b")
+_HELLO = [{"role": "user", "content": [{"text": PROMPT}]}]
+
+
+def _refused(call, *args, **kwargs) -> dict:
+    """The ClientError response of a call that Bedrock must refuse."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as exc:
+        call(*args, **kwargs)
+    return exc.value.response
+
+
+def _signed_post(path: str, body: bytes, headers: dict | None = None, sign: bool = True):
+    """A raw POST to the runtime, SigV4-signed with the environment's credentials (for bodies no SDK
+    serializes: NaN tokens, nesting deeper than Python recurses)."""
+    import boto3
+    import urllib3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    url = f"https://bedrock-runtime.{REGION}.amazonaws.com{path}"
+    req = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    if sign:
+        SigV4Auth(boto3.Session().get_credentials().get_frozen_credentials(), "bedrock", REGION).add_auth(req)
+    prepared = req.prepare()
+    return urllib3.PoolManager().request("POST", prepared.url, body=body, headers=dict(prepared.headers),
+                                         retries=False)
+
+
+def test_request_metadata_over_16_entries_is_refused(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO,
+                     requestMetadata={f"k{i}": "v" for i in range(17)})
+    assert error["Error"]["Code"] == "ValidationException"
+    assert "requestMetadata" in error["Error"]["Message"] and "16" in error["Error"]["Message"]
+
+
+def test_empty_request_metadata_is_refused(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={})
+    assert error["Error"]["Code"] == "ValidationException" and "requestMetadata" in error["Error"]["Message"]
+
+
+def test_request_metadata_with_a_character_outside_its_pattern_is_refused(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={"team": "a|b"})
+    assert error["Error"]["Code"] == "ValidationException"
+
+
+def test_nan_in_a_converse_body_is_a_400(aws_env):
+    body = b'{"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "inferenceConfig": {"temperature": NaN}}'
+    reply = _signed_post(f"/model/{MODEL}/converse", body)
+    assert reply.status == 400
+
+
+def test_json_nested_far_too_deep_is_a_400_not_a_500(aws_env):
+    body = ('{"messages": [{"role": "user", "content": [{"text": "Hi"}]}], "additionalModelRequestFields": '
+            '{"x": %s0%s}}' % ("[" * 50_000, "]" * 50_000)).encode()
+    reply = _signed_post(f"/model/{MODEL}/converse", body)
+    assert 400 <= reply.status < 500
+
+
+def test_an_unauthenticated_upload_is_refused_before_its_body_is_sent(aws_env):
+    import socket
+    import ssl
+
+    host = f"bedrock-runtime.{REGION}.amazonaws.com"
+    context = ssl.create_default_context()
+    with socket.create_connection((host, 443), timeout=30) as raw, context.wrap_socket(raw, server_hostname=host) as conn:
+        conn.sendall((f"POST /model/{MODEL}/converse HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                      f"Content-Length: {60 * 1024 * 1024}\r\n\r\n").encode())
+        status = conn.makefile("rb").readline().decode()  # answered although no body byte was sent
+    assert status.split()[1] == "403", status
+
+
+def test_an_invoke_body_over_25_mb_is_refused(runtime):
+    error = _refused(runtime.invoke_model, modelId=MODEL, body=b"x" * 25_000_001)
+    assert error["ResponseMetadata"]["HTTPStatusCode"] in (400, 413)
+
+
+def test_an_unknown_guardrail_is_awss_validation_error(runtime):
+    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO,
+                     guardrailConfig={"guardrailIdentifier": "nosuchguardrail0", "guardrailVersion": "1"})
+    assert error["Error"]["Code"] == "ValidationException"
+    assert error["Error"]["Message"] == "The guardrail identifier or version provided in the request does not exist."
+
+
+def test_get_guardrail_of_an_unknown_id_is_not_found(control):
+    error = _refused(control.get_guardrail, guardrailIdentifier="nosuchguardrail0")
+    assert error["Error"]["Code"] == "ResourceNotFoundException"
+    assert "guardrails" in control.list_guardrails()
+
+
+def test_create_guardrail_with_a_bad_name_is_refused(control):
+    error = _refused(control.create_guardrail, name="bad name!", blockedInputMessaging="x", blockedOutputsMessaging="x")
+    assert error["Error"]["Code"] == "ValidationException" and "name" in error["Error"]["Message"]
+
+
+def test_a_denied_word_intervenes_with_the_blocked_message_trace_and_usage(control, runtime):
+    import time
+    import uuid
+
+    made = control.create_guardrail(name=f"bm-suite-{uuid.uuid4().hex[:8]}", blockedInputMessaging="No kumquats.",
+                                    blockedOutputsMessaging="No kumquats out.",
+                                    wordPolicyConfig={"wordsConfig": [{"text": "kumquat"}]})
+    try:
+        while control.get_guardrail(guardrailIdentifier=made["guardrailId"])["status"] != "READY":
+            time.sleep(1)  # AWS creates guardrails asynchronously: poll its documented status
+        out = runtime.converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "One kumquat please"}]}],
+                               guardrailConfig={"guardrailIdentifier": made["guardrailId"],
+                                                "guardrailVersion": "DRAFT", "trace": "enabled"})
+        assert out["stopReason"] == "guardrail_intervened"
+        assert out["output"]["message"]["content"][0]["text"] == "No kumquats."
+        assessment = out["trace"]["guardrail"]["inputAssessment"][made["guardrailId"]]
+        assert assessment["wordPolicy"]["customWords"][0]["match"].lower() == "kumquat"
+        assert assessment["invocationMetrics"]["usage"]["wordPolicyUnits"] >= 1
+    finally:
+        control.delete_guardrail(guardrailIdentifier=made["guardrailId"])
+
+
+def test_mantle_responses_refuse_tool_types_other_than_function_and_mcp(aws_env):
+    import openai
+    from openai.providers import bedrock
+
+    client = openai.OpenAI(provider=bedrock(endpoint="mantle", region=REGION, base_url=None), max_retries=0)
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.responses.create(model=MANTLE_OPENAI_MODEL, input="Hi",
+                                tools=[{"type": "namespace", "name": "x", "tools": []}])
+    assert "unknown variant `namespace`, expected `function` or `mcp`" in str(exc.value)
+
+
+# ==================================================================================================
+# Capability refusals (issue 10): the cases of tests/local/test_catalog_refusals.py, against AWS.
+# Each confirms a documented fact the local catalog's capabilities rest on; refused calls cost nothing.
+# ==================================================================================================
+
+_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                     "1f15c4890000000d49444154789c6360000002000100ffff03000006000557bfabd40000000049454e44ae426082")
+_TOOL = {"toolSpec": {"name": "lookup", "description": "Look a word up",
+                      "inputSchema": {"json": {"type": "object", "properties": {"word": {"type": "string"}}}}}}
+_CLAUDE = os.environ.get("BEDROCK_MAGICS_AWS_CLAUDE_MODEL", "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+
+
+def _refused(call, **kwargs) -> str:
+    """The message of a call AWS must refuse with a 400 ValidationException."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    response = err.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert response["Error"]["Code"] == "ValidationException"
+    return response["Error"]["Message"]
+
+
+def _user(*blocks: dict) -> list[dict]:
+    return [{"role": "user", "content": [{"text": "Describe it."}, *blocks]}]
+
+
+def test_aws_refuses_an_image_for_a_text_only_model(runtime):
+    message = _refused(runtime.converse, modelId="us.meta.llama3-3-70b-instruct-v1:0",
+                       messages=_user({"image": {"format": "png", "source": {"bytes": _PNG}}}))
+    assert "image" in message
+
+
+def test_aws_refuses_a_system_prompt_for_titan_text_express(runtime):
+    message = _refused(runtime.converse, modelId="amazon.titan-text-express-v1", system=[{"text": "Be brief."}],
+                       messages=[{"role": "user", "content": [{"text": "Hi"}]}])
+    assert "system messages" in message
+
+
+@pytest.mark.parametrize("choice", [{"any": {}}, {"tool": {"name": "lookup"}}])
+def test_aws_refuses_a_tool_choice_llama_lacks(runtime, choice):
+    message = _refused(runtime.converse, modelId="us.meta.llama3-3-70b-instruct-v1:0", messages=_user(),
+                       toolConfig={"tools": [_TOOL], "toolChoice": choice})
+    assert f"toolChoice.{next(iter(choice))}" in message
+
+
+@pytest.mark.parametrize("config, budget, expected", [
+    ({"maxTokens": 4000, "temperature": 0.5}, 2000, "temperature"),
+    ({"maxTokens": 2000}, 2000, "max_tokens"),
+    ({"maxTokens": 4000}, 512, "1024"),
+])
+def test_aws_enforces_claude_thinking_rules(runtime, config, budget, expected):
+    message = _refused(runtime.converse, modelId=_CLAUDE, messages=_user(), inferenceConfig=config,
+                       additionalModelRequestFields={"thinking": {"type": "enabled", "budget_tokens": budget}})
+    assert expected in message
+
+
+def _mantle(prefix: str, region: str = REGION):
+    from openai import OpenAI
+    from openai.providers import bedrock
+
+    return OpenAI(provider=bedrock(endpoint="mantle", region=region,
+                                   base_url=f"https://bedrock-mantle.{region}.api.aws{prefix}"), max_retries=0)
+
+
+def test_aws_mantle_serves_gpt_oss_under_v1_only(aws_env):
+    import openai
+
+    with pytest.raises(openai.NotFoundError):
+        _mantle("/openai/v1").responses.create(model="openai.gpt-oss-20b", input=PROMPT, max_output_tokens=50)
+    reply = _mantle("/v1").responses.create(model="openai.gpt-oss-20b", input=PROMPT, max_output_tokens=200)
+    assert reply.status in ("completed", "incomplete")
+
+
+def test_aws_mantle_refuses_responses_for_a_chat_only_model(aws_env):
+    import openai
+
+    with pytest.raises(openai.APIStatusError) as err:
+        _mantle("/v1").responses.create(model="qwen.qwen3-32b", input=PROMPT, max_output_tokens=50)
+    assert 400 <= err.value.status_code < 500
+
+
+def test_aws_gpt5_serves_responses_only(aws_env):
+    import openai
+
+    client = _mantle("/openai/v1", region="us-east-2")
+    with pytest.raises(openai.APIStatusError) as err:
+        client.chat.completions.create(model="openai.gpt-5.5", messages=[{"role": "user", "content": PROMPT}])
+    assert 400 <= err.value.status_code < 500

@@ -18,6 +18,7 @@ from bedrock_magics import routes
 from bedrock_magics.auth import Clients
 from bedrock_magics.explain import explain
 from bedrock_magics.local import credentials as local
+from bedrock_magics.local import tokens
 from bedrock_magics.reply import Reply
 from bedrock_magics.request import Request, ToolSpec, user_message
 from bedrock_magics.routes import _common, codecs, converse, embed, invoke
@@ -170,8 +171,12 @@ def test_invoke_family(clients, model, region, base):
         assert reply.stop_reason == "end_turn" and reply.request_id and reply.raw
 
 
-@pytest.mark.parametrize("model,region,base", [m for m in INVOKE_MODELS if "titan" not in m[0]],
-                         ids=[m[0] for m in INVOKE_MODELS if "titan" not in m[0]])
+# Converse refuses a system prompt for Titan Text and Mistral's Instruct models (7B, Mixtral), as AWS's
+# "Supported models and model features" table says; their InvokeModel prompts have no system part to compare.
+WITH_SYSTEM = [m for m in INVOKE_MODELS if "titan" not in m[0] and "mistral-7b" not in m[0]]
+
+
+@pytest.mark.parametrize("model,region,base", WITH_SYSTEM, ids=[m[0] for m in WITH_SYSTEM])
 def test_invoke_family_system_prompt_and_history(clients, model, region, base):
     messages = (user_message("My name is Ada."), {"role": "assistant", "content": [{"text": "Hello Ada."}]},
                 user_message("echo: remembered"))
@@ -337,7 +342,7 @@ def test_cohere_embeddings_batch(clients):
     client = clients.get(REGION, "runtime", "bedrock-runtime")
     texts = ["cats and dogs", "dogs and cats play", "quarterly tax filing"]
     reply = embed.send(client, make("cohere.embed-english-v3", extra={"texts": texts, "input_type": "clustering"}))
-    assert reply.embedding.shape == (3, 1024) and reply.input_tokens == 3 + 4 + 3
+    assert reply.embedding.shape == (3, 1024) and reply.input_tokens == sum(tokens.count(t, "cohere") for t in texts) == 12
     a, b, c = (v / np.linalg.norm(v) for v in reply.embedding)
     assert float(a @ b) > float(a @ c)
 

@@ -2,7 +2,9 @@
 
 It prints one ``export NAME=value`` line per variable that points boto3, the aws CLI and the
 openai SDK at it (paste them into another shell, or ``eval`` them), then a comment line, then
-serves until interrupted (Ctrl-C / SIGTERM).
+serves until interrupted (Ctrl-C / SIGTERM). ``--catalog FILE`` serves a catalog that
+``python -m bedrock_magics.local catalog --from-aws > FILE`` wrote from a real account
+(:mod:`bedrock_magics.local.snapshot`) instead of the bundled snapshot.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="added latency of every request")
     p.add_argument("--throttle-rpm", type=int, default=None, metavar="N",
                    help="requests per minute before ThrottlingException")
+    p.add_argument("--quota-rpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: runtime requests per minute per model (429 ThrottlingException over it)")
+    p.add_argument("--quota-tpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: runtime tokens per minute per model (input + max_tokens up front)")
+    p.add_argument("--mantle-input-tpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: mantle input tokens per minute per model (input + max_tokens up front)")
+    p.add_argument("--mantle-output-tpm", type=int, default=None, metavar="N",
+                   help="Bedrock quota: mantle output tokens per minute per model")
     p.add_argument("--error-rate", type=float, default=0.0, metavar="F",
                    help="fraction of requests failing with ServiceUnavailableException (0..1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the error-rate generator (deterministic runs)")
@@ -35,13 +45,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", default=None, help="where the local CA is kept (default: the user cache dir)")
     p.add_argument("--allow-remote", action="store_true", help="allow a --host that is not loopback")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    p.add_argument("--catalog", default=None, metavar="FILE",
+                   help="serve this catalog (written by `python -m bedrock_magics.local catalog --from-aws`) "
+                        "instead of the bundled one")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the service until SIGINT/SIGTERM; returns the process exit status."""
+    """Run the service until SIGINT/SIGTERM (or the ``catalog`` command); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["catalog"]:
+        from .snapshot import main as catalog_main
+
+        return catalog_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
+    from .catalog import Catalog
     from .server import LOOPBACK_HOSTS, LocalService  # after parsing: --help and usage errors stay fast
 
     if args.host not in LOOPBACK_HOSTS and not args.allow_remote:
@@ -52,14 +71,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--latency-ms must not be negative")
     if args.throttle_rpm is not None and args.throttle_rpm < 1:
         parser.error("--throttle-rpm must be at least 1")
+    quotas = {"rpm": args.quota_rpm, "tpm": args.quota_tpm, "input_tpm": args.mantle_input_tpm,
+              "output_tpm": args.mantle_output_tpm}
+    for flag, value in zip(("--quota-rpm", "--quota-tpm", "--mantle-input-tpm", "--mantle-output-tpm"), quotas.values()):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be at least 1")
     if args.port < 0 or args.port > 65535:
         parser.error("--port must be between 0 and 65535")
+    if args.catalog:
+        try:
+            Catalog.load(args.catalog)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--catalog {args.catalog}: not a catalog file ({exc.__class__.__name__}: {exc}); write one "
+                         "with `python -m bedrock_magics.local catalog --from-aws > FILE`")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     svc = LocalService(host=args.host, port=args.port, tls=not args.http, latency_ms=args.latency_ms,
                        throttle_rpm=args.throttle_rpm, error_rate=args.error_rate, state_dir=args.state_dir,
-                       verbose=args.verbose, allow_remote=args.allow_remote, seed=args.seed)
+                       verbose=args.verbose, allow_remote=args.allow_remote, seed=args.seed, quotas=quotas,
+                       catalog=args.catalog)
     try:
         svc.start()
     except OSError as exc:

@@ -25,8 +25,9 @@ import calendar
 import hashlib
 import hmac
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 from urllib.parse import parse_qsl
 
 from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth, SigV4QueryAuth
@@ -59,6 +60,39 @@ class Identity:
     access_key_id: str | None = None  # SigV4 and short-term keys; never a secret
 
 
+@dataclass
+class _SigV4:
+    """The parts of a SigV4 ``Authorization`` header that the signature check needs."""
+
+    akid: str
+    region: str
+    service: str
+    stamp: str  # X-Amz-Date
+    names: list[str]  # SignedHeaders, lower case
+    given: str  # the signature (a secret-derived value: never shown)
+
+
+@dataclass
+class Pending:
+    """A request whose credentials passed :meth:`Authenticator.precheck`: a bearer identity, or a
+    SigV4 header still to be verified over the body."""
+
+    method: str
+    raw_target: str
+    headers: Mapping[str, str]
+    surface: str
+    openai_route: bool
+    identity: Identity | None = None
+    sigv4: _SigV4 | None = None
+
+    @property
+    def region(self) -> str | None:
+        """The region the credentials name (None for a long-term API key, which names none)."""
+        if self.identity is not None:
+            return self.identity.region
+        return self.sigv4.region if self.sigv4 else None
+
+
 def signing_name(surface: str) -> str:
     """The SigV4 service name a surface expects in the credential scope."""
     return "bedrock-mantle" if surface == MANTLE else "bedrock"
@@ -83,6 +117,18 @@ def _openai_auth_error(message: str, code: str = "invalid_api_key") -> OpenAIErr
     return OpenAIError(401, message, type="authentication_error", code=code)
 
 
+@contextmanager
+def _told(openai_route: bool) -> Iterator[None]:
+    """SigV4 failures as OpenAI clients know failed authentication on the OpenAI routes (401, not
+    AWS's 403)."""
+    try:
+        yield
+    except AwsError as err:
+        if not openai_route:
+            raise
+        raise _openai_auth_error(err.message, code=_OPENAI_CODES.get(err.code, "invalid_signature")) from None
+
+
 class Authenticator:
     """Checks one request's credentials against the local service's documented ones."""
 
@@ -98,7 +144,7 @@ class Authenticator:
     def __repr__(self) -> str:  # never show the secrets
         return f"Authenticator(default_region={self.default_region!r}, access_keys={len(self._secrets)})"
 
-    # -- entry point ---------------------------------------------------------------------------
+    # -- entry points ------------------------------------------------------------------------
 
     def authenticate(self, method: str, raw_target: str, headers: Mapping[str, str], body: bytes,
                      surface: str, openai_route: bool) -> Identity:
@@ -107,6 +153,15 @@ class Authenticator:
         ``raw_target`` is the request-target exactly as received (including any ``/mantle``
         prefix), because that is what the client signed.
         """
+        return self.verify(self.precheck(method, raw_target, headers, surface, openai_route), body)
+
+    def precheck(self, method: str, raw_target: str, headers: Mapping[str, str], surface: str,
+                 openai_route: bool) -> "Pending":
+        """Every check that needs no body: a missing or malformed ``Authorization``, a bearer key
+        (checked completely), an unknown access key, a wrong scope or clock. The server runs it before
+        reading the body, so an unauthenticated upload is refused without being read; only a SigV4
+        signature, which covers the body, is left for :meth:`verify`."""
+        pending = Pending(method, raw_target, headers, surface, openai_route)
         authorization = headers.get("Authorization")
         if not authorization:
             if openai_route:
@@ -114,19 +169,23 @@ class Authenticator:
             raise _MissingAuthorization()
         scheme, _, rest = authorization.strip().partition(" ")
         if scheme.lower() == "bearer":
-            return self._bearer(rest.strip(), openai_route)
+            pending.identity = self._bearer(rest.strip(), openai_route)
+            return pending
         if scheme == _SIGV4_ALGORITHM:
-            try:
-                return self._sigv4(method, raw_target, headers, body, rest, surface)
-            except AwsError as err:
-                if not openai_route:
-                    raise
-                # OpenAI clients know failed authentication as 401, not as AWS's 403.
-                raise _openai_auth_error(err.message, code=_OPENAI_CODES.get(err.code, "invalid_signature")) from None
+            with _told(openai_route):
+                pending.sigv4 = self._sigv4_scope(headers, rest, surface)
+            return pending
         if openai_route:
             raise _openai_auth_error("Authorization header must be 'Bearer <API key>' or AWS SigV4.")
         raise AwsError("IncompleteSignatureException",
                        f"Authorization header requires '{_SIGV4_ALGORITHM}' or 'Bearer' authentication.", 403)
+
+    def verify(self, pending: "Pending", body: bytes) -> Identity:
+        """The identity of a request that passed :meth:`precheck`, its SigV4 signature checked over ``body``."""
+        if pending.identity is not None:
+            return pending.identity
+        with _told(pending.openai_route):
+            return self._sigv4_signature(pending, body)
 
     # -- bearer keys ---------------------------------------------------------------------------
 
@@ -185,8 +244,8 @@ class Authenticator:
 
     # -- SigV4 ---------------------------------------------------------------------------------
 
-    def _sigv4(self, method: str, raw_target: str, headers: Mapping[str, str], body: bytes, rest: str,
-               surface: str) -> Identity:
+    def _sigv4_scope(self, headers: Mapping[str, str], rest: str, surface: str) -> "_SigV4":
+        """The parts of a SigV4 ``Authorization`` header, its key, scope and clock checked."""
         try:
             parts = dict(p.strip().split("=", 1) for p in rest.split(",") if p.strip())
             credential, signed, given = parts["Credential"], parts["SignedHeaders"], parts["Signature"]
@@ -212,16 +271,21 @@ class Authenticator:
             raise AwsError("IncompleteSignatureException", "Authorization header requires existence of either "
                            "a 'X-Amz-Date' or a 'Date' header.", 403)
         self._check_clock(stamp, date)
+        names = [n for n in signed.lower().split(";") if n]
+        if "host" not in names:
+            raise AwsError("InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+        return _SigV4(akid, region, service, stamp, names, given)
+
+    def _sigv4_signature(self, pending: "Pending", body: bytes) -> Identity:
+        """The identity of a SigV4 request whose signature over ``body`` is right."""
+        headers, sig = pending.headers, pending.sigv4
+        akid, region, service, stamp, names = sig.akid, sig.region, sig.service, sig.stamp, sig.names
         claimed = headers.get("X-Amz-Content-SHA256")
         if claimed and claimed != "UNSIGNED-PAYLOAD" and claimed != hashlib.sha256(body).hexdigest():
             raise AwsError("InvalidSignatureException",
                            "The provided 'x-amz-content-sha256' header does not match what was computed.")
-
-        names = [n for n in signed.lower().split(";") if n]
-        if "host" not in names:
-            raise AwsError("InvalidSignatureException", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
-        request = AWSRequest(method=method, url=f"https://{headers.get('Host', '')}{raw_target}", data=body,
-                             headers={n: headers[n] for n in names if headers.get(n) is not None})
+        request = AWSRequest(method=pending.method, url=f"https://{headers.get('Host', '')}{pending.raw_target}",
+                             data=body, headers={n: headers[n] for n in names if headers.get(n) is not None})
         request.context["timestamp"] = stamp
         signer = SigV4Auth(Credentials(akid, self._secrets[akid], headers.get("X-Amz-Security-Token")),
                            service, region)
@@ -237,7 +301,7 @@ class Authenticator:
         signer.headers_to_sign = only_signed  # type: ignore[method-assign]
         canonical = signer.canonical_request(request)
         string_to_sign = signer.string_to_sign(request, canonical)
-        if not hmac.compare_digest(signer.signature(string_to_sign, request), given):
+        if not hmac.compare_digest(signer.signature(string_to_sign, request), sig.given):
             raise AwsError("InvalidSignatureException",
                            f"{_BAD_SIGNATURE_MESSAGE}\n\nThe Canonical String for this request should have been\n"
                            f"'{_redact(canonical, names)}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n")

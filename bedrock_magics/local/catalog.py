@@ -1,6 +1,9 @@
 """The catalog of the local Bedrock service: models, inference profiles, regions, account models.
 
-The data lives in ``data/catalog.json``; this module only reads it and answers questions about it:
+The data lives in ``data/catalog.json`` (a dated snapshot of what Bedrock lists; its ``snapshot`` object
+names the date and the AWS pages it comes from), or in a file of the same format that
+``python -m bedrock_magics.local catalog --from-aws`` wrote from a real account (served with
+``--catalog FILE``). This module only reads it and answers questions about it:
 which foundation models a region lists, which inference profiles it offers, and — the question
 every runtime handler asks first — what a model identifier in a request resolves to.
 
@@ -20,6 +23,9 @@ Catalog entries carry the wire fields of a ``FoundationModelSummary`` plus local
 ``runtime``               optional; ``false`` for models served only on mantle
 ``maxOutputTokens``       optional; the model's output-token limit where it differs from its family's
                           default (``FAMILY_MAX_OUTPUT_TOKENS``); see :func:`max_output_tokens`
+``capabilities``          optional; per-model overrides of the family's capabilities, with a ``sources``
+                          note (see :mod:`bedrock_magics.local.capabilities`)
+``source``                optional; the page the entry's row comes from
 
 A system-defined profile ``{geo}.{modelId}`` can be called from the regions of its geography that
 list the model, and routes to those same regions (``models[]``).
@@ -35,6 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .capabilities import Capabilities, capabilities
 from .credentials import ACCOUNT_ID
 from .http import AwsError, OpenAIError
 
@@ -102,6 +109,7 @@ class Catalog:
         self._runtime = {e["modelId"]: e for e in self._entries if e.get("runtime", True)}
         self._mantle = {e["mantleId"]: e for e in self._entries if e.get("mantleId")}
         self._account = data.get("account", {})
+        self._capabilities: dict[str, Capabilities] = {}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Catalog":
@@ -109,6 +117,27 @@ class Catalog:
         return cls(copy.deepcopy(_read(str(path) if path else None)))
 
     # -- foundation models ---------------------------------------------------------------------
+
+    def capabilities(self, entry: dict) -> Capabilities:
+        """What the model of a catalog entry can do (computed once per entry)."""
+        caps = self._capabilities.get(entry["modelId"])
+        if caps is None:
+            caps = self._capabilities[entry["modelId"]] = capabilities(entry)
+        return caps
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The catalog document itself (``snapshot``, ``regions``, ``geographies``, ``models``, ``account``)."""
+        return self._data
+
+    @property
+    def models(self) -> list[dict]:
+        """Every catalog entry (runtime and mantle-only), in catalog order."""
+        return list(self._entries)
+
+    def region_name(self, region: str) -> str:
+        """The region's display name (``US East (N. Virginia)``), or its code when the catalog lacks it."""
+        return self.data["regions"].get(region, {}).get("name", region)
 
     def model(self, model_id: str) -> dict | None:
         """The runtime catalog entry for a bare foundation-model id (any region), or None."""

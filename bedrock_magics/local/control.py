@@ -114,7 +114,7 @@ def list_inference_profiles(req: Request) -> Response:
     """ListInferenceProfiles: system-defined and application profiles callable from the region."""
     kind = _enum(req, "type")
     items = [p for p in req.app.catalog.inference_profiles(req.region) if not kind or p["type"] == kind]
-    return _page(req, items, "inferenceProfileSummaries")
+    return page(req, items, "inferenceProfileSummaries")
 
 
 def get_inference_profile(req: Request) -> Response:
@@ -140,7 +140,7 @@ def list_custom_models(req: Request) -> Response:
                 and (not status or m["modelStatus"] == status) and owned != "false")
 
     models = _listing(req, req.app.catalog.custom_models(req.region), "modelName", "creationTime", keep)
-    return _page(req, [_pick(m, _CUSTOM_SUMMARY) for m in models], "modelSummaries")
+    return page(req, [_pick(m, _CUSTOM_SUMMARY) for m in models], "modelSummaries")
 
 
 def get_custom_model(req: Request) -> Response:
@@ -152,7 +152,7 @@ def get_custom_model(req: Request) -> Response:
 def list_imported_models(req: Request) -> Response:
     """ListImportedModels, with its filters, sorting and pagination."""
     models = _listing(req, req.app.catalog.imported_models(req.region), "modelName", "creationTime")
-    return _page(req, [_pick(m, _IMPORTED_SUMMARY) for m in models], "modelSummaries")
+    return page(req, [_pick(m, _IMPORTED_SUMMARY) for m in models], "modelSummaries")
 
 
 def get_imported_model(req: Request) -> Response:
@@ -170,7 +170,7 @@ def list_provisioned_model_throughputs(req: Request) -> Response:
 
     items = _listing(req, req.app.catalog.provisioned_throughputs(req.region), "provisionedModelName",
                      "creationTime", keep)
-    return _page(req, items, "provisionedModelSummaries")
+    return page(req, items, "provisionedModelSummaries")
 
 
 def get_provisioned_model_throughput(req: Request) -> Response:
@@ -229,7 +229,7 @@ def _pick(item: dict, keys: tuple[str, ...]) -> dict:
     return {k: item[k] for k in keys if k in item}
 
 
-def _page(req: Request, items: list[Any], key: str) -> Response:
+def page(req: Request, items: list[Any], key: str) -> Response:
     """One page of ``items`` under ``key``, with ``nextToken`` when more remain."""
     raw = req.query_one("maxResults")
     try:

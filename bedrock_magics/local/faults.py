@@ -9,6 +9,8 @@ threads call ``Faults.admit`` concurrently.
 * ``throttle_rpm`` / ``throttle_tpm`` — sliding one-minute windows of admitted requests / estimated
   input tokens; over the limit the request fails with ``ThrottlingException`` (429), which the
   server turns into OpenAI's ``rate_limit_exceeded`` on the OpenAI routes.
+  These throttle any request, on every surface; Bedrock's own per-model quotas (runtime RPM/TPM,
+  mantle input/output TPM) are :mod:`bedrock_magics.local.quotas`.
 * ``error_rate`` — fraction of requests failing with ``error_code`` (default
   ``ServiceUnavailableException``); deterministic when a ``seed`` is given.
 * ``cut_stream_after`` — the server drops the connection in the middle of the next chunk after
@@ -17,7 +19,6 @@ threads call ``Faults.admit`` concurrently.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -25,7 +26,7 @@ from collections import deque
 from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Iterable
 
-from .http import AwsError
+from .http import AwsError, parse_json
 
 WINDOW_SECONDS = 60.0
 _UNSET: Any = object()
@@ -172,7 +173,7 @@ def estimate_tokens(body: bytes) -> int:
     from .tokens import count
 
     try:
-        data = json.loads(body or b"{}")
+        data = parse_json(body or b"{}")
     except ValueError:
         return count(body.decode("utf-8", "replace"))
     total, stack = 0, [data]

@@ -20,8 +20,47 @@ from urllib.parse import parse_qs, unquote
 
 #: The three Bedrock surfaces the service speaks.
 CONTROL, RUNTIME, MANTLE = "control", "runtime", "mantle"
+#: Deepest nesting of arrays and objects a request body may have. AWS's JSON parsers refuse deep
+#: nesting with a 400 (Jackson's default limit is 1000); this service's limit is lower, so that no
+#: handler ever meets Python's recursion limit (nothing real nests anywhere near it).
+MAX_JSON_DEPTH = 128
 
 _AWS_ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"Non-standard token '{name}': NaN and Infinity are not JSON numbers")
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply ``value`` nests arrays and objects (counted up to ``limit + 1``, then it stops)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """JSON as AWS's parsers accept it: ``ValueError`` for malformed text, for NaN/Infinity (Python's
+    ``json`` would take them) and for nesting deeper than :data:`MAX_JSON_DEPTH`."""
+    try:
+        value = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        value = None
+        depth = MAX_JSON_DEPTH + 1
+    else:
+        depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested too deeply: more than {MAX_JSON_DEPTH} levels of arrays and objects")
+    return value
+
+
+_UNPARSED: Any = object()
 
 
 @dataclass
@@ -39,6 +78,7 @@ class Request:
     app: Any = None  # the running service's shared state (server.App)
     # When the request arrived (time.monotonic), before injected latency: reported latencies include it.
     received_at: float = field(default_factory=time.monotonic)
+    _parsed: Any = field(default=_UNPARSED, repr=False)  # the body as JSON, once parsed
 
     @property
     def path(self) -> str:
@@ -55,9 +95,13 @@ class Request:
         return self.query.get(name, [default])[0]
 
     def json(self) -> Any:
-        """The body decoded as JSON; a body that is not JSON is the caller's error."""
+        """The body decoded as JSON (parsed once, see :func:`parse_json`); a body that is not JSON
+        is the caller's error."""
+        if self._parsed is not _UNPARSED:
+            return self._parsed
         try:
-            return json.loads(self.body or b"{}")
+            self._parsed = parse_json(self.body or b"{}")
+            return self._parsed
         except ValueError as exc:
             if self.is_openai:
                 raise OpenAIError(400, f"Failed to deserialize the JSON body into the target type: {exc}",
@@ -81,6 +125,11 @@ class Response:
     @property
     def streaming(self) -> bool:
         return not isinstance(self.body, (bytes, bytearray))
+
+
+def elapsed_ms(start: float) -> int:
+    """Milliseconds since ``start`` (``time.monotonic``, e.g. ``Request.received_at``; at least 1)."""
+    return max(1, int((time.monotonic() - start) * 1000))
 
 
 def request_id() -> str:

@@ -46,17 +46,16 @@ import base64
 import binascii
 import json
 import logging
-import re
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from .credentials import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
-from .http import CONTROL, AwsError, Request, Response, Router, json_response
+from .http import CONTROL, AwsError, Request, Response, Router, json_response, parse_json
 from .s3 import ensure_s3
+from .shapes import validate
 
 log = logging.getLogger(__name__)
 
@@ -106,84 +105,6 @@ def _s3_client(app: Any):
 def _split_s3_uri(uri: str) -> tuple[str, str]:
     bucket, _, key = uri[len("s3://"):].partition("/")
     return bucket, key
-
-
-# --------------------------------------------------------------------------------------------------
-# Validation against botocore's model: AWS's own "N validation errors detected" messages.
-
-
-@lru_cache(maxsize=1)
-def _service_model():
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("bedrock")
-
-
-def _input_shape(operation: str):
-    return _service_model().operation_model(operation).input_shape
-
-
-def _constraint_errors(shape: Any, value: Any, path: str) -> Iterator[str]:
-    """AWS-style constraint violations of ``value`` against a botocore shape (required members,
-    lengths, ranges, patterns, enums, unions), recursively. Types are botocore's business: the
-    client has already checked them, and a wrong type here fails on the first constraint."""
-    if value is None:
-        return
-    shown = f"'{value}'" if not isinstance(value, (dict, list)) else "'" + json.dumps(value) + "'"
-    meta = shape.metadata
-    if shape.type_name == "structure":
-        if not isinstance(value, dict):
-            yield f"Value {shown} at '{path}' failed to satisfy constraint: Member must be a structure"
-            return
-        for name in shape.required_members:
-            if value.get(name) is None:
-                yield f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
-        if meta.get("union") and sum(v is not None for v in value.values()) != 1:
-            yield f"Value {shown} at '{path}' failed to satisfy constraint: Member must have exactly one member set"
-        for name, member in shape.members.items():
-            yield from _constraint_errors(member, value.get(name), _join(path, name))
-    elif shape.type_name == "list":
-        if isinstance(value, list):
-            yield from _length_errors(meta, len(value), shown, path)
-            for i, item in enumerate(value):
-                yield from _constraint_errors(shape.member, item, f"{path}.{i + 1}.member")
-    elif shape.type_name == "string":
-        text = str(value)
-        yield from _length_errors(meta, len(text), shown, path)
-        if "pattern" in meta and not re.fullmatch(meta["pattern"], text):
-            yield (f"Value {shown} at '{path}' failed to satisfy constraint: "
-                   f"Member must satisfy regular expression pattern: {meta['pattern']}")
-        if shape.enum and text not in shape.enum:
-            yield (f"Value {shown} at '{path}' failed to satisfy constraint: "
-                   f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
-    elif shape.type_name in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            yield f"Value {shown} at '{path}' failed to satisfy constraint: Member must be a number"
-            return
-        if "min" in meta and value < meta["min"]:
-            yield f"Value {shown} at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {meta['min']}"
-        if "max" in meta and value > meta["max"]:
-            yield f"Value {shown} at '{path}' failed to satisfy constraint: Member must have value less than or equal to {meta['max']}"
-
-
-def _length_errors(meta: dict, n: int, shown: str, path: str) -> Iterator[str]:
-    if "min" in meta and n < meta["min"]:
-        yield f"Value {shown} at '{path}' failed to satisfy constraint: Member must have length greater than or equal to {meta['min']}"
-    if "max" in meta and n > meta["max"]:
-        yield f"Value {shown} at '{path}' failed to satisfy constraint: Member must have length less than or equal to {meta['max']}"
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-def _validate(operation: str, params: dict) -> None:
-    """Raise ValidationException listing every constraint ``params`` violates."""
-    errors = list(_constraint_errors(_input_shape(operation), params, ""))
-    if errors:
-        n = len(errors)
-        raise AwsError("ValidationException",
-                       f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(errors))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,7 +260,7 @@ def create_job(req: Request) -> Response:
     body = req.json()
     if not isinstance(body, dict):
         raise AwsError("ValidationException", "The request body must be a JSON object.")
-    _validate("CreateModelInvocationJob", body)  # the input/output configs are unions: S3 is their one member
+    validate("CreateModelInvocationJob", body)  # the input/output configs are unions: S3 is their one member
     target = req.app.catalog.resolve(req.region, body["modelId"])  # raises Bedrock's own ValidationException
     if body.get("modelInvocationType") == "Converse" and not target.model.get("converse"):
         raise AwsError("ValidationException", f"The model {body['modelId']} doesn't support the Converse "
@@ -370,7 +291,7 @@ def create_job(req: Request) -> Response:
 def get_job(req: Request) -> Response:
     """GetModelInvocationJob: the job by id or ARN."""
     ident = req.params["jobIdentifier"]
-    _validate("GetModelInvocationJob", {"jobIdentifier": ident})
+    validate("GetModelInvocationJob", {"jobIdentifier": ident})
     store = _store(req.app)
     with store.lock:
         return json_response(store.find(req.region, ident).to_wire())
@@ -379,7 +300,7 @@ def get_job(req: Request) -> Response:
 def stop_job(req: Request) -> Response:
     """StopModelInvocationJob: ask a running job to stop (it goes Stopping, then Stopped)."""
     ident = req.params["jobIdentifier"]
-    _validate("StopModelInvocationJob", {"jobIdentifier": ident})
+    validate("StopModelInvocationJob", {"jobIdentifier": ident})
     store = _store(req.app)
     with store.lock:
         job = store.find(req.region, ident)
@@ -406,7 +327,7 @@ def list_jobs(req: Request) -> Response:
         except ValueError:
             raise AwsError("ValidationException", f"Value '{params['maxResults']}' at 'maxResults' failed to "
                                                   "satisfy constraint: Member must be a number") from None
-    _validate("ListModelInvocationJobs", params)
+    validate("ListModelInvocationJobs", params)
     bounds = {}
     for name in ("submitTimeAfter", "submitTimeBefore"):
         if q[name] is not None:
@@ -579,7 +500,7 @@ def _read_inputs(s3: Any, uri: str) -> dict[str, list[Record]]:
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw)
+                obj = parse_json(raw)
             except ValueError:
                 raise _JobFailed(f"The input file {name} has a line that is not valid JSON (line {number}).") from None
             if not isinstance(obj, dict) or not isinstance(obj.get("modelInput"), dict):

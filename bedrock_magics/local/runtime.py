@@ -2,11 +2,11 @@
 InvokeModelWithResponseStream and CountTokens (plus :func:`invoke_for_batch` for batch jobs).
 
 Every request becomes a :class:`~bedrock_magics.local.responder.Call` — a Converse body through
-:func:`~bedrock_magics.local.validation.converse_call`, an InvokeModel body through its model
-family's codec (:mod:`bedrock_magics.local.families`) — the responder answers it, and this module
-writes the answer back in the wire shape of the API: Converse's ``ConverseResponse``, the
-event-stream events of ConverseStream, or the family's native JSON body (in ``chunk`` events when
-streaming), with Bedrock's token-count and latency headers.
+:mod:`~bedrock_magics.local.wire.converse`, an InvokeModel body through its model family's codec
+(:mod:`bedrock_magics.local.wire.invoke`) — the responder answers it, and the same wire module writes
+the answer back: Converse's ``ConverseResponse``, the event-stream events of ConverseStream, or the
+family's native JSON body (which this module frames as ``chunk`` events when streaming), with
+Bedrock's token-count and latency headers.
 """
 
 from __future__ import annotations
@@ -14,49 +14,27 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
-from . import eventstream, families
-from .families import converse_body, converse_usage, message_events
-from .http import RUNTIME, AwsError, Request, Response, Router, json_response, request_id
-from .responder import Call
-from .validation import converse_call, malformed
+from . import eventstream, guardrails, refusals
+from .catalog import max_output_tokens
+from .http import (RUNTIME, AwsError, Request, Response, Router, elapsed_ms, json_response, parse_json,
+                   request_id)
+from .quotas import admit_call
+from .responder import Call, settle
+from .validation import malformed
+from .wire import invoke as families
+from .wire.converse import converse_call, converse_events, converse_output
 
 NOT_CONVERSE = "This action doesn't support the model that you provided. Try again with a supported text or chat model."
 NOT_STREAMING = "The model is unsupported for streaming."
 NO_COUNT_TOKENS = "The provided model doesn't support counting tokens."
+INVOKE_TRACE = ("ENABLED", "DISABLED", "ENABLED_FULL")  # botocore's InvokeModel ``trace`` header enum
 
 
 def _padding(i: int) -> str:
     """The ``p`` padding field real streams carry (botocore ignores it)."""
     return "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[: 4 + (i * 7) % 40]
-
-
-def _elapsed_ms(start: float) -> int:
-    """Milliseconds since ``start`` (``time.monotonic``; at least 1)."""
-    return max(1, int((time.monotonic() - start) * 1000))
-
-
-# --------------------------------------------------------------------------------------------------
-# Converse output
-
-
-def converse_output(call: Call, latency_ms: int, body: Mapping[str, Any] | None = None) -> dict:
-    """A ``ConverseResponse`` for a call (``body``: the request, whose echoed fields it repeats)."""
-    out: dict[str, Any] = {**converse_body(call.answer), "metrics": {"latencyMs": latency_ms}}
-    if body and body.get("additionalModelResponseFieldPaths"):
-        out["additionalModelResponseFields"] = {}
-    if body and body.get("performanceConfig"):
-        out["performanceConfig"] = body["performanceConfig"]
-    if body and body.get("serviceTier"):
-        out["serviceTier"] = body["serviceTier"]
-    return out
-
-
-def converse_events(call: Call, start: float) -> Iterator[tuple[str, dict]]:
-    """ConverseStream's events, in order: (event type, payload); ``start`` is when the request came in."""
-    yield from message_events(call.answer)
-    yield "metadata", {"usage": converse_usage(call.answer), "metrics": {"latencyMs": _elapsed_ms(start)}}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -77,17 +55,35 @@ def _converse_model(model: dict) -> dict:
 def _json_body(raw: bytes) -> Any:
     """An InvokeModel body as JSON; anything else is a malformed request."""
     try:
-        return json.loads(raw or b"")
+        return parse_json(raw or b"")
     except ValueError:
         raise malformed("#: expected type: JSONObject, found: String") from None
+
+
+def _checked_converse_call(catalog: Any, body: Any, model: dict) -> Any:
+    """The Converse body read into a ``Call``, then refused where the model can't do what it asks."""
+    call = converse_call(body, model)
+    refusals.check_converse(body, catalog.capabilities(model), call.max_tokens or max_output_tokens(model))
+    return call
+
+
+def _invoke_body(req: Request, model: dict) -> Any:
+    """The InvokeModel body as JSON; an Anthropic body is also held to the extended-thinking rules."""
+    body = _json_body(req.body)
+    if model.get("family") == "anthropic" and isinstance(body, dict):
+        refusals.check_anthropic_body(body, req.app.catalog.capabilities(model))
+    return body
 
 
 def converse(req: Request) -> Response:
     """``POST /model/{modelId}/converse``."""
     model = _converse_model(_model(req))
     body = req.json()
-    call = converse_call(body, model)
-    return json_response(converse_output(call, _elapsed_ms(req.received_at), body))
+    call = _checked_converse_call(req.app.catalog, body, model)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
+    trace = _converse_guardrail(req, body, call)
+    admit_call(req, call, req.params["modelId"])
+    return json_response(converse_output(call, elapsed_ms(req.received_at), body, trace))
 
 
 def converse_stream(req: Request) -> Response:
@@ -95,11 +91,14 @@ def converse_stream(req: Request) -> Response:
     model = _converse_model(_model(req))
     if not model.get("responseStreamingSupported"):
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = converse_call(req.json(), model)
-    call.answer  # answer before the 200 goes out: errors must be plain HTTP errors
+    body = req.json()
+    call = _checked_converse_call(req.app.catalog, body, model)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
+    trace = _converse_guardrail(req, body, call)
+    admit_call(req, call, req.params["modelId"])  # answers now: errors must come before the 200 goes out
 
     def frames() -> Iterator[bytes]:
-        for i, (kind, payload) in enumerate(converse_events(call, req.received_at)):
+        for i, (kind, payload) in enumerate(converse_events(call, req.received_at, trace)):
             yield eventstream.event(kind, {**payload, "p": _padding(i)})
 
     return Response(200, frames(), {"Content-Type": eventstream.CONTENT_TYPE, "x-amzn-RequestId": request_id()})
@@ -115,10 +114,13 @@ def invoke(req: Request) -> Response:
     """``POST /model/{modelId}/invoke``: the family's native body."""
     model = _model(req)
     family = families.family(model)
-    call = family.load(_json_body(req.body), model)
-    out = family.render(call)
+    call = family.load(_invoke_body(req, model), model)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
+    guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
-    headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, _elapsed_ms(req.received_at))}
+    admit_call(req, call, req.params["modelId"], (n_in, n_out))
+    out = {**family.render(call), **guardrail}
+    headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at))}
     return json_response(out, headers=headers)
 
 
@@ -129,17 +131,20 @@ def invoke_stream(req: Request) -> Response:
     family = families.family(model)
     if not model.get("responseStreamingSupported") or not family.streams:
         raise AwsError("ValidationException", NOT_STREAMING)
-    call = family.load(_json_body(req.body), model, streaming=True)
-    chunks = family.chunks(call)
+    call = family.load(_invoke_body(req, model), model, streaming=True)
+    settle(req.app, call, req.region)  # before the guardrail answers the call
+    guardrail = _invoke_guardrail(req, call)
     n_in, n_out = family.usage(call)
+    admit_call(req, call, req.params["modelId"], (n_in, n_out))
+    chunks = family.chunks(call)
 
     def frames() -> Iterator[bytes]:
         first = None
         for i, chunk in enumerate(chunks):
-            now = _elapsed_ms(start)
+            now = elapsed_ms(start)
             first = first or now
             if i == len(chunks) - 1:
-                chunk = {**chunk, "amazon-bedrock-invocationMetrics": {
+                chunk = {**chunk, **guardrail, "amazon-bedrock-invocationMetrics": {
                     "inputTokenCount": n_in, "outputTokenCount": n_out, "invocationLatency": now,
                     "firstByteLatency": first}}
             data = base64.b64encode(json.dumps(chunk, separators=(",", ":")).encode()).decode()
@@ -148,6 +153,40 @@ def invoke_stream(req: Request) -> Response:
     return Response(200, frames(), {"Content-Type": eventstream.CONTENT_TYPE,
                                     "X-Amzn-Bedrock-Content-Type": "application/json",
                                     "x-amzn-RequestId": request_id()})
+
+
+def _converse_guardrail(req: Request, body: dict, call: Call) -> dict | None:
+    """Apply a Converse request's ``guardrailConfig`` to ``call`` (see :mod:`.guardrails`); the
+    ``trace`` to report, when the request asks for one."""
+    config = body.get("guardrailConfig")
+    if config is None:
+        return None
+    record = guardrails.find(req.app, req.region, config.get("guardrailIdentifier") or "",
+                             config.get("guardrailVersion") or "")
+    verdict = guardrails.apply(record, call)
+    return {"guardrail": verdict.trace} if config.get("trace") in ("enabled", "enabled_full") else None
+
+
+def _invoke_guardrail(req: Request, call: Call) -> dict:
+    """Apply the guardrail an InvokeModel request's headers name to ``call``; the fields its body
+    gains (``amazon-bedrock-guardrailAction``, and ``amazon-bedrock-trace`` when traced)."""
+    trace_mode = req.headers.get("X-Amzn-Bedrock-Trace")
+    if trace_mode is not None and trace_mode not in INVOKE_TRACE:
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{trace_mode}' at 'trace' failed "
+                                              f"to satisfy constraint: Member must satisfy enum value set: "
+                                              f"[{', '.join(INVOKE_TRACE)}]")
+    identifier = req.headers.get("X-Amzn-Bedrock-GuardrailIdentifier")
+    if identifier is None:
+        return {}
+    record = guardrails.find(req.app, req.region, identifier, req.headers.get("X-Amzn-Bedrock-GuardrailVersion") or "")
+    if not call.messages:
+        return {}  # embeddings and images: nothing for the guardrail to read
+    verdict = guardrails.apply(record, call, stop_reason="end_turn")  # each family words its own stop
+    out: dict = {"amazon-bedrock-guardrailAction": guardrails.ACTION_INTERVENED if verdict.intervened
+                 else guardrails.ACTION_NONE}
+    if trace_mode in ("ENABLED", "ENABLED_FULL"):
+        out["amazon-bedrock-trace"] = {"guardrail": verdict.trace}
+    return out
 
 
 def count_tokens(req: Request) -> Response:
@@ -190,8 +229,8 @@ def invoke_for_batch(app: Any, region: str, model_id: str, model_input: dict,
     start = time.monotonic()
     model = app.catalog.resolve(region, model_id).model
     if invocation_type == "Converse":
-        call = converse_call(model_input, _converse_model(model))
-        return converse_output(call, _elapsed_ms(start), model_input)
+        call = _checked_converse_call(app.catalog, model_input, _converse_model(model))
+        return converse_output(call, elapsed_ms(start), model_input)
     return families.family(model).render(families.load(model, model_input))
 
 

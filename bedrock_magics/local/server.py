@@ -1,56 +1,35 @@
 """The local Bedrock service: one threaded HTTP(S) server for the control plane, runtime and mantle.
 
-Each connection gets its own worker thread, which also does the TLS handshake (a slow client never
-holds up ``accept``). Requests are HTTP/1.1 with keep-alive. For every request the server:
-
-1. reads the body (``Content-Length`` or chunked);
-2. picks the surface from the raw path: ``/mantle/...`` is mantle (the prefix is stripped before
-   routing, but the raw target is what SigV4 verifies), ``/model/...`` and ``/openai/...`` are the
-   runtime, anything else is the control plane;
-3. authenticates (``auth.py``), which fixes the request's region;
-4. routes on the raw, still percent-encoded path (``http.Router``);
-5. applies injected faults (``faults.py``) — latency, throttling, error rate;
-6. calls the handler and writes its ``Response``: a byte body with ``Content-Length``, or an
-   iterable of chunks with chunked transfer encoding, flushed chunk by chunk.
-
-Every ``AwsError``/``OpenAIError`` becomes its wire response (AWS errors are retold in the OpenAI
-shape on the OpenAI routes); any other exception is logged and answered with a 500, and the server
-carries on.
+:class:`LocalService` starts and stops it (the port, TLS, the worker threads, moto's S3 for batch
+jobs) and says how to reach it (``url``, ``endpoints``, ``env``); :class:`App` is the state every
+handler shares; :func:`build_router` collects the routes of the handler modules. What happens to
+each request on a connection is :mod:`.connection`'s.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
-import socket
-import ssl
-import sys
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
-from urllib.parse import unquote
+from pathlib import Path
+from typing import Any, Mapping
 
+from . import control, guardrails, jobs, openai_api, runtime, s3
 from . import credentials as local
 from .auth import Authenticator
 from .catalog import Catalog
-from .faults import Admission, Faults, estimate_tokens
-from .http import (CONTROL, MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai,
-                   request_id)
-from .lifecycle import TrackedThreadingMixIn, Workers
+from .connection import HttpServer
+from .faults import Faults
+from .http import Router
+from .lifecycle import Workers
+from .quotas import Quotas
 from .tls import server_tls
 
 log = logging.getLogger("bedrock_magics.local")
 
 #: Handler modules, in registration order. Each exposes ``register(router)``.
-HANDLER_MODULES = ("control", "jobs", "runtime", "openai_api")
-#: Path prefixes of the runtime surface; every other non-mantle path is the control plane.
-RUNTIME_PREFIXES = ("/model/", "/openai/", "/async-invoke", "/guardrail/", "/anthropic/")
+HANDLER_MODULES = (control, guardrails, jobs, runtime, openai_api)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-_HANDSHAKE_TIMEOUT = 10.0
-_IDLE_TIMEOUT = 300.0
-_MAX_BODY = 64 * 1024 * 1024
 
 
 class App:
@@ -63,9 +42,10 @@ class App:
     """
 
     def __init__(self, catalog: Catalog, faults: Faults, default_region: str = local.DEFAULT_REGION,
-                 s3_endpoint: str | None = None) -> None:
+                 s3_endpoint: str | None = None, quotas: Quotas | None = None) -> None:
         self.catalog = catalog
         self.faults = faults
+        self.quotas = quotas or Quotas()
         self.default_region = default_region
         self.s3_endpoint = s3_endpoint
         self.state: dict[str, Any] = {}
@@ -93,317 +73,17 @@ class App:
             self.requests_total = 0
 
 
-def surface_of(raw_path: str) -> tuple[str, str]:
-    """(surface, path to route on) for a raw request path."""
-    prefix = local.MANTLE_PREFIX
-    if raw_path == prefix or raw_path.startswith(prefix + "/"):
-        return MANTLE, raw_path[len(prefix):] or "/"
-    if raw_path.startswith(RUNTIME_PREFIXES):
-        return RUNTIME, raw_path
-    return CONTROL, raw_path
-
-
 def build_router() -> Router:
     """A router with every handler module's routes."""
     router = Router()
-    for name in HANDLER_MODULES:
-        qualified = f"{__package__}.{name}"
-        try:
-            module = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name != qualified:
-                raise
-            # A module still being written must not take the whole service down with it.
-            log.warning("local Bedrock service: %s is missing; its routes are not served", qualified)
-            continue
+    for module in HANDLER_MODULES:
         module.register(router)
     return router
 
 
-class _CutStream(Exception):
-    """Raised to drop a connection in the middle of a streaming body (fault injection)."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "bedrock-magics-local"
-    timeout = _IDLE_TIMEOUT
-    server: "_Server"
-
-    # -- the http.server entry points ---------------------------------------------------------
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        if self.server.verbose:
-            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
-
-    # -- one request ---------------------------------------------------------------------------
-
-    def _serve(self) -> None:
-        app = self.server.app
-        try:
-            body = self._read_body()
-        except ValueError as exc:
-            self.close_connection = True
-            self._write(AwsError("ValidationException", str(exc)).to_response())
-            return
-        app.enter()
-        try:
-            response, admission = self._dispatch(body)
-            self._write(response, admission)
-        except _CutStream:
-            self._abort()
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
-            self.close_connection = True  # the client went away mid-response
-        finally:
-            app.leave()
-
-    def _dispatch(self, body: bytes) -> tuple[Response, Admission | None]:
-        app = self.server.app
-        raw_target = self.path
-        raw_path = raw_target.split("?", 1)[0]
-        surface, route_path = surface_of(raw_path)
-        query = raw_target[len(raw_path):]
-        req = Request(method=self.command, target=route_path + query, headers=self.headers, body=body,
-                      surface=surface, region=app.default_region, app=app)
-        openai_route = req.is_openai
-        try:
-            identity = self.server.authenticator.authenticate(self.command, raw_target, self.headers, body,
-                                                              surface, openai_route)
-            req.region, req.auth = identity.region, identity.scheme
-            if surface == MANTLE and req.region not in app.catalog.mantle_regions:
-                # Real bedrock-mantle has no endpoint at all in these regions.
-                raise OpenAIError(404, f"bedrock-mantle is not available in {req.region}; the local Bedrock "
-                                       f"service offers it in {', '.join(app.catalog.mantle_regions)}.",
-                                  code="region_not_supported")
-            try:
-                match = self.server.router.match(surface, self.command, route_path)
-            except LookupError:
-                raise _not_allowed(self.command, raw_path, openai_route) from None
-            if match is None:
-                raise _unknown(self.command, raw_path, openai_route)
-            handler, req.params = match
-            admission = app.faults.admit(_model_names(req), lambda: estimate_tokens(body))
-            return _primed(handler(req)), admission
-        except AwsError as err:
-            return (aws_to_openai(err) if openai_route else err).to_response(), None
-        except OpenAIError as err:
-            return err.to_response(), None
-        except Exception:  # a handler bug must never take the server down
-            log.exception("local Bedrock service: %s %s failed", self.command, raw_path)
-            if openai_route:
-                return OpenAIError(500, "The server had an error while processing your request.",
-                                   type="api_error", code="internal_error").to_response(), None
-            return AwsError("InternalServerException", "An internal server error occurred. Retry your request.",
-                            500).to_response(), None
-
-    # -- reading and writing -------------------------------------------------------------------
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if not length:
-            return b""
-        try:
-            n = int(length)
-        except ValueError:
-            raise ValueError(f"Invalid Content-Length: {length!r}") from None
-        if n < 0 or n > _MAX_BODY:
-            raise ValueError(f"Request body too large or invalid: {n} bytes")
-        return self.rfile.read(n)
-
-    def _read_chunked(self) -> bytes:
-        parts, total = [], 0
-        while True:
-            line = self.rfile.readline(65537)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise ValueError("Malformed chunked request body") from None
-            if size == 0:
-                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(parts)
-            total += size
-            if total > _MAX_BODY:
-                raise ValueError("Request body too large")
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(3)
-
-    def _write(self, response: Response, admission: Admission | None = None) -> None:
-        headers = dict(response.headers)
-        if not any(k.lower() == "x-amzn-requestid" for k in headers):
-            headers["x-amzn-RequestId"] = request_id()
-        self.send_response(response.status)
-        for name, value in headers.items():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(name, value)
-        if not response.streaming:
-            body = bytes(response.body)  # type: ignore[arg-type]
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-            self.wfile.flush()
-            return
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        self.wfile.flush()
-        self._stream(iter(response.body), admission.cut_stream_after if admission else None)  # type: ignore[arg-type]
-
-    def _stream(self, chunks: Iterator[bytes], cut_after: int | None) -> None:
-        sent = 0
-        try:
-            for chunk in chunks:
-                if not chunk:
-                    continue  # a zero-length chunk would end the body
-                if cut_after is not None and sent >= cut_after:
-                    # Send the head of this chunk's frame, then drop the connection: the client sees
-                    # a truncated event mid-frame, as when a real stream breaks.
-                    half = max(1, len(chunk) // 2)
-                    self.wfile.write(b"%x\r\n" % len(chunk) + bytes(chunk[:half]))
-                    self.wfile.flush()
-                    raise _CutStream()
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), bytes(chunk)))
-                self.wfile.flush()
-                sent += 1
-        except (_CutStream, BrokenPipeError, ConnectionResetError, ssl.SSLError, TimeoutError):
-            raise
-        except Exception:
-            # Headers are gone already: the only honest signal left is a broken body.
-            log.exception("local Bedrock service: streaming %s failed", self.path.split("?", 1)[0])
-            raise _CutStream() from None
-        finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _abort(self) -> None:
-        """Close the connection at once, without a TLS close_notify or a final chunk."""
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def _primed(response: Response) -> Response:
-    """A streaming response whose first chunk is already made.
-
-    Streaming handlers are often generators that validate lazily; pulling the first chunk before
-    the status line is sent lets an error raised there still become a proper error response.
-    """
-    if not response.streaming:
-        return response
-    chunks = iter(response.body)  # type: ignore[arg-type]
-    for first in chunks:
-        if first:
-            return Response(response.status, _chain(first, chunks), response.headers)
-    return Response(response.status, b"", response.headers)  # an empty stream is an empty body
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    try:
-        yield first
-        yield from rest
-    finally:
-        close = getattr(rest, "close", None)
-        if close:
-            close()
-
-
-def _model_names(req: Request) -> list[str]:
-    """The model identifiers a request is about, as sent and as resolved, for per-model faults."""
-    names: list[str] = []
-    path = req.path
-    if path.startswith("/model/"):
-        names.append(unquote(path.split("/")[2]))
-    elif req.is_openai and req.method == "POST" and req.body:
-        try:
-            model = json.loads(req.body).get("model")
-        except (ValueError, AttributeError):
-            model = None
-        if isinstance(model, str):
-            names.append(model)
-    catalog = req.app.catalog
-    for name in list(names):
-        try:
-            if req.surface == MANTLE:
-                entry = catalog.resolve_mantle(req.region, name)
-            else:
-                entry = catalog.resolve(req.region, name).model
-        except (AwsError, OpenAIError):
-            continue
-        names += [entry["modelId"]] + ([entry["mantleId"]] if entry.get("mantleId") else [])
-    return names
-
-
-def _unknown(method: str, raw_path: str, openai_route: bool) -> Exception:
-    if openai_route:
-        return OpenAIError(404, f"Invalid URL ({method} {raw_path})", type="invalid_request_error",
-                           code="unknown_url")
-    return AwsError("UnknownOperationException", f"Unknown operation: {method} {raw_path}", 404)
-
-
-def _not_allowed(method: str, raw_path: str, openai_route: bool) -> Exception:
-    if openai_route:
-        return OpenAIError(405, f"Method {method} is not allowed on {raw_path}", type="invalid_request_error",
-                           code="method_not_allowed")
-    return AwsError("UnknownOperationException", f"Unknown operation: {method} {raw_path}", 404)
-
-
-class _Server(TrackedThreadingMixIn, ThreadingHTTPServer):
-    thread_name = "bedrock-local-connection"
-    request_queue_size = 128  # 32+ clients connect at once; the default backlog of 5 drops SYNs
-
-    def __init__(self, address: tuple[str, int], app: App, router: Router, authenticator: Authenticator,
-                 tls_context: ssl.SSLContext | None, verbose: bool) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.app, self.router, self.authenticator = app, router, authenticator
-        self.tls_context, self.verbose = tls_context, verbose
-        super().__init__(address, _Handler)
-
-    def process_request_thread(self, request: socket.socket, client_address: Any) -> None:
-        conn = request
-        try:
-            # Without it, Nagle's algorithm meets the client's delayed ACK and each small response
-            # waits ~40 ms: every call would look slow.
-            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.tls_context is not None:
-                # The handshake runs here, in the connection's own thread, not in accept(). The TLS
-                # socket is tracked before it, so that close() can also wake a stalled handshake.
-                request.settimeout(_HANDSHAKE_TIMEOUT)
-                conn = self.tls_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
-                if not self._replace_connection(conn):
-                    return  # the server is closing
-                conn.do_handshake()
-            self.finish_request(conn, client_address)
-        except (ssl.SSLError, OSError) as exc:
-            if self.verbose:
-                sys.stderr.write(f"{client_address[0]} - connection ended: {exc}\n")
-        except Exception:
-            self.handle_error(conn, client_address)
-        finally:
-            self.shutdown_request(conn)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.exception("local Bedrock service: connection from %s failed", client_address[0])
-
-
 @dataclass
 class _Running:
-    server: _Server
+    server: HttpServer
     thread: threading.Thread
 
 
@@ -434,7 +114,8 @@ class LocalService:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: bool = True, latency_ms: float = 0,
                  throttle_rpm: int | None = None, error_rate: float = 0.0, s3_endpoint: str | None = None,
                  state_dir: str | None = None, *, verbose: bool = False, allow_remote: bool = False,
-                 default_region: str = local.DEFAULT_REGION, seed: int | None = None) -> None:
+                 default_region: str = local.DEFAULT_REGION, seed: int | None = None,
+                 quotas: Mapping[str, int | None] | None = None, catalog: str | Path | None = None) -> None:
         if host not in LOOPBACK_HOSTS and not allow_remote:
             raise ValueError(f"refusing to listen on non-loopback host {host!r}; pass allow_remote=True to do it")
         self.host, self.port, self.tls = host, port, tls
@@ -443,8 +124,11 @@ class LocalService:
         # Injected latency waits on the workers' stopping event: stop() never waits it out.
         self.faults = Faults(latency_ms=latency_ms, throttle_rpm=throttle_rpm, error_rate=error_rate, seed=seed,
                              sleep=lambda seconds: self.app.workers.stopping.wait(seconds))
-        self.catalog = Catalog.load()
-        self.app = App(self.catalog, self.faults, default_region, s3_endpoint)
+        self.catalog = Catalog.load(catalog)  # the bundled snapshot, or a file `catalog --from-aws` wrote
+        #: Bedrock's per-model quotas (see :mod:`.quotas`): ``quotas`` sets the global limits
+        #: (``rpm``, ``tpm``, ``input_tpm``, ``output_tpm``); ``svc.quotas.set(model, ...)`` changes them.
+        self.quotas = Quotas(**dict(quotas or {}))
+        self.app = App(self.catalog, self.faults, default_region, s3_endpoint, self.quotas)
         self.ca_file: str | None = None
         self.router: Router | None = None  # the routes being served (set by start)
         self._running: _Running | None = None
@@ -471,7 +155,7 @@ class LocalService:
                 tls = server_tls(self.state_dir)
                 context, self.ca_file = tls.context, str(tls.ca_file)
             self.router = build_router()
-            server = _Server((self.host, self.port), self.app, self.router,
+            server = HttpServer((self.host, self.port), self.app, self.router,
                              Authenticator(self.default_region, regions=self.catalog.regions), context, self.verbose)
             self.port = server.server_address[1]
             self.app.workers.restart()
@@ -490,8 +174,6 @@ class LocalService:
         :meth:`ensure_s3` started (once: the second call finds none). Threads still alive after
         their time limit (a handler stuck in user code) are logged, not waited for.
         """
-        from . import jobs, s3
-
         with self._lifecycle:
             running, self._running = self._running, None
             self.app.workers.stopping.set()
@@ -531,8 +213,6 @@ class LocalService:
         by the first call (about a second; needs the ``[batch]`` extra, ImportError without it)
         and kept until :meth:`stop`. Once it runs, :attr:`env` names it as ``AWS_ENDPOINT_URL_S3``.
         """
-        from . import s3
-
         return s3.ensure_s3(self.app)
 
     @property

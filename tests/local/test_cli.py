@@ -117,6 +117,28 @@ def test_fault_flags(run_cli, clean_env):
     assert failing.stop() == 0
 
 
+def test_quota_flags(run_cli, clean_env):
+    import openai
+
+    from bedrock_magics.local import credentials as local
+
+    cli = run_cli("--quota-rpm", "1", "--mantle-input-tpm", "100")
+    for name, value in cli.env.items():
+        clean_env.setenv(name, value)
+    runtime = boto3.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))
+    hello = [{"role": "user", "content": [{"text": "Hello"}]}]
+    runtime.converse(modelId="amazon.nova-micro-v1:0", messages=hello)
+    with pytest.raises(ClientError) as err:
+        runtime.converse(modelId="amazon.nova-micro-v1:0", messages=hello)
+    assert err.value.response["Error"]["Code"] == "ThrottlingException"
+    mantle = openai.OpenAI(base_url=cli.env["AWS_ENDPOINT_URL_BEDROCK_MANTLE"] + "/v1", api_key=local.API_KEY,
+                           max_retries=0)
+    with pytest.raises(openai.RateLimitError):
+        mantle.chat.completions.create(model="openai.gpt-oss-20b", messages=[{"role": "user", "content": "Hi"}],
+                                       max_tokens=200)
+    assert cli.stop() == 0
+
+
 def test_plain_http(run_cli, clean_env):
     cli = run_cli("--http")
     assert cli.env["AWS_ENDPOINT_URL_BEDROCK"].startswith("http://127.0.0.1:")
@@ -156,6 +178,8 @@ def test_quiet_by_default_and_verbose_logs_requests_without_secrets(run_cli, cle
     (["--error-rate", "1.5"], "--error-rate"),
     (["--latency-ms", "-1"], "--latency-ms"),
     (["--throttle-rpm", "0"], "--throttle-rpm"),
+    (["--quota-tpm", "0"], "--quota-tpm"),
+    (["--mantle-output-tpm", "-5"], "--mantle-output-tpm"),
 ])
 def test_bad_arguments_are_one_line_usage_errors(tmp_path, args, complaint):
     out = subprocess.run([sys.executable, "-m", "bedrock_magics.local", *args, "--state-dir", str(tmp_path)],

@@ -71,7 +71,7 @@ def test_filters_by_modality_inference_type_and_customization(bedrock):
     assert ids(embeddings) >= {"amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"}
     assert all(m["outputModalities"] == ["EMBEDDING"] for m in embeddings)
     images = ids(bedrock.list_foundation_models(byOutputModality="IMAGE")["modelSummaries"])
-    assert images == {"amazon.nova-canvas-v1:0"}
+    assert images == {"amazon.nova-canvas-v1:0", "amazon.titan-image-generator-v2:0"}  # the snapshot's image models
 
     on_demand = bedrock.list_foundation_models(byInferenceType="ON_DEMAND")["modelSummaries"]
     assert all("ON_DEMAND" in m["inferenceTypesSupported"] for m in on_demand)

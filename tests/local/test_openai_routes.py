@@ -2,7 +2,7 @@
 
 Clients: a plain ``openai.OpenAI`` with the local API key (trusting the local CA through
 ``SSL_CERT_FILE``), and the SDK's Bedrock provider signing with SigV4 (trusting it through an explicit
-``http_client``) — on the runtime (``/openai/v1``) and on mantle (``/v1`` and ``/openai/v1``).
+``http_client``) — on the runtime (``/openai/v1``) and on mantle (``/v1``; ``/openai/v1`` serves GPT-5.x only).
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def mantle(local_env, local_service):
 
 @pytest.fixture
 def mantle_sigv4(local_service):
-    """The SDK's Bedrock provider on mantle ``/openai/v1``, SigV4 (service bedrock-mantle)."""
-    return _sigv4_client(local_service, "mantle", local_service.endpoints["mantle"] + "/openai/v1")
+    """The SDK's Bedrock provider on mantle, SigV4 (service bedrock-mantle). Under ``/v1``, where gpt-oss
+    lives: its default ``/openai/v1`` serves only GPT-5.x and answers 404 for gpt-oss, as AWS does."""
+    return _sigv4_client(local_service, "mantle", local_service.endpoints["mantle"] + "/v1")
 
 
 @pytest.fixture
@@ -182,8 +183,8 @@ def test_completion_token_limits_are_the_models(runtime, mantle):
                                         messages=[{"role": "user", "content": "Hi"}])
     assert excinfo.value.param == "max_completion_tokens"
     assert "at most 8192 completion tokens" in excinfo.value.message
-    with pytest.raises(openai.BadRequestError) as excinfo:
-        mantle.responses.create(model="qwen.qwen3-32b", input="Hi", max_output_tokens=8193)
+    with pytest.raises(openai.BadRequestError) as excinfo:  # mantle serves Responses for gpt-oss only: the runtime's
+        runtime.responses.create(model="qwen.qwen3-32b-v1:0", input="Hi", max_output_tokens=8193)
     assert excinfo.value.param == "max_output_tokens"
     assert "at most 8192 completion tokens" in excinfo.value.message
     assert mantle.responses.create(model=MANTLE_MODEL, input="echo: fits", max_output_tokens=32768).output_text == "fits"
@@ -208,7 +209,8 @@ def test_responses_create_retrieve_delete(mantle):
     assert r.model == MANTLE_MODEL and r.instructions == "Be brief." and r.store is True
     assert r.output_text.startswith(REPLY_PREFIX + 'You said: "Hello responses".')
     assert r.output[0].type == "message" and r.output[0].content[0].type == "output_text"
-    assert r.usage.input_tokens == 3 + 3 + 2 and r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens
+    assert r.usage.input_tokens == tokens.count("Be brief.", "gpt") + 3 + tokens.count("Hello responses", "gpt") \
+        and r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens
     assert r.usage.input_tokens_details.cached_tokens == 0
     got = mantle.responses.retrieve(r.id)
     assert got.model_dump() == r.model_dump()
@@ -258,7 +260,7 @@ def test_previous_response_id_over_three_turns(mantle_sigv4):
         assert r.usage.input_tokens == chat.usage.prompt_tokens
         chat_messages.append({"role": "assistant", "content": r.output_text})
         previous = r.id
-    assert r.usage.input_tokens == 5 * 3 + sum(tokens.count(m["content"]) for m in chat_messages[:-1])
+    assert r.usage.input_tokens == 5 * 3 + sum(tokens.count(m["content"], "gpt") for m in chat_messages[:-1])
     with pytest.raises(openai.NotFoundError) as excinfo:
         mantle_sigv4.responses.create(model=MANTLE_MODEL, input="Hi", previous_response_id="resp_doesnotexist")
     assert excinfo.value.code == "previous_response_not_found"
@@ -339,12 +341,30 @@ def test_background_response_can_be_cancelled(mantle):
         mantle.responses.cancel(done.id)
 
 
-@pytest.mark.parametrize("kwargs", [{"background": True}, {"tools": [{"type": "web_search"}]}])
+MCP_TOOL = {"type": "mcp", "server_label": "lookup", "require_approval": "never",
+            "connector_id": "arn:aws:lambda:us-east-1:123456789012:function:lookup"}
+
+
+@pytest.mark.parametrize("kwargs", [{"background": True}, {"tools": [MCP_TOOL]}])
 def test_runtime_responses_refuse_mantle_only_features(runtime, kwargs):
     with pytest.raises(openai.BadRequestError) as excinfo:
         runtime.responses.create(model=RUNTIME_MODEL, input="Hi", **kwargs)
     assert "bedrock-mantle" in excinfo.value.message
     assert excinfo.value.code == "unsupported_parameter"
+
+
+@pytest.mark.parametrize("kind", ["namespace", "web_search", "code_interpreter", "file_search", "custom"])
+def test_responses_refuse_tool_types_bedrock_does_not_know(any_client, kind):
+    # Bedrock's Responses deserializer takes only `function` and `mcp` tools, on mantle and runtime alike;
+    # it refuses before looking at anything else (here not even the model exists).
+    client, _ = any_client
+    tools = [{"type": kind, "name": "x", "tools": []}]
+    for model in (MANTLE_MODEL, "acme.no-such-model"):
+        with pytest.raises(openai.BadRequestError) as excinfo:
+            client.responses.create(model=model, input="Hi", tools=tools)
+        assert excinfo.value.status_code == 400
+        assert excinfo.value.body["message"] == ("Failed to deserialize the JSON body into the target type: Invalid "
+                                                 f"'tools': unknown variant `{kind}`, expected `function` or `mcp`")
 
 
 @pytest.mark.parametrize("kwargs, param, code", [
@@ -391,9 +411,14 @@ def test_same_prompt_same_text_and_input_tokens_on_every_api(local_env, runtime)
     oss_text = conv_oss["output"]["message"]["content"][0]["text"]
     assert chat.choices[0].message.content == resp.output_text == oss_text
     assert oss_text.removeprefix(REPLY_PREFIX) == conv_text.removeprefix(f"Local Bedrock reply from {claude}: ")
+    # one count per model on every API; each model counts with its own tokenizer
     n = conv["usage"]["inputTokens"]
-    assert n == inv["usage"]["input_tokens"] == counted["inputTokens"] == chat.usage.prompt_tokens \
-        == resp.usage.input_tokens == conv_oss["usage"]["inputTokens"]
+    assert n == inv["usage"]["input_tokens"] == counted["inputTokens"] == 3 + tokens.count(system, "claude") \
+        + tokens.count(prompt, "claude")
+    n_oss = conv_oss["usage"]["inputTokens"]
+    assert n_oss == chat.usage.prompt_tokens == resp.usage.input_tokens == 3 + tokens.count(system, "gpt") \
+        + tokens.count(prompt, "gpt")
+    assert n != n_oss
 
 
 # -- every object validates strictly against the SDK's types -------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from botocore.eventstream import EventStreamBuffer
 
 from bedrock_magics.local import eventstream, responder, tokens
+from bedrock_magics.local.wire import chat as wire_chat
 
 WEATHER = {"toolSpec": {"name": "get_weather", "description": "Weather for a city", "inputSchema": {"json": {
     "type": "object", "required": ["city"],
@@ -123,19 +124,21 @@ def test_quoted_values_and_placeholders():
     assert answer.tool_call["input"] == {"city": "New York"}  # the optional properties are left out
 
 
-def test_required_properties_get_defaults_or_typed_placeholders():
+def test_required_properties_get_defaults_or_type_correct_defaults():
     tool = {"toolSpec": {"name": "book", "inputSchema": {"json": {
         "type": "object", "required": ["city", "days", "metric", "units", "seats"],
         "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "metric": {"type": "boolean"},
                        "units": {"enum": ["celsius", "fahrenheit"]}, "seats": {"type": "integer", "default": 2},
                        "note": {"type": "string"}}}}}}
     answer = responder.respond("m", [user("book it")], tools=[tool])
-    assert answer.tool_call["input"] == {"city": "example", "days": 1, "metric": True, "units": "celsius", "seats": 2}
+    assert answer.tool_call["input"] == {"city": "", "days": 0, "metric": False, "units": "celsius", "seats": 2}
 
 
 def test_tool_choice_controls_whether_a_tool_is_called():
-    no_name = [user("What is the weather?")]
+    no_name = [user("What should I wear?")]
     assert responder.respond("m", no_name, tools=[WEATHER]).tool_call is None
+    # "weather" names get_weather: every word of the name but the verb "get"
+    assert responder.respond("m", [user("What is the weather?")], tools=[WEATHER]).tool_call["name"] == "get_weather"
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="any").tool_call["name"] == "get_weather"
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="get_weather").tool_call is not None
     named = [user("call get_weather city=Oslo")]
@@ -162,7 +165,7 @@ def test_chat_messages_normalize_to_the_converse_conversation():
                 {"id": "call_1", "type": "function",
                  "function": {"name": "get_weather", "arguments": json.dumps(tc["input"])}}]},
             {"role": "tool", "tool_call_id": "call_1", "content": "-3C"}]
-    system, messages = responder.from_chat(chat)
+    system, messages = wire_chat.from_chat(chat)
     converse = [user("get_weather city=Oslo"),
                 {"role": "assistant", "content": [{"toolUse": {"toolUseId": "tooluse_x", "name": "get_weather",
                                                                "input": tc["input"]}}]},
@@ -180,7 +183,7 @@ def test_a_chat_body_makes_the_call_the_converse_form_makes():
                          {"role": "tool", "tool_call_id": "call_2", "content": "sunny"}],
             "max_tokens": 50, "max_completion_tokens": 2, "stop": "four",
             "tools": [{"type": "function", "function": {"name": "get_weather"}}], "tool_choice": "none"}
-    call = responder.chat_call(body, {"modelId": "m"})
+    call = wire_chat.chat_call(body, {"modelId": "m"})
     assert (call.system, call.max_tokens, call.stop, call.tool_choice) == ("Be brief", 2, ["four"], "none")
     assert [t.name for t in call.tools] == ["get_weather"]
     assert call.messages[-1] == {"role": "user", "content": [  # consecutive tool messages: one user message
@@ -189,7 +192,7 @@ def test_a_chat_body_makes_the_call_the_converse_form_makes():
     expected = responder.respond("m", call.messages, "Be brief", 2, ["four"], call.tools, "none")
     assert call.answer == expected and call.input_tokens == expected.input_tokens
     with pytest.raises(ValueError):
-        responder.chat_call({"messages": [{"role": "robot", "content": "Hi"}]}, {"modelId": "m"})
+        wire_chat.chat_call({"messages": [{"role": "robot", "content": "Hi"}]}, {"modelId": "m"})
 
 
 @pytest.mark.parametrize("text, parts", [("", 3), ("ab", 3), ('{"city": "Oslo"}', 3), ("abcdefg", 2)])

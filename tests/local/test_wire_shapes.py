@@ -499,6 +499,41 @@ def _account_model_ids(wire: Wire) -> list[str]:
     return ids
 
 
+@drives("bedrock:CreateGuardrail", "bedrock:CreateGuardrailVersion", "bedrock:GetGuardrail", "bedrock:ListGuardrails")
+def drive_guardrails(wire: Wire) -> None:
+    control = wire.client("bedrock")
+    made = wire.call(control, "create_guardrail", name=f"shape-{uuid.uuid4().hex[:8]}", description="Shapes.",
+                     topicPolicyConfig={"topicsConfig": [{"name": "Cooking", "definition": "Recipes and cooking.",
+                                                          "examples": ["How do I bake bread?"], "type": "DENY"}]},
+                     contentPolicyConfig={"filtersConfig": [{"type": "HATE", "inputStrength": "HIGH",
+                                                             "outputStrength": "HIGH"}]},
+                     wordPolicyConfig={"wordsConfig": [{"text": "pineapple"}],
+                                       "managedWordListsConfig": [{"type": "PROFANITY"}]},
+                     sensitiveInformationPolicyConfig={"piiEntitiesConfig": [{"type": "EMAIL", "action": "ANONYMIZE"}]},
+                     blockedInputMessaging="Blocked input.", blockedOutputsMessaging="Blocked output.")
+    gid = made["guardrailId"]
+    version = wire.call(control, "create_guardrail_version", guardrailIdentifier=made["guardrailArn"])["version"]
+    for kwargs in ({"guardrailIdentifier": gid}, {"guardrailIdentifier": gid, "guardrailVersion": version},
+                   {"guardrailIdentifier": "localpreset1", "guardrailVersion": "1"}):
+        assert wire.call(control, "get_guardrail", **kwargs)["status"] == "READY"
+    assert gid in {g["id"] for g in wire.call(control, "list_guardrails")["guardrails"]}
+    assert {g["version"] for g in wire.call(control, "list_guardrails", guardrailIdentifier=gid)["guardrails"]} \
+        == {"DRAFT", version}
+    wire.error(control, "get_guardrail", "ResourceNotFoundException", guardrailIdentifier="nosuchguardrail")
+    wire.error(control, "create_guardrail", "ValidationException", name="bad name!", blockedInputMessaging="x",
+               blockedOutputsMessaging="x")
+    # The runtime's guardrail trace, in both its Converse shapes.
+    runtime = wire.client("bedrock-runtime")
+    config = {"guardrailIdentifier": gid, "guardrailVersion": version, "trace": "enabled"}
+    for text in ("Tell me about pineapple", "Hello there"):
+        out = wire.call(runtime, "converse", modelId="amazon.nova-micro-v1:0", guardrailConfig=config,
+                        messages=[{"role": "user", "content": [{"text": text}]}])
+        assert "guardrail" in out["trace"]
+        events = wire.call(runtime, "converse_stream", modelId="amazon.nova-micro-v1:0", guardrailConfig=config,
+                           messages=[{"role": "user", "content": [{"text": text}]}])["stream"]
+        assert "guardrail" in events[-1]["metadata"]["trace"]
+
+
 @drives("bedrock-runtime:Converse", "bedrock-runtime:ConverseStream")
 def drive_converse(wire: Wire) -> None:
     runtime = wire.client("bedrock-runtime")
@@ -529,6 +564,21 @@ def drive_converse(wire: Wire) -> None:
 
     wire.error(runtime, "converse", "ValidationException", modelId="acme.nothing-v1:0", messages=user)
     wire.error(runtime, "converse_stream", "ValidationException", modelId="acme.nothing-v1:0", messages=user)
+    wire.error(runtime, "converse", "ValidationException", modelId=model, messages=user,
+               requestMetadata={f"k{i}": "v" for i in range(17)})
+    wire.error(runtime, "converse_stream", "ValidationException", modelId=model, messages=user,
+               guardrailConfig={"guardrailIdentifier": "nosuchguardrail", "guardrailVersion": "1"})
+    import boto3
+    from botocore.config import Config
+
+    once = boto3.client("bedrock-runtime", config=Config(retries={"total_max_attempts": 1}))  # no SDK retries
+    wire.app.quotas.set(model, rpm=1)  # the quota's 429, as the operations model it
+    try:
+        wire.call(runtime, "converse", modelId=model, messages=user)
+        wire.error(once, "converse", "ThrottlingException", modelId=model, messages=user)
+        wire.error(once, "converse_stream", "ThrottlingException", modelId=model, messages=user)
+    finally:
+        wire.app.quotas.clear()
 
 
 @drives("bedrock-runtime:InvokeModel", "bedrock-runtime:InvokeModelWithResponseStream")

@@ -1,6 +1,6 @@
 """The InvokeModel body formats of the local Bedrock service: one codec per model family.
 
-A catalog entry's ``family`` names its codec in ``FAMILIES``. A codec (:class:`Family`) does three
+A catalog entry's ``family`` names its codec in ``FAMILIES``. A codec (:class:`~.family.Family`) does three
 things for its native JSON body:
 
 * ``load``: check the request body against the family's JSON schema (errors in Bedrock's
@@ -11,82 +11,25 @@ things for its native JSON body:
 * ``chunks``: the answer as the family's InvokeModelWithResponseStream chunks (the runtime adds the
   invocation metrics to the last one).
 
-Two output shapes are shared beyond one family: Converse's message content, usage and stream
-events (Nova's body is Converse-shaped; the runtime's Converse handlers use them too), and OpenAI's
-``chat.completion`` objects (Mistral chat and gpt-oss bodies; the OpenAI-compatible routes too).
+This module holds the text families; the embedding and image families are in :mod:`.invoke_media`.
+Two output shapes come from other formats: Nova's body is Converse-shaped (:mod:`.converse`), and
+the Mistral chat and gpt-oss bodies are OpenAI Chat Completions (:mod:`.chat`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import re
-import struct
-import time
 import uuid
-import zlib
-from typing import Any, Iterator
+from typing import Any
 
-from . import responder, tokens
-from .responder import Answer, Call, Tool
-from .validation import Violations, check_body, check_max_tokens, converse_tools, malformed, strict
-
-# --------------------------------------------------------------------------------------------------
-# Converse shapes (Converse, ConverseStream and Nova bodies)
-
-
-def tool_use_id(answer: Answer, prefix: str | None = None) -> str:
-    """The id of the answer's tool call: the responder's ``tooluse_…``, or spelled with ``prefix``
-    (``call_`` for OpenAI's APIs, ``toolu_bdrk_`` for Anthropic's)."""
-    call_id = answer.tool_call["id"]
-    return call_id if prefix is None else prefix + call_id.split("_", 1)[1]
-
-
-def converse_content(answer: Answer, id_prefix: str | None = None) -> list[dict]:
-    """The assistant message content blocks of an answer (Converse / Nova shape); ``id_prefix``
-    respells the tool call's id (see :func:`tool_use_id`)."""
-    content: list[dict] = []
-    if answer.text:
-        content.append({"text": answer.text})
-    if answer.tool_call:
-        tc = answer.tool_call
-        content.append({"toolUse": {"toolUseId": tool_use_id(answer, id_prefix), "name": tc["name"],
-                                    "input": tc["input"]}})
-    return content
-
-
-def converse_usage(answer: Answer, cache_suffix: str = "InputTokens") -> dict:
-    """Converse's ``usage``; Nova's InvokeModel body spells the cache fields ``cache…InputTokenCount``."""
-    return {"inputTokens": answer.input_tokens, "outputTokens": answer.output_tokens,
-            "totalTokens": answer.total_tokens, f"cacheRead{cache_suffix}": 0, f"cacheWrite{cache_suffix}": 0}
-
-
-def converse_body(answer: Answer, cache_suffix: str = "InputTokens") -> dict:
-    """``output``, ``stopReason`` and ``usage`` of a ``ConverseResponse``: Nova's whole InvokeModel body
-    (with its usage spelling, see :func:`converse_usage`)."""
-    return {"output": {"message": {"role": "assistant", "content": converse_content(answer)}},
-            "stopReason": answer.stop_reason, "usage": converse_usage(answer, cache_suffix)}
-
-
-def message_events(answer: Answer) -> Iterator[tuple[str, dict]]:
-    """ConverseStream's events up to ``messageStop``, in order: (event type, payload)."""
-    yield "messageStart", {"role": "assistant"}
-    index = 0
-    if answer.text:
-        for piece in answer.chunks():
-            yield "contentBlockDelta", {"delta": {"text": piece}, "contentBlockIndex": index}
-        yield "contentBlockStop", {"contentBlockIndex": index}
-        index += 1
-    if answer.tool_call:
-        tc = answer.tool_call
-        yield "contentBlockStart", {"start": {"toolUse": {"toolUseId": tc["id"], "name": tc["name"]}},
-                                    "contentBlockIndex": index}
-        for fragment in answer.tool_input_fragments():
-            yield "contentBlockDelta", {"delta": {"toolUse": {"input": fragment}}, "contentBlockIndex": index}
-        yield "contentBlockStop", {"contentBlockIndex": index}
-    yield "messageStop", {"stopReason": answer.stop_reason}
-
+from .. import responder, tokens
+from ..responder import Answer, Call, Tool
+from ..validation import Violations, malformed, strict
+from .chat import chat_call, chat_chunks, chat_completion, new_completion_id
+from . import features
+from .converse import converse_body, converse_tools, converse_usage, message_events
+from .family import Family
+from .invoke_media import CohereEmbed, Image, TitanEmbed
 
 # --------------------------------------------------------------------------------------------------
 # Schema pieces the families share
@@ -103,36 +46,6 @@ _OPENAI_TOOLS = {"type": "array", "items": {"type": "object", "required": ["type
 
 # --------------------------------------------------------------------------------------------------
 # Model families: body → Call, answer → native body / native stream chunks
-
-
-class Family:
-    """One InvokeModel body format. Text families implement ``parse``, ``render`` and ``chunks``."""
-
-    schema: dict = {"type": "object"}
-    streams = True
-
-    def parse(self, body: dict, model: dict) -> Call:
-        """The normalized call of a body that passed the schema."""
-        raise NotImplementedError
-
-    def render(self, call: Call) -> dict:
-        """The InvokeModel response body."""
-        raise NotImplementedError
-
-    def chunks(self, call: Call) -> list[dict]:
-        """The stream's native chunks (the last one gets the invocation metrics added)."""
-        raise NotImplementedError
-
-    def usage(self, call: Call) -> tuple[int, int]:
-        """(input tokens, output tokens) reported in the response headers."""
-        return call.answer.input_tokens, call.answer.output_tokens
-
-    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
-        """Check ``body`` against the family's schema, normalize it and check its output-token limit."""
-        check_body(body, self.schema)
-        call = self.parse(body, model)
-        check_max_tokens(call)
-        return call
 
 
 def _text_blocks(content: Any) -> list[dict]:
@@ -186,20 +99,54 @@ class Anthropic(Family):
                 elif kind == "tool_result":
                     blocks.append({"toolResult": {"toolUseId": part.get("tool_use_id"),
                                                   "content": _text_blocks(part.get("content"))}})
+                elif kind in ("image", "document"):
+                    media = features.anthropic_media(part)
+                    blocks += [media] if media else []
+                point = features.anthropic_cache_point(part)
+                blocks += [point] if point else []
             messages.append({"role": m["role"], "content": blocks})
         system = body.get("system")
         tools = [Tool(t.get("name", ""), t.get("description") or "", t.get("input_schema") or {})
                  for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
-        return Call(model, messages, responder.system_text(_text_blocks(system)) if system else "", tools,
+        call = Call(model, messages, responder.system_text(_text_blocks(system)) if system else "", tools,
                     _tool_choice_name(body.get("tool_choice")), body["max_tokens"], body.get("stop_sequences") or [])
+        call.reasoning = features.claude_thinking(model, body.get("thinking"))
+        call.cache_marks = self._cache_marks(body)
+        return call
+
+    @staticmethod
+    def _cache_marks(body: dict) -> dict:
+        """The ``cache_control`` marks of the system blocks and tools (as Converse cache points)."""
+        marks: dict[str, list] = {}
+        texts: list[str] = []
+        for block in body.get("system") if isinstance(body.get("system"), list) else []:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                texts.append(block["text"])
+            point = features.anthropic_cache_point(block)
+            if point:
+                marks.setdefault("system", []).append((len("\n".join(texts)), point["cachePoint"].get("ttl", "5m")))
+        named = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("name")]
+        for i, tool in enumerate(named):
+            point = features.anthropic_cache_point(tool)
+            if point:
+                marks.setdefault("tools", []).append((i + 1, point["cachePoint"].get("ttl", "5m")))
+        return marks
 
     def _content(self, call: Call) -> list[dict]:
         answer, content = call.answer, []
-        if answer.text:
+        if answer.reasoning:
+            content.append({"type": "thinking", "thinking": answer.reasoning, "signature": answer.signature})
+        if answer.citation:
+            c = answer.citation
+            content.append({"type": "text", "text": c["lead"]})
+            content.append({"type": "text", "text": c["text"], "citations": [{
+                "type": "char_location", "cited_text": c["text"], "document_index": c["document_index"],
+                "document_title": c["title"], "start_char_index": c["start"], "end_char_index": c["end"]}]})
+        elif answer.text:
             content.append({"type": "text", "text": answer.text})
         if answer.tool_call:
             tc = answer.tool_call
-            content.append({"type": "tool_use", "id": tool_use_id(answer, "toolu_bdrk_"), "name": tc["name"],
+            content.append({"type": "tool_use", "id": answer.tool_call_id("toolu_bdrk_"), "name": tc["name"],
                             "input": tc["input"]})
         return content
 
@@ -209,7 +156,8 @@ class Anthropic(Family):
                 "role": "assistant", "model": _claude_model_name(call.model_id), "content": content,
                 "stop_reason": stop_reason, "stop_sequence": answer.stop_sequence if stop_reason else None,
                 "usage": {"input_tokens": answer.input_tokens, "output_tokens": output_tokens,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+                          "cache_creation_input_tokens": answer.cache.write,
+                          "cache_read_input_tokens": answer.cache.read}}
 
     def render(self, call: Call) -> dict:
         return self._message(call, self._content(call), call.answer.stop_reason, call.answer.output_tokens)
@@ -218,6 +166,15 @@ class Anthropic(Family):
         answer = call.answer
         out: list[dict] = [{"type": "message_start", "message": self._message(call, [], None, 1)}]
         index = 0
+        if answer.reasoning:
+            out.append({"type": "content_block_start", "index": index,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
+            out += [{"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": p}}
+                    for p in answer.reasoning_chunks()]
+            out.append({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "signature_delta", "signature": answer.signature}})
+            out.append({"type": "content_block_stop", "index": index})
+            index += 1
         if answer.text:
             out.append({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
             out += [{"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
@@ -227,7 +184,7 @@ class Anthropic(Family):
         if answer.tool_call:
             tc = answer.tool_call
             out.append({"type": "content_block_start", "index": index, "content_block": {
-                "type": "tool_use", "id": tool_use_id(answer, "toolu_bdrk_"), "name": tc["name"], "input": {}}})
+                "type": "tool_use", "id": answer.tool_call_id("toolu_bdrk_"), "name": tc["name"], "input": {}}})
             out += [{"type": "content_block_delta", "index": index,
                      "delta": {"type": "input_json_delta", "partial_json": fragment}}
                     for fragment in answer.tool_input_fragments()]
@@ -261,8 +218,10 @@ class Nova(Family):
         tools, choice = converse_tools(body.get("toolConfig"), errors)
         if errors.items:
             raise malformed(*(f"#/toolConfig: {e}" for e in errors.items))
-        return Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
+        call = Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
                     cfg.get("maxTokens", cfg.get("max_new_tokens")), cfg.get("stopSequences") or [])
+        call.cache_marks = features.converse_cache_marks(body)
+        return call
 
     def render(self, call: Call) -> dict:
         return converse_body(call.answer, "InputTokenCount")
@@ -370,7 +329,7 @@ class Llama(Family):
         a, pieces = call.answer, _pieces(call.answer)
         out, produced = [], 0
         for i, piece in enumerate(pieces):
-            produced += tokens.count(piece)
+            produced += tokens.count(piece, call.family)
             out.append({"generation": piece, "prompt_token_count": a.input_tokens if i == 0 else None,
                         "generation_token_count": produced,
                         "stop_reason": _finish(a) if i == len(pieces) - 1 else None})
@@ -396,69 +355,7 @@ class Mistral(Family):
                 for i, p in enumerate(pieces)]
 
 
-# -- OpenAI chat shapes (Mistral chat, gpt-oss InvokeModel; reused by the OpenAI routes) -------------
-
-FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
-
-
-def chat_tool_calls(answer: Answer) -> list[dict] | None:
-    """OpenAI ``tool_calls`` of an answer (``call_…`` ids), or None."""
-    if not answer.tool_call:
-        return None
-    tc = answer.tool_call
-    return [{"id": tool_use_id(answer, "call_"), "type": "function",
-             "function": {"name": tc["name"], "arguments": json.dumps(tc["input"])}}]
-
-
-def chat_usage(answer: Answer) -> dict:
-    """Chat Completions' ``usage``."""
-    return {"prompt_tokens": answer.input_tokens, "completion_tokens": answer.output_tokens,
-            "total_tokens": answer.total_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}
-
-
-def new_completion_id() -> str:
-    """A new ``chatcmpl-…`` id."""
-    return "chatcmpl-" + uuid.uuid4().hex
-
-
-def chat_completion(answer: Answer, model_name: str, completion_id: str | None = None, *,
-                    reason_key: str = "finish_reason") -> dict:
-    """A ``chat.completion`` object for an answer, created now (``completion_id``: a new ``chatcmpl-…``
-    by default; ``reason_key``: Mistral spells ``finish_reason`` ``stop_reason``)."""
-    return {
-        "id": completion_id or new_completion_id(), "object": "chat.completion", "created": int(time.time()),
-        "model": model_name,
-        "choices": [{"index": 0, reason_key: FINISH_REASONS[answer.stop_reason], "logprobs": None,
-                     "message": {"role": "assistant", "content": answer.text if answer.text or not answer.tool_call
-                                 else None, "refusal": None, "tool_calls": chat_tool_calls(answer)}}],
-        "usage": chat_usage(answer), "system_fingerprint": None, "service_tier": "default",
-    }
-
-
-def chat_chunks(answer: Answer, model_name: str, completion_id: str | None = None, *,
-                reason_key: str = "finish_reason", include_usage: bool = False) -> list[dict]:
-    """The ``chat.completion.chunk`` objects streaming an answer (arguments as for
-    :func:`chat_completion`; ``include_usage`` adds the final usage chunk)."""
-    completion_id, created = completion_id or new_completion_id(), int(time.time())
-
-    def chunk(delta: dict, reason: str | None = None) -> dict:
-        return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model_name,
-                "system_fingerprint": None, "service_tier": "default",
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, reason_key: reason}]}
-
-    out = [chunk({"role": "assistant", "content": ""})]
-    out += [chunk({"content": piece}) for piece in answer.chunks()]
-    if answer.tool_call:
-        call = chat_tool_calls(answer)[0]
-        out.append(chunk({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
-                                          "function": {"name": call["function"]["name"], "arguments": ""}}]}))
-        out += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]})
-                for fragment in answer.tool_input_fragments()]
-    out.append(chunk({}, FINISH_REASONS[answer.stop_reason]))
-    if include_usage:
-        out.append({**chunk({}), "choices": [], "usage": chat_usage(answer)})
-    return out
+# -- OpenAI Chat bodies (the shapes are in .chat) -----------------------------------------------------
 
 
 class ChatBody(Family):
@@ -467,6 +364,7 @@ class ChatBody(Family):
 
     reason_key = "finish_reason"
     stream_usage = False  # whether the stream ends with a usage chunk
+    inline_reasoning = False  # reasoning in the content as <reasoning>…</reasoning> (gpt-oss)
 
     def new_id(self) -> str:
         """The id of a new completion."""
@@ -474,16 +372,17 @@ class ChatBody(Family):
 
     def parse(self, body: dict, model: dict) -> Call:
         try:
-            return responder.chat_call(body, model)
+            return chat_call(body, model)
         except ValueError as exc:
             raise malformed(f"#/messages: {exc}") from None
 
     def render(self, call: Call) -> dict:
-        return chat_completion(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key)
+        return chat_completion(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key,
+                               inline=self.inline_reasoning)
 
     def chunks(self, call: Call) -> list[dict]:
         return chat_chunks(call.answer, call.model_id, self.new_id(), reason_key=self.reason_key,
-                           include_usage=self.stream_usage)
+                           include_usage=self.stream_usage, inline=self.inline_reasoning)
 
 
 class MistralChat(ChatBody):
@@ -507,8 +406,10 @@ class GptOss(ChatBody):
         "model": {"type": "string"}, "messages": {"type": "array", "minItems": 1, "items": {"type": "object"}},
         "max_completion_tokens": {"type": "integer", "minimum": 1}, "max_tokens": {"type": "integer", "minimum": 1},
         "temperature": {"type": "number", "minimum": 0, "maximum": 2}, "top_p": _UNIT,
-        "stream": {"type": "boolean"}, "stop": _STOP, "tools": _OPENAI_TOOLS}}
+        "stream": {"type": "boolean"}, "stop": _STOP, "tools": _OPENAI_TOOLS,
+        "reasoning_effort": {"enum": ["low", "medium", "high"]}, "response_format": {"type": "object"}}}
     stream_usage = True
+    inline_reasoning = True
 
     def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
         call = super().load(body, model, streaming)
@@ -612,132 +513,6 @@ class CohereCommand(Family):
         out.append({"is_finished": True, "event_type": "stream-end", "finish_reason": final["finish_reason"],
                     "response": final})
         return out
-
-
-class TitanEmbed(Family):
-    """Amazon Titan Text Embeddings v2 (``dimensions``, ``normalize``, ``embeddingTypes``) and G1 (v1)."""
-
-    streams = False
-    V2 = strict(["inputText"], inputText={"type": "string", "minLength": 1},
-                dimensions={"type": "integer", "enum": [256, 512, 1024]}, normalize={"type": "boolean"},
-                embeddingTypes={"type": "array", "minItems": 1, "items": {"enum": ["float", "binary"]}})
-    V1 = strict(["inputText"], inputText={"type": "string", "minLength": 1})
-
-    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
-        v1 = not model["modelId"].endswith("v2:0")
-        check_body(body, self.V1 if v1 else self.V2)
-        text = body["inputText"]
-        return Call(model, extra={"text": text, "v1": v1, "dimensions": 1536 if v1 else body.get("dimensions", 1024),
-                                  "normalize": body.get("normalize", True),
-                                  "types": body.get("embeddingTypes") or ["float"]})
-
-    def usage(self, call: Call) -> tuple[int, int]:
-        return tokens.count(call.extra["text"]), 0
-
-    def render(self, call: Call) -> dict:
-        x = call.extra
-        vector = responder.embed(x["text"], x["dimensions"], x["normalize"])
-        out: dict[str, Any] = {"embedding": vector, "inputTextTokenCount": self.usage(call)[0]}
-        if not x["v1"]:
-            by_type: dict[str, Any] = {}
-            if "float" in x["types"]:
-                by_type["float"] = vector
-            if "binary" in x["types"]:
-                by_type["binary"] = [1 if v > 0 else 0 for v in vector]
-            out["embeddingsByType"] = by_type
-        return out
-
-
-def _quantize(vector: list[float], kind: str) -> list[int] | list[float]:
-    """Cohere's embedding types from a float vector."""
-    if kind == "float":
-        return vector
-    if kind == "int8":
-        return [max(-128, min(127, round(v * 127))) for v in vector]
-    if kind == "uint8":
-        return [max(0, min(255, round((v + 1) * 127.5))) for v in vector]
-    bits = [1 if v > 0 else 0 for v in vector]
-    packed = [int("".join(map(str, bits[i:i + 8])), 2) for i in range(0, len(bits), 8)]
-    return packed if kind == "ubinary" else [b - 256 if b > 127 else b for b in packed]
-
-
-class CohereEmbed(Family):
-    """Cohere Embed v3/v4: ``texts`` (or one image), ``input_type``, optional ``embedding_types``."""
-
-    streams = False
-    schema = strict(
-        ["input_type"], texts={"type": "array", "minItems": 1, "maxItems": 96, "items": {"type": "string"}},
-        images={"type": "array", "maxItems": 1, "items": {"type": "string"}},
-        input_type={"enum": ["search_document", "search_query", "classification", "clustering", "image"]},
-        truncate={"enum": ["NONE", "START", "END"]},
-        embedding_types={"type": "array", "items": {"enum": ["float", "int8", "uint8", "binary", "ubinary"]}},
-        output_dimension={"type": "integer", "enum": [256, 512, 1024, 1536]}, max_tokens={"type": "integer"},
-    )
-
-    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
-        check_body(body, self.schema)
-        texts, images = body.get("texts"), body.get("images")
-        if (texts is None) == (images is None):
-            raise malformed("#: exactly one of [texts, images] must be provided")
-        for i, t in enumerate(texts or []):
-            if len(t) > 2048 and body.get("truncate", "END") == "NONE":
-                raise malformed(f"#/texts/{i}: expected maxLength: 2048, actual: {len(t)}")
-        default_dim = 1536 if "v4" in model["modelId"] else 1024
-        return Call(model, extra={"texts": list(texts if texts is not None else images), "types": body.get("embedding_types"),
-                                  "dimensions": body.get("output_dimension", default_dim), "images": images is not None})
-
-    def usage(self, call: Call) -> tuple[int, int]:
-        return sum(tokens.count(t) for t in call.extra["texts"]) if not call.extra["images"] else 0, 0
-
-    def render(self, call: Call) -> dict:
-        x = call.extra
-        vectors = [responder.embed(t, x["dimensions"]) for t in x["texts"]]
-        out: dict[str, Any] = {"id": str(uuid.uuid4()), "texts": [] if x["images"] else x["texts"]}
-        if x["types"]:
-            out["embeddings"] = {k: [_quantize(v, k) for v in vectors] for k in x["types"]}
-            out["response_type"] = "embeddings_by_type"
-        else:
-            out["embeddings"] = vectors
-            out["response_type"] = "embeddings_floats"
-        return out
-
-
-class Image(Family):
-    """Image generation (Nova Canvas): ``taskType`` ``TEXT_IMAGE``; returns small deterministic PNGs."""
-
-    streams = False
-    schema = {"type": "object", "required": ["taskType"], "properties": {
-        "taskType": {"enum": ["TEXT_IMAGE", "COLOR_GUIDED_GENERATION", "IMAGE_VARIATION", "INPAINTING",
-                              "OUTPAINTING", "BACKGROUND_REMOVAL", "VIRTUAL_TRY_ON"]},
-        "textToImageParams": {"type": "object"}, "imageGenerationConfig": {"type": "object", "properties": {
-            "numberOfImages": {"type": "integer", "minimum": 1, "maximum": 5},
-            "width": {"type": "integer", "minimum": 320, "maximum": 4096},
-            "height": {"type": "integer", "minimum": 320, "maximum": 4096}}}}}
-
-    def load(self, body: Any, model: dict, streaming: bool = False) -> Call:
-        check_body(body, self.schema)
-        text = (body.get("textToImageParams") or {}).get("text", "")
-        n = (body.get("imageGenerationConfig") or {}).get("numberOfImages", 1)
-        return Call(model, extra={"text": text, "n": n})
-
-    def usage(self, call: Call) -> tuple[int, int]:
-        return tokens.count(call.extra["text"]), 0
-
-    def render(self, call: Call) -> dict:
-        return {"images": [_png(f"{call.extra['text']}#{i}") for i in range(call.extra["n"])], "error": None}
-
-
-def _png(seed: str, size: int = 64) -> str:
-    """A base64 PNG of one colour derived from ``seed`` (a stand-in for a generated image)."""
-    r, g, b = hashlib.sha256(seed.encode()).digest()[:3]
-    raw = b"".join(b"\x00" + bytes((r, g, b)) * size for _ in range(size))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-    return base64.b64encode(png).decode()
 
 
 #: The InvokeModel body codec of each catalog ``family``.
