@@ -118,6 +118,18 @@ def _closed(schema: Any) -> Any:
     return schema
 
 
+def _pydantic_typeddict(value: Any) -> Any:
+    """pydantic refuses ``typing.TypedDict`` before Python 3.12: the same class remade with
+    ``typing_extensions.TypedDict`` (anything else unchanged)."""
+    if not (hasattr(value, "__total__") and type(value).__module__ == "typing"):
+        return value
+    import typing
+
+    import typing_extensions
+
+    return typing_extensions.TypedDict(value.__name__, typing.get_type_hints(value), total=value.__total__)
+
+
 def as_schema(value: Any, name: str | None = None) -> OutputSchema:
     """An :class:`OutputSchema` from a pydantic model, a TypedDict, a dataclass or a JSON-Schema dict;
     ``ValueError`` (one line) for anything else, or for a schema whose top level is not an object."""
@@ -137,6 +149,7 @@ def as_schema(value: Any, name: str | None = None) -> OutputSchema:
                                       or hasattr(value, "__annotations__") and hasattr(value, "__total__")):
         from pydantic import TypeAdapter
 
+        value = _pydantic_typeddict(value)
         try:
             json_schema = TypeAdapter(value).json_schema()
         except Exception as exc:  # noqa: BLE001 - pydantic's own message says which field

@@ -1,0 +1,237 @@
+"""--schema, --reasoning, --prompt-cache and --image/--document: real boto3 / openai clients against
+the local service, per route; costs checked against the price table."""
+
+from __future__ import annotations
+
+import math
+from typing import TypedDict
+
+import pandas as pd
+import pytest
+from pydantic import BaseModel
+
+from bedrock_magics import prices
+from bedrock_magics.errors import BedrockError
+from bedrock_magics.routes import converse
+from bedrock_magics.schema import SchemaError, as_schema
+
+CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+NOVA = "us.amazon.nova-lite-v1:0"  # no native structured output: a forced tool carries the schema
+GPT_OSS = "openai.gpt-oss-120b"
+
+
+class Review(BaseModel):
+    sentiment: str
+    stars: int
+
+
+class ReviewDict(TypedDict):
+    sentiment: str
+    stars: int
+
+
+ROUTES = [("runtime", "converse", CLAUDE), ("runtime", "converse", NOVA), ("runtime", "chat", "openai.gpt-oss-20b-1:0"),
+          ("runtime", "responses", "openai.gpt-oss-20b-1:0"), ("mantle", "chat", GPT_OSS),
+          ("mantle", "responses", GPT_OSS)]
+
+
+# -- structured output ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("endpoint,api,model", ROUTES)
+def test_schema_gives_a_validated_object_on_every_route(bm, endpoint, api, model):
+    reply = bm.ask("Great phone, 5 stars", model=model, endpoint=endpoint, api=api, schema=Review)
+    assert isinstance(reply.data, Review)
+    assert isinstance(reply.data.stars, int)
+    as_dict = bm.ask("Great phone, 5 stars", model=model, endpoint=endpoint, api=api, schema=ReviewDict)
+    assert isinstance(as_dict.data, dict) and set(as_dict.data) == {"sentiment", "stars"}
+
+
+def test_schema_rides_on_the_native_field_or_a_forced_tool(bm):
+    native = converse.converse_kwargs(bm.request("x", model=CLAUDE, schema=Review))
+    assert native["outputConfig"]["textFormat"]["type"] == "json_schema"
+    forced = converse.converse_kwargs(bm.request("x", model=NOVA, schema=Review))
+    assert "outputConfig" not in forced and forced["toolConfig"]["toolChoice"] == {"tool": {"name": "Review"}}
+
+
+def test_a_json_schema_dict_gives_a_dict(bm):
+    schema = {"type": "object", "properties": {"label": {"type": "string"}}, "required": ["label"]}
+    reply = bm.ask("Label this", model=GPT_OSS, endpoint="mantle", schema=schema)
+    assert isinstance(reply.data, dict) and isinstance(reply.data["label"], str)
+
+
+def test_schema_refusals_are_one_line(bm):
+    with pytest.raises(ValueError, match="InvokeModel"):
+        bm.request("x", model=CLAUDE, api="invoke", schema=Review)
+    with pytest.raises(ValueError, match="JSON object"):
+        bm.request("x", model=CLAUDE, schema={"type": "string"})
+    with pytest.raises(ValueError, match="pydantic model, a TypedDict"):
+        bm.request("x", model=CLAUDE, schema=42)
+
+
+def test_an_answer_that_does_not_fit_names_the_field():
+    schema = as_schema(Review)
+    with pytest.raises(SchemaError, match="stars"):
+        schema.validate('{"sentiment": "good", "stars": "many"}')
+    with pytest.raises(SchemaError, match="not JSON"):
+        schema.validate("I think it is good")
+    assert schema.validate('```json\n{"sentiment": "good", "stars": 4}\n```').stars == 4
+
+
+def test_df_schema_gives_typed_columns(bm):
+    frame = pd.DataFrame({"review": ["Great phone, 5 stars", "Bad battery, 1 star", "Fine, 3 stars"]})
+    result = bm.map(frame, "{review}", model=GPT_OSS, endpoint="mantle", schema=Review, progress=False)
+    assert result["answer_error"].isna().all()
+    assert str(result["stars"].dtype) == "Int64" and str(result["sentiment"].dtype) == "string"
+    assert len(result) == 3
+
+
+def test_df_schema_field_colliding_with_a_column_is_refused(bm):
+    frame = pd.DataFrame({"stars": [1], "review": ["ok"]})
+    with pytest.raises(ValueError, match="--out"):
+        bm.map(frame, "{review}", model=GPT_OSS, endpoint="mantle", schema=Review, progress=False)
+    result = bm.map(frame, "{review}", model=GPT_OSS, endpoint="mantle", schema=Review, out="r", progress=False)
+    assert "r_stars" in result.columns and list(result["stars"]) == [1]
+
+
+# -- reasoning -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("endpoint,api,model,level", [
+    ("runtime", "converse", CLAUDE, "low"), ("runtime", "converse", CLAUDE, 2048),
+    ("runtime", "chat", "openai.gpt-oss-20b-1:0", "high"), ("mantle", "responses", GPT_OSS, "low"),
+    ("mantle", "chat", GPT_OSS, "medium")])
+def test_reasoning_text_comes_back(bm, endpoint, api, model, level):
+    reply = bm.ask("Why is the sky blue?", model=model, endpoint=endpoint, api=api, reasoning=level)
+    assert reply.reasoning and "<reasoning>" not in reply.text
+    assert reply.reasoning not in reply.text
+    if api != "converse":
+        assert 0 < reply.reasoning_tokens <= reply.output_tokens
+
+
+def test_reasoning_streams_on_converse(bm):
+    *deltas, reply = list(bm.stream("Why is the sky blue?", model=CLAUDE, reasoning="low"))
+    assert reply.reasoning and "".join(deltas) == reply.text
+
+
+def test_reasoning_constraints_are_checked_before_sending(bm):
+    before = len(bm.usage())
+    with pytest.raises(ValueError, match="temperature"):
+        bm.ask("x", model=CLAUDE, reasoning="low", temperature=0.2)
+    with pytest.raises(ValueError, match="at least 1024"):
+        bm.ask("x", model=CLAUDE, reasoning=500)
+    with pytest.raises(ValueError, match="below --max-tokens"):
+        bm.ask("x", model=CLAUDE, reasoning=4096, max_tokens=2000)
+    with pytest.raises(ValueError, match="effort"):
+        bm.ask("x", model=GPT_OSS, endpoint="mantle", reasoning=2048)
+    with pytest.raises(ValueError, match="does not reason"):
+        bm.ask("x", model=NOVA, reasoning="low")
+    with pytest.raises(ValueError, match="low, medium, high"):
+        bm.ask("x", model=CLAUDE, reasoning="lots")
+    assert len(bm.usage()) == before
+
+
+def test_reasoning_tokens_are_billed_once_as_output(bm):
+    reply = bm.ask("Why is the sky blue?", model=GPT_OSS, endpoint="mantle", reasoning="high")
+    price = prices.lookup(GPT_OSS)
+    expected = reply.input_tokens / 1000 * price.input_per_1k + reply.output_tokens / 1000 * price.output_per_1k
+    assert reply.reasoning_tokens > 0
+    assert reply.cost_usd == pytest.approx(expected, rel=1e-9)
+    row = bm.usage().iloc[-1]
+    assert row["reasoning_tokens"] == reply.reasoning_tokens and row["price_source"] == reply.price_source
+
+
+# -- prompt caching ------------------------------------------------------------------------------------
+
+def test_prompt_cache_writes_then_reads_and_prices_both(bm):
+    system = "You are a careful assistant who answers in one sentence. " * 200
+    first = bm.ask("hi", model=CLAUDE, system=system, prompt_cache=True)
+    second = bm.ask("hello", model=CLAUDE, system=system, prompt_cache=True)
+    assert first.cache_write_tokens > 0 and first.cache_read_tokens == 0
+    assert second.cache_read_tokens == first.cache_write_tokens and second.cache_write_tokens == 0
+    price = prices.lookup(CLAUDE)
+    for reply in (first, second):
+        expected = (reply.input_tokens * price.input_per_1k + reply.output_tokens * price.output_per_1k
+                    + reply.cache_read_tokens * price.cache_read_per_1k
+                    + reply.cache_write_tokens * price.cache_write_per_1k) / 1000
+        assert reply.cost_usd == pytest.approx(expected, rel=1e-9)
+        assert reply.price_source and reply.price_source.startswith(("genai-prices", "bundled table"))
+    ledger = bm.usage().tail(2)
+    assert list(ledger["cache_write_tokens"]) == [first.cache_write_tokens, 0]
+    assert list(ledger["cache_read_tokens"]) == [0, second.cache_read_tokens]
+    assert ledger["cost_usd"].tolist() == pytest.approx([first.cost_usd, second.cost_usd])
+    assert second.cost_usd < first.cost_usd
+
+
+def test_prompt_cache_below_the_minimum_is_a_note_not_an_error(bm):
+    from bedrock_magics.errors import Note
+
+    with pytest.warns(Note, match="caches from"):
+        reply = bm.ask("hi", model=CLAUDE, system="short", prompt_cache=True)
+    assert reply.ok and reply.cache_write_tokens == 0
+
+
+def test_an_old_ledger_gains_the_new_columns(tmp_path):
+    import sqlite3
+
+    from bedrock_magics.ledger import Ledger
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE calls (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT, model TEXT)")
+    frame = Ledger(path).frame()
+    assert {"cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "price_source"} <= set(frame.columns)
+
+
+# -- attachments ---------------------------------------------------------------------------------------
+
+def test_a_matplotlib_figure_is_described(bm):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [3, 1, 2])
+    reply = bm.ask("Describe this chart", model=CLAUDE, images=[fig])
+    plt.close(fig)
+    assert reply.ok and reply.text
+
+
+def test_documents_go_as_blocks(bm, tmp_path):
+    doc = tmp_path / "notes.txt"
+    doc.write_text("The meeting is on Tuesday.")
+    request = bm.request("When is the meeting?", model=CLAUDE, documents=[str(doc)])
+    blocks = request.messages[-1]["content"]
+    assert blocks[0]["document"]["format"] == "txt" and blocks[0]["document"]["name"] == "notes"
+    assert bm.ask("When is the meeting?", model=CLAUDE, documents=[str(doc)]).ok
+
+
+def test_attachments_are_checked_before_sending(bm, tmp_path):
+    with pytest.raises(ValueError, match="takes no images"):
+        bm.request("x", model=GPT_OSS, endpoint="mantle", images=[b"\x89PNG\r\n\x1a\n" + b"0" * 10])
+    with pytest.raises(ValueError, match="over Bedrock's 3.75 MB"):
+        bm.request("x", model=CLAUDE, images=[b"\x89PNG\r\n\x1a\n" + b"0" * 3_800_000])
+    with pytest.raises(ValueError, match="not a png"):
+        bm.request("x", model=CLAUDE, images=[b"hello"])
+    with pytest.raises(ValueError, match="no such file"):
+        bm.request("x", model=CLAUDE, documents=[str(tmp_path / "missing.pdf")])
+    with pytest.raises(ValueError, match="up to 5"):
+        bm.request("x", model=CLAUDE, documents=[(f"d{i}", b"%PDF-1.4 x") for i in range(6)])
+
+
+def test_failed_schema_row_cost_is_nan_free(bm):
+    reply = bm.ask("Great phone", model=GPT_OSS, endpoint="mantle", schema=Review)
+    assert not math.isnan(reply.cost_usd)
+
+
+def test_schema_failure_is_the_calls_error(bm):
+    # A schema the answer cannot fit: a property the local responder fills with text, which
+    # the schema then forbids by a pattern. The row is recorded and the error names the field.
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[0-9]{40}$"}},
+              "required": ["code"]}
+    try:
+        reply = bm.ask("give a code", model=GPT_OSS, endpoint="mantle", schema=schema)
+    except BedrockError as exc:
+        assert "code" in str(exc) and exc.reply.status == "error"
+        assert bm.usage().iloc[-1]["status"] == "error"
+    else:  # the responder honoured the pattern: then the data is valid
+        assert len(reply.data["code"]) == 40
