@@ -55,7 +55,7 @@ from .overrides import (
     tool_specs,
 )
 from .redact import remember_secret
-from .reply import Reply
+from .reply import Reply, Thinking
 from .request import Request, RequestTemplate, check_prompt, user_message
 from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
@@ -536,8 +536,11 @@ class Bedrock(BedrockSettings):
                stop: str | Sequence[str] | None = None, chat: str | bool | None = None,
                tools: Sequence[Callable[..., Any]] | None = None,
                on_round: Callable[["ToolRound"], None] | None = None, cell: int | None = None,
-               **extra: Any) -> Iterator[str | Reply]:
+               on_reasoning: Callable[[str], None] | None = None, **extra: Any) -> Iterator[str | Reply]:
         """Ask and stream: yields ``str`` text deltas as they arrive, then the final :class:`Reply`.
+
+        ``on_reasoning(delta)`` receives the model's thinking as it streams (``--reasoning``); it is
+        never among the yielded text, and the whole of it is ``reply.reasoning``.
 
         Same keywords as :meth:`ask`. The reply is recorded when the stream ends. If the consumer
         stops early (``break``, ``close()``) or the user interrupts, a ``cancelled`` row is recorded
@@ -555,11 +558,12 @@ class Bedrock(BedrockSettings):
             yield from self._tool_rounds(prompt, options, name, on_round, cell, streaming=True)
             return
         request = self.request(prompt, **options, chat=name)
-        reply = yield from self._stream_call(request, cell=cell, chat=name)
+        reply = yield from self._stream_call(request, cell=cell, chat=name, on_reasoning=on_reasoning)
         self._remember(name, request, [reply.message or assistant_message(reply.text)], reply)
         yield reply
 
-    def _stream_call(self, request: Request, cell: int | None, chat: str | None) -> Iterator[str]:
+    def _stream_call(self, request: Request, cell: int | None, chat: str | None,
+                     on_reasoning: Callable[[str], None] | None = None) -> Iterator[str]:
         """Stream one call: yields deltas, records, and returns the Reply (raises BedrockError on failure)."""
         clock = Clock()
         pieces: list[str] = []
@@ -572,6 +576,10 @@ class Bedrock(BedrockSettings):
                 if isinstance(piece, Reply):
                     reply = piece
                     break
+                if isinstance(piece, Thinking):
+                    if on_reasoning is not None:
+                        on_reasoning(piece.text)
+                    continue
                 pieces.append(piece)
                 yield piece
             if reply is None:
@@ -710,21 +718,12 @@ class Bedrock(BedrockSettings):
 
 
 def _validated(request: Request, reply: Reply) -> BedrockError | None:
-    """With ``--schema``: set ``reply.data`` to the validated answer, or make the reply a failure
-    whose error is the validation message (returned, for the caller to raise)."""
-    if request.schema is None or not reply.ok:
+    """With ``--schema``, :func:`features.validated` (``reply.data``, or the error to raise)."""
+    if request.schema is None:
         return None
-    from .schema import SchemaError
+    from .features import validated
 
-    try:
-        reply.data = request.schema.validate(reply.text)
-        return None
-    except SchemaError as exc:
-        error = BedrockError(str(exc), code="SchemaValidation", request_id=reply.request_id,
-                             hint="the model's text is in reply.text; retry, or loosen the schema")
-        reply.status, reply.error, reply.error_code = "error", str(error), "SchemaValidation"
-        error.reply = reply
-        return error
+    return validated(request, reply)
 
 
 def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:

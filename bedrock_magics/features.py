@@ -21,12 +21,13 @@ from dataclasses import replace
 from typing import Any, Sequence
 
 from .attachments import attachment, check_count
-from .errors import Note
+from .errors import BedrockError, Note
 from .modelcaps import capabilities
+from .reply import Reply
 from .request import Request
 from .schema import as_schema
 
-__all__ = ["BUDGETS", "apply", "parse_reasoning"]
+__all__ = ["BUDGETS", "apply", "parse_reasoning", "validated"]
 
 #: ``--reasoning low|medium|high`` as a Claude thinking budget (tokens).
 BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
@@ -181,3 +182,21 @@ def apply(request: Request, *, schema: Any = None, reasoning: Any = None, prompt
     if prompt_cache:
         request = _prompt_cache(request, caps)
     return request
+
+
+def validated(request: Request, reply: Reply) -> BedrockError | None:
+    """With ``--schema``: set ``reply.data`` to the validated answer, or make the reply a failure
+    whose error is the validation message (returned, for the caller to raise)."""
+    if request.schema is None or not reply.ok:
+        return None
+    from .schema import SchemaError
+
+    try:
+        reply.data = request.schema.validate(reply.text)
+        return None
+    except SchemaError as exc:
+        error = BedrockError(str(exc), code="SchemaValidation", request_id=reply.request_id,
+                             hint="the model's text is in reply.text; retry, or loosen the schema")
+        reply.status, reply.error, reply.error_code = "error", str(error), "SchemaValidation"
+        error.reply = reply  # type: ignore[attr-defined]
+        return error

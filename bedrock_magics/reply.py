@@ -12,6 +12,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .request import Request
 
 
+@dataclass(frozen=True)
+class Thinking:
+    """A piece of a model's reasoning as a route streams it (kept apart from the answer's text)."""
+
+    text: str
+
+
 @dataclass
 class Reply:
     """One model call's answer with its usage, latency and cost.

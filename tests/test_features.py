@@ -235,3 +235,93 @@ def test_schema_failure_is_the_calls_error(bm):
         assert bm.usage().iloc[-1]["status"] == "error"
     else:  # the responder honoured the pattern: then the data is valid
         assert len(reply.data["code"]) == 40
+
+
+# -- display and the magic -----------------------------------------------------------------------------
+
+def test_reasoning_is_collapsed_under_the_answer_and_the_footer_names_usage(bm):
+    from bedrock_magics import display
+
+    reply = bm.ask("Why is the sky blue?", model=GPT_OSS, endpoint="mantle", reasoning="low")
+    md = display.markdown(reply)
+    assert md.index(reply.text[:20]) < md.index("<details><summary>Reasoning</summary>") < md.index("<sub>")
+    plain = display.plain(reply)
+    assert plain.startswith("\x1b[2m") and reply.text in plain
+    line = display.footer(reply)
+    assert f"{reply.reasoning_tokens:,} reasoning tokens" in line and f"({reply.price_source})" in line
+
+
+def test_the_footer_shows_cache_tokens(bm):
+    from bedrock_magics import display
+
+    system = "You are a careful assistant who answers in one sentence. " * 200
+    bm.ask("hi", model=CLAUDE, system=system, prompt_cache=True)
+    second = bm.ask("hello", model=CLAUDE, system=system, prompt_cache=True)
+    assert f"cache {second.cache_read_tokens:,} read / 0 written" in display.footer(second)
+
+
+def test_stream_passes_reasoning_to_its_callback_only(bm):
+    seen: list[str] = []
+    *deltas, reply = list(bm.stream("Why is the sky blue?", model=GPT_OSS, endpoint="mantle", reasoning="low",
+                                    on_reasoning=seen.append))
+    assert "".join(seen) == reply.reasoning and "".join(deltas) == reply.text
+
+
+@pytest.fixture
+def ip(local_service, tmp_path, monkeypatch):
+    from test_magics import ip as magic_ip  # the shell of tests/test_magics.py, same setup
+
+    yield from magic_ip.__wrapped__(_shell(), local_service, tmp_path, monkeypatch)
+
+
+def _shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell.instance()
+
+
+def test_magic_schema_over_a_frame(ip):
+    from test_magics import run_ok
+
+    ip.user_ns["Review"] = Review
+    ip.user_ns["frame"] = pd.DataFrame({"review": ["Great, 5 stars", "Awful, 1 star"]})
+    run_ok(ip, f"%%bedrock out --df frame --schema Review -m {GPT_OSS} -e mantle\nReview: {{review}}")
+    out = ip.user_ns["out"]
+    assert str(out["stars"].dtype) == "Int64" and out["answer_error"].isna().all()
+
+
+def test_magic_refusals_are_usage_errors(ip):
+    from test_magics import usage_error
+
+    ip.user_ns["Review"] = Review
+    assert "low, medium, high" in usage_error(ip, f"%%bedrock --reasoning lots -m {CLAUDE}\nhi")
+    ip.user_ns["png"] = b"\x89PNG\r\n\x1a\n" + b"0" * 10
+    assert "takes no images" in usage_error(ip, f"%%bedrock --image png -m {GPT_OSS} -e mantle\nhi")
+    assert "no such file" in usage_error(ip, f"%%bedrock --document /nope/missing.pdf -m {CLAUDE}\nhi")
+    assert "--schema" in usage_error(ip, "%%bedrock --schema Nope\nhi")
+
+
+def test_magic_describes_a_figure_and_streams_reasoning_dimmed(ip, monkeypatch):
+    import io
+    import sys
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from test_magics import run_ok
+
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [1, 2])
+    ip.user_ns["fig"] = fig
+    run_ok(ip, f"%%bedrock ans --image fig -m {CLAUDE} --no-stream -q\nDescribe this chart")
+    assert ip.user_ns["ans"].ok
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)  # the terminal: streamed text goes to stdout as it comes
+    ip.run_cell(f"%%bedrock ans --reasoning low -m {GPT_OSS} -e mantle --stream\nWhy?").raise_error()
+    reply = ip.user_ns["ans"]
+    shown = out.getvalue()
+    assert shown.startswith("\x1b[2m") and shown.replace("\x1b[2m", "").replace("\x1b[0m", "").startswith(
+        reply.reasoning + "\n" + reply.text)
+    plt.close(fig)

@@ -171,4 +171,5 @@ def responses_reasoning(raw: dict[str, Any]) -> str | None:
 
 
 def _present(**counts: Any) -> dict[str, int]:
-    return {name: int(value) for name, value in counts.items() if value is not None}
+    """The counts the call used (zeros left out: every route then gives one usage for one answer)."""
+    return {name: int(value) for name, value in counts.items() if value}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextlib import closing
 from typing import Any, Iterator
 
-from ..reply import Reply
+from ..reply import Reply, Thinking
 from ..request import Request
 from . import _common as c
 from . import _features as f
@@ -88,7 +88,9 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                 delta = choice.delta
                 extra = (getattr(delta, "model_extra", None) or {}) if delta is not None else {}
                 if extra.get("reasoning") or extra.get("reasoning_content"):
-                    reasoning += extra.get("reasoning") or extra.get("reasoning_content")
+                    piece = extra.get("reasoning") or extra.get("reasoning_content")
+                    reasoning += piece
+                    yield Thinking(piece)
                 if delta is not None and delta.content:
                     text += delta.content
                     yield delta.content

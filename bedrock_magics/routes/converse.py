@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from ..reply import Reply
+from ..reply import Reply, Thinking
 from ..request import Request
 from . import _common as c
 from . import _features as f
@@ -113,7 +113,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     yield out
 
 
-def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any]) -> Iterator[str]:
+def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any]) -> Iterator[str | Thinking]:
     """Fold ConverseStream events into ``blocks`` (by contentBlockIndex) and ``state``; yield text deltas."""
     for event in events:
         if "contentBlockStart" in event:
@@ -139,6 +139,8 @@ def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any])
                 block["reasoning"] += piece.get("text") or ""
                 if piece.get("signature"):
                     block["signature"] = piece["signature"]
+                if piece.get("text"):
+                    yield Thinking(piece["text"])
         elif "messageStop" in event:
             state["stop"] = event["messageStop"].get("stopReason")
             state["extra"] = event["messageStop"].get("additionalModelResponseFields")

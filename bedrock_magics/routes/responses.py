@@ -17,7 +17,7 @@ from contextlib import closing
 from typing import Any, Iterator
 
 from ..errors import BedrockError
-from ..reply import Reply
+from ..reply import Reply, Thinking
 from ..request import Request
 from . import _common as c
 from . import _features as f
@@ -140,6 +140,9 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
             if kind == "response.output_text.delta":
                 if event.delta:
                     yield event.delta
+            elif kind in ("response.reasoning_text.delta", "response.reasoning_summary_text.delta"):
+                if event.delta:
+                    yield Thinking(event.delta)
             elif kind in ("response.completed", "response.incomplete"):
                 final = c.dump(event.response)
             elif kind == "response.failed":
