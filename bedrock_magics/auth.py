@@ -135,7 +135,7 @@ class Clients:
         credentials: tuple[str, str, str | None] | tuple[str, str] | None = None,
         endpoint_urls: Mapping[str, str] | None = None,
         ca_bundle: str | None = None,
-        retry_mode: str = "adaptive",
+        retry_mode: str = "standard",
         max_attempts: int | None = None,
         s3_endpoint: str | Callable[[], str | None] | None = None,
     ) -> None:

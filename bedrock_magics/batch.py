@@ -35,7 +35,7 @@ from .rows import (
 )
 from .runner import (
     DEFAULT_CONCURRENCY,
-    THROTTLE_RETRIES,
+    THROTTLE_PATIENCE_S,
     BatchInterrupted,
     Done,
     ProgressCallback,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core import Bedrock
 
 __all__ = [
-    "BatchInterrupted", "THROTTLE_RETRIES", "DEFAULT_CONCURRENCY", "COMPARE_COLUMNS",
+    "BatchInterrupted", "THROTTLE_PATIENCE_S", "DEFAULT_CONCURRENCY", "COMPARE_COLUMNS",
     "map_rows", "compare", "distinct_models", "embed_rows", "model_slug",
 ]
 
@@ -111,7 +111,7 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
         runner.run(row_tasks(templates, frame, template, namespace, [overrides]), put)
     except KeyboardInterrupt:
         pass  # runner.stats.interrupted is set: finish raises BatchInterrupted with the frame
-    columns.attach(result)
+    columns.attach(result, runner.stats.unsent_error)
     if fields is not None:
         fields.attach(result)
     return finish(result, runner.stats, progress)  # "0 rows" too: an empty frame is no silent no-op
@@ -289,7 +289,7 @@ def _compare_frame(bm: "Bedrock", frame: "pd.DataFrame", template: str | None, m
     except KeyboardInterrupt:
         pass
     for cols in sets:
-        cols.attach(result)
+        cols.attach(result, runner.stats.unsent_error)
     return finish(result, runner.stats, progress, noun="calls", columns=slugs)
 
 
@@ -365,5 +365,5 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
         runner.run(tasks(), lambda done: columns.put(done.task.pos, done.reply))
     except KeyboardInterrupt:
         pass
-    columns.attach(result)
+    columns.attach(result, runner.stats.unsent_error)
     return finish(result, runner.stats, progress)

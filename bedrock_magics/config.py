@@ -162,9 +162,12 @@ class BedrockSettings(Configurable):
                                       "models.").tag(config=True)
     local = Bool(help="Use the local Bedrock service on 127.0.0.1 instead of AWS (default: "
                       "$BEDROCK_MAGICS_LOCAL).").tag(config=True)
-    retry_mode = Choice(RETRY_MODES, default_value="adaptive",
-                        help="botocore retry mode: adaptive (backs off and rate-limits on throttling), standard "
-                             "or legacy.").tag(config=True)
+    # Not botocore's "adaptive": DataFrame runs pace themselves by the quota they learn (pacing.py),
+    # and adaptive's client-side limiter, slowed by the first throttles, kept them crawling for
+    # seconds after the quota window reopened (benchmarks/bench_quota.py: 1.12x against 1.03x).
+    retry_mode = Choice(RETRY_MODES, default_value="standard",
+                        help="botocore retry mode: standard (backs off on throttling and errors), adaptive (also "
+                             "rate-limits the client) or legacy.").tag(config=True)
     max_attempts = WholeNumber(None, allow_none=True,
                                help="Attempts per call, first one included (None: the retry mode's default, "
                                     "3 for standard/adaptive).").tag(config=True)

@@ -447,13 +447,17 @@ def _guess_profiles(model: str, region: str | None) -> list[str]:
 
 
 def _throttle_rule(ctx: _Context, f: _Facts, exc: BaseException):
+    if f.has("modelnotready"):
+        return None  # also a 429 on the wire, but "wait for the model", not "slow down" (_service_rule)
     if f.has("throttling", "too many requests", "too many tokens", "rate_limit", "ratelimit", "rate limit",
              "slow down") or f.status == 429:
         tries = f" after {f.retries} {'retry' if f.retries == 1 else 'retries'}" if f.retries else ""
+        # Which quota: the words the runner's pacer reads too (pacing.throttle_kind).
+        kind = " (too many tokens per minute)" if f.has("token") else ""
         if f.has("quota", "servicequotaexceeded"):
-            return (f"Bedrock quota exceeded{ctx.for_model}{tries}.", "ServiceQuotaExceededException",
+            return (f"Bedrock quota exceeded{ctx.for_model}{kind}{tries}.", "ServiceQuotaExceededException",
                     "Lower --concurrency, wait a minute, or ask for a quota increase in Service Quotas.")
-        return (f"Bedrock throttled the calls{ctx.to_model}{ctx.in_region}{tries}.", "ThrottlingException",
+        return (f"Bedrock throttled the calls{ctx.to_model}{ctx.in_region}{kind}{tries}.", "ThrottlingException",
                 "Lower --concurrency, wait a minute and retry, or use a cross-region inference profile.")
     if f.has("servicequotaexceeded"):
         return (f"Bedrock quota exceeded: {f.message}", "ServiceQuotaExceededException",
@@ -466,8 +470,9 @@ def _service_rule(ctx: _Context, f: _Facts, exc: BaseException):
         return (f"{ctx.subject()} timed out processing the request.", "ModelTimeoutException",
                 "Retry, or ask for fewer tokens (--max-tokens).")
     if f.has("modelnotready"):
-        return (f"{ctx.subject()} is not ready yet (it is being loaded).", "ModelNotReadyException",
-                "Wait a minute and retry.")
+        tries = f"; retried {f.retries} {'time' if f.retries == 1 else 'times'}" if f.retries else ""
+        return (f"{ctx.subject()} is not ready yet (it is being loaded{tries}).", "ModelNotReadyException",
+                "Wait a minute and retry: Bedrock loads a model on first use after a quiet spell.")
     if f.has("modelerror", "modelstreamerror"):
         return (f"{ctx.subject()} failed while answering: {f.message}", f.code,
                 "Retry; change the prompt if it repeats.")

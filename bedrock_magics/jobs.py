@@ -38,7 +38,7 @@ from .reply import Reply
 from .request import Request
 from .routes import INVOCATION_TYPES, _common
 from .rows import Columns, base_frame, check_frame, check_inputs, check_out, row_tasks
-from .runner import Stats
+from .runner import Stats, close_bar, open_bar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -320,9 +320,7 @@ def wait_job(bm: "Bedrock", name_or_arn: str, *, poll_s: float = 30.0, timeout_s
     status = _status_dict(job)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=status["total"] or None, desc=f"job {status['name']}", unit="record", dynamic_ncols=True)
+        bar = open_bar(status["total"] or None, f"job {status['name']}", "record")
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     delay = 0.2
     try:
@@ -347,7 +345,7 @@ def wait_job(bm: "Bedrock", name_or_arn: str, *, poll_s: float = 30.0, timeout_s
                                  endpoint="control") from None
     finally:
         if bar is not None:
-            bar.close()
+            close_bar(bar)
 
 
 # ==================================================================================================

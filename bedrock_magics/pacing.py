@@ -55,9 +55,9 @@ class Pacer:
     Thread-safe; ``clock`` and ``sleep`` are injectable so that tests need no real waiting.
     """
 
-    def __init__(self, window: float = WINDOW, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, window: float | None = None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[threading.Event, float], object] | None = None) -> None:
-        self.window = window
+        self.window = WINDOW if window is None else window
         self._clock = clock
         self._sleep = sleep or (lambda stop, seconds: stop.wait(seconds))
         self._lock = threading.Lock()

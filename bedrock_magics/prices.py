@@ -57,14 +57,15 @@ from importlib import resources
 from numbers import Integral
 from typing import TYPE_CHECKING, Any, Mapping
 
+from . import genaiprices
 from .errors import Note
-from .modelids import GEO_PREFIXES, arn_kind, base_model_id
+from .modelids import arn_kind, base_model_id
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; genai_prices is imported on first use
     import pandas as pd
 
 __all__ = ["OVERRIDE_SOURCE", "Price", "PriceWarning", "Quote", "as_of", "check_overrides", "context_window",
-           "cost", "cost_or_nan", "format_usd", "genai_prices_source", "lookup", "model_columns", "normalize",
+           "cost", "cost_or_nan", "format_usd", "lookup", "model_columns", "normalize",
            "quote", "rates_table", "source", "table", "tier_factor"]
 
 #: ``Price.source`` of the user's ``Bedrock.prices`` overrides.
@@ -76,12 +77,6 @@ TABLE_SOURCE = "bundled table"
 _VERSION_TAIL = re.compile(r"^(?:-v?\d+(?::\d+)?|:\d+)$")
 # Provisioned-throughput variants carry a context suffix: "...-v1:0:200k".
 _CONTEXT_SUFFIX = re.compile(r":\d+k$")
-# Parts of an id that do not change which model (and so which price) it names: a release date
-# ("-20250929"), a revision (":0"). genai-prices ids omit some of them where Bedrock ids have them.
-_DATE_PART = re.compile(r"-\d{8}(?=-|$)")
-_REVISION = re.compile(r":\d+$")
-# genai-prices prefixes its in-Region/geo entries with "regional." (its global ones with "global.").
-_GENAI_PREFIXES = ("regional.", *GEO_PREFIXES, "in.")
 
 # Optional override keys, USD per 1,000 tokens, beside the required input/output ones.
 _CACHE_KEYS = ("cache_read_per_1k", "cache_write_per_1k", "cache_write_1h_per_1k")
@@ -253,61 +248,6 @@ def _table_price(key: str, entry: Mapping[str, Any], source_name: str, date_: st
 
 # -- genai-prices (imported lazily, bundled data only) -----------------------------------------------
 
-@lru_cache(maxsize=1)
-def _genai() -> tuple[Any, Any, str]:
-    """``(snapshot, aws provider, source label)`` of the installed genai-prices' bundled data.
-
-    The snapshot is built here from ``genai_prices.data.providers`` rather than taken from
-    ``get_snapshot()``, which returns whatever an ``UpdatePrices`` (ours never; another library's
-    perhaps) last downloaded: our prices depend on the installed version alone.
-    """
-    from genai_prices import __version__, data
-    from genai_prices.data_snapshot import DataSnapshot
-
-    snapshot = DataSnapshot(providers=data.providers, from_auto_update=False)
-    aws = next(p for p in snapshot.providers if p.id == "aws")
-    return snapshot, aws, f"genai-prices {__version__}"
-
-
-def genai_prices_source() -> str:
-    """The label of the installed genai-prices data, e.g. ``genai-prices 0.2.5`` (its version pins its
-    data, which ships inside the package)."""
-    return _genai()[2]
-
-
-def _family(ident: str) -> str:
-    """``ident`` without what does not change its price: genai-prices' or a profile's prefix, the
-    release date and the revision (``regional.anthropic.claude-opus-4-5-v1:0`` and
-    ``us.anthropic.claude-opus-4-5-20251101-v1:0`` both give ``anthropic.claude-opus-4-5-v1``)."""
-    ident = ident.lower()
-    for prefix in _GENAI_PREFIXES:
-        if ident.startswith(prefix):
-            ident = ident[len(prefix):]
-            break
-    return _REVISION.sub("", _DATE_PART.sub("", ident))
-
-
-def _same_model(asked: str, found: str) -> bool:
-    """Whether genai-prices' entry ``found`` is the model ``asked`` (a version tail may be missing
-    on either side: ``openai.gpt-oss-120b`` is ``openai.gpt-oss-120b-1:0``), not a neighbour."""
-    a, f = _family(asked), _family(found)
-    if a == f:
-        return True
-    longer, shorter = (a, f) if len(a) > len(f) else (f, a)
-    return longer.startswith(shorter) and re.fullmatch(r"-v?\d+", longer[len(shorter):]) is not None
-
-
-@lru_cache(maxsize=1024)
-def _genai_model(ident: str) -> Any | None:
-    """genai-prices' ``ModelInfo`` for the Bedrock id ``ident`` (as invoked), or None."""
-    snapshot, aws, _ = _genai()
-    try:
-        _, info = snapshot.find_provider_model(ident.lower(), aws, None, None)
-    except LookupError:
-        return None
-    return info if _same_model(ident, info.id) else None
-
-
 def _genai_candidates(model: str) -> list[str]:
     """The ids to ask genai-prices about for ``model``: as invoked (its geographic prefix may carry
     a premium or a discount), then its base model, then the bundled table's alias of that."""
@@ -321,34 +261,14 @@ def _genai_candidates(model: str) -> list[str]:
 
 def _genai_find(model: str) -> Any | None:
     for ident in _genai_candidates(model):
-        info = _genai_model(ident)
+        info = genaiprices.find(ident)
         if info is not None:
             return info
     return None
 
 
-def _as_float(value: Any) -> float | None:
-    """A genai-prices rate (Decimal or tiered) per MTok -> float per 1k; tiers give their base."""
-    if value is None:
-        return None
-    base = getattr(value, "base", value)
-    return float(Decimal(base) / 1000)
-
-
 def _genai_price(info: Any, when: datetime) -> Price:
-    rates = info.get_prices(when)
-    tiered = any(hasattr(getattr(rates, key), "tiers") for key in ("input_mtok", "output_mtok"))
-    start = None
-    if isinstance(info.prices, list):  # dated price changes: say since when these rates hold
-        for conditional in reversed(info.prices):
-            constraint = conditional.constraint
-            if constraint is None or constraint.active(when):
-                start = getattr(constraint, "start_date", None)
-                break
-    return Price(info.id, _as_float(rates.input_mtok) or 0.0, _as_float(rates.output_mtok) or 0.0,
-                 _genai()[2], start.isoformat() if isinstance(start, date) else None,
-                 _as_float(rates.cache_read_mtok), _as_float(rates.cache_write_mtok),
-                 _as_float(rates.cache_write_1h_mtok), info.context_window, tiered)
+    return Price(**genaiprices.rates(info, when))
 
 
 # -- lookups --------------------------------------------------------------------------------------------
@@ -456,7 +376,7 @@ def _on_demand(price: Price, info: Any, when: datetime, input_tokens: int, outpu
         usage = Usage(input_tokens=input_tokens + cache_read + cache_write, output_tokens=output_tokens,
                       cache_read_tokens=cache_read, cache_write_tokens=cache_write,
                       cache_write_1h_tokens=cache_write_1h, output_reasoning_tokens=reasoning)
-        _, aws, _ = _genai()
+        _, aws, _ = genaiprices.snapshot()
         return float(info.calc_price(usage, aws, genai_request_timestamp=when).total_price)
     write_rate = price.cache_write_per_1k if price.cache_write_per_1k is not None else price.input_per_1k
     total = input_tokens / 1000.0 * price.input_per_1k + output_tokens / 1000.0 * price.output_per_1k
@@ -653,7 +573,7 @@ def rates_table() -> "pd.DataFrame":
     source has no rate). genai-prices' ids are its own (``regional.`` / ``global.`` entries)."""
     import pandas as pd
 
-    _, aws, _ = _genai()
+    _, aws, _ = genaiprices.snapshot()
     now = _now()
     table_data = _table()
     prices = [(info.name, _genai_price(info, now)) for info in aws.models]
@@ -669,3 +589,8 @@ def rates_table() -> "pd.DataFrame":
     frame["context_window"] = frame["context_window"].astype("Int64")
     return frame
 
+
+
+def genai_prices_source() -> str:
+    """The label of the installed genai-prices data, e.g. ``genai-prices 0.2.5``."""
+    return genaiprices.source()

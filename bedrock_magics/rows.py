@@ -73,10 +73,12 @@ class Columns:
         """The result column names of a column set ``out`` (``out``, ``out_input_tokens`` …)."""
         return [out] + [f"{out}_{suffix}" for suffix in (cls.SUFFIXES if suffixes is None else suffixes)]
 
-    def attach(self, frame: "pd.DataFrame") -> None:
-        """Add the columns to ``frame`` in place (by position, so any index works)."""
+    def attach(self, frame: "pd.DataFrame", unsent: str = CANCELLED) -> None:
+        """Add the columns to ``frame`` in place (by position, so any index works); rows never sent
+        read ``unsent`` as their error (``Stats.unsent_error``: cancelled, or skipped and why)."""
         import pandas as pd
 
+        self.error[~self.filled] = unsent
         # Cancelled rows have no token counts: NA, not a misleading 0.
         tokens_in = pd.array(self.input_tokens, dtype="Int64")
         tokens_out = pd.array(self.output_tokens, dtype="Int64")

@@ -11,8 +11,16 @@ ledger), so every row of a run behaves exactly like one ``%%bedrock`` cell on th
 * Workers only call the model. They post each finished row to a queue; the calling thread reads
   the queue and advances the ``tqdm`` bar. Nothing but the calling thread touches the bar or the
   frame (widgets and pandas are not thread-safe).
-* Retries are the SDKs' own. A row still throttled after them slows the whole run down
-  (:class:`Pacer`) and is tried again, at most :data:`THROTTLE_RETRIES` times.
+* Quotas: each call starts through the model's :class:`~bedrock_magics.pacing.Pacer` (one per
+  endpoint, region and model, shared by every run of the process), which learns the per-minute
+  request and token limits from the service's throttles and lets calls start as they fit. A
+  throttled row waits for the quota and is sent again; it fails only when the quota stays shut
+  for :data:`THROTTLE_PATIENCE_S` ("throttled N times over T s"). A model still loading
+  (ModelNotReadyException) is waited for the same way.
+* Circuit breaker: when the first :data:`BREAKER_ROWS` rows sent all fail with the same error that
+  no retry fixes (unsupported API, access denied, unknown model, a request the service rejects,
+  bad credentials), the run stops: answered rows are kept, the rest are marked ``skipped`` with
+  that one-line cause, the bar turns red, and a rerun resumes.
 * Resume: each successful reply is stored in the ledger's reply cache under a hash of its request;
   a second run sends only the rows that are missing or failed (``use_cache=False`` sends every row).
 * Ctrl-C: rows not yet sent are cancelled, calls already in flight are waited for (they are billed
@@ -31,7 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
-from . import routes
+from . import pacing, routes
 from .errors import BatchInterrupted, one_line
 from .ledger import cache_key
 from .prices import format_usd
@@ -42,19 +50,31 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .core import Bedrock
 
-__all__ = ["BatchInterrupted", "CANCELLED", "DEFAULT_CONCURRENCY", "THROTTLE_RETRIES", "Done", "Pacer",
-           "ProgressCallback", "Runner", "Stats", "Task", "concurrency_of", "error_reply", "plural", "pooled",
-           "warm_up"]
+__all__ = ["BatchInterrupted", "BREAKER_ROWS", "CANCELLED", "DEFAULT_CONCURRENCY", "SKIPPED",
+           "THROTTLE_PATIENCE_S", "Done", "ProgressCallback", "Runner", "Stats", "Task", "concurrency_of",
+           "error_reply", "open_bar", "close_bar", "plural", "pooled", "warm_up"]
 
 #: Workers when neither the call nor ``Bedrock.concurrency`` says how many.
 DEFAULT_CONCURRENCY = 8
-#: How many more times a row is sent after the SDK's own retries gave up on a throttle.
-THROTTLE_RETRIES = 3
+#: How long a row waits for a quota that stays shut (or a model that stays unready) before failing.
+THROTTLE_PATIENCE_S = 600.0
 #: The error text of rows a run never sent because it was interrupted.
 CANCELLED = "cancelled"
+#: The error text (before ": cause") of rows a run never sent because its circuit breaker opened.
+SKIPPED = "skipped"
+#: How many first rows must all fail alike, with an error no retry fixes, to stop a run.
+BREAKER_ROWS = 5
 
 # The codes explain.explain gives every "slow down" (boto3's, openai's rate limits, HTTP 429 ...).
 _THROTTLE_CODES = frozenset({"ThrottlingException", "ServiceQuotaExceededException"})
+# "Wait for the model": retried like a throttle, but it teaches the pacer nothing about the quota.
+_NOT_READY_CODES = frozenset({"ModelNotReadyException"})
+# The codes explain.explain gives failures that no retry of the same request fixes.
+_UNFIXABLE_CODES = frozenset({
+    "UnsupportedApi", "UnknownModel", "OnDemandNotSupported", "StreamingNotSupported", "AccessDeniedException",
+    "ValidationException", "NoCredentials", "ProfileNotFound", "ExpiredToken", "ExpiredApiKey", "ClockSkew",
+    "UnrecognizedClient", "InvalidSignature", "SSLError", "InvalidEndpoint", "ConnectionError",
+    "ResourceNotFoundException"})
 
 
 # ==================================================================================================
@@ -94,6 +114,15 @@ def _is_throttle(reply: Reply) -> bool:
     return reply.error_code in _THROTTLE_CODES
 
 
+def _estimated_tokens(request: Request) -> int:
+    """What a call may count against a token quota, as Bedrock counts it up front: its input (about
+    four characters a token) plus the output it may write (``max_tokens``). Only consistency
+    matters: the pacer learns the limit in these same units."""
+    chars = len(request.system or "") + sum(len(block.get("text") or "") for message in request.messages
+                                            for block in message.get("content") or () if isinstance(block, dict))
+    return chars // 4 + 1 + int(request.max_tokens or 0)
+
+
 def concurrency_of(bm: "Bedrock", concurrency: int | None) -> int:
     value = concurrency if concurrency is not None else getattr(bm, "concurrency", None) or DEFAULT_CONCURRENCY
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -110,61 +139,6 @@ def warm_up(bm: "Bedrock", request: Request) -> None:
         bm.client_for(request)
     except Exception:  # noqa: BLE001 - a bad route fails each row with its own clear error
         pass
-
-
-# ==================================================================================================
-# Client-side pacing
-
-
-class Pacer:
-    """Spaces out call starts across the workers of one run, after the service says "slow down".
-
-    Unlimited until a throttle gets past the SDK's retries. Then the gap between two call starts
-    doubles (from 50 ms, at most 5 s) — once per burst: the throttles of calls that were already
-    in flight together count as one signal, as in TCP's one cut per round trip — and shrinks by
-    2 % on each success, back to unlimited under a millisecond. Multiplicative decrease, slow
-    recovery, one bucket shared by all workers: what botocore's adaptive mode does per client,
-    extended to the openai SDK and to throttles that outlast the SDK's own retries.
-    """
-
-    FIRST_GAP, MAX_GAP, RECOVERY = 0.05, 5.0, 0.98
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._gap = 0.0
-        self._next = 0.0
-        self._last_cut = -math.inf
-
-    def wait(self, stop: threading.Event) -> None:
-        """Block until this worker may start a call (returns early when ``stop`` is set)."""
-        with self._lock:
-            if self._gap == 0.0:
-                return
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._gap
-        if slot > now:
-            stop.wait(slot - now)
-
-    def throttled(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last_cut >= max(self._gap, self.FIRST_GAP):
-                self._last_cut = now
-                self._gap = min(self.MAX_GAP, max(self.FIRST_GAP, self._gap * 2))
-            self._next = max(self._next, now + self._gap)
-
-    def succeeded(self) -> None:
-        with self._lock:
-            if self._gap:
-                self._gap *= self.RECOVERY
-                if self._gap < 0.001:
-                    self._gap = 0.0
-
-    @property
-    def gap(self) -> float:
-        """Seconds between call starts now (0: unlimited)."""
-        return self._gap
 
 
 # ==================================================================================================
@@ -203,6 +177,12 @@ class Stats:
     truncated: int = 0  # answers cut off at max_tokens: said in the summary, never silent
     errors: Counter = field(default_factory=Counter)
     interrupted: bool = False
+    stopped: str | None = None  # the one-line cause when the circuit breaker stopped the run
+
+    @property
+    def unsent_error(self) -> str:
+        """The error of rows the run never sent: ``skipped: <cause>`` after the breaker, else cancelled."""
+        return f"{SKIPPED}: {self.stopped}" if self.stopped else CANCELLED
 
     def count(self, reply: Reply, cached: bool = False) -> None:
         """Count one finished row (or batch-job record); ``cached`` rows were paid for earlier."""
@@ -244,9 +224,12 @@ class Stats:
         if self.failed:
             detail = ", ".join(f"{code} ×{n}" for code, n in self.errors.most_common())
             parts.append(f"{self.failed:,} failed ({detail})")
-        cancelled = self.total - self.done + self.cancelled
-        if cancelled:
-            parts.append(f"{cancelled:,} cancelled")
+        unsent = self.total - self.done + self.cancelled
+        if unsent and self.stopped:
+            parts.append(f"{unsent:,} skipped: stopped after the first {plural(noun, 2)} all failed with "
+                         f"{self.stopped}")
+        elif unsent:
+            parts.append(f"{unsent:,} cancelled")
         if self.truncated:
             parts.append(f"{self.truncated:,} {plural(noun, self.truncated)} stopped at max tokens "
                          "(answers cut off; raise --max-tokens)")
@@ -261,7 +244,7 @@ class Stats:
                 "cancelled": self.total - self.done + self.cancelled, "max_tokens": self.truncated,
                 "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
                 "cost_usd": self.cost_usd if self.cost_known else math.nan,
-                "errors": dict(self.errors), "interrupted": self.interrupted}
+                "errors": dict(self.errors), "interrupted": self.interrupted, "stopped": self.stopped}
 
 
 #: Stop reasons that mean "cut off by the token limit" (Converse's, OpenAI's and Responses' words).
@@ -290,9 +273,11 @@ class Runner:
         self.unit = unit
         self.on_row = on_row
         self.stats = Stats(total=total)
-        self.pacer = Pacer()
         self._stop = threading.Event()
         self._cache = _cache_api(bm) if use_cache else None
+        self._pacers: set[pacing.Pacer] = set()
+        self._first_failures: list[Reply] = []  # the breaker's evidence: the first rows sent
+        self._waiting_shown = False
 
     # -- worker side --------------------------------------------------------------------------
 
@@ -317,25 +302,45 @@ class Runner:
                 key, hit = None, None
             if hit is not None and hit.ok:
                 return Done(task, hit, cached=True)
-        reply: Reply | None = None
-        for attempt in range(THROTTLE_RETRIES + 1):
-            self.pacer.wait(self._stop)
-            if self._stop.is_set():
-                return Done(task, reply or cancelled_reply(request))
-            reply = send_row(self.bm, request)
-            if reply.ok:
-                self.pacer.succeeded()
-                break
-            if not _is_throttle(reply):
-                break
-            self.pacer.throttled()
-        assert reply is not None
+        reply = self._send_paced(request)
         if reply.ok and key is not None:
             try:
                 self._cache[2](key, reply)  # type: ignore[index]
             except Exception:  # noqa: BLE001 - the answer is still good; only resume loses it
                 pass
         return Done(task, reply)
+
+    def _send_paced(self, request: Request) -> Reply:
+        """One row's call through its model's pacer: a throttle (or a model still loading) waits and
+        sends again, until the call goes through or :data:`THROTTLE_PATIENCE_S` have passed."""
+        pacer = pacing.pacer_for(request.endpoint, request.region, request.model)
+        self._pacers.add(pacer)
+        tokens = _estimated_tokens(request)
+        first_refusal, refusals, backoff = None, 0, 1.0
+        while True:
+            ticket = pacer.reserve(tokens, self._stop)
+            if ticket is None:  # stopped while waiting (Ctrl-C, or the breaker)
+                return cancelled_reply(request)
+            reply = send_row(self.bm, request)
+            if reply.ok:
+                pacer.succeeded(ticket)
+                return reply
+            if reply.error_code not in _THROTTLE_CODES | _NOT_READY_CODES:
+                return reply
+            now = time.monotonic()
+            first_refusal = first_refusal if first_refusal is not None else now
+            refusals += 1
+            if reply.error_code in _NOT_READY_CODES:
+                ticket.throttled = True  # it never counted against the quota
+                if self._stop.wait(backoff):
+                    return cancelled_reply(request)
+                backoff = min(pacing.MAX_BACKOFF, backoff * 2)
+            else:
+                pacer.throttled(ticket, pacing.throttle_kind(reply.error or ""))
+            if now - first_refusal >= THROTTLE_PATIENCE_S:
+                what = "not ready" if reply.error_code in _NOT_READY_CODES else "throttled"
+                reply.error = f"{reply.error} ({what} {refusals} times over {now - first_refusal:.0f} s)"
+                return reply
 
     # -- calling-thread side --------------------------------------------------------------------
 
@@ -345,7 +350,7 @@ class Runner:
         Raises KeyboardInterrupt (after cancelling and draining) when interrupted; the caller
         turns it into :class:`BatchInterrupted` with its partial frame.
         """
-        bar = self._bar()
+        bar = open_bar(self.total, self.desc, self.unit) if self.progress else None
 
         def interrupted(in_flight: int) -> None:
             self.stats.interrupted = True
@@ -354,29 +359,79 @@ class Runner:
 
         try:
             pooled(tasks, self._work, lambda done, draining: self._accept(done, sink, bar, callback=not draining),
-                   concurrency=self.concurrency, stop=self._stop, on_interrupt=interrupted)
+                   concurrency=self.concurrency, stop=self._stop, on_interrupt=interrupted,
+                   on_idle=lambda: self._show_waiting(bar))
         finally:
             if bar is not None:
-                bar.close()
+                if self.stats.stopped:
+                    bar.colour = "red"
+                    bar.set_description_str(f"{self.desc}: stopped", refresh=False)
+                close_bar(bar)
         return self.stats
 
     def _accept(self, done: Done, sink: Callable[[Done], None], bar: Any, callback: bool = True) -> None:
         if done.reply.status == "cancelled":
-            return  # never sent: the row stays cancelled
+            return  # never sent: the row stays cancelled (or skipped)
         sink(done)
         self.stats.count(done.reply, cached=done.cached)
+        if not done.cached:
+            self._watch(done.reply)
         if bar is not None:
+            self._show_waiting(bar)
             bar.set_postfix_str(self.stats.postfix(), refresh=False)
             bar.update(1)
         if callback and self.on_row is not None:
             self.on_row(self.stats.done, self.total, done.reply)
 
-    def _bar(self) -> Any:
-        if not self.progress:
-            return None
-        from tqdm.auto import tqdm
+    def _watch(self, reply: Reply) -> None:
+        """The circuit breaker: open when the first :data:`BREAKER_ROWS` rows sent failed alike with
+        an error no retry fixes (then unsent rows are never sent, and read ``skipped: <cause>``)."""
+        if self.stats.stopped or self._first_failures is None or self.total <= BREAKER_ROWS:
+            return
+        first = self._first_failures
+        same = not first or (reply.error_code == first[0].error_code and reply.error == first[0].error)
+        if reply.ok or reply.error_code not in _UNFIXABLE_CODES or not same:
+            self._first_failures = None  # a row got through, or failed differently: never trip
+            return
+        first.append(reply)
+        if len(first) >= BREAKER_ROWS:
+            self.stats.stopped = (reply.error or reply.error_code or "an error").split("\n", 1)[0]
+            self._stop.set()
 
-        return tqdm(total=self.total, desc=self.desc, unit=self.unit, dynamic_ncols=True, leave=True)
+    def _show_waiting(self, bar: Any) -> None:
+        """Say "waiting for quota" on the bar while any of the run's pacers holds calls back."""
+        if bar is None or self.stats.interrupted:
+            return
+        waiting = [p for p in self._pacers if p.waiting]
+        if bool(waiting) != self._waiting_shown:
+            self._waiting_shown = bool(waiting)
+            learned = ", ".join(filter(None, (p.describe() for p in waiting)))
+            bar.set_description_str(f"{self.desc}: waiting for quota ({learned})" if learned and waiting
+                                    else f"{self.desc}: waiting for quota" if waiting else self.desc)
+
+
+def open_bar(total: int | None, desc: str, unit: str) -> Any:
+    """A ``tqdm`` progress bar; in a notebook, one whose saved text ends as the bar did (see close_bar)."""
+    from tqdm.auto import tqdm
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    if not issubclass(tqdm, notebook_tqdm):
+        return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, leave=True)
+    from IPython.display import display
+
+    bar = tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, leave=True, display=False)
+    # Shown through a display handle, so that close_bar can replace the text/plain fallback that the
+    # notebook saves beside the widget: otherwise it stays the bar's first state (0%).
+    bar._bedrock_handle = display(bar.container, display_id=True)
+    return bar
+
+
+def close_bar(bar: Any) -> None:
+    """Close a bar from :func:`open_bar`; in a notebook, its saved text becomes its final state."""
+    bar.close()
+    handle = getattr(bar, "_bedrock_handle", None)
+    if handle is not None:
+        handle.update(bar.container)
 
 
 T = TypeVar("T")
@@ -385,10 +440,13 @@ R = TypeVar("R")
 
 def pooled(tasks: Iterable[T], work: Callable[[T], R], accept: Callable[[R, bool], None], *, concurrency: int,
            stop: threading.Event | None = None, on_interrupt: Callable[[int], None] | None = None,
-           name: str = "bedrock-row") -> None:
+           on_idle: Callable[[], None] | None = None, name: str = "bedrock-row") -> None:
     """Run ``work(task)`` on ``concurrency`` worker threads, at most ``2 × concurrency`` tasks queued
     at once (``tasks`` is read lazily), and hand each result to ``accept(result, draining)`` in the
     calling thread, in completion order. ``work`` must not raise (a row's failure is its result).
+
+    Once ``stop`` is set no further task is handed out. ``on_idle()`` is called in the calling thread
+    while no result arrives (every tenth of a second), e.g. to say on a bar why it waits.
 
     Ctrl-C: ``stop`` is set, unstarted tasks are cancelled, ``on_interrupt(in_flight)`` is told
     how many are still running, and those are collected (``draining=True``) before the
@@ -404,7 +462,7 @@ def pooled(tasks: Iterable[T], work: Callable[[T], R], accept: Callable[[R, bool
     try:
         try:
             while True:
-                while not exhausted and pending < window:
+                while not exhausted and pending < window and not (stop is not None and stop.is_set()):
                     task = next(tasks, None)
                     if task is None:
                         exhausted = True
@@ -416,6 +474,8 @@ def pooled(tasks: Iterable[T], work: Callable[[T], R], accept: Callable[[R, bool
                 try:
                     result = results.get(timeout=0.1)  # short waits keep Ctrl-C responsive
                 except queue.Empty:
+                    if on_idle is not None:
+                        on_idle()
                     continue
                 pending -= 1
                 accept(result, False)

@@ -193,3 +193,13 @@ class Hostile:
 
     def __getitem__(self, key):
         raise LookupError("getitem failed")
+
+
+@pytest.fixture(autouse=True)
+def fresh_pacers():
+    """Quotas learned by one test's runs never pace another's (pacers are process-wide)."""
+    from bedrock_magics import pacing
+
+    pacing.forget_pacers()
+    yield
+    pacing.forget_pacers()

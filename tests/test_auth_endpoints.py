@@ -143,7 +143,7 @@ def test_clients_are_reused_and_configured(local_service, bare_env):
     assert clients.get(REGION, "runtime", "openai") is clients.get(REGION, "runtime", "openai")
     assert clients.get(REGION, "mantle", "openai") is not clients.get(REGION, "runtime", "openai")
     assert clients.get("us-west-2", "runtime", "bedrock-runtime") is not runtime
-    assert runtime.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert runtime.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}
     assert runtime.meta.config.max_pool_connections == 64
     assert runtime.meta.endpoint_url == local_service.url
     assert converse_text(runtime) == "hello"

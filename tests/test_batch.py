@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bedrock_magics import batch
+from bedrock_magics import batch, runner
 from bedrock_magics.batch import BatchInterrupted
 from bedrock_magics.core import Bedrock
 from bedrock_magics.local import tokens as local_tokens
@@ -200,7 +200,7 @@ def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path
 
 
 def test_sporadic_throttles_are_absorbed_by_the_sdk_retries(bm, svc):
-    # The defaults: botocore's adaptive retry mode (3 attempts) takes the throttles first.
+    # The defaults: botocore's standard retry mode (3 attempts) takes the throttles first.
     frame = distinct(6)
     svc.faults.set(error_rate=0.25, error_code="ThrottlingException", seed=3)
     out = bm.map(frame, "echo: {city}", concurrency=4, progress=False)
@@ -209,20 +209,89 @@ def test_sporadic_throttles_are_absorbed_by_the_sdk_retries(bm, svc):
     assert len(ledger_ok(bm)) == len(frame)
 
 
+@pytest.fixture
+def short_window(monkeypatch):
+    """The service's quota window and the pacer's, shortened alike from a minute to two seconds:
+    the same arithmetic, in test time."""
+    from bedrock_magics import pacing
+    from bedrock_magics.local import faults
+
+    monkeypatch.setattr(faults, "WINDOW_SECONDS", 2.0)
+    monkeypatch.setattr(pacing, "WINDOW", 2.0)
+    pacing.forget_pacers()
+    yield 2.0
+    pacing.forget_pacers()
+
+
 @pytest.mark.parametrize("api, model", [("converse", NOVA), ("chat", "openai.gpt-oss-20b-1:0")])
-def test_a_persistent_throttle_ends_as_error_rows_not_lost_rows(svc, tmp_path, monkeypatch, api, model):
-    # boto3's ThrottlingException and the openai SDK's RateLimitError (429) are paced alike.
+def test_a_quota_is_waited_for_and_no_row_fails_for_throttling(svc, tmp_path, monkeypatch, short_window, api, model):
+    # boto3's ThrottlingException and the openai SDK's RateLimitError (429) are paced alike; with the
+    # SDKs' own retries off, the pacer alone learns the quota (3 a window) and waits for it.
     bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1, retry_mode="standard")
-    frame = pd.DataFrame({"city": CITIES[:4]})
+    frame = distinct(7)
     svc.faults.set(throttle_rpm=3)
-    out = bm.map(frame, "echo: {city}", api=api, model=model, concurrency=1, progress=False)
+    out = bm.map(frame, "echo: {city}", api=api, model=model, concurrency=2, progress=False)
+    assert out["answer_error"].isna().all() and list(out["answer"]) == list(frame["city"])
+    assert out.attrs["bedrock"]["errors"] == {}
+    # Learned from the first throttle(s) only: the throttles that reached the service are few, not
+    # one per retry of every row.
+    throttled = svc.app.requests_total - len(frame)
+    assert 1 <= throttled <= 4
+    assert len(ledger_ok(bm)) == len(frame)
+    bm.close()
+
+
+def test_a_quota_that_never_reopens_fails_the_row_saying_how_long_it_waited(svc, tmp_path, monkeypatch):
+    from bedrock_magics import pacing, runner
+
+    monkeypatch.setattr(runner, "THROTTLE_PATIENCE_S", 0.0)  # give up after the first throttle
+    pacing.forget_pacers()
+    bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1, retry_mode="standard")
+    frame = distinct(4)
+    svc.faults.set(throttle_rpm=3)
+    out = bm.map(frame, "echo: {city}", concurrency=1, progress=False)
     errors = out["answer_error"].dropna()
-    assert len(errors) == 1 and "throttled" in errors.iloc[0]
+    assert len(errors) == 1 and "throttled" in errors.iloc[0] and "throttled 1 times over 0 s" in errors.iloc[0]
     assert out["answer"].notna().sum() == 3
     assert out.attrs["bedrock"]["errors"] == {"ThrottlingException": 1}
-    # The throttled row was tried 1 + THROTTLE_RETRIES times, then given up on.
-    assert svc.app.requests_total == 3 + 1 + batch.THROTTLE_RETRIES
+    pacing.forget_pacers()
     bm.close()
+
+
+def test_a_run_whose_first_rows_all_fail_alike_stops_and_skips_the_rest(bm, svc, capsys):
+    frame = distinct(40)
+    out = bm.map(frame, "echo: {city}", model="amazon.no-such-model-v1:0", concurrency=2)
+    sent = len(bm.usage())  # one ledger row per call sent
+    errors = out["answer_error"]
+    failed = errors[~errors.str.startswith("skipped", na=False)]
+    skipped = errors[errors.str.startswith("skipped", na=False)]
+    assert len(failed) == sent and runner.BREAKER_ROWS <= sent < runner.BREAKER_ROWS + 2 * 2
+    assert len(skipped) == len(frame) - sent
+    cause = failed.iloc[0]
+    assert (skipped == f"skipped: {cause}").all()
+    stats = out.attrs["bedrock"]
+    assert stats["stopped"] == cause and stats["ok"] == 0
+    summary = capsys.readouterr().out
+    assert f"{len(skipped)} skipped: stopped after the first rows all failed with {cause}" in summary
+    # A rerun with the model fixed resumes: every row is sent and answered.
+    again = bm.map(out.drop(columns=[c for c in out.columns if c.startswith("answer")]), "echo: {city}",
+                   model=NOVA, concurrency=2, progress=False)
+    assert again["answer_error"].isna().all() and list(again["answer"]) == list(frame["city"])
+
+
+def test_a_run_whose_first_row_got_through_is_never_stopped(bm, svc):
+    # Failures after a success are rows' own troubles: every row is still sent.
+    frame = distinct(12)
+    before = svc.app.requests_total
+
+    def deny_after_first(done, total, reply):
+        if done == 1:
+            svc.faults.set(error_rate=1.0, error_code="AccessDeniedException")
+
+    out = bm.map(frame, "echo: {city}", concurrency=1, on_row=deny_after_first, progress=False)
+    assert svc.app.requests_total - before == len(frame)
+    assert out.attrs["bedrock"]["stopped"] is None and out.attrs["bedrock"]["failed"] == len(frame) - 1
+    assert not out["answer_error"].str.startswith("skipped", na=False).any()
 
 
 def test_ctrl_c_keeps_finished_rows_and_a_rerun_completes_without_paying_twice(bm, svc):

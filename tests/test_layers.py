@@ -21,7 +21,7 @@ LAYERS = [
     ["magics"],
     ["linecommands", "modes"],
     ["options"],
-    ["display", "picker"],
+    ["display", "picker", "workshop"],
     ["core"],
     ["batch", "dryrun", "jobs", "overrides", "features"],
     ["rows"],
@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing", "schema", "attachments", "modelcaps"],
+    ["toolspec", "templating", "pacing", "genaiprices", "schema", "attachments", "modelcaps"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]

@@ -10,7 +10,7 @@ from importlib import resources
 
 import pytest
 
-from bedrock_magics import prices
+from bedrock_magics import genaiprices, prices
 
 NOVA_LITE = "amazon.nova-lite-v1:0"  # 0.00006 in / 0.00024 out per 1,000 tokens in the bundled table
 
@@ -312,7 +312,7 @@ def test_a_snapshot_another_library_downloaded_is_ignored():
     # What a running UpdatePrices (Logfire's, pydantic-ai's) leaves behind: downloaded data, here empty.
     data_snapshot.set_custom_snapshot(data_snapshot.DataSnapshot(providers=[], from_auto_update=True))
     try:
-        prices._genai_model.cache_clear()
+        genaiprices.find.cache_clear()
         assert prices.lookup(NOVA_LITE) == before and before.source == genai_source()
     finally:
         data_snapshot.set_custom_snapshot(None)

@@ -67,9 +67,17 @@ def test_stop_leaves_no_thread_behind(tmp_path):
         background = mantle.responses.create(model="openai.gpt-oss-120b", input="Work", background=True)
         assert background.status == "queued"
         s3_url = svc.ensure_s3()
-        s3.list_buckets()  # a keep-alive connection to S3, open when stop() comes
+        s3.list_buckets()
+        # moto's S3 (werkzeug) closes each connection after its response, so boto3's leaves no thread
+        # behind for long: a request left half-sent keeps one S3 connection thread open for stop().
+        half_sent = socket.create_connection(("127.0.0.1", int(s3_url.rsplit(":", 1)[1])))
+        half_sent.sendall(b"GET / HTTP/1.1\r\nHost: s3\r\n")
+        deadline = time.monotonic() + 60  # waits for the server to accept it (bounded, not a timing guess)
+        while not any(t.name.startswith("bedrock-local-s3-connection") for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the S3 server never accepted the connection"
+            time.sleep(0.01)
         # Everything this test must see stopped is running now: the job, the background response,
-        # the keep-alive connections of both clients to the service and of boto3 to S3.
+        # the keep-alive connections of the clients to the service and a connection to S3.
         names = {t.name for t in set(threading.enumerate()) - before}
         assert any(n.startswith("bedrock-job-") for n in names)
         assert f"bedrock-background-{background.id}" in names
@@ -77,6 +85,7 @@ def test_stop_leaves_no_thread_behind(tmp_path):
         assert any(n.startswith("bedrock-local-s3-connection") for n in names)
     finally:
         svc.stop()
+    half_sent.close()
 
     assert [t.name for t in set(threading.enumerate()) - before] == []
     assert not svc.running and refuses(svc.url) and refuses(s3_url)
