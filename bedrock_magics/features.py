@@ -27,7 +27,7 @@ from .reply import Reply
 from .request import Request
 from .schema import as_schema
 
-__all__ = ["BUDGETS", "apply", "parse_reasoning", "validated"]
+__all__ = ["BUDGETS", "apply", "cached_prefix_tokens", "cache_saving", "parse_reasoning", "validated"]
 
 #: ``--reasoning low|medium|high`` as a Claude thinking budget (tokens).
 BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
@@ -116,7 +116,7 @@ def _schema(request: Request, value: Any, caps: dict[str, Any] | None) -> Reques
     return replace(request, schema=schema, extra=extra)
 
 
-def _estimate_tokens(request: Request) -> int:
+def cached_prefix_tokens(request: Request) -> int:
     """About how many tokens precede the new prompt (system, tools, history, documents): 4 characters
     per token, the rule of thumb of AWS's and Anthropic's docs."""
     chars = len(request.system or "") + sum(len(json.dumps(t.parameters)) + len(t.description) for t in request.tools)
@@ -138,7 +138,7 @@ def _prompt_cache(request: Request, caps: dict[str, Any] | None) -> Request:
         _note(f"cache\0{request.model}", f"{request.model} has no prompt caching; --prompt-cache is ignored")
         return request
     least = (caps or {}).get("cacheMinTokens") or 0
-    size = _estimate_tokens(request)
+    size = cached_prefix_tokens(request)
     if size < least:
         _note(f"cache-min\0{request.model}\0{size // 100}",
               f"about {size} tokens come before the prompt; {request.model} caches from {least}: no cache point added")
@@ -200,3 +200,17 @@ def validated(request: Request, reply: Reply) -> BedrockError | None:
         reply.status, reply.error, reply.error_code = "error", str(error), "SchemaValidation"
         error.reply = reply  # type: ignore[attr-defined]
         return error
+
+
+def cache_saving(request: Request, calls: int, price: Any) -> tuple[int, float] | None:
+    """``(cached tokens per call, USD saved)`` by ``--prompt-cache`` over ``calls`` calls of
+    ``request`` at ``price`` (a ``prices.Price``): the first call writes the prefix at the
+    cache-write rate, the others read it at the cache-read rate, instead of all paying the input
+    rate. None when the request has no cache point or the price has no cache rates."""
+    if not request.prompt_cache or calls <= 0 or price is None or price.cache_read_per_1k is None:
+        return None
+    tokens = cached_prefix_tokens(request)
+    write = price.cache_write_per_1k if price.cache_write_per_1k is not None else price.input_per_1k
+    without = calls * tokens * price.input_per_1k
+    with_cache = tokens * write + (calls - 1) * tokens * price.cache_read_per_1k
+    return tokens, (without - with_cache) / 1000

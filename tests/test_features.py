@@ -325,3 +325,19 @@ def test_magic_describes_a_figure_and_streams_reasoning_dimmed(ip, monkeypatch):
     assert shown.startswith("\x1b[2m") and shown.replace("\x1b[2m", "").replace("\x1b[0m", "").startswith(
         reply.reasoning + "\n" + reply.text)
     plt.close(fig)
+
+
+def test_dry_run_estimates_what_the_prompt_cache_saves(bm):
+    system = "You are a careful assistant who answers in one sentence. " * 200
+    frame = pd.DataFrame({"q": [f"question {i}" for i in range(10)]})
+    estimate = bm.dry_run(frame, "{q}", model=CLAUDE, system=system, prompt_cache=True)
+    info = estimate.attrs["bedrock"]
+    price = prices.lookup(CLAUDE)
+    from bedrock_magics.features import cached_prefix_tokens
+
+    tokens = cached_prefix_tokens(bm.request("q", model=CLAUDE, system=system, prompt_cache=True))
+    expected = (10 * tokens * price.input_per_1k - tokens * price.cache_write_per_1k
+                - 9 * tokens * price.cache_read_per_1k) / 1000
+    assert info["cache_saving_usd"] == pytest.approx(expected) and expected > 0
+    assert "--prompt-cache saves" in info["summary"] and "nothing sent" in info["summary"]
+    assert len(bm.usage()) == 0
