@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "LIMITS", "attachment", "check_count"]
+__all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "LIMITS", "attachment", "check_count", "split_columns"]
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 DOCUMENT_FORMATS = ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md")
@@ -123,3 +123,28 @@ def check_count(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> No
     names = [b["document"]["name"] for b in blocks if "document" in b]
     if len(set(names)) < len(names):
         raise ValueError(f"two documents are named alike ({', '.join(names)}); Bedrock needs distinct names")
+
+
+_COLUMN = re.compile(r"^\{(\w+)\}$")
+
+
+def split_columns(options: dict[str, Any], columns: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Take the ``{column}`` values of ``images`` / ``documents`` out of ``options`` (a ``--df`` run
+    attaches each row's file): ``(the other options, [(kind, column), ...])``."""
+    names = {str(c) for c in columns}
+    rest, refs = dict(options), []
+    for key, kind in (("images", "image"), ("documents", "document")):
+        values = rest.get(key)
+        if values is None:
+            continue
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        kept = []
+        for value in values:
+            text = value[1] if isinstance(value, tuple) else value
+            found = _COLUMN.match(text) if isinstance(text, str) else None
+            if found and found.group(1) in names:
+                refs.append((kind, found.group(1)))
+            else:
+                kept.append(value)
+        rest[key] = kept or None
+    return rest, refs

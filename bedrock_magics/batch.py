@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
+from .attachments import split_columns
 from .modelids import strip_geo
 from .reply import Reply
 from .routes import codecs
@@ -93,6 +94,7 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
     check_frame(frame)
     out = check_out(out, frame)
     workers = concurrency_of(bm, concurrency)
+    overrides, attach = split_columns(overrides, frame.columns)  # --image {column}: each row's own file
     templates, first = check_inputs(bm, frame, template, namespace, [overrides])
     columns = Columns(out, len(frame))
     fields = SchemaColumns.of(templates[0].base.schema, frame, out, len(frame))
@@ -108,7 +110,7 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
         columns.put(done.task.pos, done.reply)
 
     try:
-        runner.run(row_tasks(templates, frame, template, namespace, [overrides]), put)
+        runner.run(row_tasks(templates, frame, template, namespace, [overrides], attach), put)
     except KeyboardInterrupt:
         pass  # runner.stats.interrupted is set: finish raises BatchInterrupted with the frame
     columns.attach(result, runner.stats.unsent_error)

@@ -242,7 +242,7 @@ def _cache_saving(bm: "Bedrock", price_of: dict[str, Any], request: Request | No
     """What ``--prompt-cache`` saves over the run (``features.cache_saving``), or None."""
     if request is None or not request.prompt_cache:
         return None
-    from .features import cache_saving
+    from .promptcache import cache_saving
 
     price = price_of.get(request.model) or bm.price_for(request.model, request.region)
     return cache_saving(request, calls, price)

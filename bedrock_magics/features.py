@@ -15,7 +15,6 @@ token budget). Models that always reason (DeepSeek-R1) take no setting.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import replace
 from typing import Any, Sequence
@@ -23,11 +22,12 @@ from typing import Any, Sequence
 from .attachments import attachment, check_count
 from .errors import BedrockError, Note
 from .modelcaps import capabilities
+from .promptcache import cached_prefix_tokens
 from .reply import Reply
 from .request import Request
 from .schema import as_schema
 
-__all__ = ["BUDGETS", "apply", "cached_prefix_tokens", "cache_saving", "parse_reasoning", "validated"]
+__all__ = ["BUDGETS", "apply", "parse_reasoning", "validated"]
 
 #: ``--reasoning low|medium|high`` as a Claude thinking budget (tokens).
 BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
@@ -116,19 +116,6 @@ def _schema(request: Request, value: Any, caps: dict[str, Any] | None) -> Reques
     return replace(request, schema=schema, extra=extra)
 
 
-def cached_prefix_tokens(request: Request) -> int:
-    """About how many tokens precede the new prompt (system, tools, history, documents): 4 characters
-    per token, the rule of thumb of AWS's and Anthropic's docs."""
-    chars = len(request.system or "") + sum(len(json.dumps(t.parameters)) + len(t.description) for t in request.tools)
-    for message in request.messages:
-        for block in message["content"]:
-            chars += len(block.get("text", "")) if "text" in block else \
-                len((block.get("document") or block.get("image") or {}).get("source", {}).get("bytes", b"")) \
-                if ("document" in block or "image" in block) else len(json.dumps(block, default=str))
-    chars -= len(request.prompt)
-    return max(0, chars // 4)
-
-
 def _prompt_cache(request: Request, caps: dict[str, Any] | None) -> Request:
     if request.api in ("chat", "responses"):
         _note(f"cache-openai\0{request.api}", f"the {request.api} API caches long prompts by itself; --prompt-cache "
@@ -200,17 +187,3 @@ def validated(request: Request, reply: Reply) -> BedrockError | None:
         reply.status, reply.error, reply.error_code = "error", str(error), "SchemaValidation"
         error.reply = reply  # type: ignore[attr-defined]
         return error
-
-
-def cache_saving(request: Request, calls: int, price: Any) -> tuple[int, float] | None:
-    """``(cached tokens per call, USD saved)`` by ``--prompt-cache`` over ``calls`` calls of
-    ``request`` at ``price`` (a ``prices.Price``): the first call writes the prefix at the
-    cache-write rate, the others read it at the cache-read rate, instead of all paying the input
-    rate. None when the request has no cache point or the price has no cache rates."""
-    if not request.prompt_cache or calls <= 0 or price is None or price.cache_read_per_1k is None:
-        return None
-    tokens = cached_prefix_tokens(request)
-    write = price.cache_write_per_1k if price.cache_write_per_1k is not None else price.input_per_1k
-    without = calls * tokens * price.input_per_1k
-    with_cache = tokens * write + (calls - 1) * tokens * price.cache_read_per_1k
-    return tokens, (without - with_cache) / 1000

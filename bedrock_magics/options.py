@@ -384,8 +384,9 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
     if ns.reasoning is not None:
         opts.reasoning = expand(ns.reasoning, "--reasoning").strip()
     opts.prompt_cache = bool(ns.prompt_cache)
-    opts.images = [_attachment(v, namespace, "--image") for v in ns.image]
-    opts.documents = [_attachment(v, namespace, "--document") for v in ns.document]
+    columns = {str(c) for c in opts.df.columns} if opts.df is not None else set()
+    opts.images = [_attachment(v, namespace, "--image", columns) for v in ns.image]
+    opts.documents = [_attachment(v, namespace, "--document", columns) for v in ns.document]
     _check_combinations(opts)
     return opts
 
@@ -592,12 +593,15 @@ def _lookup(name: str, namespace: Mapping[str, Any], what: str) -> Any:
     raise UsageError(f"{what}: no variable named {name!r} in the notebook{hint}")
 
 
-def _attachment(value: str, namespace: Mapping[str, Any], what: str) -> tuple[str, Any]:
-    """``(label, value)`` of ``--image X`` / ``--document X``: a variable of the notebook (by name,
-    ``$name`` or ``{name}``), else a file path."""
+def _attachment(value: str, namespace: Mapping[str, Any], what: str, columns: set[str]) -> tuple[str, Any]:
+    """``(label, value)`` of ``--image X`` / ``--document X``: ``{column}`` of ``--df`` (each row's
+    file, kept as text for the run), a variable of the notebook (by name, ``$name`` or ``{name}``),
+    else a file path."""
     text = value.strip()
     ref = _WHOLE_REF.match(text)
     name = (ref.group(1) or ref.group(2)) if ref else text
+    if ref and text.startswith("{") and name in columns:
+        return text, text
     if name.isidentifier() and name in namespace:
         return name, namespace[name]
     if ref:

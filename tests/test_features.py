@@ -333,7 +333,7 @@ def test_dry_run_estimates_what_the_prompt_cache_saves(bm):
     estimate = bm.dry_run(frame, "{q}", model=CLAUDE, system=system, prompt_cache=True)
     info = estimate.attrs["bedrock"]
     price = prices.lookup(CLAUDE)
-    from bedrock_magics.features import cached_prefix_tokens
+    from bedrock_magics.promptcache import cached_prefix_tokens
 
     tokens = cached_prefix_tokens(bm.request("q", model=CLAUDE, system=system, prompt_cache=True))
     expected = (10 * tokens * price.input_per_1k - tokens * price.cache_write_per_1k
@@ -341,3 +341,41 @@ def test_dry_run_estimates_what_the_prompt_cache_saves(bm):
     assert info["cache_saving_usd"] == pytest.approx(expected) and expected > 0
     assert "--prompt-cache saves" in info["summary"] and "nothing sent" in info["summary"]
     assert len(bm.usage()) == 0
+
+
+def _png(color: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_df_attaches_each_rows_file_from_a_column(bm, tmp_path):
+    (tmp_path / "b.png").write_bytes(_png("blue"))
+    frame = pd.DataFrame({"photo": [_png("red"), str(tmp_path / "b.png"), str(tmp_path / "missing.png")],
+                          "name": ["red", "blue", "gone"]})
+    result = bm.map(frame, "Describe the {name} picture", model=CLAUDE, images="{photo}", progress=False)
+    assert result["answer_error"].isna().tolist() == [True, True, False]
+    assert "no such file" in result["answer_error"].iloc[2]
+    assert len(bm.usage()) == 2  # the row whose file is missing was never sent
+
+
+def test_magic_df_image_column(ip):
+    from test_magics import run_ok
+
+    ip.user_ns["frame"] = pd.DataFrame({"photo": [_png("red"), _png("green")], "name": ["red", "green"]})
+    run_ok(ip, f"%%bedrock out --df frame --image {{photo}} -m {CLAUDE}\nDescribe the {{name}} picture")
+    assert ip.user_ns["out"]["answer_error"].isna().all()
+
+
+def test_df_column_images_really_reach_the_service(bm):
+    # A text-only model: the service refuses each row's image with Bedrock's own error, so the
+    # images were sent (a dropped attachment would give two answers).
+    frame = pd.DataFrame({"photo": [_png("red"), _png("blue")], "name": ["red", "blue"]})
+    result = bm.map(frame, "Describe the {name} picture", model="openai.gpt-oss-20b-1:0", images="{photo}",
+                    progress=False)
+    assert result["answer_error"].notna().all()
+    assert all("image" in e.lower() for e in result["answer_error"])

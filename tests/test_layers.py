@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing", "genaiprices", "schema", "attachments", "modelcaps"],
+    ["toolspec", "templating", "pacing", "genaiprices", "schema", "attachments", "modelcaps", "promptcache"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
