@@ -38,15 +38,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 from traitlets import TraitError, observe
 
-from . import localservice, routes
+from . import features, localservice, routes
 from .config import BedrockSettings
 from .conversation import Conversations, chat_name
 from .errors import BedrockError, Cancelled, Note
 from .local import credentials as local_credentials
 from .modelids import family_of
 from .overrides import (
-    FEATURES,
-    labelled,
     call_options,
     check_options,
     choice,
@@ -320,13 +318,7 @@ class Bedrock(BedrockSettings):
         chat = chat_name(overrides.get("chat"))
         if chat is not None:
             request = self.chats.get(chat).prepare(request)
-        if any(overrides.get(name) for name in FEATURES):
-            from . import features  # --schema, --reasoning, --prompt-cache, attachments: checked per model
-
-            request = features.apply(request, schema=overrides.get("schema"), reasoning=overrides.get("reasoning"),
-                                     prompt_cache=bool(overrides.get("prompt_cache")),
-                                     images=labelled(overrides.get("images")),
-                                     documents=labelled(overrides.get("documents")))
+        request = features.apply(request, overrides)  # --schema, --reasoning, ...: checked per model and route
         return request
 
     def request_template(self, **overrides: Any) -> RequestTemplate:
@@ -426,10 +418,8 @@ class Bedrock(BedrockSettings):
             base = None if known else self._cached_base_model(reply.region, reply.model)
         except Exception:  # noqa: BLE001 - quote below reports the failure once
             base = None
-        quote = prices.quote(reply.model, reply.input_tokens, reply.output_tokens,
-                             cache_read_tokens=reply.cache_read_tokens, cache_write_tokens=reply.cache_write_tokens,
-                             reasoning_tokens=min(reply.reasoning_tokens, reply.output_tokens), overrides=overrides,
-                             tier=tier, base_model=base)
+        quote = prices.quote(reply.model, reply.input_tokens, reply.output_tokens, **reply.token_details,
+                             overrides=overrides, tier=tier, base_model=base)
         reply.cost_usd, reply.price_source = quote.cost_usd, quote.source
         return reply.cost_usd
 
@@ -466,7 +456,7 @@ class Bedrock(BedrockSettings):
         try:
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
-            error = _validated(request, reply)
+            error = features.validated(request, reply)
         except KeyboardInterrupt as stop:
             reply = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                  code="Cancelled")
@@ -539,13 +529,10 @@ class Bedrock(BedrockSettings):
                on_reasoning: Callable[[str], None] | None = None, **extra: Any) -> Iterator[str | Reply]:
         """Ask and stream: yields ``str`` text deltas as they arrive, then the final :class:`Reply`.
 
-        ``on_reasoning(delta)`` receives the model's thinking as it streams (``--reasoning``); it is
-        never among the yielded text, and the whole of it is ``reply.reasoning``.
-
-        Same keywords as :meth:`ask`. The reply is recorded when the stream ends. If the consumer
-        stops early (``break``, ``close()``) or the user interrupts, a ``cancelled`` row is recorded
-        with the text received so far, and the interruption propagates (an interrupt as
-        :class:`~bedrock_magics.errors.Cancelled`, whose ``reply`` holds that text).
+        Same keywords as :meth:`ask`, and ``on_reasoning(delta)`` for the thinking as it streams (never
+        yielded). The reply is recorded when the stream ends. If the consumer stops early (``break``,
+        ``close()``) or the user interrupts, a ``cancelled`` row is recorded with the text received so
+        far, and the interruption propagates (as :class:`~bedrock_magics.errors.Cancelled`, whose ``reply`` holds that text).
 
         Raises:
             ValueError: bad input (at the first ``next()``).
@@ -562,8 +549,7 @@ class Bedrock(BedrockSettings):
         self._remember(name, request, [reply.message or assistant_message(reply.text)], reply)
         yield reply
 
-    def _stream_call(self, request: Request, cell: int | None, chat: str | None,
-                     on_reasoning: Callable[[str], None] | None = None) -> Iterator[str]:
+    def _stream_call(self, request: Request, cell: int | None, chat: str | None, on_reasoning: Any = None) -> Iterator[str]:
         """Stream one call: yields deltas, records, and returns the Reply (raises BedrockError on failure)."""
         clock = Clock()
         pieces: list[str] = []
@@ -603,7 +589,7 @@ class Bedrock(BedrockSettings):
             if source is not None and hasattr(source, "close"):
                 source.close()  # release the HTTP stream now, not at garbage collection
         reply.streamed, reply.chat = True, chat
-        error = _validated(request, reply)
+        error = features.validated(request, reply)
         self.record(reply, cell)
         if error is not None:
             raise error
@@ -715,15 +701,6 @@ class Bedrock(BedrockSettings):
 
 # ==================================================================================================
 # Helpers
-
-
-def _validated(request: Request, reply: Reply) -> BedrockError | None:
-    """With ``--schema``, :func:`features.validated` (``reply.data``, or the error to raise)."""
-    if request.schema is None:
-        return None
-    from .features import validated
-
-    return validated(request, reply)
 
 
 def _cancelled(stop: KeyboardInterrupt, reply: Reply) -> KeyboardInterrupt:

@@ -31,6 +31,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import FORMATS, SET
+from .footnotes import dim, priced_by, reasoning_md, reasoning_plain, thinking_md, usage_details
 from .redact import redact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -165,42 +166,14 @@ def footer(reply: "Reply") -> str:
     if used is not reply:
         parts.append(f"{used.rounds} rounds")
     parts.append(_duration(used.latency_ms))
-    source = getattr(reply, "price_source", None)
-    parts.append(_money(used.cost_usd) + (f" ({source})" if source and used is reply else ""))
-    parts += _usage_details(reply)
+    parts.append(_money(used.cost_usd) + (priced_by(reply) if used is reply else ""))
+    parts += usage_details(reply)
     note = _stop_note(reply)
     if note:
         parts.append(note)
     if reply.status == "cancelled":
         parts.append("cancelled")
     return " · ".join(parts)
-
-
-def _usage_details(reply: "Reply") -> list[str]:
-    """Footer parts for prompt-cache and reasoning tokens, when the call had any."""
-    read, written = getattr(reply, "cache_read_tokens", 0), getattr(reply, "cache_write_tokens", 0)
-    parts = [f"cache {read:,} read / {written:,} written"] if read or written else []
-    if getattr(reply, "reasoning_tokens", 0):
-        parts.append(f"{reply.reasoning_tokens:,} reasoning tokens")
-    return parts
-
-
-def _reasoning_md(reply: "Reply") -> str:
-    """The model's reasoning, collapsed under the answer (an HTML ``<details>``)."""
-    thought = getattr(reply, "reasoning", None)
-    if not thought:
-        return ""
-    return (f"\n\n<details><summary>Reasoning</summary>\n\n<pre style=\"white-space:pre-wrap;opacity:0.7\">"
-            f"{html.escape(thought)}</pre>\n\n</details>")
-
-
-def _reasoning_plain(reply: "Reply") -> str:
-    """The reasoning as a dim prefix in terminals (ANSI faint), before the answer."""
-    thought = getattr(reply, "reasoning", None)
-    return f"{_DIM}{thought}{_UNDIM}\n" if thought else ""
-
-
-_DIM, _UNDIM = "\x1b[2m", "\x1b[0m"
 
 
 # -- renderings --------------------------------------------------------------------------------------
@@ -283,8 +256,8 @@ def mimebundle(reply: "Reply", fmt: str | None = None) -> dict[str, Any]:
         frame = (f'<iframe sandbox="" srcdoc="{html.escape(source, quote=True)}" title="model reply (sandboxed)" '
                  'style="width:100%;height:24em;border:1px solid #8884;resize:vertical"></iframe>')
         return {"text/html": frame + _footer_html(line), "text/plain": f"{text}\n{line}"}
-    return {"text/markdown": _close_fences(text) + _reasoning_md(reply) + _footer_md(line),
-            "text/plain": f"{_reasoning_plain(reply)}{text}\n{line}"}
+    return {"text/markdown": _close_fences(text) + reasoning_md(reply) + _footer_md(line),
+            "text/plain": f"{reasoning_plain(reply)}{text}\n{line}"}
 
 
 def _embedding_summary(reply: "Reply") -> str:
@@ -404,14 +377,13 @@ class StreamView:
         """The answer's text so far (every delta received)."""
         return "".join(self.parts)
 
-    def add(self, delta: str) -> None:
-        """Append a text delta."""
+    def add(self, delta: str, thinking: bool = False) -> None:
+        """Append a text delta (``thinking``: a piece of the model's reasoning, shown dimmed above it)."""
         if not delta:
             return
-        first = not self.parts
-        self.parts.append(delta)
-        if not self.rich:
-            sys.stdout.write(("\n" if self.thinking and first else "") + delta)  # the thinking stays above
+        (self.thinking if thinking else self.parts).append(delta)
+        if not self.rich:  # the answer starts on a line of its own below the thinking
+            sys.stdout.write(dim(delta) if thinking else ("\n" if self.thinking and len(self.parts) == 1 else "") + delta)
             sys.stdout.flush()
             return
         now = time.monotonic()
@@ -420,18 +392,8 @@ class StreamView:
             self._last = now
 
     def reasoning(self, delta: str) -> None:
-        """Show a piece of the model's thinking, dimmed (``on_reasoning`` of ``Bedrock.stream``)."""
-        if not delta:
-            return
-        self.thinking.append(delta)
-        if not self.rich:
-            sys.stdout.write(f"{_DIM}{delta}{_UNDIM}")
-            sys.stdout.flush()
-            return
-        now = time.monotonic()
-        if self._last is None or now - self._last >= self.interval:
-            self._update(self._partial())
-            self._last = now
+        """``on_reasoning`` of ``Bedrock.stream``: the model's thinking, dimmed."""
+        self.add(delta, thinking=True)
 
     def run(self, pieces: Any) -> "Reply":
         """Show the text deltas of ``pieces`` (``Bedrock.stream``) and return its final reply.
@@ -505,9 +467,8 @@ class StreamView:
         text = self.text
         if self.fmt in ("text", "html"):  # never render half an untrusted HTML document
             return {"text/plain": "\n".join(self.notes + [text])}
-        thought = "".join(self.thinking)
-        dim = f'<div style="opacity:0.6;white-space:pre-wrap">{html.escape(thought)}</div>\n\n' if thought else ""
-        return {"text/markdown": _notes_md(self.notes) + dim + _close_fences(text) + _CURSOR,
+        return {"text/markdown": _notes_md(self.notes) + thinking_md("".join(self.thinking)) + _close_fences(text)
+                + _CURSOR,
                 "text/plain": "\n".join(self.notes + [text])}
 
     def _update(self, bundle: dict[str, Any]) -> None:

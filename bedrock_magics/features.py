@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .attachments import attachment, check_count
 from .errors import BedrockError, Note
@@ -27,7 +27,7 @@ from .reply import Reply
 from .request import Request
 from .schema import as_schema
 
-__all__ = ["BUDGETS", "apply", "parse_reasoning", "validated"]
+__all__ = ["BUDGETS", "apply", "labelled", "parse_reasoning", "validated"]
 
 #: ``--reasoning low|medium|high`` as a Claude thinking budget (tokens).
 BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
@@ -152,13 +152,32 @@ def _attach(request: Request, images: Sequence[Any], documents: Sequence[Any],
     return replace(request, messages=request.messages[:-1] + (message,))
 
 
-def apply(request: Request, *, schema: Any = None, reasoning: Any = None, prompt_cache: bool = False,
-          images: Sequence[tuple[str, Any]] = (), documents: Sequence[tuple[str, Any]] = ()) -> Request:
-    """``request`` with the features set, after checking them against the model and the route.
+def labelled(values: Any) -> list[tuple[str, Any]]:
+    """``images``/``documents`` as ``(label, value)`` pairs: one value or a list of them (paths,
+    bytes, PIL images, figures), or pairs already; a path labels itself."""
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)):
+        values = [values]
+    out = []
+    for i, value in enumerate(values, 1):
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+            out.append(value)
+        else:
+            out.append((str(value) if isinstance(value, str) else f"#{i}", value))
+    return out
 
-    ``images`` and ``documents`` are ``(label, value)`` pairs (the label names the value in messages).
+
+def apply(request: Request, options: Mapping[str, Any]) -> Request:
+    """``request`` with the features among ``options`` (``schema``, ``reasoning``, ``prompt_cache``,
+    ``images``, ``documents``) set, after checking them against the model and the route.
+
     Raises ``ValueError`` (one line) for what Bedrock would refuse; notes what it would ignore."""
+    if not any(options.get(name) for name in ("schema", "reasoning", "prompt_cache", "images", "documents")):
+        return request
     caps = capabilities(request.model)
+    images, documents = labelled(options.get("images")), labelled(options.get("documents"))
+    schema, reasoning, prompt_cache = options.get("schema"), options.get("reasoning"), options.get("prompt_cache")
     if images or documents:
         request = _attach(request, images, documents, caps)
     if schema is not None:
@@ -173,7 +192,7 @@ def apply(request: Request, *, schema: Any = None, reasoning: Any = None, prompt
 
 def validated(request: Request, reply: Reply) -> BedrockError | None:
     """With ``--schema``: set ``reply.data`` to the validated answer, or make the reply a failure
-    whose error is the validation message (returned, for the caller to raise)."""
+    whose error is the validation message (returned, for the caller to raise). None otherwise."""
     if request.schema is None or not reply.ok:
         return None
     from .schema import SchemaError

@@ -9,13 +9,11 @@ from typing import Any, Mapping, Sequence
 from .errors import did_you_mean
 from .request import ToolSpec
 
-__all__ = ["FEATURES", "OPTIONS", "labelled", "call_options", "check_options", "choice", "messages_of", "stops", "tool_specs"]
+__all__ = ["OPTIONS", "call_options", "check_options", "choice", "messages_of", "stops", "tool_specs"]
 
 # Options of request()/ask()/stream() besides the prompt; a typo gets a did-you-mean.
 OPTIONS = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop",
             "chat", "tools", "extra", "messages", "schema", "reasoning", "prompt_cache", "images", "documents")
-# The options that features.apply checks against the model and sets on the Request.
-FEATURES = ("schema", "reasoning", "prompt_cache", "images", "documents")
 
 
 def call_options(scope: dict[str, Any]) -> dict[str, Any]:
@@ -65,22 +63,6 @@ def tool_specs(tools: Any) -> tuple[ToolSpec, ...]:
 
         specs += list(Toolbox(functions).specs)
     return tuple(specs)
-
-
-def labelled(values: Any) -> list[tuple[str, Any]]:
-    """``--image``/``--document`` values as ``(label, value)`` pairs: one value or a list of them
-    (paths, bytes, PIL images, figures), or pairs already; a path labels itself."""
-    if values is None:
-        return []
-    if not isinstance(values, (list, tuple)):
-        values = [values]
-    out = []
-    for i, value in enumerate(values, 1):
-        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
-            out.append(value)
-        else:
-            out.append((str(value) if isinstance(value, str) else f"#{i}", value))
-    return out
 
 
 def messages_of(messages: Any) -> list[dict[str, Any]]:

@@ -79,6 +79,12 @@ class Reply:
         return int(self.usage.get("reasoning_tokens") or 0)
 
     @property
+    def token_details(self) -> dict[str, int]:
+        """The cache and reasoning counts as ``prices.quote`` takes them (reasoning is part of output)."""
+        return {"cache_read_tokens": self.cache_read_tokens, "cache_write_tokens": self.cache_write_tokens,
+                "reasoning_tokens": min(self.reasoning_tokens, self.output_tokens)}
+
+    @property
     def ok(self) -> bool:
         """True when the call succeeded (``status == "ok"``)."""
         return self.status == "ok"

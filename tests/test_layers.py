@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing", "genaiprices", "schema", "attachments", "modelcaps", "promptcache"],
+    ["toolspec", "templating", "pacing", "genaiprices", "schema", "attachments", "modelcaps", "promptcache", "footnotes"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
