@@ -23,7 +23,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
-from . import templating
+from . import cellfeatures, templating
 from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
 from .errors import did_you_mean
@@ -70,11 +70,7 @@ class CellOptions:
     profile: str | None = None
     quiet: bool = False
     no_format: bool = False
-    schema: Any = None  # --schema: the object from the namespace
-    reasoning: str | None = None
-    prompt_cache: bool = False
-    images: list[tuple[str, Any]] = field(default_factory=list)  # (label, path / bytes / image / figure)
-    documents: list[tuple[str, Any]] = field(default_factory=list)
+    features: dict[str, Any] = field(default_factory=dict)  # --schema, --reasoning, ... (cellfeatures.parse)
 
     @property
     def mode(self) -> str:
@@ -98,9 +94,7 @@ class CellOptions:
             "model": self.models[0] if len(self.models) == 1 else None,
             "region": self.region, "endpoint": self.endpoint, "api": self.api, "system": self.system,
             "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
-            "stop": list(self.stop) or None, "schema": self.schema, "reasoning": self.reasoning,
-            "prompt_cache": self.prompt_cache or None, "images": self.images or None,
-            "documents": self.documents or None,
+            "stop": list(self.stop) or None, **self.features,
         }
         return {k: v for k, v in values.items() if v is not None}
 
@@ -188,8 +182,7 @@ def _given_once(action_class: type[argparse.Action]) -> type[argparse.Action]:
             if self.dest in given:
                 name = "/".join(sorted(self.option_strings, key=len))
                 repeatable = [a.option_strings[-1] for a in parser._actions if isinstance(a, argparse._AppendAction)]
-                listed = " and ".join([", ".join(repeatable[:-1]), repeatable[-1]] if len(repeatable) > 1 else repeatable)
-                hint = f" (only {listed} may repeat)" if repeatable else ""
+                hint = f" (only {', '.join(repeatable)} may repeat)" if repeatable else ""
                 raise UsageError(f"{parser.prog}: {name} given twice; give it once{hint}")
             given.add(self.dest)
             super().__call__(parser, namespace, values, option_string)
@@ -231,15 +224,7 @@ def _cell_parser() -> _Parser:
     p.add_argument("--job", metavar="s3://...", help="run --df as a Bedrock batch inference job under this S3 prefix")
     p.add_argument("--role", metavar="ARN", help="IAM service role for --job")
     p.add_argument("--profile", metavar="P", help="AWS profile")
-    p.add_argument("--schema", metavar="NAME", help="structured output: a pydantic model, TypedDict, dataclass or "
-                                                    "JSON-Schema dict from the notebook; reply.data is the object")
-    p.add_argument("--reasoning", metavar="low|medium|high|N", help="extended thinking / reasoning effort")
-    p.add_argument("--prompt-cache", action="store_true", help="cache points after the system prompt, tools and "
-                                                               "long context (not --no-cache)")
-    p.add_argument("--image", action="append", default=[], metavar="X",
-                   help="attach an image: a path, or a variable holding bytes, a PIL image or a figure (repeatable)")
-    p.add_argument("--document", action="append", default=[], metavar="X",
-                   help="attach a document: a path, or a variable holding bytes (repeatable)")
+    cellfeatures.add_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="store the reply without showing it")
     p.add_argument("--no-format", action="store_true", help="send the cell text as is: no {name} interpolation")
     return p
@@ -379,14 +364,7 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
         opts.df = _frame(opts.df_name, namespace)
     if ns.tools is not None:
         opts.tools = _tools(ns.tools, namespace)
-    if ns.schema is not None:
-        opts.schema = _lookup(_name(ns.schema, "--schema"), namespace, "--schema")
-    if ns.reasoning is not None:
-        opts.reasoning = expand(ns.reasoning, "--reasoning").strip()
-    opts.prompt_cache = bool(ns.prompt_cache)
-    columns = {str(c) for c in opts.df.columns} if opts.df is not None else set()
-    opts.images = [_attachment(v, namespace, "--image", columns) for v in ns.image]
-    opts.documents = [_attachment(v, namespace, "--document", columns) for v in ns.document]
+    opts.features = cellfeatures.parse(ns, namespace, opts.df, expand, _lookup, _WHOLE_REF)
     _check_combinations(opts)
     return opts
 
@@ -591,22 +569,6 @@ def _lookup(name: str, namespace: Mapping[str, Any], what: str) -> Any:
     visible = [n for n in namespace if not n.startswith("_")]
     hint = did_you_mean(name, visible, form=" (did you mean {}?)", cutoff=0.6)
     raise UsageError(f"{what}: no variable named {name!r} in the notebook{hint}")
-
-
-def _attachment(value: str, namespace: Mapping[str, Any], what: str, columns: set[str]) -> tuple[str, Any]:
-    """``(label, value)`` of ``--image X`` / ``--document X``: ``{column}`` of ``--df`` (each row's
-    file, kept as text for the run), a variable of the notebook (by name, ``$name`` or ``{name}``),
-    else a file path."""
-    text = value.strip()
-    ref = _WHOLE_REF.match(text)
-    name = (ref.group(1) or ref.group(2)) if ref else text
-    if ref and text.startswith("{") and name in columns:
-        return text, text
-    if name.isidentifier() and name in namespace:
-        return name, namespace[name]
-    if ref:
-        return name, _lookup(name, namespace, what)
-    return text, text
 
 
 def _frame(name: str, namespace: Mapping[str, Any]) -> Any:

@@ -33,7 +33,7 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "templating", "pacing", "genaiprices", "schema", "attachments", "modelcaps", "promptcache", "footnotes"],
+    ["toolspec", "templating", "pacing", "genaiprices", "schema", "attachments", "modelcaps", "promptcache", "footnotes", "cellfeatures"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
