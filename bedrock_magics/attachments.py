@@ -2,11 +2,13 @@
 matplotlib figure made into a Converse ``image`` / ``document`` block, checked against Bedrock's
 documented limits before anything is sent.
 
-Limits (AWS, Converse API reference ``API_runtime_ImageBlock``, ``API_runtime_DocumentBlock`` and
-``conversation-inference-supported-models-features.html``): an image is png, jpeg, gif or webp, at
-most 3.75 MB and 8,000 px on a side, up to 20 images per request; a document is pdf, csv, doc,
-docx, xls, xlsx, html, txt or md, at most 4.5 MB, up to 5 per request, and its name may hold only
-letters, digits, whitespace (never two in a row), hyphens, parentheses and square brackets.
+Limits, from AWS's Bedrock API reference: a Converse message holds up to 20 images, each at most
+3.75 MB and 8,000 x 8,000 px, and up to five documents, each at most 4.5 MB, in user turns only
+(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html); an image is png,
+jpeg, gif or webp (API_runtime_ImageBlock.html); a document is pdf, csv, doc, docx, xls, xlsx, html,
+txt or md, and its name (1-200 characters) may hold only letters, digits, whitespace (never two in
+a row), hyphens, parentheses and square brackets
+(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_DocumentBlock.html).
 """
 
 from __future__ import annotations

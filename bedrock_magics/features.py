@@ -202,7 +202,7 @@ def validated(request: Request, reply: Reply) -> BedrockError | None:
         return None
     except SchemaError as exc:
         error = BedrockError(str(exc), code="SchemaValidation", request_id=reply.request_id,
-                             hint="the model's text is in reply.text; retry, or loosen the schema")
+                             hint="The model's text is in reply.text: retry, or loosen the schema.")
         reply.status, reply.error, reply.error_code = "error", str(error), "SchemaValidation"
         error.reply = reply  # type: ignore[attr-defined]
         return error

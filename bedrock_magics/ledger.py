@@ -40,6 +40,8 @@ COLUMNS = ("time", "region", "endpoint", "api", "model", "input_tokens", "output
 _TYPES = {"input_tokens": "INTEGER", "output_tokens": "INTEGER", "total_tokens": "INTEGER", "latency_ms": "REAL",
           "cost_usd": "REAL", "cell": "INTEGER", "cache_read_tokens": "INTEGER", "cache_write_tokens": "INTEGER",
           "reasoning_tokens": "INTEGER"}
+# Usage columns shown only when some call in the frame reported them.
+_REPORTED_ONLY = ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 10_000
 
@@ -190,7 +192,9 @@ class Ledger:
     def frame(self, session: str | None = None):
         """The ledger as a DataFrame with :data:`COLUMNS`: this ``session``'s rows, or all when None.
 
-        ``time`` is a timezone-aware UTC datetime; an unknown cost is ``NaN``.
+        ``time`` is a timezone-aware UTC datetime; an unknown cost is ``NaN``. The prompt-cache and
+        reasoning token columns are there when some call reported them (DESIGN: "where the API
+        reports them"), so the usual frame stays narrow enough to be shown whole.
         """
         import pandas as pd
 
@@ -201,7 +205,10 @@ class Ledger:
         for name in ("latency_ms", "cost_usd"):
             frame[name] = frame[name].astype("float64")  # NULL cost -> NaN
         frame["cell"] = frame["cell"].astype("Int64")
-        return frame
+        for name in _REPORTED_ONLY:
+            frame[name] = frame[name].fillna(0).astype("int64")
+        unused = [name for name in _REPORTED_ONLY if not frame[name].any()]
+        return frame.drop(columns=unused) if unused else frame
 
     def __len__(self) -> int:
         return self._run(lambda conn: conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])

@@ -51,7 +51,7 @@ class OutputSchema:
             return json.loads(body)
         except ValueError as exc:
             raise SchemaError(f"the answer is not JSON ({exc.msg} at character {exc.pos}); it must fit schema "
-                              f"{self.name!r}") from None
+                              f"{self.name!r}.") from None
 
     def validate(self, text: str) -> Any:
         """The validated object of an answer: a pydantic instance, a dataclass instance or a dict.
@@ -63,7 +63,7 @@ class OutputSchema:
             error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(self.target).iter_errors(value))
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-                raise SchemaError(f"the answer does not fit schema {self.name!r}: {where}: {error.message}")
+                raise SchemaError(f"the answer does not fit schema {self.name!r}: {where}: {error.message}.")
             return value
         from pydantic import TypeAdapter, ValidationError
 
@@ -73,7 +73,7 @@ class OutputSchema:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
             more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-            raise SchemaError(f"the answer does not fit schema {self.name!r}: {where}: {first.get('msg')}{more}") \
+            raise SchemaError(f"the answer does not fit schema {self.name!r}: {where}: {first.get('msg')}{more}.") \
                 from None
 
     def row(self, data: Any) -> dict[str, Any]:

@@ -177,8 +177,13 @@ def test_an_old_ledger_gains_the_new_columns(tmp_path):
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE calls (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT, model TEXT)")
-    frame = Ledger(path).frame()
-    assert {"cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "price_source"} <= set(frame.columns)
+    ledger = Ledger(path)
+    frame = ledger.frame()
+    assert "price_source" in frame.columns  # the cache and reasoning columns appear once a call reports them
+    with sqlite3.connect(path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
+    assert {"cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "price_source"} <= columns
+    ledger.close()
 
 
 # -- attachments ---------------------------------------------------------------------------------------
@@ -218,24 +223,25 @@ def test_attachments_are_checked_before_sending(bm, tmp_path):
         bm.request("x", model=CLAUDE, documents=[(f"d{i}", b"%PDF-1.4 x") for i in range(6)])
 
 
-def test_failed_schema_row_cost_is_nan_free(bm):
+def test_a_schema_reply_is_priced(bm):
     reply = bm.ask("Great phone", model=GPT_OSS, endpoint="mantle", schema=Review)
-    assert not math.isnan(reply.cost_usd)
+    assert not math.isnan(reply.cost_usd) and reply.cost_usd > 0
 
 
-def test_schema_failure_is_the_calls_error(bm):
-    # A schema the answer cannot fit: a property the local responder fills with text, which
-    # the schema then forbids by a pattern. The row is recorded and the error names the field.
+def test_schema_failure_is_the_calls_error_and_a_rows_error(bm):
+    # The local responder gives the empty string for a pattern it cannot fill: the answer does not
+    # fit, so the call fails with the validation message, after its ledger row (tokens included).
     schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[0-9]{40}$"}},
               "required": ["code"]}
-    try:
-        reply = bm.ask("give a code", model=GPT_OSS, endpoint="mantle", schema=schema)
-    except BedrockError as exc:
-        assert "code" in str(exc) and exc.reply.status == "error"
-        assert bm.usage().iloc[-1]["status"] == "error"
-    else:  # the responder honoured the pattern: then the data is valid
-        assert len(reply.data["code"]) == 40
-
+    with pytest.raises(BedrockError, match="does not fit schema.*code") as err:
+        bm.ask("give a code", model=GPT_OSS, endpoint="mantle", schema=schema)
+    assert err.value.reply.status == "error" and err.value.reply.text
+    row = bm.usage().iloc[-1]
+    assert row["status"] == "error" and "code" in row["error"] and row["output_tokens"] > 0
+    frame = pd.DataFrame({"q": ["give a code", "another code"]})
+    result = bm.map(frame, "{q}", model=GPT_OSS, endpoint="mantle", schema=schema, progress=False)
+    assert result["answer_error"].str.contains("does not fit schema").all()
+    assert result["code"].isna().all()
 
 # -- display and the magic -----------------------------------------------------------------------------
 
