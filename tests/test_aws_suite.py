@@ -8,7 +8,9 @@ Settings (environment):
 * ``BEDROCK_MAGICS_AWS_REGION`` — region, default ``us-east-1``;
 * ``BEDROCK_MAGICS_AWS_MODEL`` — Converse/InvokeModel model, default ``us.amazon.nova-micro-v1:0``;
 * ``BEDROCK_MAGICS_AWS_OPENAI_MODEL`` — model for Chat Completions on the runtime's ``/openai/v1``
-  (documented for OpenAI's models), default ``openai.gpt-oss-20b-1:0``.
+  (documented for OpenAI's models), default ``openai.gpt-oss-20b-1:0``;
+* ``BEDROCK_MAGICS_AWS_LAMBDA_ARN`` — an MCP Lambda function for the server-side tools block at the end
+  (skipped without it); ``BEDROCK_MAGICS_AWS_MANTLE_MODEL`` — its model, default ``openai.gpt-oss-120b``.
 
 Run with ``pytest -m aws tests/test_aws_suite.py``. Local-service endpoint overrides left in the
 environment (``AWS_ENDPOINT_URL_BEDROCK*``, ``AWS_BEDROCK_BASE_URL`` and, when those pointed at
@@ -409,7 +411,6 @@ def test_aws_gpt5_serves_responses_only(aws_env):
     assert 400 <= err.value.status_code < 500
 
 
-# ======================================================================================================
 # Structured output, reasoning, prompt caching, attachments (issue 12): the Python API against real
 # Bedrock, the same calls tests/test_features.py makes against the local service.
 
@@ -467,3 +468,62 @@ def test_aws_reads_a_matplotlib_figure(aws_bm):
     reply = aws_bm.ask("Which bar is taller, red or blue? One word.", model=_CLAUDE, images=[fig], max_tokens=20)
     plt.close(fig)
     assert "blue" in reply.text.lower()
+=======
+# ==================================================================================================
+# Mantle server-side tools (issue 11): an `mcp` connector to a real Lambda function.
+#
+# Needs BEDROCK_MAGICS_AWS_LAMBDA_ARN: a Lambda function implementing MCP JSON-RPC (tools/list,
+# tools/call; AWS's "Server-side tool use" example works) that the caller may invoke, in REGION.
+# BEDROCK_MAGICS_AWS_MANTLE_MODEL picks the model (default openai.gpt-oss-120b, on mantle's /v1).
+
+LAMBDA_ARN = os.environ.get("BEDROCK_MAGICS_AWS_LAMBDA_ARN")
+MANTLE_MODEL = os.environ.get("BEDROCK_MAGICS_AWS_MANTLE_MODEL", "openai.gpt-oss-120b")
+
+
+@pytest.fixture
+def aws_mantle(aws_env):
+    if not LAMBDA_ARN:
+        pytest.skip("set BEDROCK_MAGICS_AWS_LAMBDA_ARN to an MCP Lambda function's ARN to check server-side tools")
+    from openai import OpenAI
+    from openai.providers import bedrock
+
+    # gpt-oss serves Responses on mantle's /v1 (its /openai/v1/responses answers 404: openai/codex#23650).
+    return OpenAI(provider=bedrock(endpoint="mantle", region=REGION,
+                                   base_url=f"https://bedrock-mantle.{REGION}.api.aws/v1"))
+
+
+def _mcp_tool(arn: str) -> dict:
+    return {"type": "mcp", "server_label": "bm_check", "connector_id": arn, "require_approval": "never"}
+
+
+def test_mantle_lists_and_calls_a_lambda_connector(aws_mantle):
+    listed = aws_mantle.responses.create(model=MANTLE_MODEL, input="Which tools do you have? Answer in one line.",
+                                         tools=[_mcp_tool(LAMBDA_ARN)], max_output_tokens=400)
+    kinds = [item.type for item in listed.output]
+    assert kinds[0] == "mcp_list_tools", kinds
+    tools = listed.output[0].tools
+    assert listed.output[0].server_label == "bm_check" and tools and all(t.name for t in tools)
+    prompt = f"Call the {tools[0].name} tool once with suitable arguments, then tell me what it returned."
+    stream = aws_mantle.responses.create(model=MANTLE_MODEL, input=prompt, tools=[_mcp_tool(LAMBDA_ARN)],
+                                         max_output_tokens=800, stream=True)
+    events = [e.type for e in stream]
+    assert "response.mcp_list_tools.completed" in events and events[-1] in ("response.completed", "response.incomplete")
+    if "response.mcp_call.in_progress" in events:  # a real model may decline; when it calls, the events are there
+        assert "response.mcp_call_arguments.done" in events
+        assert "response.mcp_call.completed" in events or "response.mcp_call.failed" in events
+
+
+def test_mantle_refuses_an_unknown_lambda_and_approval(aws_mantle):
+    from openai import APIStatusError, BadRequestError
+
+    account = LAMBDA_ARN.split(":")[4]
+    missing = f"arn:aws:lambda:{REGION}:{account}:function:bedrock-magics-no-such-function"
+    with pytest.raises(APIStatusError) as err:
+        aws_mantle.responses.create(model=MANTLE_MODEL, input="Hi", tools=[_mcp_tool(missing)], max_output_tokens=50)
+    assert 400 <= err.value.status_code < 500  # the local service answers 424 (OpenAI's connector error)
+    with pytest.raises(BadRequestError):
+        aws_mantle.responses.create(model=MANTLE_MODEL, input="Hi", max_output_tokens=50,
+                                    tools=[{**_mcp_tool(LAMBDA_ARN), "require_approval": "always"}])
+
+
+# ===============================================================================================

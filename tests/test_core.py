@@ -223,14 +223,13 @@ def test_send_is_the_quiet_low_level_call(bm):
 
 
 def test_unknown_price_is_nan_until_overridden(bm):
-    # Served locally (mantle Chat Completions); priced by neither genai-prices nor the bundled table.
-    model, route = "moonshotai.kimi-k2-thinking", {"endpoint": "mantle", "api": "chat"}
+    model = "minimax.minimax-m2"  # served locally, in neither genai-prices nor the bundled price table
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PriceWarning)  # warned once per process: maybe already
-        reply = bm.ask("hello", model=model, **route)
+        reply = bm.ask("hello", model=model)
     assert math.isnan(reply.cost_usd) and math.isnan(bm.usage().iloc[-1].cost_usd)
-    bm.prices = {model: {"input_per_1k": 0.001, "output_per_1k": 0.002}}
-    priced = bm.ask("hello", model=model, **route)
+    bm.prices = {"minimax.minimax-m2": {"input_per_1k": 0.001, "output_per_1k": 0.002}}
+    priced = bm.ask("hello", model=model)
     assert priced.cost_usd == pytest.approx(priced.input_tokens / 1000 * 0.001 + priced.output_tokens / 1000 * 0.002)
 
 

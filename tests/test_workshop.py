@@ -31,10 +31,8 @@ from bedrock_magics.reply import Reply
 from bedrock_magics.workshop import CHECKS, TICKET_CATEGORIES, check
 
 EXERCISES = sorted(CHECKS)
-NEEDS_RESPONDER = "needs the responder from issue 10"
 #: Checks that read the words of an answer, which the local service's filler replies cannot pass yet:
 #: with the solution, the only complaint left is about those words.
-WORDS_CHECKED = {2: "bullet points, not 3", 4: "labels are not one of"}
 FOOTER = re.compile(r"us\.amazon\.nova-lite-v1:0 · runtime/converse · \d+ in / \d+ out tokens · ")
 
 
@@ -240,20 +238,10 @@ def test_an_empty_answer_fails_its_check_with_a_hint(exercise, as_committed):
 
 
 @pytest.mark.kernel
-@pytest.mark.parametrize("exercise", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NEEDS_RESPONDER))
-                                      if n in WORDS_CHECKED else n for n in EXERCISES])
+@pytest.mark.parametrize("exercise", EXERCISES)  # 2 and 4 too: the responder answers in the asked form
 def test_the_worked_solution_passes_its_check(exercise, with_solutions):
     shown = with_solutions.plain(_check_cells(with_solutions)[exercise])
     assert shown.startswith(f"✓ Exercise {exercise}: "), shown
-
-
-@pytest.mark.kernel
-@pytest.mark.parametrize("exercise", sorted(WORDS_CHECKED))
-def test_with_the_local_filler_only_the_words_fail(exercise, with_solutions):
-    """Until the responder of issue 10 answers in the asked form, these solutions pass every part of
-    their check except the one about words: the reply, its limits and its columns are right."""
-    shown = with_solutions.plain(_check_cells(with_solutions)[exercise])
-    assert shown.startswith(f"✗ Exercise {exercise}: ") and WORDS_CHECKED[exercise] in shown
 
 
 @pytest.mark.kernel
@@ -338,6 +326,8 @@ def test_the_readme_thirty_seconds_runs_as_pasted(tmp_path_factory):
     switch, prompt, after = run.code_cells
     assert "local Bedrock service" in run.text(switch)
     shown = run.text(prompt)
-    assert 'You said: "Explain gradient boosting to a data scientist' in shown and FOOTER.search(shown)
+    # The responder's "N sentences" rule: the local-service prefix and the topic, then the sentences.
+    assert 'Local Bedrock reply from amazon.nova-lite-v1:0 on "Explain gradient boosting to a data scientist' in shown
+    assert FOOTER.search(shown)
     assert run.plain(after).strip() == "Reply True"
     assert len(run.rows) == 1 and run.rows[0]["status"] == "ok"

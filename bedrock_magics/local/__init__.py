@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LocalService"]
+__all__ = ["LocalService", "register_lambda"]
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> Any:
         from .server import LocalService
 
         return LocalService
+    if name == "register_lambda":  # register_lambda(service, name, func): a Python function as a local Lambda
+        from .lambdas import register_lambda
+
+        return register_lambda
     raise AttributeError(name)

@@ -1,10 +1,11 @@
 """``python -m bedrock_magics.local``: run the local Bedrock service in the foreground.
 
 It prints one ``export NAME=value`` line per variable that points boto3, the aws CLI and the
-openai SDK at it (paste them into another shell, or ``eval`` them), then a comment line, then
-serves until interrupted (Ctrl-C / SIGTERM). ``--catalog FILE`` serves a catalog that
-``python -m bedrock_magics.local catalog --from-aws > FILE`` wrote from a real account
-(:mod:`bedrock_magics.local.snapshot`) instead of the bundled snapshot.
+openai SDK at it (paste them into another shell, or ``eval`` them), then a ``#`` comment line per
+local Lambda function (``--lambda NAME=MODULE:FUNCTION``, repeatable: its ARN, for mantle's ``mcp``
+tools), then a comment line saying where it serves, then serves until interrupted (Ctrl-C / SIGTERM).
+``--catalog FILE`` serves a catalog that ``python -m bedrock_magics.local catalog --from-aws > FILE``
+wrote from a real account (:mod:`bedrock_magics.local.snapshot`) instead of the bundled snapshot.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default=None, metavar="FILE",
                    help="serve this catalog (written by `python -m bedrock_magics.local catalog --from-aws`) "
                         "instead of the bundled one")
+    p.add_argument("--lambda", dest="lambdas", action="append", default=[], metavar="NAME=MODULE:FUNCTION",
+                   help="serve a Python function as the local Lambda function NAME, an MCP server for mantle "
+                        "Responses' mcp tools (repeatable; its ARN is printed)")
     return p
 
 
@@ -84,6 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             parser.error(f"--catalog {args.catalog}: not a catalog file ({exc.__class__.__name__}: {exc}); write one "
                          "with `python -m bedrock_magics.local catalog --from-aws > FILE`")
+    from .lambdas import load_spec
+
+    try:
+        functions = [load_spec(spec) for spec in args.lambdas]
+    except ValueError as exc:
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -91,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                        throttle_rpm=args.throttle_rpm, error_rate=args.error_rate, state_dir=args.state_dir,
                        verbose=args.verbose, allow_remote=args.allow_remote, seed=args.seed, quotas=quotas,
                        catalog=args.catalog)
+    try:
+        arns = [svc.register_lambda(name, func) for name, func in functions]
+    except ValueError as exc:
+        parser.error(f"--lambda: {exc}")
     try:
         svc.start()
     except OSError as exc:
@@ -106,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # These lines include the documented local credentials on purpose: they open only this service.
     for name, value in svc.env.items():
         print(f"export {name}={shlex.quote(value)}")
+    for arn in arns:
+        print(f"# local Lambda function (mantle mcp connector_id): {arn}")
     note = "" if svc.tls else " (plain HTTP: no bearer key, SigV4 only)"
     print(f"# local Bedrock service on {svc.url}{note}; mantle at {svc.endpoints['mantle']}. "
           "Stop it with Ctrl-C (SIGINT) or SIGTERM.", flush=True)

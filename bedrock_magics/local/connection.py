@@ -39,6 +39,7 @@ from .faults import Admission, estimate_tokens
 from .http import (CONTROL, MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai,
                    request_id)
 from .lifecycle import TrackedThreadingMixIn
+from .tokens import family_of
 
 log = logging.getLogger("bedrock_magics.local")
 
@@ -165,7 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
             if match is None:
                 raise _unknown(self.command, raw_path, openai_route)
             handler, req.params = match
-            admission = app.faults.admit(_model_names(req), lambda: estimate_tokens(body))
+            names = _model_names(req)
+            family = family_of(names[0]) if names else "words"  # a model's throttle counts its own tokens
+            admission = app.faults.admit(names, lambda: estimate_tokens(body, family))
             return _primed(handler(req)), admission
         except AwsError as err:
             return (aws_to_openai(err) if openai_route else err).to_response(), None

@@ -168,19 +168,20 @@ class Faults:
         return "global", self._global
 
 
-def estimate_tokens(body: bytes) -> int:
-    """Input tokens of a request body: the tokenizer over every string value of its JSON."""
+def estimate_tokens(body: bytes, family: str = "words") -> int:
+    """Input tokens of a request body: the model family's tokenizer (:func:`.tokens.count`, the
+    responder's per-family counts) over every string value of its JSON."""
     from .tokens import count
 
     try:
         data = parse_json(body or b"{}")
     except ValueError:
-        return count(body.decode("utf-8", "replace"))
+        return count(body.decode("utf-8", "replace"), family)
     total, stack = 0, [data]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            total += count(item)
+            total += count(item, family)
         elif isinstance(item, dict):
             stack.extend(item.values())
         elif isinstance(item, list):

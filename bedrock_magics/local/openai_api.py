@@ -27,9 +27,10 @@ import json
 import time
 import uuid
 from calendar import timegm
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
-from . import refusals
+from . import lambdas, mcp, refusals
 from .catalog import INVALID_MODEL
 from .http import MANTLE, RUNTIME, AwsError, OpenAIError, Request, Response, Router, aws_to_openai
 from .quotas import admit_call
@@ -166,13 +167,18 @@ def responses_create(req: Request) -> Response:
     call = settle(req.app, responses.request_call(body, entry, _previous(req, previous)), req.region, automatic=True)
     admit_call(req, call, body["model"])
     answer = call.answer
+    turn = _server_tools(req, body, call, previous)
+    if turn is not None:  # the server-side rounds: their items come first, their tokens count, they are context
+        call, answer = replace(call, messages=turn.messages), turn.answer
 
     rid, created = "resp_" + uuid.uuid4().hex, int(time.time())
     output = responses.output_items(answer, bool(call.extra.get("reasoning_summary")))
     status = "incomplete" if answer.stop_reason == "max_tokens" else "completed"
+    output = (turn.items if turn is not None else []) + output
     final = responses.response_object(rid, body, created, status, previous, output, answer)
     record = {"response": final, "region": req.region, "input_items": responses.input_items(body["input"]),
               "conversation": call.messages + [{"role": "assistant", "content": converse_content(answer, "call_")}]}
+    record["mcp"] = turn.state if turn is not None else None  # notes/tasks memory, connectors listed
 
     if body.get("background") and not body.get("stream"):
         queued = responses.response_object(rid, body, created, "queued", previous, [], None)
@@ -186,6 +192,16 @@ def responses_create(req: Request) -> Response:
     if not body.get("stream"):
         return _json_ok(final)
     return _sse(responses.sse_events(final))
+
+
+def _server_tools(req: Request, body: dict, call: Any, previous: Any) -> "mcp.Turn | None":
+    """On mantle, the answer with the request's server-side tools run (``mcp`` connectors, gpt-oss's
+    notes and tasks: :mod:`.mcp`), continuing the state of ``previous``; None on the runtime."""
+    if req.surface != MANTLE:
+        return None
+    with req.app.lock:
+        state = (_store(req.app).get(previous) or {}).get("mcp") if isinstance(previous, str) else None
+    return mcp.run(call, body, lambdas.registry(req.app), state)
 
 
 def _run_background(app: Any, rid: str, final: dict) -> None:

@@ -23,7 +23,8 @@ Limits apply per model and region in sliding one-minute windows, set globally (e
 that limit, each its own window) or per model (by model id or mantle id; by inference-profile id
 for calls made through that profile, which then count apart, like AWS's cross-Region quotas). An unset limit is
 unlimited: AWS's defaults differ per model and account, so set the ones to rehearse.
-CountTokens, embeddings' output and batch jobs use none of these quotas. Quotas are not the
+Tokens are the model's own: the answer's counts, made by the responder with the model family's
+tokenizer (:mod:`.tokens`). CountTokens, embeddings' output and batch jobs use none of these quotas. Quotas are not the
 injected faults of :mod:`.faults` (``throttle_rpm``/``throttle_tpm`` throttle any request).
 """
 

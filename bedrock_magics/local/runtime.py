@@ -231,6 +231,8 @@ def invoke_for_batch(app: Any, region: str, model_id: str, model_input: dict,
     if invocation_type == "Converse":
         call = _checked_converse_call(app.catalog, model_input, _converse_model(model))
         return converse_output(call, elapsed_ms(start), model_input)
+    if model.get("family") == "anthropic" and isinstance(model_input, dict):
+        refusals.check_anthropic_body(model_input, app.catalog.capabilities(model))  # as InvokeModel does
     return families.family(model).render(families.load(model, model_input))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import control, guardrails, jobs, openai_api, runtime, s3
+from . import control, guardrails, jobs, lambdas, openai_api, runtime, s3
 from . import credentials as local
 from .auth import Authenticator
 from .catalog import Catalog
@@ -193,6 +193,40 @@ class LocalService:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    # -- local Lambda functions (mantle's server-side tools) -----------------------------------
+
+    def register_lambda(self, name: str, func: Any, region: str | None = None, handler: bool = False) -> str:
+        """Serve ``func`` as the local Lambda function ``name`` and return its ARN
+        (``arn:aws:lambda:REGION:123456789012:function:NAME``), for mantle Responses' ``mcp`` tools.
+
+        ``func`` is a documented Python function (or a list of them), offered over MCP JSON-RPC as
+        one tool each, its schema from the signature, type hints and docstring; with
+        ``handler=True``, a ``lambda_handler(event, context)`` that answers MCP JSON-RPC itself.
+        ``region`` defaults to the service's default region. Registering a name again replaces the
+        function. Works before or after :meth:`start`. ``ValueError`` for a name Lambda refuses or a
+        function without a docstring. See :mod:`bedrock_magics.local.lambdas`.
+        """
+        return lambdas.register_lambda(self, name, func, region, handler)
+
+    def register_gateway(self, name: str, targets: dict[str, str], region: str | None = None) -> str:
+        """Serve a local AgentCore gateway over registered local Lambda functions and return its ARN
+        (``arn:aws:bedrock-agentcore:REGION:123456789012:gateway/ID``), for mantle's ``mcp`` tools.
+
+        ``targets``: ``{target name: local Lambda function ARN}``; the gateway's tools are the
+        targets' tools named ``TARGET___TOOL``, as AgentCore names them. ``ValueError`` for a bad
+        name or a target that is not a registered function of the region.
+        """
+        return lambdas.register_gateway(self, name, targets, region)
+
+    def unregister_lambda(self, arn: str) -> bool:
+        """Remove the local Lambda function (or gateway) of ``arn``; False when there was none."""
+        return lambdas.registry(self.app).unregister(arn)
+
+    @property
+    def lambda_arns(self) -> list[str]:
+        """The ARNs of the registered local Lambda functions and gateways."""
+        return lambdas.registry(self.app).arns()
 
     # -- where it is ---------------------------------------------------------------------------
 

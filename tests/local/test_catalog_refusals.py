@@ -130,10 +130,12 @@ def test_thinking_within_the_rules_is_answered(rt):
     out = rt.converse(modelId=SONNET, messages=user(), inferenceConfig={"maxTokens": 4000, "temperature": 1},
                       additionalModelRequestFields=thinking(1024))
     assert out["ResponseMetadata"]["HTTPStatusCode"] == 200
-    # Models without extended thinking do not read the field at all (Claude 3 Haiku).
-    assert rt.converse(modelId="anthropic.claude-3-haiku-20240307-v1:0", messages=user(),
-                       inferenceConfig={"temperature": 0.2},
-                       additionalModelRequestFields=thinking(1024))["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert "reasoningContent" in out["output"]["message"]["content"][0]  # the responder thinks when allowed
+    # Models without extended thinking do not read the field at all (Claude 3 Haiku): no rule, no reasoning.
+    haiku = rt.converse(modelId="anthropic.claude-3-haiku-20240307-v1:0", messages=user(),
+                        inferenceConfig={"temperature": 0.2}, additionalModelRequestFields=thinking(1024))
+    assert haiku["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert all("reasoningContent" not in block for block in haiku["output"]["message"]["content"])
 
 
 def test_thinking_rules_are_enforced_on_invoke_model(rt):

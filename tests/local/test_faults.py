@@ -8,6 +8,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bedrock_magics.local import credentials as local
+from bedrock_magics.local import tokens
 
 ONE_TRY = Config(retries={"total_max_attempts": 1})
 MESSAGES = [{"role": "user", "content": [{"text": "echo: fault test"}]}]
@@ -82,6 +83,17 @@ def test_throttle_tpm_counts_tokens(local_service, runtime):
         runtime.converse(modelId="amazon.nova-micro-v1:0", messages=long)
     assert err.value.response["Error"]["Code"] == "ThrottlingException"
     assert err.value.response["Error"]["Message"] == "Too many tokens, please wait before trying again."
+
+
+def test_throttle_tpm_counts_the_models_own_tokens(local_service, runtime):
+    # 20 words, but 80 tokens to Nova's tokenizer (the responder's per-family counts): over a 50 TPM
+    # limit on the first call, as the quota of a model counts that model's tokens.
+    long_words = [{"role": "user", "content": [{"text": "internationalization " * 20}]}]
+    assert tokens.count(long_words[0]["content"][0]["text"], tokens.family_of("amazon.nova-micro-v1:0")) > 50
+    local_service.faults.set(throttle_tpm=50)
+    with pytest.raises(ClientError) as err:
+        runtime.converse(modelId="amazon.nova-micro-v1:0", messages=long_words)
+    assert err.value.response["Error"]["Code"] == "ThrottlingException"
 
 
 def test_error_rate_one_fails_every_call(local_service, control):

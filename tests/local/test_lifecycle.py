@@ -20,6 +20,7 @@ import pytest
 
 from bedrock_magics.local import LocalService
 from bedrock_magics.local import credentials as local
+from bedrock_magics.local import openai_api
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 KEYS = {"aws_access_key_id": local.ACCESS_KEY_ID, "aws_secret_access_key": local.SECRET_ACCESS_KEY,
@@ -57,7 +58,10 @@ def start_job(svc: LocalService) -> tuple[object, object, str]:
     pytest.fail("the job never reached InProgress")
 
 
-def test_stop_leaves_no_thread_behind(tmp_path):
+def test_stop_leaves_no_thread_behind(tmp_path, monkeypatch):
+    # The background response waits an hour in each step, so it is surely running when the test
+    # looks; its waits are on the service's stopping event, so stop() still ends it at once.
+    monkeypatch.setattr(openai_api, "BACKGROUND_STEPS", (3600.0, 3600.0))
     before = set(threading.enumerate())
     svc = LocalService(port=0, state_dir=str(tmp_path)).start()
     try:

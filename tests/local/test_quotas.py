@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bedrock_magics.local import credentials as local
+from bedrock_magics.local import tokens
 from bedrock_magics.local.http import MANTLE, RUNTIME
 from bedrock_magics.local.quotas import TOO_MANY_REQUESTS, TOO_MANY_TOKENS, Quotas
 
@@ -84,6 +85,16 @@ def test_runtime_tokens_per_minute_count_max_tokens_up_front(quotas, runtime):
     assert error["Error"]["Message"] == TOO_MANY_TOKENS
     # Without maxTokens the model's own output limit is reserved, far over 300.
     throttled(runtime.converse, modelId=NOVA, messages=HELLO)
+
+
+def test_runtime_tokens_are_the_models_own_tokens(quotas, runtime):
+    # 20 words that Nova's tokenizer (the responder's per-family counts) makes 80 tokens: a 60-TPM
+    # quota refuses them for Nova, which counts its own tokens, not words.
+    words = [{"role": "user", "content": [{"text": "internationalization " * 20}]}]
+    assert tokens.count(words[0]["content"][0]["text"], tokens.family_of(NOVA)) > 60
+    quotas.set(NOVA, tpm=60)
+    error = throttled(runtime.converse, modelId=NOVA, messages=words, inferenceConfig={"maxTokens": 5})
+    assert error["Error"]["Message"] == TOO_MANY_TOKENS
 
 
 def test_runtime_tokens_count_what_was_used_not_what_was_reserved(quotas, runtime):

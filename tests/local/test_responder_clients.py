@@ -24,7 +24,7 @@ from bedrock_magics.local import responder, tokens
 
 CLAUDE_ID = "anthropic.claude-sonnet-4-5-20250929-v1:0"  # counts tokens (by its bare id)
 CLAUDE = "us." + CLAUDE_ID  # invoked through its profile, as on AWS
-HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+HAIKU = "us.anthropic.claude-3-5-haiku-20241022-v1:0"  # caches from 2048 tokens (Claude 3 Haiku: no caching)
 LLAMA = "us.meta.llama3-1-8b-instruct-v1:0"
 OSS = "openai.gpt-oss-120b-1:0"
 MANTLE_OSS = "openai.gpt-oss-120b"

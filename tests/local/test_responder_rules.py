@@ -12,11 +12,14 @@ import pytest
 from PIL import Image
 
 from bedrock_magics.local import responder, tokens
+from bedrock_magics.local.catalog import Catalog
 from bedrock_magics.local.responder import cache as cache_mod
 from bedrock_magics.local.responder import labels, media
 
 CLAUDE = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+CACHING_HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"  # Claude 3 Haiku has no prompt caching on Bedrock
+ENTRIES = {entry["modelId"]: entry for entry in Catalog.load().data["models"]}  # the bundled catalog
 SENTIMENT = "Classify the sentiment of this review as positive, negative or mixed: "
 
 
@@ -289,7 +292,7 @@ class Clock:
 def _cached_call(model: str, words: int, ttl: str | None = None) -> responder.Call:
     point = {"cachePoint": {"type": "default", **({"ttl": ttl} if ttl else {})}}
     long_text = " ".join(["word"] * words)
-    return responder.Call({"modelId": model}, [{"role": "user", "content": [{"text": long_text}, point,
+    return responder.Call(ENTRIES[model], [{"role": "user", "content": [{"text": long_text}, point,
                                                                             {"text": "Question?"}]}])
 
 
@@ -311,9 +314,17 @@ def test_cache_writes_then_reads_within_the_ttl_then_expires():
 def test_below_the_minimum_nothing_is_cached_and_haiku_needs_2048():
     cache = responder.PromptCache(Clock())
     assert cache.settle(_cached_call(CLAUDE, 1000), "us-east-1").write == 0
-    assert cache.settle(_cached_call(HAIKU, 1500), "us-east-1").write == 0
-    assert cache.settle(_cached_call(HAIKU, 2100), "us-east-1").write == 2103
-    assert cache_mod.minimum_tokens({"modelId": HAIKU}) == 2048
+    assert cache.settle(_cached_call(CACHING_HAIKU, 1500), "us-east-1").write == 0
+    assert cache.settle(_cached_call(CACHING_HAIKU, 2100), "us-east-1").write == 2103
+    assert cache_mod.minimum_tokens(ENTRIES[CACHING_HAIKU]) == 2048
+
+
+def test_the_minimum_is_the_catalogs_and_a_model_without_caching_caches_nothing():
+    # The minimum per cache point comes from the catalog's capabilities (prompt-caching.html).
+    assert cache_mod.minimum_tokens(ENTRIES["amazon.nova-lite-v1:0"]) == 1000
+    assert cache_mod.minimum_tokens(ENTRIES["anthropic.claude-opus-4-5-20251101-v1:0"]) == 4096
+    assert cache_mod.minimum_tokens(ENTRIES[HAIKU]) is None
+    assert responder.PromptCache(Clock()).settle(_cached_call(HAIKU, 5000), "us-east-1").write == 0
 
 
 def test_the_answer_reports_only_the_uncached_input():
@@ -362,7 +373,7 @@ def test_different_images_of_one_size_are_different_cache_prefixes():
     def call(color: tuple) -> responder.Call:
         buf = io.BytesIO()
         Image.new("RGB", (1400, 1400), color).save(buf, format="PNG")
-        return responder.Call({"modelId": CLAUDE}, [{"role": "user", "content": [
+        return responder.Call(ENTRIES[CLAUDE], [{"role": "user", "content": [
             {"image": {"format": "png", "source": {"bytes": buf.getvalue()}}}, {"cachePoint": {"type": "default"}},
             {"text": "What is this?"}]}])
 

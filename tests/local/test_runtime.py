@@ -543,3 +543,14 @@ def test_invoke_for_batch_returns_the_model_output(local_service):
     with pytest.raises(Exception) as excinfo:
         invoke_for_batch(app, "us-east-1", CLAUDE, {"messages": []})
     assert excinfo.value.code == "ValidationException"
+
+
+def test_a_batch_anthropic_record_meets_the_thinking_rules(local_service):
+    # A batch record is held to the same extended-thinking rules as InvokeModel.
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 3000, "temperature": 0.7,
+            "thinking": {"type": "enabled", "budget_tokens": 2000}, "messages": [{"role": "user", "content": "Hi"}]}
+    with pytest.raises(Exception) as excinfo:
+        invoke_for_batch(local_service.app, "us-east-1", HAIKU_PROFILE, body)
+    assert excinfo.value.code == "ValidationException" and "`temperature` may only be set to 1" in str(excinfo.value)
+    body.pop("temperature")
+    assert invoke_for_batch(local_service.app, "us-east-1", HAIKU_PROFILE, body)["content"][0]["type"] == "thinking"

@@ -30,18 +30,19 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import tokens
+from ..capabilities import capabilities
 from .conversation import PER_MESSAGE_TOKENS, as_tool, message_parts, part_tokens, tool_tokens
 
 TTL_SECONDS = {"5m": 300, "1h": 3600}
-DEFAULT_MINIMUM = 1024
-HAIKU_MINIMUM = 2048
 AUTOMATIC_MINIMUM = 1024
 
 
-def minimum_tokens(model: dict) -> int:
-    """The fewest tokens a cache point's prefix needs: 2048 for Haiku-class models, 1024 otherwise
-    (Anthropic's documented minimums for Claude)."""
-    return HAIKU_MINIMUM if "haiku" in str(model.get("modelId", "")).lower() else DEFAULT_MINIMUM
+def minimum_tokens(model: dict) -> int | None:
+    """The fewest tokens a cache point's prefix needs for this catalog entry: its capabilities'
+    ``cache_min_tokens`` (AWS's prompt-caching page, per model); None for a model without prompt
+    caching, whose cache points then cache nothing."""
+    caps = capabilities(model)
+    return caps.cache_min_tokens if caps.prompt_caching else None
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class PromptCache:
         """Look a call's prefixes up, cache them, and say what it read and wrote."""
         found = prefixes(call, automatic)
         minimum = AUTOMATIC_MINIMUM if automatic else minimum_tokens(call.model)
-        eligible = [p for p in found if p.tokens >= minimum]
+        eligible = [p for p in found if minimum is not None and p.tokens >= minimum]
         if not eligible:
             return CacheUsage(automatic=automatic)
         now = self.clock()

@@ -16,6 +16,7 @@ import time
 import uuid
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from .. import mcp
 from ..responder import Answer, Call
 from . import features
 from .openai import (append_tool_result, arguments, check_decimal, check_function_tools, check_int, check_limit,
@@ -117,6 +118,7 @@ def request_call(body: dict, entry: dict) -> Call:
                                                           and all(isinstance(x, str) for x in stop))):
         raise invalid("Invalid 'stop': expected a string or an array of at most 4 strings.", "stop")
     check_function_tools(body.get("tools"), flat=False)
+    mcp.refuse_in_chat(body.get("tools"))
     try:
         return chat_call(body, entry)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from ..capabilities import capabilities
 from ..http import AwsError
 
 #: The image formats Converse names, by MIME type.
@@ -29,8 +30,10 @@ DOCUMENT_FORMATS = {"application/pdf": "pdf", "text/plain": "txt", "text/csv": "
 def claude_thinking(model: Mapping[str, Any], thinking: Any) -> dict | None:
     """The reasoning of a Claude ``thinking`` setting (Converse ``additionalModelRequestFields`` or
     the Anthropic body): ``enabled`` with ``budget_tokens``, or ``adaptive``; None when off or when
-    the model is not a Claude model."""
-    if not isinstance(thinking, Mapping) or not str(model.get("modelId", "")).startswith("anthropic."):
+    the model cannot think (its capabilities' ``reasoning`` is not ``thinking``: Claude 3 and 3.5
+    Haiku). The budget's rules (minimum, below max tokens, temperature 1) are
+    :func:`~bedrock_magics.local.refusals.check_thinking`'s, checked before the call is answered."""
+    if not isinstance(thinking, Mapping) or capabilities(model).reasoning != "thinking":
         return None
     kind = thinking.get("type")
     if kind == "enabled":

@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Any, Iterator
 
-from .. import responder
+from .. import mcp, responder
 from ..responder import Answer, Call
 from . import features
 from .chat import chat_tool_calls, media_blocks
@@ -63,6 +63,7 @@ def check_request(body: dict, entry: dict, runtime_region: str | None = None) ->
     check_decimal(body, "temperature", 0, 2)
     check_decimal(body, "top_p", 0, 1)
     check_function_tools(body.get("tools"), flat=True)
+    mcp.check_request(body)
     if body.get("background") and body.get("store") is False:
         raise invalid("Background responses must be stored: set 'store' to true.", "store")
 
@@ -98,7 +99,8 @@ def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
 
     Message items become messages; ``function_call`` items join the assistant message before them as
     ``toolUse`` blocks; consecutive ``function_call_output`` items form one user message of
-    ``toolResult`` blocks — the same conversation the Chat Completions and Converse forms give.
+    ``toolResult`` blocks — the same conversation the Chat Completions and Converse forms give. An
+    ``mcp_call`` item (a server-side call given back) is a ``toolUse`` and its ``toolResult``.
     """
     if isinstance(items, str):
         return [], [{"role": "user", "content": [{"text": items}]}]
@@ -121,17 +123,20 @@ def input_conversation(items: Any) -> tuple[list[str], list[dict]]:
             else:
                 raise invalid(f"Invalid value for 'input[{i}].role': expected one of user, assistant, system, "
                               f"developer.", f"input[{i}].role")
-        elif kind == "function_call":
+        elif kind in ("function_call", "mcp_call"):
             try:
                 args = arguments(item.get("arguments"))
             except ValueError:
                 raise invalid(f"Invalid 'input[{i}].arguments': expected a JSON string.", f"input[{i}].arguments",
                               "invalid_type") from None
-            block = {"toolUse": {"toolUseId": item.get("call_id"), "name": item.get("name", ""), "input": args}}
+            call_id = item.get("call_id" if kind == "function_call" else "id")
+            block = {"toolUse": {"toolUseId": call_id, "name": item.get("name", ""), "input": args}}
             if out and out[-1]["role"] == "assistant":
                 out[-1]["content"].append(block)
             else:
                 out.append({"role": "assistant", "content": [block]})
+            if kind == "mcp_call":  # a server-side call given back (store=false) carries its own result
+                append_tool_result(out, call_id, mcp.call_output_text(item))
         elif kind == "function_call_output":
             append_tool_result(out, item.get("call_id"), _content_text(item.get("output") or ""))
         # reasoning and other items carry nothing the responder reads
@@ -268,6 +273,9 @@ def stream_events(response: dict) -> Iterator[dict]:
             yield {"type": "response.content_part.done", **where, "part": item["content"][0]}
         elif item["type"] == "reasoning":
             yield from _reasoning_events(item, index)
+        elif item["type"] in mcp.ITEM_TYPES:
+            yield from mcp.item_events(item, index)
+            continue
         else:
             yield {"type": "response.output_item.added", "output_index": index,
                    "item": {**item, "status": "in_progress", "arguments": ""}}
