@@ -13,8 +13,8 @@ limit learned too low (another notebook sharing the quota for a while) does not 
 Counting happens in the caller's own units (its token estimate), so a limit learned from one
 estimate paces the same estimate consistently even where the service counts a little differently.
 
-One pacer per (endpoint, region, model), shared by every run of the process (:func:`pacer_for`):
-quotas belong to the account, not to a cell.
+One pacer per (owner, endpoint, region, model), shared by every run of the process
+(:func:`pacer_for`): quotas belong to the account (or the local service), not to a cell.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Hashable
 
 #: Bedrock's quota window (seconds).
 WINDOW = 60.0
@@ -178,9 +178,10 @@ _PACERS: dict[tuple, Pacer] = {}
 _PACERS_LOCK = threading.Lock()
 
 
-def pacer_for(endpoint: str, region: str, model: str) -> Pacer:
-    """The process-wide pacer of one model's quotas (created on first use)."""
-    key = (endpoint, region, model)
+def pacer_for(owner: Hashable, endpoint: str, region: str, model: str) -> Pacer:
+    """The process-wide pacer of one model's quotas for one ``owner`` (an account, a local service;
+    see ``Bedrock.quota_owner``), created on first use."""
+    key = (owner, endpoint, region, model)
     with _PACERS_LOCK:
         pacer = _PACERS.get(key)
         if pacer is None:

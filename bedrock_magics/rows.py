@@ -79,7 +79,8 @@ class Columns:
         read ``unsent`` as their error (``Stats.unsent_error``: cancelled, or skipped and why)."""
         import pandas as pd
 
-        self.error[~self.filled] = unsent
+        if unsent != CANCELLED:  # rows still at the default (a job's missing records have their own error)
+            self.error[~self.filled & (self.error == CANCELLED)] = unsent
         # Cancelled rows have no token counts: NA, not a misleading 0.
         tokens_in = pd.array(self.input_tokens, dtype="Int64")
         tokens_out = pd.array(self.output_tokens, dtype="Int64")

@@ -39,7 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
-from . import pacing, routes
+from . import endpoints, pacing, routes
 from .errors import BatchInterrupted, one_line
 from .ledger import cache_key
 from .prices import format_usd
@@ -112,6 +112,16 @@ def error_reply(bm: "Bedrock", request: Request, exc: BaseException) -> Reply:
 def _is_throttle(reply: Reply) -> bool:
     """Whether the row's failure means "slow down" (``explain.explain`` names every throttle)."""
     return reply.error_code in _THROTTLE_CODES
+
+
+def _quota_owner(bm: "Bedrock", request: Request) -> tuple:
+    """Whose quota a call counts against: the account (``Bedrock.quota_owner``) at the URL it is sent
+    to (an endpoint override or ``AWS_ENDPOINT_URL_*`` can point the same credentials elsewhere)."""
+    try:
+        url = endpoints.resolve(request.region, request.endpoint, bm.clients.endpoint_urls).url
+    except Exception:  # noqa: BLE001 - an unknown region fails the call itself, with its own line
+        url = None
+    return (bm.quota_owner, url)
 
 
 def _estimated_tokens(request: Request) -> int:
@@ -313,7 +323,7 @@ class Runner:
     def _send_paced(self, request: Request) -> Reply:
         """One row's call through its model's pacer: a throttle (or a model still loading) waits and
         sends again, until the call goes through or :data:`THROTTLE_PATIENCE_S` have passed."""
-        pacer = pacing.pacer_for(request.endpoint, request.region, request.model)
+        pacer = pacing.pacer_for(_quota_owner(self.bm, request), request.endpoint, request.region, request.model)
         self._pacers.add(pacer)
         tokens = _estimated_tokens(request)
         first_refusal, refusals, backoff = None, 0, 1.0

@@ -23,7 +23,7 @@ LAYERS = [
     ["options"],
     ["display", "picker", "workshop"],
     ["core"],
-    ["batch", "dryrun", "jobs", "overrides", "features"],
+    ["batch", "dryrun", "jobs", "overrides", "session", "features"],
     ["rows"],
     ["runner"],
     ["conversation", "tools", "catalog"],
@@ -143,8 +143,8 @@ def test_the_local_service_imports_nothing_from_the_client(path):
 
 
 # Modules still over ~600 lines, with the size they may not grow past (split them, then drop them
-# from here): the Python API, the renderers, and the InvokeModel codecs (one class per family).
-NOT_YET_SPLIT = {"core": 720, "display": 670, "routes.codecs": 660, "explain": 610}
+# from here): the renderers, the InvokeModel codecs (one class per family) and the failure rules.
+NOT_YET_SPLIT = {"display": 670, "routes.codecs": 660, "explain": 610}
 
 
 def test_no_module_is_over_600_lines():

@@ -123,14 +123,16 @@ def test_a_stop_ends_a_wait_for_the_quota():
     assert got == [None] and not pacer.waiting
 
 
-def test_one_pacer_per_model_and_region_shared_across_runs():
+def test_one_pacer_per_owner_model_and_region_shared_across_runs():
     pacing.forget_pacers()
-    a = pacer_for("runtime", "us-east-1", "m")
-    assert pacer_for("runtime", "us-east-1", "m") is a
-    assert pacer_for("runtime", "us-west-2", "m") is not a
-    assert pacer_for("mantle", "us-east-1", "m") is not a
+    owner = ("aws", "default", None)
+    a = pacer_for(owner, "runtime", "us-east-1", "m")
+    assert pacer_for(owner, "runtime", "us-east-1", "m") is a
+    assert pacer_for(owner, "runtime", "us-west-2", "m") is not a
+    assert pacer_for(owner, "mantle", "us-east-1", "m") is not a
+    assert pacer_for(("aws", "other-account", None), "runtime", "us-east-1", "m") is not a
     pacing.forget_pacers()
-    assert pacer_for("runtime", "us-east-1", "m") is not a
+    assert pacer_for(owner, "runtime", "us-east-1", "m") is not a
 
 
 def test_throttle_messages_name_their_quota():
