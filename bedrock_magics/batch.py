@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
+from .attachments import split_columns
 from .modelids import strip_geo
 from .reply import Reply
 from .routes import codecs
@@ -93,20 +94,81 @@ def map_rows(bm: "Bedrock", frame: "pd.DataFrame", template: str, *, out: str = 
     check_frame(frame)
     out = check_out(out, frame)
     workers = concurrency_of(bm, concurrency)
+    overrides, attach = split_columns(overrides, frame.columns)  # --image {column}: each row's own file
     templates, first = check_inputs(bm, frame, template, namespace, [overrides])
     columns = Columns(out, len(frame))
-    result = base_frame(frame, columns.names())
+    fields = SchemaColumns.of(templates[0].base.schema, frame, out, len(frame))
+    result = base_frame(frame, columns.names() + (fields.names() if fields else []))
     if first is not None:
         warm_up(bm, first)
     runner = Runner(bm, concurrency=workers, use_cache=use_cache, progress=progress and len(frame) > 0,
                      total=len(frame), desc=out, on_row=on_row)
+
+    def put(done: Any) -> None:
+        if fields is not None:
+            fields.put(done.task.pos, done.reply)  # first: a reply that does not fit becomes the row's error
+        columns.put(done.task.pos, done.reply)
+
     try:
-        runner.run(row_tasks(templates, frame, template, namespace, [overrides]),
-                   lambda done: columns.put(done.task.pos, done.reply))
+        runner.run(row_tasks(templates, frame, template, namespace, [overrides], attach), put)
     except KeyboardInterrupt:
         pass  # runner.stats.interrupted is set: finish raises BatchInterrupted with the frame
     columns.attach(result, runner.stats.unsent_error)
+    if fields is not None:
+        fields.attach(result)
     return finish(result, runner.stats, progress)  # "0 rows" too: an empty frame is no silent no-op
+
+
+class SchemaColumns:
+    """``--schema`` with ``--df``: one typed column per top-level field of the schema, filled from
+    each row's validated object (a row served from the reply cache is validated here)."""
+
+    def __init__(self, schema: Any, names: dict[str, str], n: int) -> None:
+        self.schema, self.names_of = schema, names  # field -> column name
+        self.values: dict[str, list[Any]] = {name: [None] * n for name in names}
+
+    @classmethod
+    def of(cls, schema: Any, frame: "pd.DataFrame", out: str, n: int) -> "SchemaColumns | None":
+        """The field columns of ``schema`` (None without one); ``ValueError`` (one line) when a field
+        would overwrite a column of ``frame``: fields are named plainly unless ``out`` is given
+        (not ``answer``), then ``{out}_{field}``."""
+        if schema is None:
+            return None
+        prefix = "" if out == "answer" else f"{out}_"
+        names = {field: f"{prefix}{field}" for field in schema.fields}
+        taken = [name for name in names.values() if name in {str(c) for c in frame.columns}]
+        if taken and not (out in frame.columns and f"{out}_error" in frame.columns):
+            raise ValueError(f"the schema's field {taken[0]!r} would overwrite the frame's column {taken[0]!r}; "
+                             f"give --out NAME (out= in Python) to name the fields NAME_<field>")
+        return cls(schema, names, n)
+
+    def names(self) -> list[str]:
+        return list(self.names_of.values())
+
+    def put(self, pos: int, reply: Reply) -> None:
+        if not reply.ok:
+            return
+        data = reply.data
+        if data is None:
+            from .schema import SchemaError
+
+            try:
+                data = reply.data = self.schema.validate(reply.text)
+            except SchemaError as exc:
+                reply.status, reply.error, reply.error_code = "error", str(exc), "SchemaValidation"
+                return
+        for field, value in self.schema.row(data).items():
+            self.values[field][pos] = value
+
+    def attach(self, frame: "pd.DataFrame") -> None:
+        import pandas as pd
+
+        for field, name in self.names_of.items():
+            dtype = self.schema.fields[field]
+            try:
+                frame[name] = pd.array(self.values[field], dtype=None if dtype == "object" else dtype)
+            except (TypeError, ValueError):  # values the dtype cannot hold: keep them as they are
+                frame[name] = pd.Series(self.values[field], index=frame.index, dtype=object).to_numpy()
 
 
 # ==================================================================================================

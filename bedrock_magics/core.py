@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 from traitlets import TraitError
 
-from . import mantle, routes
+from . import features, mantle, routes
 from .conversation import chat_name
 from .errors import BedrockError, Cancelled, Note
 from .modelids import family_of
@@ -47,7 +47,7 @@ from .overrides import (
     tool_specs,
 )
 from .session import Session
-from .reply import Reply
+from .reply import Reply, Thinking
 from .request import Request, RequestTemplate, check_prompt, user_message
 from .routes import ALL_APIS, APIS, ENDPOINTS, uses_server_state
 from .routes._common import Clock, assistant_message
@@ -131,6 +131,7 @@ class Bedrock(Session, mantle.MantleMethods):
         chat = chat_name(overrides.get("chat"))
         if chat is not None:
             request = self.chats.get(chat).prepare(request)
+        request = features.apply(request, overrides)  # --schema, --reasoning, ...: checked per model and route
         return request
 
     def request_template(self, **overrides: Any) -> RequestTemplate:
@@ -229,10 +230,11 @@ class Bedrock(Session, mantle.MantleMethods):
         try:
             known = prices.lookup(reply.model, overrides) is not None
             base = None if known else self._cached_base_model(reply.region, reply.model)
-        except Exception:  # noqa: BLE001 - cost_or_nan below reports the failure once
+        except Exception:  # noqa: BLE001 - quote below reports the failure once
             base = None
-        reply.cost_usd = prices.cost_or_nan(reply.model, reply.input_tokens, reply.output_tokens, overrides,
-                                            tier=tier, base_model=base)
+        quote = prices.quote(reply.model, reply.input_tokens, reply.output_tokens, **reply.token_details,
+                             overrides=overrides, tier=tier, base_model=base)
+        reply.cost_usd, reply.price_source = quote.cost_usd, quote.source
         return reply.cost_usd
 
     def price_for(self, model: str, region: str | None = None) -> "prices.Price | None":
@@ -268,7 +270,7 @@ class Bedrock(Session, mantle.MantleMethods):
         try:
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
-            error = None
+            error = features.validated(request, reply)
         except KeyboardInterrupt as stop:
             reply = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
                                  code="Cancelled")
@@ -340,13 +342,13 @@ class Bedrock(Session, mantle.MantleMethods):
                stop: str | Sequence[str] | None = None, chat: str | bool | None = None,
                tools: Sequence[Callable[..., Any]] | None = None,
                on_round: Callable[["ToolRound"], None] | None = None, cell: int | None = None,
-               **extra: Any) -> Iterator[str | Reply]:
+               on_reasoning: Callable[[str], None] | None = None, **extra: Any) -> Iterator[str | Reply]:
         """Ask and stream: yields ``str`` text deltas as they arrive, then the final :class:`Reply`.
 
-        Same keywords as :meth:`ask`. The reply is recorded when the stream ends. If the consumer
-        stops early (``break``, ``close()``) or the user interrupts, a ``cancelled`` row is recorded
-        with the text received so far, and the interruption propagates (an interrupt as
-        :class:`~bedrock_magics.errors.Cancelled`, whose ``reply`` holds that text).
+        Same keywords as :meth:`ask`, and ``on_reasoning(delta)`` for the thinking as it streams (never
+        yielded). The reply is recorded when the stream ends. If the consumer stops early (``break``,
+        ``close()``) or the user interrupts, a ``cancelled`` row is recorded with the text received so
+        far, and the interruption propagates (as :class:`~bedrock_magics.errors.Cancelled`, whose ``reply`` holds that text).
 
         Raises:
             ValueError: bad input (at the first ``next()``).
@@ -359,11 +361,11 @@ class Bedrock(Session, mantle.MantleMethods):
             yield from self._tool_rounds(prompt, options, name, on_round, cell, streaming=True)
             return
         request = self.request(prompt, **options, chat=name)
-        reply = yield from self._stream_call(request, cell=cell, chat=name)
+        reply = yield from self._stream_call(request, cell=cell, chat=name, on_reasoning=on_reasoning)
         self._remember(name, request, [reply.message or assistant_message(reply.text)], reply)
         yield reply
 
-    def _stream_call(self, request: Request, cell: int | None, chat: str | None) -> Iterator[str]:
+    def _stream_call(self, request: Request, cell: int | None, chat: str | None, on_reasoning: Any = None) -> Iterator[str]:
         """Stream one call: yields deltas, records, and returns the Reply (raises BedrockError on failure)."""
         clock = Clock()
         pieces: list[str] = []
@@ -376,6 +378,10 @@ class Bedrock(Session, mantle.MantleMethods):
                 if isinstance(piece, Reply):
                     reply = piece
                     break
+                if isinstance(piece, Thinking):
+                    if on_reasoning is not None:
+                        on_reasoning(piece.text)
+                    continue
                 if isinstance(piece, str):  # not a server-side tool's item (mantle)
                     pieces.append(piece)
                 yield piece
@@ -400,7 +406,10 @@ class Bedrock(Session, mantle.MantleMethods):
             if source is not None and hasattr(source, "close"):
                 source.close()  # release the HTTP stream now, not at garbage collection
         reply.streamed, reply.chat = True, chat
+        error = features.validated(request, reply)
         self.record(reply, cell)
+        if error is not None:
+            raise error
         return reply
 
     def _tool_rounds(self, prompt: str, options: dict[str, Any], chat: str | None,

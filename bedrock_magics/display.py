@@ -31,7 +31,9 @@ import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import FORMATS, SET
+from .footnotes import dim, priced_by, reasoning_md, reasoning_plain, thinking_md, usage_details
 from .redact import redact
+from .tables import Fields, Table  # noqa: F401 - Fields: shown by the magics as display.Fields
 from .reply import ServerCall
 from .toolview import notes_md as _notes_md, pending_line, server_call_line, tool_round, with_notes as _with_notes
 
@@ -167,7 +169,8 @@ def footer(reply: "Reply") -> str:
     if used is not reply:
         parts.append(f"{used.rounds} rounds")
     parts.append(_duration(used.latency_ms))
-    parts.append(_money(used.cost_usd))
+    parts.append(_money(used.cost_usd) + (priced_by(reply) if used is reply else ""))
+    parts += usage_details(reply)
     note = _stop_note(reply)
     if note:
         parts.append(note)
@@ -266,7 +269,8 @@ def _answer_bundle(reply: "Reply", fmt: str, text: str, line: str) -> dict[str, 
         frame = (f'<iframe sandbox="" srcdoc="{html.escape(source, quote=True)}" title="model reply (sandboxed)" '
                  'style="width:100%;height:24em;border:1px solid #8884;resize:vertical"></iframe>')
         return {"text/html": frame + _footer_html(line), "text/plain": f"{text}\n{line}"}
-    return {"text/markdown": _close_fences(text) + _footer_md(line), "text/plain": f"{text}\n{line}"}
+    return {"text/markdown": _close_fences(text) + reasoning_md(reply) + _footer_md(line),
+            "text/plain": f"{reasoning_plain(reply)}{text}\n{line}"}
 
 
 def _embedding_summary(reply: "Reply") -> str:
@@ -360,6 +364,7 @@ class StreamView:
         self.rich = is_rich(self.shell)
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.parts: list[str] = []
+        self.thinking: list[str] = []  # reasoning pieces, shown dimmed above the answer
         self.notes: list[str] = []
         # A tool loop's rounds: shown above, added up in the footer. In a terminal the server-side
         # tools' lines were printed as they came; in a kernel they are live lines until the round ends.
@@ -380,19 +385,23 @@ class StreamView:
         """The answer's text so far (every delta received)."""
         return "".join(self.parts)
 
-    def add(self, delta: str) -> None:
-        """Append a text delta."""
+    def add(self, delta: str, thinking: bool = False) -> None:
+        """Append a text delta (``thinking``: a piece of the model's reasoning, shown dimmed above it)."""
         if not delta:
             return
-        self.parts.append(delta)
-        if not self.rich:
-            sys.stdout.write(delta)
+        (self.thinking if thinking else self.parts).append(delta)
+        if not self.rich:  # the answer starts on a line of its own below the thinking
+            sys.stdout.write(dim(delta) if thinking else ("\n" if self.thinking and len(self.parts) == 1 else "") + delta)
             sys.stdout.flush()
             return
         now = time.monotonic()
         if self._last is None or now - self._last >= self.interval:
             self._update(self._partial())
             self._last = now
+
+    def reasoning(self, delta: str) -> None:
+        """``on_reasoning`` of ``Bedrock.stream``: the model's thinking, dimmed."""
+        self.add(delta, thinking=True)
 
     def run(self, pieces: Any) -> "Reply":
         """Show the text deltas of ``pieces`` (``Bedrock.stream``) and return its final reply.
@@ -441,7 +450,7 @@ class StreamView:
                 bundle = _with_notes(bundle, self.notes)
             self._update(bundle)
         else:
-            ending = "" if self.text.endswith("\n") or not self.parts else "\n"
+            ending = "" if self.text.endswith("\n") or not (self.parts or self.thinking) else "\n"
             sys.stdout.write(ending + footer(reply) + "\n")
             sys.stdout.flush()
         mark_shown(reply, self.shell)
@@ -473,7 +482,8 @@ class StreamView:
         notes = self.notes + self.live
         if self.fmt in ("text", "html"):  # never render half an untrusted HTML document
             return {"text/plain": "\n".join(notes + [text])}
-        return {"text/markdown": _notes_md(notes) + _close_fences(text) + _CURSOR,
+        return {"text/markdown": _notes_md(notes) + thinking_md("".join(self.thinking)) + _close_fences(text)
+                + _CURSOR,
                 "text/plain": "\n".join(notes + [text])}
 
     def _clear(self) -> None:
@@ -509,81 +519,6 @@ class Interrupted(KeyboardInterrupt):
 
 
 # -- small tables and previews (status, chat, table modes) ------------------------------------------
-
-class Table:
-    """A small table that renders as Markdown in a notebook and as aligned text in a terminal."""
-
-    def __init__(self, header: list[str], rows: list[list[Any]], title: str | None = None,
-                 notes: list[str] | None = None, header_shown: bool = True) -> None:
-        self.header = header
-        self.rows = [[("" if v is None else str(v)) for v in row] for row in rows]
-        self.title = title
-        self.notes = notes or []
-        self.header_shown = header_shown  # False: a name/value list (Markdown still needs a header row)
-
-    def _repr_markdown_(self) -> str:
-        def cell(value: str) -> str:
-            return html.escape(value).replace("|", "\\|")
-
-        lines = [f"**{html.escape(self.title)}**", ""] if self.title else []
-        lines.append("| " + " | ".join(cell(h) for h in self.header) + " |")
-        lines.append("|" + "---|" * len(self.header))
-        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in self.rows]
-        lines += [""] + [html.escape(n) for n in self.notes] if self.notes else []
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        shown = [self.header, *self.rows] if self.header_shown else self.rows
-        widths = [max(len(str(r[i])) for r in shown) if shown else 0 for i in range(len(self.header))]
-        lines = [self.title] if self.title else []
-        for row in shown:
-            lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
-        return "\n".join(lines + self.notes)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-
-class Fields(dict):
-    """A small record (a batch job's state) that shows as aligned ``name  value`` lines in a
-    terminal and as a two-column table in a notebook, never as a raw dict repr.
-
-    It is a ``dict``: ``job["status"]`` and ``json.dumps(job)`` work as before. Dates read as
-    ``2026-05-01 14:03:22 UTC``; lists as one value per line; empty values are left out.
-    """
-
-    def __init__(self, values: Any = (), title: str | None = None) -> None:
-        super().__init__(values)
-        self.title = title
-
-    def _table(self) -> Table:
-        rows = []
-        for name, value in self.items():
-            if value is None or value == [] or value == "":
-                continue
-            items = value if isinstance(value, (list, tuple)) else [value]
-            rows += [[name if i == 0 else "", _value_text(item)] for i, item in enumerate(items)]
-        return Table(["field", "value"], rows, title=self.title, header_shown=False)
-
-    def _repr_markdown_(self) -> str:
-        return self._table()._repr_markdown_()
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self._table()))
-
-
-def _value_text(value: Any) -> str:
-    import datetime
-
-    if isinstance(value, datetime.datetime):
-        when = value.astimezone() if value.tzinfo is not None else value
-        return when.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    if isinstance(value, float) and value.is_integer():
-        return f"{value:,.0f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
-
 
 _STATUS_SETTINGS = ("region", "endpoint", "api", "model", "mantle_model", "streaming", "format", "max_tokens",
                     "temperature", "top_p", "system", "profile", "concurrency", "local", "ledger_path")

@@ -148,6 +148,7 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
     if isinstance(frame_or_prompt, str):
         base = pd.DataFrame(index=pd.RangeIndex(1))
         tasks: Iterable[Task] = [Task(0, 0, bm.request(frame_or_prompt, **overrides))]
+        first_request = tasks[0].request
     else:
         check_frame(frame_or_prompt, "frame_or_prompt")
         base = frame_or_prompt
@@ -155,6 +156,7 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
         if first is not None:
             warm_up(bm, first)
         tasks = row_tasks(templates, base, template, namespace, [overrides])
+        first_request = first
     n = len(base)
     workers = concurrency_of(bm, concurrency)
     counter = _TokenCounter(bm)
@@ -221,15 +223,29 @@ def dry_run(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str 
              f"input ≈ {format_usd(np.nansum(input_cost))}" if not np.isnan(input_cost).all() else "price unknown"]
     if n and not np.isnan(max_cost).any():
         parts.append(f"at most {format_usd(max_cost.sum())} with max_tokens")
+    saving = _cache_saving(bm, price_of, first_request, n)
+    if saving is not None:
+        parts.append(f"--prompt-cache saves ≈ {format_usd(saving[1])} ({saving[0]:,} cached tokens a call)")
     parts.append("nothing sent")
     summary = " · ".join(parts)
     result.attrs["bedrock"] = {"rows": n, "input_tokens": total_in, "input_cost_usd": float(np.nansum(input_cost)),
                                "max_cost_usd": float(max_cost.sum()) if not np.isnan(max_cost).any() else math.nan,
                                "count_methods": dict(method_counts), "notes": dict(counter.notes),
-                               "summary": summary}
+                               "cache_saving_usd": saving[1] if saving else None, "summary": summary}
     if progress:
         print(summary)
     return result
+
+
+def _cache_saving(bm: "Bedrock", price_of: dict[str, Any], request: Request | None,
+                  calls: int) -> tuple[int, float] | None:
+    """What ``--prompt-cache`` saves over the run (``features.cache_saving``), or None."""
+    if request is None or not request.prompt_cache:
+        return None
+    from .promptcache import cache_saving
+
+    price = price_of.get(request.model) or bm.price_for(request.model, request.region)
+    return cache_saving(request, calls, price)
 
 
 def dry_run_models(bm: "Bedrock", frame_or_prompt: "pd.DataFrame | str", template: str | None = None, *,

@@ -35,9 +35,13 @@ __all__ = ["COLUMNS", "Ledger", "cache_key", "reply_from_json", "reply_to_json"]
 
 # The usage DataFrame's columns, in order (docs/architecture.md; DESIGN.md "What lands in DataFrames").
 COLUMNS = ("time", "region", "endpoint", "api", "model", "input_tokens", "output_tokens", "total_tokens",
-           "latency_ms", "cost_usd", "stop_reason", "status", "error", "request_id", "chat", "session", "cell")
+           "latency_ms", "cost_usd", "stop_reason", "status", "error", "request_id", "chat", "session", "cell",
+           "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "price_source")
 _TYPES = {"input_tokens": "INTEGER", "output_tokens": "INTEGER", "total_tokens": "INTEGER", "latency_ms": "REAL",
-          "cost_usd": "REAL", "cell": "INTEGER"}
+          "cost_usd": "REAL", "cell": "INTEGER", "cache_read_tokens": "INTEGER", "cache_write_tokens": "INTEGER",
+          "reasoning_tokens": "INTEGER"}
+# Usage columns shown only when some call in the frame reported them.
+_REPORTED_ONLY = ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 RESPONSE_COLUMNS = ("response_id", "time", "region", "endpoint", "api", "model", "chat", "session", "status",
                     "background")
 _RESPONSE_COLUMNS_SQL = ", ".join(
@@ -196,7 +200,9 @@ class Ledger:
     def frame(self, session: str | None = None):
         """The ledger as a DataFrame with :data:`COLUMNS`: this ``session``'s rows, or all when None.
 
-        ``time`` is a timezone-aware UTC datetime; an unknown cost is ``NaN``.
+        ``time`` is a timezone-aware UTC datetime; an unknown cost is ``NaN``. The prompt-cache and
+        reasoning token columns are there when some call reported them (DESIGN: "where the API
+        reports them"), so the usual frame stays narrow enough to be shown whole.
         """
         import pandas as pd
 
@@ -207,7 +213,10 @@ class Ledger:
         for name in ("latency_ms", "cost_usd"):
             frame[name] = frame[name].astype("float64")  # NULL cost -> NaN
         frame["cell"] = frame["cell"].astype("Int64")
-        return frame
+        for name in _REPORTED_ONLY:
+            frame[name] = frame[name].fillna(0).astype("int64")
+        unused = [name for name in _REPORTED_ONLY if not frame[name].any()]
+        return frame.drop(columns=unused) if unused else frame
 
     def __len__(self) -> int:
         return self._run(lambda conn: conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
@@ -423,6 +432,9 @@ def cache_key(request: Request) -> str:
         "tools": [asdict(tool) for tool in request.tools],
         "previous_response_id": request.previous_response_id, "extra": request.extra,
     }
+    if request.schema is not None or request.reasoning is not None or request.prompt_cache:
+        payload["features"] = {"schema": request.schema.json_schema if request.schema is not None else None,
+                               "reasoning": request.reasoning, "prompt_cache": request.prompt_cache}
     blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -444,7 +456,8 @@ def _plain(value: Any) -> Any:
 
 
 _CACHED_FIELDS = ("text", "model", "region", "endpoint", "api", "usage", "latency_ms", "stop_reason", "status",
-                  "request_id", "response_id", "tool_calls", "message", "streamed", "chat")
+                  "request_id", "response_id", "tool_calls", "message", "streamed", "chat", "reasoning",
+                  "price_source")
 
 
 def reply_to_json(reply: Reply) -> str:

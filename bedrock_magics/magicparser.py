@@ -93,7 +93,7 @@ def _given_once(action_class: type[argparse.Action]) -> type[argparse.Action]:
             if self.dest in given:
                 name = "/".join(sorted(self.option_strings, key=len))
                 repeatable = [a.option_strings[-1] for a in parser._actions if isinstance(a, argparse._AppendAction)]
-                hint = f" (only {' and '.join(repeatable)} may repeat)" if repeatable else ""
+                hint = f" (only {', '.join(repeatable)} may repeat)" if repeatable else ""
                 raise UsageError(f"{parser.prog}: {name} given twice; give it once{hint}")
             given.add(self.dest)
             super().__call__(parser, namespace, values, option_string)

@@ -114,7 +114,8 @@ class BedrockMagics(Magics, LineCommands):
             elif (self.bm.streaming if opts.stream is None else opts.stream) and not opts.quiet:
                 label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
                 view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
-                reply = view.run(self.bm.stream(prompt, on_round=view.on_round, **kwargs))
+                reply = view.run(self.bm.stream(prompt, on_round=view.on_round, on_reasoning=view.reasoning,
+                                                **kwargs))
             else:
                 rounds = display.ToolRounds(echo=None) if opts.quiet else display.ToolRounds()
                 reply = self.bm.ask(prompt, on_round=rounds, **kwargs)

@@ -21,7 +21,7 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 from traitlets import Int, TraitError
 
-from . import optvalues, templating
+from . import cellfeatures, optvalues, templating
 from .config import FORMATS, BedrockSettings
 from .conversation import DEFAULT_NAME
 from .errors import did_you_mean
@@ -75,6 +75,7 @@ class CellOptions:
     limit: int | None = None
     max_cost: float | None = None
     long: bool = False
+    features: dict[str, Any] = field(default_factory=dict)  # --schema, --reasoning, ... (cellfeatures.parse)
 
     @property
     def mode(self) -> str:
@@ -98,7 +99,7 @@ class CellOptions:
             "model": self.models[0] if len(self.models) == 1 else None,
             "region": self.region, "endpoint": self.endpoint, "api": self.api, "system": self.system,
             "max_tokens": self.max_tokens, "temperature": self.temperature, "top_p": self.top_p,
-            "stop": list(self.stop) or None,
+            "stop": list(self.stop) or None, **self.features,
         }
         return {k: v for k, v in values.items() if v is not None}
 
@@ -153,6 +154,7 @@ def _cell_parser() -> _Parser:
     p.add_argument("--job", metavar="s3://...", help="run --df as a Bedrock batch inference job under this S3 prefix")
     p.add_argument("--role", metavar="ARN", help="IAM service role for --job")
     p.add_argument("--profile", metavar="P", help="AWS profile")
+    cellfeatures.add_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="store the reply without showing it")
     p.add_argument("--no-format", action="store_true", help="send the cell text as is: no {name} interpolation")
     return p
@@ -330,6 +332,7 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
         opts.df = opts.df.head(opts.limit)
     if ns.tools is not None:
         opts.tools = _tools(ns.tools, namespace)
+    opts.features = cellfeatures.parse(ns, namespace, opts.df, expand, optvalues.lookup, optvalues.WHOLE_REF)
     _check_combinations(opts)
     return opts
 

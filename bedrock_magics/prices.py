@@ -50,7 +50,7 @@ import re
 import threading
 import warnings
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources

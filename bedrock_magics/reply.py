@@ -38,6 +38,13 @@ class ServerCall:
         return bool(self.error) or self.status in ("failed", "incomplete")
 
 
+@dataclass(frozen=True)
+class Thinking:
+    """A piece of a model's reasoning as a route streams it (kept apart from the answer's text)."""
+
+    text: str
+
+
 @dataclass
 class Reply:
     """One model call's answer with its usage, latency and cost.
@@ -69,6 +76,9 @@ class Reply:
     embedding: Any = None  # a numpy array for embedding calls
     chat: str | None = None  # conversation name, for --chat
     server_calls: list[ServerCall] = field(default_factory=list)  # mantle's server-side tool items
+    data: Any = None  # --schema: the validated object (a pydantic/dataclass instance or a dict)
+    reasoning: str | None = None  # --reasoning: the model's thinking, when the API returns it
+    price_source: str | None = None  # which price source and date priced cost_usd (prices.quote)
 
     @property
     def input_tokens(self) -> int:
@@ -79,6 +89,27 @@ class Reply:
     def output_tokens(self) -> int:
         """Output tokens the model generated; 0 when unknown."""
         return int(self.usage.get("output_tokens") or 0)
+
+    @property
+    def cache_read_tokens(self) -> int:
+        """Input tokens read from the prompt cache (billed at the cache-read rate); 0 when none."""
+        return int(self.usage.get("cache_read_tokens") or 0)
+
+    @property
+    def cache_write_tokens(self) -> int:
+        """Input tokens written to the prompt cache (billed at the cache-write rate); 0 when none."""
+        return int(self.usage.get("cache_write_tokens") or 0)
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """The part of ``output_tokens`` spent reasoning, where the API reports it; 0 otherwise."""
+        return int(self.usage.get("reasoning_tokens") or 0)
+
+    @property
+    def token_details(self) -> dict[str, int]:
+        """The cache and reasoning counts as ``prices.quote`` takes them (reasoning is part of output)."""
+        return {"cache_read_tokens": self.cache_read_tokens, "cache_write_tokens": self.cache_write_tokens,
+                "reasoning_tokens": min(self.reasoning_tokens, self.output_tokens)}
 
     @property
     def ok(self) -> bool:
@@ -115,6 +146,8 @@ class Reply:
             "total_tokens": int(self.usage.get("total_tokens") or self.input_tokens + self.output_tokens),
             "latency_ms": self.latency_ms, "cost_usd": self.cost_usd, "stop_reason": self.stop_reason,
             "status": self.status, "error": self.error, "request_id": self.request_id, "chat": self.chat,
+            "cache_read_tokens": self.cache_read_tokens, "cache_write_tokens": self.cache_write_tokens,
+            "reasoning_tokens": self.reasoning_tokens, "price_source": self.price_source,
         }
 
     def to_frame(self) -> "pd.DataFrame":

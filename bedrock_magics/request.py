@@ -3,14 +3,19 @@
 The conversation is kept in Converse's shape (Bedrock's canonical one): a list of messages
 ``{"role": "user"|"assistant", "content": [block, ...]}`` whose blocks are ``{"text": str}``,
 ``{"toolUse": {"toolUseId", "name", "input"}}`` or
-``{"toolResult": {"toolUseId", "content": [{"text": str}|{"json": obj}], "status": "success"|"error"}}``.
-Each route translates it to its own wire format.
+``{"toolResult": {"toolUseId", "content": [{"text": str}|{"json": obj}], "status": "success"|"error"}}``,
+``{"image": {"format", "source": {"bytes": bytes}}}`` or ``{"document": {"format", "name", "source":
+{"bytes": bytes}}}`` (attachments, made by ``attachments.py``), and ``{"reasoningContent": ...}`` in
+assistant turns. Each route translates it to its own wire format.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .schema import OutputSchema
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,9 @@ class Request:
     # mantle Responses keeps the conversation server-side: send only the new input with this id.
     previous_response_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # route-specific fields (e.g. embedding options)
+    schema: "OutputSchema | None" = None  # --schema: the answer must be JSON fitting it
+    reasoning: str | int | None = None  # --reasoning: "low" | "medium" | "high" or a token budget
+    prompt_cache: bool = False  # --prompt-cache: cache points after the system prompt, tools, long context
 
     @classmethod
     def from_prompt(cls, prompt: str, model: str, **settings: Any) -> "Request":
@@ -83,8 +91,10 @@ class RequestTemplate:
 
     base: Request
 
-    def fill(self, prompt: str) -> Request:
-        """The request for ``prompt`` (``ValueError``, one line, for an empty one)."""
+    def fill(self, prompt: str, attachments: tuple[dict[str, Any], ...] = ()) -> Request:
+        """The request for ``prompt`` (``ValueError``, one line, for an empty one); the base's own
+        attachments are kept, and ``attachments`` (a row's ``{column}`` files) come after them."""
         check_prompt(prompt)
-        return replace(self.base, messages=self.base.messages[:-1] + (user_message(prompt),),
-                       extra=dict(self.base.extra))
+        kept = tuple(b for b in self.base.messages[-1]["content"] if "text" not in b) + tuple(attachments)
+        message = {"role": "user", "content": [*kept, {"text": prompt}]} if kept else user_message(prompt)
+        return replace(self.base, messages=self.base.messages[:-1] + (message,), extra=dict(self.base.extra))

@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
+from .attachments import attachment
 from .errors import one_line
 from .reply import Reply
 from .request import Request, RequestTemplate
@@ -177,7 +178,8 @@ def check_inputs(bm: "Bedrock", frame: "pd.DataFrame", template: Any, namespace:
 
 
 def row_tasks(templates: Sequence[RequestTemplate], frame: "pd.DataFrame", template: str,
-              namespace: Mapping[str, Any] | None, settings: Sequence[Mapping[str, Any]]) -> Iterator[Task]:
+              namespace: Mapping[str, Any] | None, settings: Sequence[Mapping[str, Any]],
+              attach: Sequence[tuple[str, str]] = ()) -> Iterator[Task]:
     """One task per row and column set, built lazily: each row's prompt filled into the run's
     request templates. A row whose prompt cannot be rendered or is empty becomes an error row
     (never sent, no ledger row) instead of stopping the run."""
@@ -191,8 +193,9 @@ def row_tasks(templates: Sequence[RequestTemplate], frame: "pd.DataFrame", templ
             continue
         for slot, options in enumerate(settings):
             try:
-                request = templates[slot].fill(prompt)
-            except ValueError as exc:  # an empty prompt, typically
+                request = templates[slot].fill(prompt, tuple(attachment(row[column], kind, f"{{{column}}}")
+                                                             for kind, column in attach))
+            except ValueError as exc:  # an empty prompt, a row's file missing or too big
                 yield Task(pos, slot, None, failed=unsent(options, one_line(exc)))
             else:
                 yield Task(pos, slot, request)

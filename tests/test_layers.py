@@ -23,7 +23,7 @@ LAYERS = [
     ["options"],
     ["display", "picker", "workshop", "frameview"],
     ["core", "toolview"],
-    ["batch", "dryrun", "jobs", "overrides", "session", "costcap", "mantle"],
+    ["batch", "dryrun", "jobs", "overrides", "session", "costcap", "mantle", "features"],
     ["rows"],
     ["runner"],
     ["conversation", "tools", "catalog", "pickrules"],
@@ -33,7 +33,8 @@ LAYERS = [
     ["endpoints"],
     ["routes"],
     ["reply"],
-    ["toolspec", "servertools", "templating", "pacing", "genaiprices", "optvalues", "magicparser"],
+    ["toolspec", "servertools", "templating", "pacing", "genaiprices", "optvalues", "magicparser", "schema",
+     "attachments", "modelcaps", "promptcache", "footnotes", "cellfeatures", "tables"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
@@ -144,7 +145,7 @@ def test_the_local_service_imports_nothing_from_the_client(path):
 
 # Modules still over ~600 lines, with the size they may not grow past (split them, then drop them
 # from here): the renderers, the InvokeModel codecs (one class per family) and the failure rules.
-NOT_YET_SPLIT = {"display": 670, "routes.codecs": 660, "explain": 610}
+NOT_YET_SPLIT = {"display": 610, "routes.codecs": 660, "explain": 610}
 
 
 def test_no_module_is_over_600_lines():

@@ -36,7 +36,7 @@ def executed(tmp_path_factory):
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
     assert {"quickstart.ipynb", "endpoints-and-apis.ipynb", "dataframes.ipynb", "chat-and-tools.ipynb",
-            "workshop.ipynb", "workshop-solutions.ipynb", "batch-jobs.ipynb"} <= names
+            "workshop.ipynb", "workshop-solutions.ipynb", "batch-jobs.ipynb", "structured-output.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -250,3 +250,22 @@ def test_saved_notebook_has_no_empty_output(path, executed):
     run = executed(path.name)
     empty = [c.source.splitlines()[0] for c in run.code_cells for o in c.outputs if _is_empty(o)]
     assert not empty, f"empty output under: {empty}"
+
+
+def test_structured_output_notebook_types_columns_reasons_caches_and_reads_a_chart(executed):
+    run = executed("structured-output.ipynb")
+    assert "6 rows" in run.text(run.cell("%%bedrock facts"))
+    dtypes = run.plain(run.cell('facts[["product"'))
+    assert re.search(r"stars\s+Int64", dtypes) and re.search(r"mentions_price\s+boolean", dtypes)
+    chart = run.cell("import matplotlib")
+    assert any("image/png" in o.get("data", {}) for o in chart.outputs)
+    assert "ReviewFacts(sentiment=" in run.plain(run.cell("type(one.data)"))
+    assert "<details><summary>Reasoning</summary>" in run.text(run.cell("%%bedrock thought"))
+    assert re.search(r"cache 0 read / [\d,]+ written", run.text(run.cell("%%bedrock first")))
+    assert re.search(r"cache [\d,]+ read / 0 written", run.text(run.cell("%%bedrock second")))
+    described = [r for r in run.rows if r["status"] == "ok" and r["model"].startswith("us.anthropic")]
+    assert len(run.rows) == len(described) == 6 + 1 + 1 + 2 + 1  # rows, one, thought, two cached calls, chart
+    written, read = [r for r in run.rows if r["cache_write_tokens"] or r["cache_read_tokens"]]
+    assert written["cache_write_tokens"] == read["cache_read_tokens"] > 0
+    assert read["cost_usd"] < written["cost_usd"] and read["price_source"]
+    assert "Local Bedrock reply" in run.text(run.cell("%%bedrock described"))

@@ -1,5 +1,5 @@
 """One module per wire API, each with ``send(client, request) -> Reply`` and
-``stream(client, request) -> Iterator[str | Reply]`` (text deltas, then the final Reply), and the one
+``stream(client, request) -> Iterator[str | Thinking | Reply]`` (text deltas, reasoning pieces, then the final Reply), and the one
 route table built from what each module declares it serves.
 
 Each route module declares ``API``, ``LABEL``, ``CLIENT`` (the ``auth.Clients`` kind it takes),

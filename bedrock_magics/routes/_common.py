@@ -68,10 +68,11 @@ class Clock:
         return round((time.perf_counter() - self.start) * 1000.0, 3)
 
 
-def usage(input_tokens: Any, output_tokens: Any, total: Any = None) -> dict[str, int]:
-    """The Reply usage dict (``total_tokens`` computed when the wire leaves it out)."""
+def usage(input_tokens: Any, output_tokens: Any, total: Any = None, more: dict[str, int] | None = None) -> dict[str, int]:
+    """The Reply usage dict (``total_tokens`` computed when the wire leaves it out); ``more`` adds
+    the cache and reasoning counts a wire reports (``routes._features``)."""
     i, o = int(input_tokens or 0), int(output_tokens or 0)
-    return {"input_tokens": i, "output_tokens": o, "total_tokens": int(total) if total else i + o}
+    return {"input_tokens": i, "output_tokens": o, "total_tokens": int(total) if total else i + o, **(more or {})}
 
 
 def assistant_message(text: str, tool_calls: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def assistant_message(text: str, tool_calls: Iterable[dict[str, Any]] = ()) -> d
 def reply(request: Request, api: str, *, text: str, usage_: dict[str, int], stop_raw: Any, raw: Any,
           latency_ms: float, request_id: str | None = None, response_id: str | None = None,
           tool_calls: list[dict[str, Any]] | None = None, streamed: bool = False,
-          stop: str | None = None) -> Reply:
+          stop: str | None = None, reasoning: str | None = None) -> Reply:
     """A successful Reply with every field a route fills."""
     calls = list(tool_calls or [])
     stop_reason = stop or normalize_stop(stop_raw)
@@ -94,6 +95,7 @@ def reply(request: Request, api: str, *, text: str, usage_: dict[str, int], stop
         text=text, model=request.model, region=request.region, endpoint=request.endpoint, api=api,
         usage=usage_, latency_ms=latency_ms, stop_reason=stop_reason, raw=raw, request_id=request_id,
         response_id=response_id, tool_calls=calls, message=assistant_message(text, calls), streamed=streamed,
+        reasoning=reasoning or None,
     )
 
 

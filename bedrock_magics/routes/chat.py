@@ -10,9 +10,10 @@ from __future__ import annotations
 from contextlib import closing
 from typing import Any, Iterator
 
-from ..reply import Reply
+from ..reply import Reply, Thinking
 from ..request import Request
 from . import _common as c
+from . import _features as f
 
 API = "chat"
 # What this route serves, read by routes/__init__ into the one route table.
@@ -33,12 +34,17 @@ def chat_params(request: Request) -> dict[str, Any]:
         params["stop"] = list(request.stop)
     if request.tools:
         params["tools"] = c.openai_chat_tools(request)
+    parts = f.openai_parts(request.messages[-1].get("content"), API)
+    if parts and params["messages"][-1]["role"] == "user":  # the last user turn's attachments
+        params["messages"][-1]["content"] = parts
+    f.chat_fields(request, params)
     return params
 
 
 def _usage(u: dict[str, Any] | None) -> dict[str, int]:
     u = u or {}
-    return c.usage(u.get("prompt_tokens"), u.get("completion_tokens"), u.get("total_tokens"))
+    return f.uncached(c.usage(u.get("prompt_tokens"), u.get("completion_tokens"), u.get("total_tokens"),
+                              f.openai_usage(u, "prompt_tokens", "completion_tokens")))
 
 
 def send(client: Any, request: Request) -> Reply:
@@ -52,7 +58,17 @@ def send(client: Any, request: Request) -> Reply:
     return c.reply(request, API, text=c.strip_reasoning(message.get("content") or ""), usage_=_usage(raw.get("usage")),
                    stop_raw=choice.get("finish_reason"), raw=raw, latency_ms=latency,
                    request_id=getattr(completion, "_request_id", None), response_id=raw.get("id"),
-                   tool_calls=c.chat_completion_calls(message))
+                   tool_calls=c.chat_completion_calls(message),
+                   reasoning=message.get("reasoning") or message.get("reasoning_content") or _inline(message))
+
+
+def _inline(message: dict[str, Any]) -> str | None:
+    """gpt-oss's ``<reasoning>…</reasoning>`` prefix of the content, as text (None without)."""
+    content = message.get("content") or ""
+    answer = c.strip_reasoning(content)
+    if answer == content:
+        return None
+    return content[: len(content) - len(answer)].strip().removeprefix("<reasoning>").removesuffix("</reasoning>")
 
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
@@ -61,7 +77,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     chunks = client.chat.completions.create(**chat_params(request), stream=True,
                                             stream_options={"include_usage": True})
     request_id = c.stream_request_id(chunks)
-    text, finish, usage, completion_id, model = "", None, None, None, None
+    text, finish, usage, completion_id, model, reasoning = "", None, None, None, None, ""
     tools: dict[int, dict[str, Any]] = {}
     with c.stream_errors(request_id, client), closing(chunks):
         for chunk in chunks:
@@ -70,6 +86,11 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                 usage = c.dump(chunk.usage)
             for choice in chunk.choices or ():
                 delta = choice.delta
+                extra = (getattr(delta, "model_extra", None) or {}) if delta is not None else {}
+                if extra.get("reasoning") or extra.get("reasoning_content"):
+                    piece = extra.get("reasoning") or extra.get("reasoning_content")
+                    reasoning += piece
+                    yield Thinking(piece)
                 if delta is not None and delta.content:
                     text += delta.content
                     yield delta.content
@@ -95,4 +116,4 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
     yield c.reply(request, API, text=c.strip_reasoning(text), usage_=_usage(usage), stop_raw=finish, raw=raw,
                   latency_ms=clock.ms, request_id=request_id, response_id=completion_id, tool_calls=calls,
-                  streamed=True)
+                  streamed=True, reasoning=reasoning or _inline(message))

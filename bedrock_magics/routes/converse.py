@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from ..reply import Reply
+from ..reply import Reply, Thinking
 from ..request import Request
 from . import _common as c
+from . import _features as f
 from ._common import Decoded
 
 API = "converse"
@@ -44,12 +45,13 @@ def converse_kwargs(request: Request) -> dict[str, Any]:
                           "inputSchema": {"json": t.parameters}}} for t in request.tools]}
     # Route-specific wire fields (e.g. additionalModelRequestFields, guardrailConfig).
     kwargs.update(request.extra.get("body") or {})
+    f.converse_fields(request, kwargs)  # --schema, --reasoning, --prompt-cache
     return kwargs
 
 
 def _usage(u: dict[str, Any] | None) -> dict[str, int]:
     u = u or {}
-    return c.usage(u.get("inputTokens"), u.get("outputTokens"), u.get("totalTokens"))
+    return c.usage(u.get("inputTokens"), u.get("outputTokens"), u.get("totalTokens"), f.converse_usage(u))
 
 
 def _parse_message(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -66,9 +68,10 @@ def send(client: Any, request: Request) -> Reply:
     latency = clock.ms
     meta = response.pop("ResponseMetadata", {}) or {}
     message = (response.get("output") or {}).get("message") or {"role": "assistant", "content": []}
-    text, calls = _parse_message(message)
+    text, calls = f.schema_tool_text(request, *_parse_message(message))
     out = c.reply(request, API, text=text, usage_=_usage(response.get("usage")), stop_raw=response.get("stopReason"),
-                  raw=response, latency_ms=latency, request_id=meta.get("RequestId"), tool_calls=calls)
+                  raw=response, latency_ms=latency, request_id=meta.get("RequestId"), tool_calls=calls,
+                  reasoning=f.converse_reasoning(message))
     out.message = message  # the model's own turn, exactly as Converse returned it
     return out
 
@@ -89,7 +92,10 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     content = []
     for index in sorted(blocks):
         block = blocks[index]
-        if "toolUse" in block:
+        if "reasoning" in block:
+            content.append({"reasoningContent": {"reasoningText": {"text": block["reasoning"],
+                                                                   "signature": block.get("signature", "")}}})
+        elif "toolUse" in block:
             tool = block["toolUse"]
             content.append({"toolUse": {"toolUseId": tool.get("toolUseId", ""), "name": tool.get("name", ""),
                                         "input": c.parse_arguments(block["json"])}})
@@ -99,14 +105,15 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     raw = {"output": {"message": message}, "stopReason": stop_reason, "usage": usage, "metrics": metrics}
     if state.get("extra"):
         raw["additionalModelResponseFields"] = state["extra"]
-    text, calls = _parse_message(message)
+    text, calls = f.schema_tool_text(request, *_parse_message(message))
     out = c.reply(request, API, text=text, usage_=_usage(usage), stop_raw=stop_reason, raw=raw,
-                  latency_ms=clock.ms, request_id=request_id, tool_calls=calls, streamed=True)
+                  latency_ms=clock.ms, request_id=request_id, tool_calls=calls, streamed=True,
+                  reasoning=f.converse_reasoning(message))
     out.message = message if content else out.message
     yield out
 
 
-def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any]) -> Iterator[str]:
+def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any]) -> Iterator[str | Thinking]:
     """Fold ConverseStream events into ``blocks`` (by contentBlockIndex) and ``state``; yield text deltas."""
     for event in events:
         if "contentBlockStart" in event:
@@ -125,6 +132,15 @@ def _read(events: Any, blocks: dict[int, dict[str, Any]], state: dict[str, Any])
             elif "toolUse" in delta:
                 block = blocks.setdefault(index, {"toolUse": {}, "json": ""})
                 block["json"] += (delta["toolUse"] or {}).get("input") or ""
+            elif "reasoningContent" in delta:
+                # Thinking arrives before the answer; it is kept (and shown dimmed), not yielded as text.
+                block = blocks.setdefault(index, {"reasoning": ""})
+                piece = delta["reasoningContent"]
+                block["reasoning"] += piece.get("text") or ""
+                if piece.get("signature"):
+                    block["signature"] = piece["signature"]
+                if piece.get("text"):
+                    yield Thinking(piece["text"])
         elif "messageStop" in event:
             state["stop"] = event["messageStop"].get("stopReason")
             state["extra"] = event["messageStop"].get("additionalModelResponseFields")

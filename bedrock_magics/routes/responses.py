@@ -24,9 +24,10 @@ from contextlib import closing
 from typing import Any, Iterator
 
 from ..errors import BedrockError
-from ..reply import Reply, ServerCall
+from ..reply import Reply, ServerCall, Thinking
 from ..request import Request
 from . import _common as c
+from . import _features as f
 
 API = "responses"
 # What this route serves, read by routes/__init__ into the one route table.
@@ -60,7 +61,10 @@ def input_items(messages: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> 
                 items.append({"type": "function_call_output", "call_id": r["toolUseId"],
                               "output": c.tool_result_text(r)})
         text = c.text_of(message)
-        if text or not any("toolResult" in b for b in blocks):
+        parts = f.openai_parts(blocks, API)
+        if parts:
+            items.append({"role": "user", "content": parts})
+        elif text or not any("toolResult" in b for b in blocks):
             items.append({"role": "user", "content": text})
     return items
 
@@ -93,9 +97,11 @@ def response_params(request: Request) -> dict[str, Any]:
                "require_approval": "never"} for s in request.extra.get("server_tools") or ()]
     if tools:
         params["tools"] = tools
-    effort = reasoning_effort(request)
-    if effort:
-        params["reasoning"] = {"effort": effort}
+    f.responses_fields(request, params)
+    if "reasoning" not in params:
+        effort = reasoning_effort(request)
+        if effort:
+            params["reasoning"] = {"effort": effort}
     if request.extra.get("background"):
         params["background"] = True
         params["store"] = True  # a background response must be stored to be fetched later
@@ -185,14 +191,15 @@ def _parse(raw: dict[str, Any]) -> tuple[str, list[dict[str, Any]], str]:
 
 def _usage(u: dict[str, Any] | None) -> dict[str, int]:
     u = u or {}
-    return c.usage(u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"))
+    return f.uncached(c.usage(u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
+                              f.openai_usage(u, "input_tokens", "output_tokens")))
 
 
 def _reply(request: Request, raw: dict[str, Any], latency: float, request_id: str | None, streamed: bool) -> Reply:
     text, calls, stop = _parse(raw)
     reply = c.reply(request, API, text=text, usage_=_usage(raw.get("usage")), stop_raw=stop, raw=raw,
                     latency_ms=latency, request_id=request_id, response_id=raw.get("id"), tool_calls=calls,
-                    streamed=streamed)
+                    streamed=streamed, reasoning=f.responses_reasoning(raw))
     reply.server_calls = server_calls(raw)
     if raw.get("status") in PENDING:  # a background response, answered at once: nothing to bill yet
         reply.status, reply.stop_reason = raw["status"], None
@@ -227,6 +234,9 @@ def stream(client: Any, request: Request) -> Iterator[str | ServerCall | Reply]:
                 call = server_call(c.dump(getattr(event, "item", None)) or {})
                 if call is not None:
                     yield call  # a server-side tool's item, shown as it happens
+            elif kind in ("response.reasoning_text.delta", "response.reasoning_summary_text.delta"):
+                if event.delta:
+                    yield Thinking(event.delta)
             elif kind in ("response.completed", "response.incomplete"):
                 final = c.dump(event.response)
             elif kind == "response.failed":

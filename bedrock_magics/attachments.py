@@ -1,0 +1,152 @@
+"""Images and documents for ``--image`` / ``--document``: a path, bytes, a PIL image or a
+matplotlib figure made into a Converse ``image`` / ``document`` block, checked against Bedrock's
+documented limits before anything is sent.
+
+Limits, from AWS's Bedrock API reference: a Converse message holds up to 20 images, each at most
+3.75 MB and 8,000 x 8,000 px, and up to five documents, each at most 4.5 MB, in user turns only
+(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Message.html); an image is png,
+jpeg, gif or webp (API_runtime_ImageBlock.html); a document is pdf, csv, doc, docx, xls, xlsx, html,
+txt or md, and its name (1-200 characters) may hold only letters, digits, whitespace (never two in
+a row), hyphens, parentheses and square brackets
+(https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_DocumentBlock.html).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "LIMITS", "attachment", "check_count", "split_columns"]
+
+IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
+DOCUMENT_FORMATS = ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md")
+LIMITS = {"image": {"bytes": 3_750_000, "count": 20, "pixels": 8000},
+          "document": {"bytes": 4_500_000, "count": 5}}
+_SUFFIX = {"jpg": "jpeg", "htm": "html", "markdown": "md"}
+_BAD_NAME = re.compile(r"[^A-Za-z0-9\s\-()\[\]]")
+
+
+def _image_format(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _document_format(data: bytes, suffix: str | None) -> str | None:
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    return suffix if suffix in DOCUMENT_FORMATS else None
+
+
+def _rendered(value: Any) -> bytes | None:
+    """PNG bytes of a matplotlib figure or a PIL image (None for anything else)."""
+    buffer = io.BytesIO()
+    if hasattr(value, "savefig"):  # a matplotlib Figure
+        value.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+    if hasattr(value, "save") and hasattr(value, "size") and hasattr(value, "mode"):  # a PIL image
+        value.save(buffer, format="PNG")
+        return buffer.getvalue()
+    return None
+
+
+def _size_of_image(data: bytes) -> tuple[int, int] | None:
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow comes with matplotlib; without it, size is not checked
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - an unreadable image is refused by the format check or by Bedrock
+        return None
+
+
+def _doc_name(label: str) -> str:
+    name = _BAD_NAME.sub(" ", label)
+    return re.sub(r"\s+", " ", name).strip()[:200] or "document"
+
+
+def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, Any]:
+    """The Converse block (``{"image": ...}`` or ``{"document": ...}``) of ``value``; ``ValueError``
+    (one line, naming ``label``) for a missing file, an unknown format or a file over the limits."""
+    suffix, name = None, label
+    if isinstance(value, (str, Path)):
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise ValueError(f"--{kind} {label}: no such file {str(path)!r}")
+        data, suffix, name = path.read_bytes(), path.suffix.lower().lstrip("."), path.stem
+        suffix = _SUFFIX.get(suffix, suffix)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+    else:
+        rendered = _rendered(value)
+        if rendered is None:
+            raise ValueError(f"--{kind} {label}: give a file path, bytes, a PIL image or a matplotlib figure, "
+                             f"not {type(value).__name__}")
+        if kind == "document":
+            raise ValueError(f"--document {label}: a figure or image is an --image, not a document")
+        data = rendered
+    limit = LIMITS[kind]
+    if len(data) > limit["bytes"]:
+        raise ValueError(f"--{kind} {label}: {len(data) / 1e6:.2f} MB is over Bedrock's {limit['bytes'] / 1e6:g} MB "
+                         f"limit for one {kind}")
+    if kind == "image":
+        fmt = _image_format(data)
+        if fmt is None:
+            raise ValueError(f"--image {label}: not a {', '.join(IMAGE_FORMATS)} image")
+        size = _size_of_image(data)
+        if size and max(size) > limit["pixels"]:
+            raise ValueError(f"--image {label}: {size[0]}x{size[1]} px is over Bedrock's {limit['pixels']} px "
+                             f"limit on a side")
+        return {"image": {"format": fmt, "source": {"bytes": data}}}
+    fmt = _document_format(data, suffix)
+    if fmt is None:
+        raise ValueError(f"--document {label}: not one of {', '.join(DOCUMENT_FORMATS)} (give a path with its "
+                         f"extension, or PDF bytes)")
+    return {"document": {"format": fmt, "name": _doc_name(name), "source": {"bytes": data}}}
+
+
+def check_count(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> None:
+    """``ValueError`` when a request carries more images or documents than Bedrock takes; documents'
+    names must differ (Bedrock refuses two documents of one name)."""
+    for kind, limit in LIMITS.items():
+        count = sum(kind in b for b in blocks)
+        if count > limit["count"]:
+            raise ValueError(f"{count} {kind}s in one request; Bedrock takes up to {limit['count']}")
+    names = [b["document"]["name"] for b in blocks if "document" in b]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two documents are named alike ({', '.join(names)}); Bedrock needs distinct names")
+
+
+_COLUMN = re.compile(r"^\{(\w+)\}$")
+
+
+def split_columns(options: dict[str, Any], columns: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Take the ``{column}`` values of ``images`` / ``documents`` out of ``options`` (a ``--df`` run
+    attaches each row's file): ``(the other options, [(kind, column), ...])``."""
+    names = {str(c) for c in columns}
+    rest, refs = dict(options), []
+    for key, kind in (("images", "image"), ("documents", "document")):
+        values = rest.get(key)
+        if values is None:
+            continue
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        kept = []
+        for value in values:
+            text = value[1] if isinstance(value, tuple) else value
+            found = _COLUMN.match(text) if isinstance(text, str) else None
+            if found and found.group(1) in names:
+                refs.append((kind, found.group(1)))
+            else:
+                kept.append(value)
+        rest[key] = kept or None
+    return rest, refs

@@ -1,0 +1,208 @@
+"""``--schema``, ``--reasoning``, ``--prompt-cache``, ``--image`` and ``--document`` checked against
+the model and the route before anything is sent, and set on the :class:`Request`.
+
+Each refusal is a ``ValueError`` of one line naming the cause and the fix; what only limits a
+feature (a prompt below the model's caching minimum, a route that caches by itself) is a one-line
+:class:`~bedrock_magics.errors.Note` and the call goes ahead. The wire shapes are the routes'
+(``routes/_features.py``); what a model can do comes from ``modelcaps``.
+
+Reasoning, per family (AWS docs: ``claude-messages-extended-thinking.html``,
+``model-parameters-openai.html``): Claude takes a thinking budget of at least 1,024 tokens, below
+``max_tokens``, with temperature unset or 1 and top_p unset; ``low``/``medium``/``high`` give budgets
+of 1,024/4,096/16,384. gpt-oss and GPT-5.x take a reasoning effort (``low``/``medium``/``high``; no
+token budget). Models that always reason (DeepSeek-R1) take no setting.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
+
+from .attachments import attachment, check_count
+from .errors import BedrockError, Note
+from .modelcaps import capabilities
+from .promptcache import cached_prefix_tokens
+from .reply import Reply
+from .request import Request
+from .schema import as_schema
+
+__all__ = ["BUDGETS", "apply", "labelled", "parse_reasoning", "validated"]
+
+#: ``--reasoning low|medium|high`` as a Claude thinking budget (tokens).
+BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+_LEVELS = tuple(BUDGETS)
+_noted: set[str] = set()
+
+
+def _note(key: str, message: str) -> None:
+    if key not in _noted:
+        _noted.add(key)
+        warnings.warn(message, Note, stacklevel=4)
+
+
+def parse_reasoning(value: Any) -> str | int | None:
+    """``low``/``medium``/``high`` or a positive token budget; ``ValueError`` (one line) otherwise."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() in _LEVELS:
+        return value.strip().lower()
+    text = str(value).strip().replace("_", "")
+    if not isinstance(value, bool) and text.isdigit() and int(text) > 0:
+        return int(text)
+    raise ValueError(f"--reasoning takes low, medium, high or a token budget (e.g. 2048), not {value!r}")
+
+
+def _kind(model: str, caps: dict[str, Any] | None) -> str | None:
+    if caps is not None:
+        return caps.get("reasoning")
+    low = model.lower()  # a model the capability file does not know: go by its family
+    return "thinking" if "anthropic." in low else "effort" if "openai." in low else None
+
+
+def _reasoning(request: Request, value: str | int, caps: dict[str, Any] | None) -> Request:
+    kind = _kind(request.model, caps)
+    if kind == "always":
+        _note(f"always\0{request.model}", f"{request.model} always reasons; --reasoning has nothing to set")
+        return request
+    if kind is None:
+        raise ValueError(f"{request.model} does not reason; --reasoning works with Claude (a thinking budget), "
+                         f"gpt-oss and GPT-5.x (an effort)")
+    body = dict(request.extra.get("body") or {})
+    if kind == "effort":
+        efforts = (caps or {}).get("reasoningEfforts") or list(_LEVELS)
+        if not isinstance(value, str) or value not in efforts:
+            raise ValueError(f"{request.model} takes a reasoning effort ({', '.join(efforts)}), not a token budget")
+        mapped: dict[str, Any] = {"effort": value}
+        if request.api == "invoke":
+            body["reasoning_effort"] = value
+    else:
+        budget = BUDGETS[value] if isinstance(value, str) else value
+        least = (caps or {}).get("thinkingMinBudget") or 1024
+        if budget < least:
+            raise ValueError(f"--reasoning {budget}: Claude's thinking budget is at least {least} tokens")
+        if request.temperature not in (None, 1, 1.0):
+            raise ValueError(f"--reasoning with Claude needs --temperature unset or 1 (it is {request.temperature})")
+        if request.top_p is not None:
+            raise ValueError("--reasoning with Claude takes no --top-p; leave it unset")
+        max_tokens = request.max_tokens
+        if max_tokens is None:
+            max_tokens = budget + 4096  # room for the answer after the thinking
+        elif budget >= max_tokens:
+            raise ValueError(f"--reasoning {budget}: the thinking budget must be below --max-tokens ({max_tokens}); "
+                             f"raise --max-tokens to more than {budget}")
+        request = replace(request, max_tokens=max_tokens)
+        mapped = {"budget": budget}
+        if request.api == "invoke":
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    extra = {**request.extra, "reasoning": mapped}
+    if body:
+        extra["body"] = body
+    return replace(request, reasoning=value, extra=extra)
+
+
+def _schema(request: Request, value: Any, caps: dict[str, Any] | None) -> Request:
+    schema = as_schema(value)
+    if request.api == "invoke":
+        raise ValueError("--schema is not available on the InvokeModel API; use --api converse (or chat/responses)")
+    extra = dict(request.extra)
+    if caps is not None and not caps.get("structuredOutput"):
+        if request.api != "converse":
+            raise ValueError(f"{request.model} has no structured output on the {request.api} API; use --api converse "
+                             f"(it asks for the answer as a tool call)")
+        if not caps.get("toolUse", True):
+            raise ValueError(f"{request.model} has neither structured output nor tool use: --schema cannot be sent")
+        extra["schema_via_tool"] = True
+    return replace(request, schema=schema, extra=extra)
+
+
+def _prompt_cache(request: Request, caps: dict[str, Any] | None) -> Request:
+    if request.api in ("chat", "responses"):
+        _note(f"cache-openai\0{request.api}", f"the {request.api} API caches long prompts by itself; --prompt-cache "
+                                              f"adds nothing there (cached tokens are still counted)")
+        return request
+    if caps is not None and not caps.get("promptCaching"):
+        _note(f"cache\0{request.model}", f"{request.model} has no prompt caching; --prompt-cache is ignored")
+        return request
+    least = (caps or {}).get("cacheMinTokens") or 0
+    size = cached_prefix_tokens(request)
+    if size < least:
+        _note(f"cache-min\0{request.model}\0{size // 100}",
+              f"about {size} tokens come before the prompt; {request.model} caches from {least}: no cache point added")
+        return request
+    return replace(request, prompt_cache=True)
+
+
+def _attach(request: Request, images: Sequence[Any], documents: Sequence[Any],
+            caps: dict[str, Any] | None) -> Request:
+    blocks = [attachment(v, "image", label) for label, v in images] + \
+        [attachment(v, "document", label) for label, v in documents]
+    if not blocks:
+        return request
+    check_count(blocks)
+    if request.api == "invoke":
+        raise ValueError("--image/--document are sent on Converse, Chat and Responses; use --api converse")
+    inputs = (caps or {}).get("inputs")
+    for kind in ("image", "document"):
+        if inputs is not None and kind not in inputs and any(kind in b for b in blocks):
+            raise ValueError(f"{request.model} takes no {kind}s (its inputs: {', '.join(inputs)}); "
+                             f"choose a model that reads {kind}s")
+    last = request.messages[-1]
+    message = {"role": "user", "content": [*blocks, *last["content"]]}
+    return replace(request, messages=request.messages[:-1] + (message,))
+
+
+def labelled(values: Any) -> list[tuple[str, Any]]:
+    """``images``/``documents`` as ``(label, value)`` pairs: one value or a list of them (paths,
+    bytes, PIL images, figures), or pairs already; a path labels itself."""
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)):
+        values = [values]
+    out = []
+    for i, value in enumerate(values, 1):
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+            out.append(value)
+        else:
+            out.append((str(value) if isinstance(value, str) else f"#{i}", value))
+    return out
+
+
+def apply(request: Request, options: Mapping[str, Any]) -> Request:
+    """``request`` with the features among ``options`` (``schema``, ``reasoning``, ``prompt_cache``,
+    ``images``, ``documents``) set, after checking them against the model and the route.
+
+    Raises ``ValueError`` (one line) for what Bedrock would refuse; notes what it would ignore."""
+    if not any(options.get(name) for name in ("schema", "reasoning", "prompt_cache", "images", "documents")):
+        return request
+    caps = capabilities(request.model)
+    images, documents = labelled(options.get("images")), labelled(options.get("documents"))
+    schema, reasoning, prompt_cache = options.get("schema"), options.get("reasoning"), options.get("prompt_cache")
+    if images or documents:
+        request = _attach(request, images, documents, caps)
+    if schema is not None:
+        request = _schema(request, schema, caps)
+    level = parse_reasoning(reasoning)
+    if level is not None:
+        request = _reasoning(request, level, caps)
+    if prompt_cache:
+        request = _prompt_cache(request, caps)
+    return request
+
+
+def validated(request: Request, reply: Reply) -> BedrockError | None:
+    """With ``--schema``: set ``reply.data`` to the validated answer, or make the reply a failure
+    whose error is the validation message (returned, for the caller to raise). None otherwise."""
+    if request.schema is None or not reply.ok:
+        return None
+    from .schema import SchemaError
+
+    try:
+        reply.data = request.schema.validate(reply.text)
+        return None
+    except SchemaError as exc:
+        error = BedrockError(str(exc), code="SchemaValidation", request_id=reply.request_id,
+                             hint="The model's text is in reply.text: retry, or loosen the schema.")
+        reply.status, reply.error, reply.error_code = "error", str(error), "SchemaValidation"
+        error.reply = reply  # type: ignore[attr-defined]
+        return error
