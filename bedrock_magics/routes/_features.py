@@ -122,14 +122,32 @@ def openai_parts(blocks: Any, api: str) -> list[dict[str, Any]] | None:
     return parts
 
 
+#: A ``--reasoning`` token budget N as the OpenAI APIs' effort (they take no budget): the nearest level.
+_EFFORT_BUDGETS = ((2048, "low"), (8192, "medium"))
+
+
+def reasoning_effort(request: Request) -> str | None:
+    """The effort level of the request's reasoning setting (``extra["reasoning"]``: the dict the
+    ``--reasoning`` option sets, a level, or a token budget), or None when not asked for."""
+    value = getattr(request, "reasoning", None) or request.extra.get("reasoning")
+    if isinstance(value, dict):
+        return value.get("effort")
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and not value.strip().isdigit():
+        return value.strip().lower()
+    budget = int(value)
+    return next((level for cap, level in _EFFORT_BUDGETS if budget <= cap), "high")
+
+
 def chat_fields(request: Request, params: dict[str, Any]) -> None:
     """Add Chat Completions' ``response_format`` and ``reasoning_effort`` to ``params`` (in place)."""
     if request.schema is not None:
         params["response_format"] = {"type": "json_schema", "json_schema": {
             "name": request.schema.name, "schema": request.schema.json_schema, "strict": True}}
-    reasoning = request.extra.get("reasoning") or {}
-    if reasoning.get("effort"):
-        params["reasoning_effort"] = reasoning["effort"]
+    effort = reasoning_effort(request)
+    if effort:
+        params["reasoning_effort"] = effort
 
 
 def responses_fields(request: Request, params: dict[str, Any]) -> None:
@@ -137,9 +155,9 @@ def responses_fields(request: Request, params: dict[str, Any]) -> None:
     if request.schema is not None:
         params["text"] = {"format": {"type": "json_schema", "name": request.schema.name,
                                      "schema": request.schema.json_schema, "strict": True}}
-    reasoning = request.extra.get("reasoning") or {}
-    if reasoning.get("effort"):
-        params["reasoning"] = {"effort": reasoning["effort"]}
+    effort = reasoning_effort(request)
+    if effort:
+        params["reasoning"] = {"effort": effort}
 
 
 def openai_usage(u: dict[str, Any], input_key: str, output_key: str) -> dict[str, int]:

@@ -28,6 +28,7 @@ from ..reply import Reply, ServerCall, Thinking
 from ..request import Request
 from . import _common as c
 from . import _features as f
+from ._features import reasoning_effort  # noqa: F401 - part of this route's API
 
 API = "responses"
 # What this route serves, read by routes/__init__ into the one route table.
@@ -98,30 +99,10 @@ def response_params(request: Request) -> dict[str, Any]:
     if tools:
         params["tools"] = tools
     f.responses_fields(request, params)
-    if "reasoning" not in params:
-        effort = reasoning_effort(request)
-        if effort:
-            params["reasoning"] = {"effort": effort}
     if request.extra.get("background"):
         params["background"] = True
         params["store"] = True  # a background response must be stored to be fetched later
     return params
-
-
-#: What ``--reasoning`` (``request.extra["reasoning"]`` here) means as Responses' ``reasoning.effort``:
-#: a level is sent as is; a token budget N is the nearest level (Responses takes no budget).
-_EFFORT_BUDGETS = ((2048, "low"), (8192, "medium"))
-
-
-def reasoning_effort(request: Request) -> str | None:
-    """``reasoning.effort`` for the request's ``reasoning`` setting (None when not asked for)."""
-    value = getattr(request, "reasoning", None) or request.extra.get("reasoning")
-    if value is None or value is False:
-        return None
-    if isinstance(value, str) and not value.strip().isdigit():
-        return value.strip().lower()
-    budget = int(value)
-    return next((level for cap, level in _EFFORT_BUDGETS if budget <= cap), "high")
 
 
 def server_calls(raw: dict[str, Any]) -> list[ServerCall]:
