@@ -49,11 +49,13 @@ def prompts(n: int, tag: str) -> list[str]:
 
 
 def tokens_of(prompt: str) -> int:
-    """The local service's token estimate of a Converse request with this prompt."""
+    """The local service's token estimate of a Converse request with this prompt (its throttle counts
+    with the model's own tokenizer)."""
     from bedrock_magics.local.faults import estimate_tokens
+    from bedrock_magics.local.tokens import family_of
 
     body = {"messages": [{"role": "user", "content": [{"text": prompt}]}]}
-    return estimate_tokens(json.dumps(body).encode())
+    return estimate_tokens(json.dumps(body).encode(), family_of(MODEL))
 
 
 def ideal(costs: list[int], limit: int, concurrency: int = CONCURRENCY, latency: float = LATENCY_MS / 1000) -> float:
