@@ -468,7 +468,8 @@ def test_mantle_refuses_an_unknown_lambda_and_approval(aws_mantle):
                                     tools=[{**_mcp_tool(LAMBDA_ARN), "require_approval": "always"}])
 
 
-# ===========================================================================================# Mantle server-side tools from the client (issue 11, items 1 and 3): the Python API and the magic
+# ==================================================================================================
+# Mantle server-side tools from the client (issue 11, items 1 and 3): the Python API and the magic
 # turn `lambda:NAME_OR_ARN` into the connector above, show Bedrock's items and record the call.
 # Same settings as the block above (skipped without BEDROCK_MAGICS_AWS_LAMBDA_ARN).
 
@@ -477,16 +478,6 @@ def aws_bm(aws_mantle, tmp_path):
     from bedrock_magics.core import Bedrock
 
     bm = Bedrock(region=REGION, ledger_path=str(tmp_path / "ledger.sqlite"), local=False)
-=======
-# ======================================================================================================
-# Structured output, reasoning, prompt caching, attachments (issue 12): the Python API against real
-# Bedrock, the same calls tests/test_features.py makes against the local service.
-
-@pytest.fixture
-def aws_bm(aws_env, tmp_path):
-    from bedrock_magics.core import Bedrock
-
-    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), region=REGION)
     yield bm
     bm.close()
 
@@ -528,6 +519,21 @@ def test_magic_lambda_tool_on_mantle_and_an_unknown_lambda_is_one_line(aws_bm):
         assert len(bm.usage()) == 2  # the answer and the failed call
     finally:
         shell.run_line_magic("unload_ext", "bedrock_magics")
+
+
+# ======================================================================================================
+# Structured output, reasoning, prompt caching, attachments (issue 12): the Python API against real
+# Bedrock, the same calls tests/test_features.py makes against the local service.
+
+@pytest.fixture
+def aws_features_bm(aws_env, tmp_path):
+    from bedrock_magics.core import Bedrock
+
+    bm = Bedrock(ledger_path=str(tmp_path / "ledger.sqlite"), region=REGION)
+    yield bm
+    bm.close()
+
+
 def _review_model():
     from pydantic import BaseModel
 
@@ -539,30 +545,30 @@ def _review_model():
 
 
 @pytest.mark.parametrize("model,api", [(_CLAUDE, "converse"), (MODEL, "converse"), (OPENAI_MODEL, "chat")])
-def test_aws_schema_gives_a_validated_object(aws_bm, model, api):
-    reply = aws_bm.ask("Great phone, five stars.", model=model, api=api, schema=_review_model(), max_tokens=300)
+def test_aws_schema_gives_a_validated_object(aws_features_bm, model, api):
+    reply = aws_features_bm.ask("Great phone, five stars.", model=model, api=api, schema=_review_model(), max_tokens=300)
     assert reply.data is not None and 1 <= reply.data.stars <= 5
 
 
-def test_aws_claude_thinking_comes_back_as_reasoning(aws_bm):
-    reply = aws_bm.ask("Is 1001 prime?", model=_CLAUDE, reasoning=1024, max_tokens=3000)
+def test_aws_claude_thinking_comes_back_as_reasoning(aws_features_bm):
+    reply = aws_features_bm.ask("Is 1001 prime?", model=_CLAUDE, reasoning=1024, max_tokens=3000)
     assert reply.ok and reply.reasoning
 
 
-def test_aws_gpt_oss_reasoning_tokens_are_counted(aws_bm):
-    reply = aws_bm.ask("Is 1001 prime?", model=OPENAI_MODEL, api="chat", reasoning="low", max_tokens=2000)
+def test_aws_gpt_oss_reasoning_tokens_are_counted(aws_features_bm):
+    reply = aws_features_bm.ask("Is 1001 prime?", model=OPENAI_MODEL, api="chat", reasoning="low", max_tokens=2000)
     assert reply.ok and reply.reasoning
 
 
-def test_aws_prompt_cache_writes_then_reads(aws_bm):
+def test_aws_prompt_cache_writes_then_reads(aws_features_bm):
     system = "You answer in one short sentence about Amazon Bedrock prompt caching. " * 250
-    first = aws_bm.ask("What is caching?", model=_CLAUDE, system=system, prompt_cache=True, max_tokens=100)
-    second = aws_bm.ask("Why cache?", model=_CLAUDE, system=system, prompt_cache=True, max_tokens=100)
+    first = aws_features_bm.ask("What is caching?", model=_CLAUDE, system=system, prompt_cache=True, max_tokens=100)
+    second = aws_features_bm.ask("Why cache?", model=_CLAUDE, system=system, prompt_cache=True, max_tokens=100)
     assert first.cache_write_tokens + first.cache_read_tokens > 0
     assert second.cache_read_tokens > 0 and second.price_source
 
 
-def test_aws_reads_a_matplotlib_figure(aws_bm):
+def test_aws_reads_a_matplotlib_figure(aws_features_bm):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -570,6 +576,6 @@ def test_aws_reads_a_matplotlib_figure(aws_bm):
 
     fig, ax = plt.subplots()
     ax.bar(["red", "blue"], [3, 7], color=["red", "blue"])
-    reply = aws_bm.ask("Which bar is taller, red or blue? One word.", model=_CLAUDE, images=[fig], max_tokens=20)
+    reply = aws_features_bm.ask("Which bar is taller, red or blue? One word.", model=_CLAUDE, images=[fig], max_tokens=20)
     plt.close(fig)
     assert "blue" in reply.text.lower()
