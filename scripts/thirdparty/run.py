@@ -135,7 +135,9 @@ def run_pytest(env: dict[str, str], targets: list[str], junit: Path, extra: list
     cmd = [str(venv_python(VENV)), "-m", "pytest", *targets,
            "-p", "endpoint_plugin", "-p", "offline_fixtures", "-p", "no:cacheprovider",
            "--disable-recording",  # no cassettes: every request goes to the local service
-           "--timeout", "180", f"--junitxml={junit}", "-q", "-rN"]
+           # native tracebacks: pytest's own renderer re-parses test sources, and under CPython 3.11
+           # that can die with "AST constructor recursion depth mismatch", ending the whole session
+           "--tb=native", "--timeout", "180", f"--junitxml={junit}", "-q", "-rN"]
     for node in deselected_ids():
         cmd += ["--deselect", node]
     return subprocess.run(cmd + extra, cwd=TESTS_ROOT, env=env).returncode
@@ -216,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
 
     RESULTS.mkdir(exist_ok=True)
     label = args.label or args.project.resolve().name
-    python = args.service_python or venv_python(args.project.resolve() / ".venv")
+    # absolute, not resolved: a venv's python is a symlink out of the venv
+    python = (args.service_python or venv_python(args.project.resolve() / ".venv")).absolute()
     proc, exported = start_service(args.project.resolve(), python)
     junits = []
     try:
