@@ -119,6 +119,8 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # Bedrock's OpenAI-compatible engine (gpt-oss, Qwen, DeepSeek, Gemma, …): function tools, JSON schema output.
     "gpt-oss": dict(tool_use=True, tool_choice=("auto",), structured_output=True,
                     sources=("models-api-compatibility.html", _TOOL_CHOICE, "structured output: INFERRED")),
+    # DeepSeek-R1's text-completion body (model-parameters-deepseek.html); Converse: no tool use.
+    "deepseek-r1": dict(sources=(_CONVERSE, "model-parameters-deepseek.html")),
     "titan-embed": dict(system_prompt=False, sources=("models-supported.html",)),
     "cohere-embed": dict(system_prompt=False, sources=("models-supported.html",)),
     "image": dict(system_prompt=False, sources=("models-supported.html",)),

@@ -10,7 +10,7 @@ every runtime handler asks first — what a model identifier in a request resolv
 Catalog entries carry the wire fields of a ``FoundationModelSummary`` plus local keys:
 
 ``family``                the InvokeModel body codec (``anthropic``, ``nova``, ``titan-text``, ``llama``,
-                          ``mistral``, ``mistral-chat``, ``cohere-command``, ``titan-embed``,
+                          ``mistral``, ``mistral-chat``, ``cohere-command``, ``deepseek-r1``, ``titan-embed``,
                           ``cohere-embed``, ``gpt-oss``, ``image``)
 ``converse``              whether Converse/ConverseStream accept the model
 ``countTokens``           whether CountTokens accepts it (by bare model id)
@@ -57,7 +57,7 @@ INVALID_MODEL = "The provided model identifier is invalid."
 #: Output-token limit of a text family's models, unless the entry names its own ``maxOutputTokens``.
 FAMILY_MAX_OUTPUT_TOKENS = {
     "anthropic": 64000, "nova": 10000, "titan-text": 8192, "llama": 2048, "mistral": 8192,
-    "mistral-chat": 8192, "cohere-command": 4000, "gpt-oss": 32768,
+    "mistral-chat": 8192, "cohere-command": 4000, "gpt-oss": 32768, "deepseek-r1": 32768,
 }
 #: The limit of a family missing above (embedding and image families never read it).
 DEFAULT_MAX_OUTPUT_TOKENS = 4096

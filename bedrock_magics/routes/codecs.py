@@ -377,13 +377,41 @@ class Mistral(Codec):
 
 
 class _MistralStream(StreamState):
+    def __init__(self, key: str = "outputs") -> None:
+        super().__init__()
+        self.key = key  # the list of {"text", "stop_reason"} in each chunk
+
     def _feed(self, chunk: dict[str, Any]) -> str:
-        outputs = chunk.get("outputs") or []
+        outputs = chunk.get(self.key) or []
         text = "".join(o.get("text", "") for o in outputs)
         for o in outputs:
             if o.get("stop_reason"):
                 self.decoded.stop = o["stop_reason"]
         return text
+
+
+class DeepSeekR1(Codec):
+    """DeepSeek-R1 text completion (AWS, *DeepSeek models*, model-parameters-deepseek.html): DeepSeek's
+    ``<｜User｜>``/``<｜Assistant｜>`` template in ``prompt``; ``choices[]`` of ``{"text", "stop_reason"}`` out."""
+
+    family = "deepseek-r1"
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        _refuse(request, "DeepSeek-R1 text-completion", tools=True)
+        prompt = "<｜begin▁of▁sentence｜>" + (request.system or "")
+        for role, text in _turns(request):
+            prompt += f"<｜{'User' if role == 'user' else 'Assistant'}｜>{text}"
+        body = {"prompt": prompt + "<｜Assistant｜><think>\n"}
+        body.update(_settings(request, {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
+                                        "stop": "stop"}))
+        return body
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        choices = body.get("choices") or [{}]
+        return Decoded("".join(c.get("text", "") for c in choices), [], choices[-1].get("stop_reason"))
+
+    def stream(self) -> StreamState:
+        return _MistralStream("choices")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -614,7 +642,7 @@ class _SniffingStream(StreamState):
 
 _CODECS: dict[str, type[Codec]] = {
     "anthropic": Anthropic, "nova": Nova, "titan-text": TitanText, "llama": Llama, "mistral": Mistral,
-    "mistral-chat": MistralChat, "cohere-command": CohereCommand, "gpt-oss": OpenAIChat,
+    "deepseek-r1": DeepSeekR1, "mistral-chat": MistralChat, "cohere-command": CohereCommand, "gpt-oss": OpenAIChat,
 }
 _warned: set[str] = set()
 

@@ -269,10 +269,15 @@ _LLAMA_TURN = re.compile(r"<\|start_header_id\|>(\w+)<\|end_header_id\|>(.*?)(?=
                          re.S)
 _INST_TURN = re.compile(r"\[INST\](.*?)\[/INST\](.*?)(?=\[INST\]|$)", re.S)
 _SYS = re.compile(r"<<SYS>>(.*?)<</SYS>>", re.S)
+# DeepSeek-R1's template: <｜System｜>…<｜User｜>…<｜Assistant｜>… (full-width bars as DeepSeek writes them, ASCII
+# bars as langchain-aws writes them)
+_DEEPSEEK_TURN = re.compile(r"<[|｜](System|User|Assistant)[|｜]>(.*?)(?=<[|｜](?:System|User|Assistant)[|｜]>|$)", re.S)
+_DEEPSEEK_NOISE = re.compile(r"<[|｜](?:begin[▁_]of[▁_]sentence|end[▁_]of[▁_]sentence)[|｜]>|</?think>")
 
 
 def prompt_conversation(prompt: str) -> tuple[str, list[dict]]:
-    """(system, messages) from a templated prompt: Llama 3 headers, ``[INST]`` turns, or plain text."""
+    """(system, messages) from a templated prompt: Llama 3 headers, ``[INST]`` turns, DeepSeek's
+    ``<｜User｜>`` turns, or plain text."""
     def msg(role: str, text: str) -> dict:
         return {"role": role, "content": [{"text": text}]}
 
@@ -296,6 +301,17 @@ def prompt_conversation(prompt: str) -> tuple[str, list[dict]]:
             reply = reply.replace("</s>", "").replace("<s>", "").strip()
             if reply:
                 messages.append(msg("assistant", reply))
+        return system, messages
+    turns = _DEEPSEEK_TURN.findall(prompt)
+    if turns:
+        # DeepSeek's own template puts the system prompt untagged before the first turn
+        system = _DEEPSEEK_NOISE.sub("", prompt[:_DEEPSEEK_TURN.search(prompt).start()]).strip()
+        for role, text in turns:
+            text = _DEEPSEEK_NOISE.sub("", text).strip()
+            if role == "System":
+                system = text
+            elif text:  # the empty assistant turn at the end is the generation cue
+                messages.append(msg(role.lower(), text))
         return system, messages
     return "", [msg("user", prompt.replace("<|begin_of_text|>", "").strip())]
 
@@ -341,18 +357,28 @@ class Mistral(Family):
 
     schema = strict(["prompt"], prompt={"type": "string"}, max_tokens={"type": "integer", "minimum": 1},
                     stop=_STRINGS, temperature=_UNIT, top_p=_UNIT, top_k={"type": "integer", "minimum": 0})
+    output_key = "outputs"  # the list of ``{"text", "stop_reason"}`` in the response
 
     def parse(self, body: dict, model: dict) -> Call:
         system, messages = prompt_conversation(body["prompt"])
         return Call(model, messages, system, max_tokens=body.get("max_tokens"), stop=body.get("stop") or [])
 
     def render(self, call: Call) -> dict:
-        return {"outputs": [{"text": call.answer.text, "stop_reason": _finish(call.answer)}]}
+        return {self.output_key: [{"text": call.answer.text, "stop_reason": _finish(call.answer)}]}
 
     def chunks(self, call: Call) -> list[dict]:
         pieces, reason = _pieces(call.answer), _finish(call.answer)
-        return [{"outputs": [{"text": p, "stop_reason": reason if i == len(pieces) - 1 else None}]}
+        return [{self.output_key: [{"text": p, "stop_reason": reason if i == len(pieces) - 1 else None}]}
                 for i, p in enumerate(pieces)]
+
+
+class DeepSeekR1(Mistral):
+    """DeepSeek-R1: ``prompt``, ``max_tokens``, ``temperature``, ``top_p``, ``stop`` in; ``choices[]`` of
+    ``{"text", "stop_reason"}`` out (AWS, *DeepSeek models*, model-parameters-deepseek.html)."""
+
+    schema = strict(["prompt"], prompt={"type": "string"}, max_tokens={"type": "integer", "minimum": 1},
+                    stop=_STRINGS, temperature=_UNIT, top_p=_UNIT)
+    output_key = "choices"
 
 
 # -- OpenAI Chat bodies (the shapes are in .chat) -----------------------------------------------------
@@ -518,7 +544,7 @@ class CohereCommand(Family):
 #: The InvokeModel body codec of each catalog ``family``.
 FAMILIES: dict[str, Family] = {
     "anthropic": Anthropic(), "nova": Nova(), "titan-text": TitanText(), "llama": Llama(), "mistral": Mistral(),
-    "mistral-chat": MistralChat(), "cohere-command": CohereCommand(), "gpt-oss": GptOss(),
+    "deepseek-r1": DeepSeekR1(), "mistral-chat": MistralChat(), "cohere-command": CohereCommand(), "gpt-oss": GptOss(),
     "titan-embed": TitanEmbed(), "cohere-embed": CohereEmbed(), "image": Image(),
 }
 
