@@ -139,6 +139,10 @@ def test_tool_choice_controls_whether_a_tool_is_called():
     assert responder.respond("m", no_name, tools=[WEATHER]).tool_call is None
     # "weather" names get_weather: every word of the name but the verb "get"
     assert responder.respond("m", [user("What is the weather?")], tools=[WEATHER]).tool_call["name"] == "get_weather"
+    # a CamelCase name splits into words the same way (GetWeather: "weather")
+    camel = {"toolSpec": {**WEATHER["toolSpec"], "name": "GetWeather"}}
+    assert responder.respond("m", [user("what's the weather in ny and la")], tools=[camel]).tool_call["name"] == \
+        "GetWeather"
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="any").tool_call["name"] == "get_weather"
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="get_weather").tool_call is not None
     named = [user("call get_weather city=Oslo")]

@@ -296,6 +296,12 @@ def test_anthropic_cache_control_and_the_haiku_minimum(rt, clock):
     written, read = invoke(rt, HAIKU, b)["usage"], invoke(rt, HAIKU, b)["usage"]
     assert written["cache_creation_input_tokens"] == read["cache_read_input_tokens"] > 2048
     assert read["input_tokens"] == 3 + tokens.count("Summarize", "claude")
+    # InvokeModel also reports cache activity in its headers (below the minimum: no cache headers)
+    headers = rt.invoke_model(modelId=HAIKU, body=json.dumps(b))["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amzn-bedrock-cache-read-input-token-count"] == str(read["cache_read_input_tokens"])
+    assert headers["x-amzn-bedrock-cache-write-input-token-count"] == "0"
+    quiet = rt.invoke_model(modelId=HAIKU, body=json.dumps(body(1500)))["ResponseMetadata"]["HTTPHeaders"]
+    assert "x-amzn-bedrock-cache-read-input-token-count" not in quiet
 
 
 def test_nova_invoke_body_cache_points(rt, clock):

@@ -142,7 +142,7 @@ def _names_tool(tool: Tool, text: str) -> int | None:
     found = re.search(rf"(?<!\w){re.escape(tool.name)}(?!\w)", text)
     if found:
         return found.start()
-    words = [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", tool.name.lower()) if w and w not in TOOL_VERBS]
+    words = [w.lower() for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", tool.name) if w and w.lower() not in TOOL_VERBS]
     spots = [re.search(rf"(?<!\w){re.escape(w)}(?:s|es)?(?!\w)", text, re.I) for w in words]
     return min(s.start() for s in spots) if words and all(spots) else None
 
