@@ -132,18 +132,22 @@ class Anthropic(Family):
                 marks.setdefault("tools", []).append((i + 1, point["cachePoint"].get("ttl", "5m")))
         return marks
 
+    @staticmethod
+    def _text_blocks(call: Call) -> list[dict]:
+        """The answer's text blocks: one, or the lead and the cited text with its citation."""
+        answer = call.answer
+        if answer.citation:
+            c = answer.citation
+            return [{"type": "text", "text": c["lead"]}, {"type": "text", "text": c["text"], "citations": [{
+                "type": "char_location", "cited_text": c["text"], "document_index": c["document_index"],
+                "document_title": c["title"], "start_char_index": c["start"], "end_char_index": c["end"]}]}]
+        return [{"type": "text", "text": answer.text}] if answer.text else []
+
     def _content(self, call: Call) -> list[dict]:
         answer, content = call.answer, []
         if answer.reasoning:
             content.append({"type": "thinking", "thinking": answer.reasoning, "signature": answer.signature})
-        if answer.citation:
-            c = answer.citation
-            content.append({"type": "text", "text": c["lead"]})
-            content.append({"type": "text", "text": c["text"], "citations": [{
-                "type": "char_location", "cited_text": c["text"], "document_index": c["document_index"],
-                "document_title": c["title"], "start_char_index": c["start"], "end_char_index": c["end"]}]})
-        elif answer.text:
-            content.append({"type": "text", "text": answer.text})
+        content += self._text_blocks(call)
         if answer.tool_call:
             tc = answer.tool_call
             content.append({"type": "tool_use", "id": answer.tool_call_id("toolu_bdrk_"), "name": tc["name"],
@@ -175,10 +179,12 @@ class Anthropic(Family):
                         "delta": {"type": "signature_delta", "signature": answer.signature}})
             out.append({"type": "content_block_stop", "index": index})
             index += 1
-        if answer.text:
+        for block in self._text_blocks(call):  # the cited text streams its citation first (citations_delta)
             out.append({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
+            out += [{"type": "content_block_delta", "index": index, "delta": {"type": "citations_delta", "citation": c}}
+                    for c in block.get("citations", [])]
             out += [{"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
-                    for piece in answer.chunks()]
+                    for piece in responder.deltas(block["text"], family=answer.family)]
             out.append({"type": "content_block_stop", "index": index})
             index += 1
         if answer.tool_call:
