@@ -103,7 +103,8 @@ def region_of_arn(arn: str | None) -> str | None:
     return (parts[0] or None) if parts else None
 
 
-TEXT_FAMILIES = ("anthropic", "nova", "titan-text", "llama", "mistral", "mistral-chat", "cohere-command", "gpt-oss")
+TEXT_FAMILIES = ("anthropic", "nova", "titan-text", "llama", "mistral", "mistral-chat", "cohere-command", "gpt-oss",
+                 "deepseek-r1")
 EMBED_FAMILIES = ("titan-embed", "cohere-embed")
 _MISTRAL_CHAT = re.compile(r"mistral-large-(24(07|11)|3)|pixtral|mistral-small-2[45]|ministral|magistral|devstral|"
                            r"mistral-medium")
@@ -136,6 +137,8 @@ def family_of(model_id: str) -> str | None:
         return "mistral-chat" if _MISTRAL_CHAT.search(name) else "mistral"
     if provider == "cohere":
         return "cohere-embed" if name.startswith("embed") else "cohere-command"
+    if provider == "deepseek" and name.startswith("r1-"):
+        return "deepseek-r1"  # a text-completion body, unlike DeepSeek V3's chat body
     if provider in ("openai", "deepseek", "qwen", "ai21", "moonshotai", "moonshot", "zai", "minimax", "google",
                     "nvidia", "writer"):
         return "gpt-oss"

@@ -41,6 +41,7 @@ INVOKE_MODELS = [
     ("mistral.mistral-large-2407-v1:0", "us-west-2", "mistral.mistral-large-2407-v1:0"),
     ("cohere.command-r-v1:0", REGION, "cohere.command-r-v1:0"),
     ("openai.gpt-oss-20b-1:0", REGION, "openai.gpt-oss-20b-1:0"),
+    ("us.deepseek.r1-v1:0", REGION, "deepseek.r1-v1:0"),
 ]
 
 
@@ -226,7 +227,7 @@ def test_family_of_ids_profiles_and_arns():
         "eu.meta.llama3-2-11b-instruct-v1:0": "llama", "mistral.mixtral-8x7b-instruct-v0:1": "mistral",
         "us.mistral.pixtral-large-2502-v1:0": "mistral-chat", "cohere.command-r-plus-v1:0": "cohere-command",
         "cohere.embed-english-v3": "cohere-embed", "amazon.titan-embed-text-v2:0": "titan-embed",
-        "us.deepseek.r1-v1:0": "gpt-oss", "amazon.nova-canvas-v1:0": "image",
+        "us.deepseek.r1-v1:0": "deepseek-r1", "deepseek.v3-v1:0": "gpt-oss", "amazon.nova-canvas-v1:0": "image",
         "arn:aws:bedrock:us-west-2::foundation-model/meta.llama3-3-70b-instruct-v1:0": "llama",
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/k4x8q2m7w1zt": "nova",
         "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/z7x5c3v1b9nm": None,

@@ -163,6 +163,12 @@ class Authenticator:
         signature, which covers the body, is left for :meth:`verify`."""
         pending = Pending(method, raw_target, headers, surface, openai_route)
         authorization = headers.get("Authorization")
+        api_key = headers.get("x-api-key")
+        if not authorization and api_key and surface == MANTLE and "/anthropic/" in raw_target:
+            # mantle's Anthropic Messages API also takes the key in Anthropic's own header
+            # (AWS, inference-messages-api.html: `-H "x-api-key: $AWS_BEARER_TOKEN_BEDROCK"`)
+            pending.identity = self._bearer(api_key.strip(), openai_route)
+            return pending
         if not authorization:
             if openai_route:
                 raise _openai_auth_error("Authorization header is missing", code="missing_api_key")

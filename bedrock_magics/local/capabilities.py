@@ -14,7 +14,8 @@ client can load them without importing the local service (see :func:`table`).
 
 Routes are named as the client's catalog names them: ``runtime/converse``, ``runtime/invoke``,
 ``runtime/chat`` and ``runtime/responses`` (the runtime's ``/openai/v1``), ``mantle/chat`` and
-``mantle/responses`` (bedrock-mantle, under the entry's ``mantle_prefix``).
+``mantle/responses`` (bedrock-mantle, under the entry's ``mantle_prefix``), ``mantle/messages`` (bedrock-mantle's
+Anthropic Messages API, ``/anthropic/v1/messages``, for entries with a ``mantleAnthropicId``).
 
 Sources (AWS's Bedrock user guide unless named):
 
@@ -40,7 +41,7 @@ from typing import Any, Iterable, Mapping
 
 #: Every route a model can be served on (see the module docstring).
 ROUTES = ("runtime/converse", "runtime/invoke", "runtime/chat", "runtime/responses", "mantle/chat",
-          "mantle/responses")
+          "mantle/responses", "mantle/messages")
 #: The ``toolChoice`` kinds of Converse (OpenAI's ``required`` is ``any``; a named function is ``tool``).
 TOOL_CHOICES = ("auto", "any", "tool")
 
@@ -62,6 +63,8 @@ class Capabilities:
     cache_min_tokens: int | None = None  # minimum tokens before a cache checkpoint takes effect
     cache_ttls: tuple[str, ...] = ()
     structured_output: bool = False
+    # False: temperature, top_p and top_k are refused (Claude Sonnet 5 / Opus 5, whose thinking is adaptive)
+    sampling: bool = True
     streaming: bool = True
     routes: frozenset[str] = frozenset()
     mantle_prefix: str | None = None  # "/v1" or "/openai/v1" on bedrock-mantle
@@ -116,6 +119,8 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # Bedrock's OpenAI-compatible engine (gpt-oss, Qwen, DeepSeek, Gemma, …): function tools, JSON schema output.
     "gpt-oss": dict(tool_use=True, tool_choice=("auto",), structured_output=True,
                     sources=("models-api-compatibility.html", _TOOL_CHOICE, "structured output: INFERRED")),
+    # DeepSeek-R1's text-completion body (model-parameters-deepseek.html); Converse: no tool use.
+    "deepseek-r1": dict(sources=(_CONVERSE, "model-parameters-deepseek.html")),
     "titan-embed": dict(system_prompt=False, sources=("models-supported.html",)),
     "cohere-embed": dict(system_prompt=False, sources=("models-supported.html",)),
     "image": dict(system_prompt=False, sources=("models-supported.html",)),
@@ -141,6 +146,8 @@ def capabilities(entry: Mapping[str, Any]) -> Capabilities:
             routes |= {"runtime/chat", "runtime/responses"}
     if entry.get("mantleId"):
         routes.add("mantle/chat")
+    if entry.get("mantleAnthropicId"):
+        routes.add("mantle/messages")
     values: dict[str, Any] = dict(
         model_id=entry["modelId"], inputs=frozenset(inputs), streaming=bool(entry.get("responseStreamingSupported")),
         routes=frozenset(routes), mantle_prefix="/v1" if entry.get("mantleId") else None)

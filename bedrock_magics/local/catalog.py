@@ -10,13 +10,16 @@ every runtime handler asks first — what a model identifier in a request resolv
 Catalog entries carry the wire fields of a ``FoundationModelSummary`` plus local keys:
 
 ``family``                the InvokeModel body codec (``anthropic``, ``nova``, ``titan-text``, ``llama``,
-                          ``mistral``, ``mistral-chat``, ``cohere-command``, ``titan-embed``,
+                          ``mistral``, ``mistral-chat``, ``cohere-command``, ``deepseek-r1``, ``titan-embed``,
                           ``cohere-embed``, ``gpt-oss``, ``image``)
 ``converse``              whether Converse/ConverseStream accept the model
 ``countTokens``           whether CountTokens accepts it (by bare model id)
 ``regions``               regions whose ListFoundationModels lists it
 ``profiles``              geography prefixes of its system-defined inference profiles
-``mantleId``              its id on bedrock-mantle (no version suffix), or null
+``mantleId``              its id on bedrock-mantle's OpenAI-compatible APIs (no version suffix), or null
+``mantleAnthropicId``     optional; its id on bedrock-mantle's Anthropic Messages API
+                          (``/anthropic/v1/messages``; AWS, *Inference using Anthropic Messages API*,
+                          inference-messages-api.html)
 ``openai``                whether runtime ``/openai/v1`` accepts it
 ``released``              when the local catalog says it appeared (profile timestamps)
 ``regionInferenceTypes``  optional per-region override of ``inferenceTypesSupported``
@@ -54,7 +57,7 @@ INVALID_MODEL = "The provided model identifier is invalid."
 #: Output-token limit of a text family's models, unless the entry names its own ``maxOutputTokens``.
 FAMILY_MAX_OUTPUT_TOKENS = {
     "anthropic": 64000, "nova": 10000, "titan-text": 8192, "llama": 2048, "mistral": 8192,
-    "mistral-chat": 8192, "cohere-command": 4000, "gpt-oss": 32768,
+    "mistral-chat": 8192, "cohere-command": 4000, "gpt-oss": 32768, "deepseek-r1": 32768,
 }
 #: The limit of a family missing above (embedding and image families never read it).
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
@@ -108,6 +111,7 @@ class Catalog:
         self._entries: list[dict] = data["models"]
         self._runtime = {e["modelId"]: e for e in self._entries if e.get("runtime", True)}
         self._mantle = {e["mantleId"]: e for e in self._entries if e.get("mantleId")}
+        self._mantle_anthropic = {e["mantleAnthropicId"]: e for e in self._entries if e.get("mantleAnthropicId")}
         self._account = data.get("account", {})
         self._capabilities: dict[str, Capabilities] = {}
 
@@ -364,6 +368,20 @@ class Catalog:
         if entry is None or region not in self.mantle_regions or region not in entry["regions"]:
             raise OpenAIError(404, f"The model `{model}` does not exist or you do not have access to it.",
                               type="invalid_request_error", code="model_not_found", param="model")
+        return entry
+
+    def mantle_anthropic_models(self, region: str) -> list[dict]:
+        """Catalog entries served on bedrock-mantle's Anthropic Messages API in a region."""
+        if region not in self.mantle_regions:
+            return []
+        return [e for e in self._mantle_anthropic.values() if region in e["regions"]]
+
+    def resolve_mantle_anthropic(self, region: str, model: str) -> dict | None:
+        """The entry behind a model id of mantle's Anthropic Messages API, or None when the region does
+        not serve it (the caller answers in Anthropic's error shape)."""
+        entry = self._mantle_anthropic.get(model)
+        if entry is None or region not in self.mantle_regions or region not in entry["regions"]:
+            return None
         return entry
 
 

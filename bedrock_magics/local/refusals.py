@@ -29,13 +29,16 @@ from .http import AwsError, OpenAIError
 
 NO_SYSTEM = ("This model doesn't support system messages. Try again without a system message or use a model that "
              "supports system messages.")
-_RELAYED = "The model returned the following errors: "
+RELAYED = "The model returned the following errors: "
 _THINKING_DOCS = "https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking"
-THINKING_TEMPERATURE = (f"{_RELAYED}`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+THINKING_TEMPERATURE = (f"{RELAYED}`temperature` may only be set to 1 when thinking is enabled. Please consult our "
                         f"documentation at {_THINKING_DOCS}#important-considerations-when-using-extended-thinking")
-THINKING_MAX_TOKENS = (f"{_RELAYED}`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+THINKING_MAX_TOKENS = (f"{RELAYED}`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
                        f"documentation at {_THINKING_DOCS}#max-tokens-and-context-window-size")
-THINKING_FORCED_TOOL = f"{_RELAYED}Thinking may not be enabled when tool_choice forces tool use."
+THINKING_FORCED_TOOL = f"{RELAYED}Thinking may not be enabled when tool_choice forces tool use."
+#: Claude Sonnet 5 / Opus 5 take no sampling parameters (a 400 invalid_request_error, per langchain-aws's
+#: test_anthropic_mantle.py); the wording is INFERRED from Anthropic's other parameter errors.
+NO_SAMPLING = "`{name}` is not supported for this model; remove it and try again."
 _MEDIA = ("image", "document", "video")
 #: How a refusal names the APIs that do serve the model.
 _API = {"runtime/chat": "Chat Completions", "runtime/responses": "the Responses API", "mantle/chat": "Chat Completions",
@@ -65,6 +68,8 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
                        f"toolConfig.toolChoice.{choice} and try again.")
     extra = body.get("additionalModelRequestFields") or {}
     config = body.get("inferenceConfig") or {}
+    check_sampling(caps, {"temperature": config.get("temperature"), "top_p": config.get("topP"),
+                          "top_k": extra.get("top_k") if isinstance(extra, Mapping) else None}, relayed=True)
     check_thinking(caps, extra.get("thinking") if isinstance(extra, Mapping) else None, max_tokens,
                    config.get("temperature"), forced_tool=choice in ("any", "tool"))
 
@@ -72,8 +77,19 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
 def check_anthropic_body(body: Mapping[str, Any], caps: Capabilities) -> None:
     """Refuse an Anthropic InvokeModel body that breaks the extended-thinking rules."""
     choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), Mapping) else {}
+    check_sampling(caps, {name: body.get(name) for name in ("temperature", "top_p", "top_k")}, relayed=True)
     check_thinking(caps, body.get("thinking"), body.get("max_tokens"), body.get("temperature"),
                    forced_tool=choice.get("type") in ("any", "tool"))
+
+
+def check_sampling(caps: Capabilities, values: Mapping[str, Any], *, relayed: bool) -> None:
+    """Refuse ``temperature``/``top_p``/``top_k`` (given as not None in ``values``) for a model that takes
+    none (``caps.sampling`` false). ``relayed``: worded as Bedrock relays the model's error (runtime)."""
+    if caps.sampling:
+        return
+    for name, value in values.items():
+        if value is not None:
+            raise _invalid((RELAYED if relayed else "") + NO_SAMPLING.format(name=name))
 
 
 def check_thinking(caps: Capabilities, thinking: Any, max_tokens: Any, temperature: Any, *, forced_tool: bool) -> None:
@@ -84,7 +100,7 @@ def check_thinking(caps: Capabilities, thinking: Any, max_tokens: Any, temperatu
     budget = thinking.get("budget_tokens")
     minimum = caps.thinking_min_budget or 0
     if not isinstance(budget, int) or isinstance(budget, bool) or budget < minimum:
-        raise _invalid(f"{_RELAYED}thinking.enabled.budget_tokens: Input should be greater than or equal to {minimum}")
+        raise _invalid(f"{RELAYED}thinking.enabled.budget_tokens: Input should be greater than or equal to {minimum}")
     if isinstance(max_tokens, int) and budget >= max_tokens:
         raise _invalid(THINKING_MAX_TOKENS)
     if temperature is not None and temperature != 1:

@@ -104,10 +104,16 @@ def converse_stream(req: Request) -> Response:
     return Response(200, frames(), {"Content-Type": eventstream.CONTENT_TYPE, "x-amzn-RequestId": request_id()})
 
 
-def _invocation_headers(input_tokens: int, output_tokens: int, latency_ms: int) -> dict[str, str]:
-    return {"X-Amzn-Bedrock-Input-Token-Count": str(input_tokens),
-            "X-Amzn-Bedrock-Output-Token-Count": str(output_tokens),
-            "X-Amzn-Bedrock-Invocation-Latency": str(latency_ms)}
+def _invocation_headers(input_tokens: int, output_tokens: int, latency_ms: int, cache: Any = None) -> dict[str, str]:
+    """InvokeModel's usage headers; with prompt-cache activity also the cache read/write counts (the
+    headers langchain-aws's ChatBedrock reads, llms/bedrock.py, in its tests run against AWS)."""
+    headers = {"X-Amzn-Bedrock-Input-Token-Count": str(input_tokens),
+               "X-Amzn-Bedrock-Output-Token-Count": str(output_tokens),
+               "X-Amzn-Bedrock-Invocation-Latency": str(latency_ms)}
+    if cache is not None and (cache.read or cache.write):
+        headers["X-Amzn-Bedrock-Cache-Read-Input-Token-Count"] = str(cache.read)
+        headers["X-Amzn-Bedrock-Cache-Write-Input-Token-Count"] = str(cache.write)
+    return headers
 
 
 def invoke(req: Request) -> Response:
@@ -120,7 +126,8 @@ def invoke(req: Request) -> Response:
     n_in, n_out = family.usage(call)
     admit_call(req, call, req.params["modelId"], (n_in, n_out))
     out = {**family.render(call), **guardrail}
-    headers = {"Content-Type": "application/json", **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at))}
+    headers = {"Content-Type": "application/json",
+               **_invocation_headers(n_in, n_out, elapsed_ms(req.received_at), call.cache)}
     return json_response(out, headers=headers)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import control, guardrails, jobs, lambdas, openai_api, runtime, s3
+from . import anthropic_api, control, guardrails, jobs, lambdas, openai_api, runtime, s3
 from . import credentials as local
 from .auth import Authenticator
 from .catalog import Catalog
@@ -28,7 +28,7 @@ from .tls import server_tls
 log = logging.getLogger("bedrock_magics.local")
 
 #: Handler modules, in registration order. Each exposes ``register(router)``.
-HANDLER_MODULES = (control, guardrails, jobs, runtime, openai_api)
+HANDLER_MODULES = (control, guardrails, jobs, runtime, openai_api, anthropic_api)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 

@@ -68,6 +68,8 @@ def guess_family(model_id: str, output_modalities: Iterable[str]) -> str:
         return "mistral" if model_id.startswith(old) else "mistral-chat"
     if model_id.startswith("cohere.command"):
         return "cohere-command"
+    if model_id.startswith("deepseek.r1"):
+        return "deepseek-r1"
     return "gpt-oss"  # the OpenAI Chat Completions body of Bedrock's open-weight models
 
 

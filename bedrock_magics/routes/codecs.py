@@ -352,9 +352,11 @@ class Mistral(Codec):
     instruct models understand), so it stays distinguishable from the user's text."""
 
     family = "mistral"
+    label = "Mistral text-completion"
+    output_key = "outputs"  # the list of {"text", "stop_reason"} in a response and in each stream chunk
 
-    def encode(self, request: Request) -> dict[str, Any]:
-        _refuse(request, "Mistral text-completion", tools=True)
+    def prompt(self, request: Request) -> str:
+        """The templated prompt of the conversation."""
         prompt, pending_system = "<s>", request.system
         for role, text in _turns(request):
             if role == "user":
@@ -363,27 +365,50 @@ class Mistral(Codec):
                 prompt += f"[INST] {text} [/INST]"
             else:
                 prompt += f"{text}</s>"
-        body = {"prompt": prompt}
+        return prompt
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        _refuse(request, self.label, tools=True)
+        body = {"prompt": self.prompt(request)}
         body.update(_settings(request, {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p",
                                         "stop": "stop"}))
         return body
 
     def decode(self, body: dict[str, Any]) -> Decoded:
-        outputs = body.get("outputs") or [{}]
+        outputs = body.get(self.output_key) or [{}]
         return Decoded("".join(o.get("text", "") for o in outputs), [], outputs[-1].get("stop_reason"))
 
     def stream(self) -> StreamState:
-        return _MistralStream()
+        return _MistralStream(self.output_key)
 
 
 class _MistralStream(StreamState):
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key  # the list of {"text", "stop_reason"} in each chunk
+
     def _feed(self, chunk: dict[str, Any]) -> str:
-        outputs = chunk.get("outputs") or []
+        outputs = chunk.get(self.key) or []
         text = "".join(o.get("text", "") for o in outputs)
         for o in outputs:
             if o.get("stop_reason"):
                 self.decoded.stop = o["stop_reason"]
         return text
+
+
+class DeepSeekR1(Mistral):
+    """DeepSeek-R1 text completion (AWS, *DeepSeek models*, model-parameters-deepseek.html): DeepSeek's
+    ``<｜User｜>``/``<｜Assistant｜>`` template in ``prompt``; ``choices[]`` of ``{"text", "stop_reason"}`` out."""
+
+    family = "deepseek-r1"
+    label = "DeepSeek-R1 text-completion"
+    output_key = "choices"
+
+    def prompt(self, request: Request) -> str:
+        prompt = "<｜begin▁of▁sentence｜>" + (request.system or "")
+        for role, text in _turns(request):
+            prompt += f"<｜{'User' if role == 'user' else 'Assistant'}｜>{text}"
+        return prompt + "<｜Assistant｜><think>\n"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -614,7 +639,7 @@ class _SniffingStream(StreamState):
 
 _CODECS: dict[str, type[Codec]] = {
     "anthropic": Anthropic, "nova": Nova, "titan-text": TitanText, "llama": Llama, "mistral": Mistral,
-    "mistral-chat": MistralChat, "cohere-command": CohereCommand, "gpt-oss": OpenAIChat,
+    "deepseek-r1": DeepSeekR1, "mistral-chat": MistralChat, "cohere-command": CohereCommand, "gpt-oss": OpenAIChat,
 }
 _warned: set[str] = set()
 

@@ -35,7 +35,7 @@ def test_the_snapshot_is_dated_and_sourced():
     data = CATALOG.data
     assert data["snapshot"]["date"] == "2026-12-06"
     assert data["snapshot"]["sources"]["models"].startswith("https://docs.aws.amazon.com/bedrock/")
-    assert len(CATALOG.models) == 82  # 44 before the snapshot
+    assert len(CATALOG.models) == 84  # 44 before the snapshot; 82 before Claude Sonnet 5 and Opus 5
 
 
 @pytest.mark.parametrize("model_id, expected", [
@@ -60,7 +60,11 @@ def test_the_snapshot_is_dated_and_sourced():
     ("mistral.mistral-large-2407-v1:0", dict(tool_choice=frozenset({"auto", "any"}))),
     # gpt-oss: reasoning effort, Responses on runtime and on mantle /v1.
     ("openai.gpt-oss-120b-1:0", dict(reasoning="effort", reasoning_efforts=("low", "medium", "high"),
-                                     mantle_prefix="/v1", routes=frozenset(ROUTES))),
+                                     mantle_prefix="/v1", routes=frozenset(ROUTES) - {"mantle/messages"})),
+    # Claude Sonnet 5: no sampling parameters; also on mantle's Anthropic Messages API.
+    ("anthropic.claude-sonnet-5", dict(sampling=False, reasoning="thinking", inputs=frozenset({"text", "image", "document"}),
+                                       routes=frozenset({"runtime/converse", "runtime/invoke", "mantle/messages"}))),
+    ("anthropic.claude-sonnet-4-6", dict(sampling=True)),
     # GPT-5.x: Responses only, on mantle /openai/v1.
     ("openai.gpt-5.5", dict(routes=frozenset({"mantle/responses"}), mantle_prefix="/openai/v1")),
     # Other mantle models: Chat Completions on mantle, both APIs on the runtime's /openai/v1.

@@ -149,6 +149,29 @@ def test_thinking_rules_are_enforced_on_invoke_model(rt):
     assert json.loads(rt.invoke_model(modelId=SONNET, body=json.dumps(body))["body"].read())["type"] == "message"
 
 
+# -- Claude Sonnet 5 / Opus 5: no sampling parameters -------------------------------------------
+
+
+@pytest.mark.parametrize("config, extra, name", [
+    ({"temperature": 0}, {}, "temperature"), ({"topP": 0.9}, {}, "top_p"), ({}, {"top_k": 5}, "top_k")])
+def test_sampling_parameters_are_refused_for_claude_5_on_converse(rt, config, extra, name):
+    status, code, message = refused(rt.converse, modelId="us.anthropic.claude-sonnet-5", messages=user(),
+                                    inferenceConfig=config, additionalModelRequestFields=extra)
+    assert (status, code) == (400, "ValidationException") and f"`{name}` is not supported for this model" in message
+    out = rt.converse(modelId="us.anthropic.claude-sonnet-5", messages=user(), inferenceConfig={"maxTokens": 50})
+    assert out["output"]["message"]["content"][0]["text"]
+
+
+def test_sampling_parameters_are_refused_for_claude_5_on_invoke_model(rt):
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100, "temperature": 0.2,
+            "messages": [{"role": "user", "content": "Hi"}]}
+    status, code, message = refused(rt.invoke_model, modelId="us.anthropic.claude-opus-5", body=json.dumps(body))
+    assert (status, code) == (400, "ValidationException") and "`temperature` is not supported" in message
+    body.pop("temperature")
+    assert json.loads(rt.invoke_model(modelId="us.anthropic.claude-opus-5", body=json.dumps(body))["body"].read())[
+        "type"] == "message"
+
+
 # -- OpenAI-compatible routes -------------------------------------------------------------------
 
 

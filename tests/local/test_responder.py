@@ -139,6 +139,19 @@ def test_tool_choice_controls_whether_a_tool_is_called():
     assert responder.respond("m", no_name, tools=[WEATHER]).tool_call is None
     # "weather" names get_weather: every word of the name but the verb "get"
     assert responder.respond("m", [user("What is the weather?")], tools=[WEATHER]).tool_call["name"] == "get_weather"
+    # a CamelCase name splits into words the same way (GetWeather: "weather")
+    camel = {"toolSpec": {**WEATHER["toolSpec"], "name": "GetWeather"}}
+    assert responder.respond("m", [user("what's the weather in ny and la")], tools=[camel]).tool_call["name"] == \
+        "GetWeather"
+    # words that say what kind of thing a tool is (Dict, Schema, Model…) need not be named
+    joke = {"toolSpec": {**WEATHER["toolSpec"], "name": "JokeDict"}}
+    assert responder.respond("m", [user("Tell me a joke about cats.")], tools=[joke]).tool_call["name"] == "JokeDict"
+    # one tool, asked for by no name: "using the tool" calls it, its free-text argument from the prompt
+    styled = {"toolSpec": {"name": "greeting_generator", "description": "A greeting in a style", "inputSchema": {
+        "json": {"type": "object", "properties": {"answer_style": {"type": "string"}}, "required": ["answer_style"]}}}}
+    call = responder.respond("m", [user("Using the tool, generate a Pirate greeting.")], tools=[styled]).tool_call
+    assert call["name"] == "greeting_generator" and call["input"] == {"answer_style": "Pirate"}
+    assert responder.respond("m", [user("Using the tool, say hi.")], tools=[styled, WEATHER]).tool_call is None
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="any").tool_call["name"] == "get_weather"
     assert responder.respond("m", no_name, tools=[WEATHER], tool_choice="get_weather").tool_call is not None
     named = [user("call get_weather city=Oslo")]

@@ -296,6 +296,12 @@ def test_anthropic_cache_control_and_the_haiku_minimum(rt, clock):
     written, read = invoke(rt, HAIKU, b)["usage"], invoke(rt, HAIKU, b)["usage"]
     assert written["cache_creation_input_tokens"] == read["cache_read_input_tokens"] > 2048
     assert read["input_tokens"] == 3 + tokens.count("Summarize", "claude")
+    # InvokeModel also reports cache activity in its headers (below the minimum: no cache headers)
+    headers = rt.invoke_model(modelId=HAIKU, body=json.dumps(b))["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["x-amzn-bedrock-cache-read-input-token-count"] == str(read["cache_read_input_tokens"])
+    assert headers["x-amzn-bedrock-cache-write-input-token-count"] == "0"
+    quiet = rt.invoke_model(modelId=HAIKU, body=json.dumps(body(1500)))["ResponseMetadata"]["HTTPHeaders"]
+    assert "x-amzn-bedrock-cache-read-input-token-count" not in quiet
 
 
 def test_nova_invoke_body_cache_points(rt, clock):
@@ -362,13 +368,23 @@ def test_documents_with_citations_enabled_cite_a_quoted_span(rt):
     assert where["documentIndex"] == 0 and citation["sourceContent"] == [{"text": "The moon pulls the water."}]
     events = converse_stream(rt, modelId=CLAUDE, messages=[{"role": "user", "content": content}])
     assert any("citation" in e["contentBlockDelta"]["delta"] for e in events if "contentBlockDelta" in e)
-    out = invoke(rt, CLAUDE, {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 200, "messages": [
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 200, "messages": [
         {"role": "user", "content": [{"type": "document", "title": "notes", "citations": {"enabled": True},
                                       "source": {"type": "text", "media_type": "text/plain", "data": text}},
-                                     {"type": "text", "text": "What pulls the water?"}]}]})
+                                     {"type": "text", "text": "What pulls the water?"}]}]}
+    out = invoke(rt, CLAUDE, body)
     cite = out["content"][1]["citations"][0]
     assert cite["type"] == "char_location" and cite["cited_text"] == "The moon pulls the water."
     assert text[cite["start_char_index"]:cite["end_char_index"]] == cite["cited_text"]
+    # streamed, the cited block opens with a citations_delta carrying the same citation
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in
+              rt.invoke_model_with_response_stream(modelId=CLAUDE, body=json.dumps(body))["body"]]
+    cited_deltas = [c["delta"]["citation"] for c in chunks
+                    if c["type"] == "content_block_delta" and c["delta"]["type"] == "citations_delta"]
+    assert cited_deltas == [cite]
+    streamed = "".join(c["delta"]["text"] for c in chunks
+                       if c["type"] == "content_block_delta" and c["delta"]["type"] == "text_delta")
+    assert streamed == out["content"][0]["text"] + out["content"][1]["text"]
 
 
 # -- tokens and shapes --------------------------------------------------------------------------------

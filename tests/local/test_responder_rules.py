@@ -185,6 +185,14 @@ def test_a_forced_tool_is_a_structured_output():
     assert (call["input"]["name"], call["input"]["age"]) == ("Ana Lima", 31)
 
 
+def test_free_text_fields_a_prompt_does_not_give_are_written_not_left_empty():
+    joke = {"type": "object", "properties": {"setup": {"type": "string"}, "punchline": {"type": "string"},
+                                             "city": {"type": "string"}}, "required": ["setup", "punchline", "city"]}
+    value = responder.values.structured(joke, "Tell me a joke about cats. Keep it short.")
+    assert value["setup"] == value["punchline"] == "Tell me a joke about cats."
+    assert value["city"] == ""  # not free text: a type-correct default
+
+
 def test_the_answer_after_a_tool_result_uses_the_result_text():
     first = say("weather in Lisbon?", tools=[WEATHER])
     convo = [user("weather in Lisbon?"),

@@ -323,6 +323,20 @@ def test_invoke_mistral_text_completion(rt):
     assert out["outputs"][0]["stop_reason"] == "length"
 
 
+def test_invoke_deepseek_r1_text_completion(rt):
+    """DeepSeek-R1's body as AWS documents it (model-parameters-deepseek.html): prompt in, choices[].text out."""
+    prompt = "<｜begin▁of▁sentence｜><｜User｜>echo: bonjour<｜Assistant｜><think>\n"
+    out, headers = invoke(rt, "us.deepseek.r1-v1:0", {"prompt": prompt, "max_tokens": 3, "temperature": 0.5,
+                                                      "top_p": 0.9, "stop": ["###"]})
+    assert out == {"choices": [{"text": "bonjour", "stop_reason": "stop"}]}
+    conv = rt.converse(modelId="us.deepseek.r1-v1:0", messages=[msg("echo: bonjour")])
+    check_usage_headers(headers, conv["usage"]["inputTokens"], conv["usage"]["outputTokens"])
+    with pytest.raises(ClientError) as excinfo:  # a chat body is not DeepSeek-R1's
+        rt.invoke_model(modelId="us.deepseek.r1-v1:0", body=json.dumps({"messages": [{"role": "user",
+                                                                                       "content": "Hi"}]}))
+    assert error_of(excinfo)[1].startswith("Malformed input request: #: required key [prompt] not found")
+
+
 def test_invoke_mistral_chat(rt_sigv4_west):
     out, headers = invoke(rt_sigv4_west, "mistral.mistral-large-2407-v1:0",
                           {"messages": [{"role": "user", "content": "echo: ciao"}], "max_tokens": 20})
@@ -455,6 +469,8 @@ STREAM_CASES = [
     ("us.meta.llama3-1-8b-instruct-v1:0", {"prompt": "Hello stream"}, lambda cs: "".join(c["generation"] for c in cs)),
     ("mistral.mistral-7b-instruct-v0:2", {"prompt": "[INST] Hello stream [/INST]"},
      lambda cs: "".join(c["outputs"][0]["text"] for c in cs)),
+    ("us.deepseek.r1-v1:0", {"prompt": "<｜User｜>Hello stream<｜Assistant｜>"},
+     lambda cs: "".join(c["choices"][0]["text"] for c in cs)),
     ("us.mistral.pixtral-large-2502-v1:0", {"messages": [{"role": "user", "content": "Hello stream"}]},
      lambda cs: "".join(c["choices"][0]["delta"].get("content") or "" for c in cs)),
     ("cohere.command-r-v1:0", {"message": "Hello stream"},

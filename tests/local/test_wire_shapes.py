@@ -331,6 +331,7 @@ def invoke_body(family: str, text: str = PROMPT) -> dict:
         "mistral-chat": {"messages": [{"role": "user", "content": text}], "max_tokens": 200},
         "cohere-command": {"message": text, "max_tokens": 200},
         "gpt-oss": {"messages": [{"role": "user", "content": text}], "max_completion_tokens": 200},
+        "deepseek-r1": {"prompt": f"<｜begin▁of▁sentence｜><｜User｜>{text}<｜Assistant｜><think>\n", "max_tokens": 200},
         "titan-embed": {"inputText": text},
         "cohere-embed": {"texts": [text], "input_type": "search_document"},
         "image": {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": text}},

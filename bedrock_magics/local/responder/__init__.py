@@ -60,8 +60,9 @@ the foundation-model id the request resolved to (``anthropic.claude-…-v1:0``,
 
 1. **Tool calls.** When tools are offered (and the tool choice is not ``none``), the last user
    message carries no tool result, and ``{user}`` names a tool — its name as a whole word, or every
-   word of its name except verbs such as get/set/fetch/find/search (``get_weather`` is named by
-   "weather") — the answer is a call of that tool (the one named earliest; with tool choice ``any``
+   word of its name except verbs such as get/set/fetch/find/search and words of kind such as
+   dict/schema/model/output (``get_weather`` and ``WeatherDict`` are named by "weather"), or one tool is offered and ``{user}`` asks for it unnamed ("using the tool", "call your
+   tool") — the answer is a call of that tool (the one named earliest; with tool choice ``any``
    the first offered tool if none is named; with a specific tool choice, that tool). Its ``input``
    comes from ``{user}`` by the rules of :mod:`.values` (explicit ``key=value`` / ``key: value`` /
    ``key is value`` pairs; numbers, quoted strings, capitalised names and runs of any non-Latin

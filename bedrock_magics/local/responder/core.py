@@ -19,6 +19,9 @@ from .media import quoted_span
 STOP_REASONS = ("end_turn", "max_tokens", "stop_sequence", "tool_use")
 #: Words of a tool's name that do not have to appear in the prompt for it to name the tool.
 TOOL_VERBS = frozenset("get set fetch lookup look up find search query list create make do run call read".split())
+#: Words of a tool's name that say what kind of thing it is, not what it is about (JokeDict, AnswerSchema):
+#: a prompt need not name them.
+TOOL_KIND_WORDS = frozenset("dict schema model output response result object data info tool typed".split())
 
 
 @dataclass
@@ -142,9 +145,14 @@ def _names_tool(tool: Tool, text: str) -> int | None:
     found = re.search(rf"(?<!\w){re.escape(tool.name)}(?!\w)", text)
     if found:
         return found.start()
-    words = [w for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", tool.name.lower()) if w and w not in TOOL_VERBS]
+    words = [w.lower() for w in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", tool.name)
+             if w and w.lower() not in TOOL_VERBS | TOOL_KIND_WORDS]
     spots = [re.search(rf"(?<!\w){re.escape(w)}(?:s|es)?(?!\w)", text, re.I) for w in words]
     return min(s.start() for s in spots) if words and all(spots) else None
+
+
+#: A prompt that asks for "the tool" (or "your tool", "a tool") by no name.
+_ASKS_FOR_THE_TOOL = re.compile(r"\b(?:use|using|call|with)\s+(?:the|your|a|an)\s+tools?\b", re.I)
 
 
 def _pick_tool(tools: list[Tool], text: str, choice: str) -> Tool | None:
@@ -155,7 +163,9 @@ def _pick_tool(tools: list[Tool], text: str, choice: str) -> Tool | None:
     found = [(at, i, t) for i, t in enumerate(tools) if (at := _names_tool(t, text)) is not None]
     if found:
         return min(found, key=lambda f: f[:2])[2]
-    return tools[0] if choice == "any" else None
+    if choice == "any" or (len(tools) == 1 and _ASKS_FOR_THE_TOOL.search(text)):
+        return tools[0]
+    return None
 
 
 def _tool_names(messages: Sequence[Mapping[str, Any]]) -> dict:

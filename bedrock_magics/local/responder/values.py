@@ -39,7 +39,8 @@ from ..http import parse_json
 from . import labels
 
 FREE_TEXT = frozenset("summary description text answer reason reasoning explanation comment content message "
-                      "title query question input prompt note notes rationale".split())
+                      "title query question input prompt note notes rationale justification setup punchline joke "
+                      "story greeting response details statement advice solution".split())
 DEFAULTS = {"string": "", "integer": 0, "number": 0.0, "boolean": False, "array": [], "object": {}, "null": None}
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」|(?<!\w)\'([^\']+)\'(?!\w)')
@@ -103,7 +104,7 @@ class Prompt:
 #: Capitalised words that start a sentence as instructions do, not as names.
 INSTRUCTION_WORDS = labels.STOP_WORDS | frozenset("""extract translate get find show list describe summarize
 summarise classify write book call use store save send look check compute calculate convert make create
-add remove set fetch search weather yes no""".split())
+add remove set fetch search weather yes no using please tell keep give explain answer limit respond""".split())
 
 
 def _starts_sentence(text: str, at: int) -> bool:

@@ -132,18 +132,22 @@ class Anthropic(Family):
                 marks.setdefault("tools", []).append((i + 1, point["cachePoint"].get("ttl", "5m")))
         return marks
 
+    @staticmethod
+    def _text_blocks(call: Call) -> list[dict]:
+        """The answer's text blocks: one, or the lead and the cited text with its citation."""
+        answer = call.answer
+        if answer.citation:
+            c = answer.citation
+            return [{"type": "text", "text": c["lead"]}, {"type": "text", "text": c["text"], "citations": [{
+                "type": "char_location", "cited_text": c["text"], "document_index": c["document_index"],
+                "document_title": c["title"], "start_char_index": c["start"], "end_char_index": c["end"]}]}]
+        return [{"type": "text", "text": answer.text}] if answer.text else []
+
     def _content(self, call: Call) -> list[dict]:
         answer, content = call.answer, []
         if answer.reasoning:
             content.append({"type": "thinking", "thinking": answer.reasoning, "signature": answer.signature})
-        if answer.citation:
-            c = answer.citation
-            content.append({"type": "text", "text": c["lead"]})
-            content.append({"type": "text", "text": c["text"], "citations": [{
-                "type": "char_location", "cited_text": c["text"], "document_index": c["document_index"],
-                "document_title": c["title"], "start_char_index": c["start"], "end_char_index": c["end"]}]})
-        elif answer.text:
-            content.append({"type": "text", "text": answer.text})
+        content += self._text_blocks(call)
         if answer.tool_call:
             tc = answer.tool_call
             content.append({"type": "tool_use", "id": answer.tool_call_id("toolu_bdrk_"), "name": tc["name"],
@@ -175,10 +179,12 @@ class Anthropic(Family):
                         "delta": {"type": "signature_delta", "signature": answer.signature}})
             out.append({"type": "content_block_stop", "index": index})
             index += 1
-        if answer.text:
+        for block in self._text_blocks(call):  # the cited text streams its citation first (citations_delta)
             out.append({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
+            out += [{"type": "content_block_delta", "index": index, "delta": {"type": "citations_delta", "citation": c}}
+                    for c in block.get("citations", [])]
             out += [{"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}}
-                    for piece in answer.chunks()]
+                    for piece in responder.deltas(block["text"], family=answer.family)]
             out.append({"type": "content_block_stop", "index": index})
             index += 1
         if answer.tool_call:
@@ -269,10 +275,15 @@ _LLAMA_TURN = re.compile(r"<\|start_header_id\|>(\w+)<\|end_header_id\|>(.*?)(?=
                          re.S)
 _INST_TURN = re.compile(r"\[INST\](.*?)\[/INST\](.*?)(?=\[INST\]|$)", re.S)
 _SYS = re.compile(r"<<SYS>>(.*?)<</SYS>>", re.S)
+# DeepSeek-R1's template: <｜System｜>…<｜User｜>…<｜Assistant｜>… (full-width bars as DeepSeek writes them, ASCII
+# bars as langchain-aws writes them)
+_DEEPSEEK_TURN = re.compile(r"<[|｜](System|User|Assistant)[|｜]>(.*?)(?=<[|｜](?:System|User|Assistant)[|｜]>|$)", re.S)
+_DEEPSEEK_NOISE = re.compile(r"<[|｜](?:begin[▁_]of[▁_]sentence|end[▁_]of[▁_]sentence)[|｜]>|</?think>")
 
 
 def prompt_conversation(prompt: str) -> tuple[str, list[dict]]:
-    """(system, messages) from a templated prompt: Llama 3 headers, ``[INST]`` turns, or plain text."""
+    """(system, messages) from a templated prompt: Llama 3 headers, ``[INST]`` turns, DeepSeek's
+    ``<｜User｜>`` turns, or plain text."""
     def msg(role: str, text: str) -> dict:
         return {"role": role, "content": [{"text": text}]}
 
@@ -296,6 +307,17 @@ def prompt_conversation(prompt: str) -> tuple[str, list[dict]]:
             reply = reply.replace("</s>", "").replace("<s>", "").strip()
             if reply:
                 messages.append(msg("assistant", reply))
+        return system, messages
+    turns = _DEEPSEEK_TURN.findall(prompt)
+    if turns:
+        # DeepSeek's own template puts the system prompt untagged before the first turn
+        system = _DEEPSEEK_NOISE.sub("", prompt[:_DEEPSEEK_TURN.search(prompt).start()]).strip()
+        for role, text in turns:
+            text = _DEEPSEEK_NOISE.sub("", text).strip()
+            if role == "System":
+                system = text
+            elif text:  # the empty assistant turn at the end is the generation cue
+                messages.append(msg(role.lower(), text))
         return system, messages
     return "", [msg("user", prompt.replace("<|begin_of_text|>", "").strip())]
 
@@ -341,18 +363,28 @@ class Mistral(Family):
 
     schema = strict(["prompt"], prompt={"type": "string"}, max_tokens={"type": "integer", "minimum": 1},
                     stop=_STRINGS, temperature=_UNIT, top_p=_UNIT, top_k={"type": "integer", "minimum": 0})
+    output_key = "outputs"  # the list of ``{"text", "stop_reason"}`` in the response
 
     def parse(self, body: dict, model: dict) -> Call:
         system, messages = prompt_conversation(body["prompt"])
         return Call(model, messages, system, max_tokens=body.get("max_tokens"), stop=body.get("stop") or [])
 
     def render(self, call: Call) -> dict:
-        return {"outputs": [{"text": call.answer.text, "stop_reason": _finish(call.answer)}]}
+        return {self.output_key: [{"text": call.answer.text, "stop_reason": _finish(call.answer)}]}
 
     def chunks(self, call: Call) -> list[dict]:
         pieces, reason = _pieces(call.answer), _finish(call.answer)
-        return [{"outputs": [{"text": p, "stop_reason": reason if i == len(pieces) - 1 else None}]}
+        return [{self.output_key: [{"text": p, "stop_reason": reason if i == len(pieces) - 1 else None}]}
                 for i, p in enumerate(pieces)]
+
+
+class DeepSeekR1(Mistral):
+    """DeepSeek-R1: ``prompt``, ``max_tokens``, ``temperature``, ``top_p``, ``stop`` in; ``choices[]`` of
+    ``{"text", "stop_reason"}`` out (AWS, *DeepSeek models*, model-parameters-deepseek.html)."""
+
+    schema = strict(["prompt"], prompt={"type": "string"}, max_tokens={"type": "integer", "minimum": 1},
+                    stop=_STRINGS, temperature=_UNIT, top_p=_UNIT)
+    output_key = "choices"
 
 
 # -- OpenAI Chat bodies (the shapes are in .chat) -----------------------------------------------------
@@ -518,7 +550,7 @@ class CohereCommand(Family):
 #: The InvokeModel body codec of each catalog ``family``.
 FAMILIES: dict[str, Family] = {
     "anthropic": Anthropic(), "nova": Nova(), "titan-text": TitanText(), "llama": Llama(), "mistral": Mistral(),
-    "mistral-chat": MistralChat(), "cohere-command": CohereCommand(), "gpt-oss": GptOss(),
+    "deepseek-r1": DeepSeekR1(), "mistral-chat": MistralChat(), "cohere-command": CohereCommand(), "gpt-oss": GptOss(),
     "titan-embed": TitanEmbed(), "cohere-embed": CohereEmbed(), "image": Image(),
 }
 
