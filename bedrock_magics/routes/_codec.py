@@ -1,0 +1,89 @@
+"""What every InvokeModel body codec shares (``routes.codecs`` has one per model family): the
+``Codec`` and ``StreamState`` interfaces, and the settings and refusals their bodies have in common."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..request import Request
+from ._common import Decoded
+
+#: Anthropic's Messages body requires max_tokens; Converse's own default for Claude models is 4096.
+DEFAULT_MAX_TOKENS = 4096
+
+
+# --------------------------------------------------------------------------------------------------
+# Decoded responses and stream state
+# --------------------------------------------------------------------------------------------------
+
+
+class StreamState:
+    """Accumulates one InvokeModelWithResponseStream: ``feed`` each decoded chunk, then ``result``."""
+
+    def __init__(self) -> None:
+        self.decoded = Decoded()
+        self.metrics: dict[str, Any] = {}
+
+    def feed(self, chunk: dict[str, Any]) -> str:
+        """Read one chunk; return its text delta (``""`` when it has none)."""
+        # Bedrock merges its invocation metrics into each family's last chunk.
+        metrics = chunk.get("amazon-bedrock-invocationMetrics")
+        if metrics:
+            self.metrics = metrics
+        delta = self._feed(chunk) or ""
+        self.decoded.text += delta
+        return delta
+
+    def _feed(self, chunk: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def result(self) -> Decoded:
+        d = self.decoded
+        if d.input_tokens is None and self.metrics:
+            d.input_tokens = self.metrics.get("inputTokenCount")
+        if d.output_tokens is None and self.metrics:
+            d.output_tokens = self.metrics.get("outputTokenCount")
+        return d
+
+
+class Codec:
+    """A family's body format. Subclasses implement ``encode``, ``decode`` and ``stream``."""
+
+    family = ""
+    fallback = False  # True when chosen without knowing the model's family
+
+    def encode(self, request: Request) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def decode(self, body: dict[str, Any]) -> Decoded:
+        raise NotImplementedError
+
+    def stream(self) -> StreamState:
+        raise NotImplementedError
+
+
+def _settings(request: Request, names: dict[str, str]) -> dict[str, Any]:
+    """Inference settings under this family's names (``names`` maps ours -> theirs), set ones only."""
+    values = {"max_tokens": request.max_tokens, "temperature": request.temperature, "top_p": request.top_p,
+              "stop": list(request.stop) if request.stop else None}
+    return {names[k]: v for k, v in values.items() if k in names and v is not None}
+
+
+def _refuse(request: Request, family: str, *, tools: bool = False, stop: bool = False) -> None:
+    """Raise ``ValueError`` for settings this family's body cannot carry (rather than drop them)."""
+    missing = [what for what, asked in (("tool use", tools and request.tools), ("stop sequences", stop and request.stop))
+               if asked]
+    if missing:
+        raise ValueError(f"The {family} InvokeModel body has no {' or '.join(missing)}; "
+                         f"use --api converse for {request.model}.")
+
+
+def _tool_names(request: Request) -> dict[str, str]:
+    """toolUseId -> tool name, over the whole conversation (tool results only carry the id)."""
+    return {b["toolUse"]["toolUseId"]: b["toolUse"]["name"]
+            for m in request.messages for b in m.get("content") or () if "toolUse" in b}
+
+
+# --------------------------------------------------------------------------------------------------
+# Anthropic Messages
+# --------------------------------------------------------------------------------------------------
