@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The fast test subset on other supported Pythons (default: the oldest and the newest, 3.10 and 3.13),
-# each in its own venv (.venv-3.10, .venv-3.13). pyproject.toml says Python >= 3.10; the main run
-# (`make test`) covers the machine's default Python.
+# The fast test subset on other supported Pythons (default: the newest, 3.13), each in its own venv
+# (.venv-3.13). pyproject.toml says Python >= 3.11; the main run (`make test`) covers the machine's
+# default Python, the oldest supported one.
 #
 # Where an interpreter comes from, in order: one already on the machine (python3.X on PATH, pyenv's
 # versions, /usr/bin, /usr/local/bin), else Debian's python3.X package when apt knows one (as
@@ -48,7 +48,7 @@ find_python() {  # print the path of a usable Python $1, installing Debian's if 
 }
 
 status=0
-for v in "${@:-3.10 3.13}"; do
+for v in "${@:-3.13}"; do
   for version in $v; do
     if ! python=$(find_python "$version"); then
       echo "SKIPPED Python $version: not on this machine (PATH, pyenv, /usr/bin) and no Debian package for it"
