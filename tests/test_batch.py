@@ -170,10 +170,10 @@ def test_error_rate_failures_are_recorded_and_a_rerun_sends_only_them(bm, svc, c
     assert second.loc[~failed, "answer_cost_usd"].tolist() == first.loc[~failed, "answer_cost_usd"].tolist()
 
 
-def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path, monkeypatch):
-    # No SDK retries (and no botocore client-side rate limiter), so every throttle reaches the
-    # run's own pacing; the service's limit is lifted after the third throttle it sends, as
-    # quotas recover in real life.
+def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path, monkeypatch, short_window):
+    # No SDK retries (and no botocore client-side rate limiter), so every throttle reaches the run's
+    # own pacing: it learns the quota from the calls in flight when the first throttle came (at most
+    # the concurrency), then waits for the window instead of sending into it.
     bm = make_bm(svc, tmp_path, monkeypatch, max_attempts=1, retry_mode="standard")
     frame = pd.DataFrame({"city": CITIES})
     throttles = []
@@ -181,20 +181,18 @@ def test_throttled_rows_are_slowed_down_and_retried_until_answered(svc, tmp_path
     def watch(http_response, **_):
         if http_response.status_code == 429:
             throttles.append(1)
-            if len(throttles) == 3:
-                svc.faults.clear()
 
     bm.clients.get("us-east-1", "runtime", "bedrock-runtime").meta.events.register(
         "after-call.bedrock-runtime.Converse", watch)
     svc.faults.set(throttle_rpm=6)
     out = bm.map(frame, "echo: {city}", concurrency=3, progress=False)
 
-    assert len(throttles) == 3
+    assert 1 <= len(throttles) <= 3 + 1  # the first burst's in-flight calls, and at most one probe
     assert list(out["answer"]) == CITIES and out["answer_error"].isna().all()
-    assert svc.app.requests_total == len(frame) + 3
+    assert svc.app.requests_total == len(frame) + len(throttles)
     usage = bm.usage()
     assert (usage.status == "ok").sum() == len(frame)
-    assert (usage.status == "error").sum() == 3  # each throttled attempt is in the ledger, at no cost
+    assert (usage.status == "error").sum() == len(throttles)  # each throttled attempt is in the ledger, at no cost
     assert usage.loc[usage.status == "error", "cost_usd"].fillna(0).sum() == 0
     bm.close()
 
