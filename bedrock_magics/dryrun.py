@@ -8,7 +8,6 @@ one dry run per model (``%%bedrock --dry-run -m A -m B``, ``Bedrock.dry_run(mode
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections import Counter
@@ -19,7 +18,7 @@ from .conversation import chat_name
 from .errors import code_of, one_line
 from .modelids import base_model_id
 from .prices import format_usd
-from .request import Request
+from .request import Request, estimate_tokens
 from .routes.converse import count_tokens_input
 from .rows import base_frame, check_frame, check_inputs, distinct_models, row_tasks
 from .runner import Task, concurrency_of, pooled, warm_up
@@ -33,23 +32,6 @@ __all__ = ["COUNT_TOKENS", "ESTIMATE", "INVALID", "dry_run", "dry_run_models", "
 
 #: ``count_method`` values: Bedrock's CountTokens, or this module's estimate.
 COUNT_TOKENS, ESTIMATE, INVALID = "count_tokens", "estimate", "invalid row"
-
-
-def estimate_tokens(request: Request) -> int:
-    """A rough input-token count for ``request``: about four characters per token (the usual
-    rule of thumb for English with BPE tokenizers), plus three per message for the chat format.
-    Tool definitions count too (their names, descriptions and JSON schemas are sent as input)."""
-    chars = len(request.system or "")
-    for message in request.messages:
-        for block in message.get("content", ()):
-            if "text" in block:
-                chars += len(block["text"])
-            else:
-                chars += len(json.dumps(block, default=str))
-    if request.tools:
-        chars += len(json.dumps([{"name": t.name, "description": t.description, "parameters": t.parameters}
-                                 for t in request.tools], default=str))
-    return math.ceil(chars / 4) + 3 * len(request.messages)
 
 
 def _billed_request(bm: "Bedrock", request: Request, chat: str | None) -> Request:

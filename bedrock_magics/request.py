@@ -11,6 +11,9 @@ assistant turns. Each route translates it to its own wire format.
 
 from __future__ import annotations
 
+import json
+import math
+
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -98,3 +101,20 @@ class RequestTemplate:
         kept = tuple(b for b in self.base.messages[-1]["content"] if "text" not in b) + tuple(attachments)
         message = {"role": "user", "content": [*kept, {"text": prompt}]} if kept else user_message(prompt)
         return replace(self.base, messages=self.base.messages[:-1] + (message,), extra=dict(self.base.extra))
+
+
+def estimate_tokens(request: Request) -> int:
+    """A rough input-token count for ``request``: about four characters per token (the usual
+    rule of thumb for English with BPE tokenizers), plus three per message for the chat format.
+    Tool definitions count too (their names, descriptions and JSON schemas are sent as input)."""
+    chars = len(request.system or "")
+    for message in request.messages:
+        for block in message.get("content", ()):
+            if "text" in block:
+                chars += len(block["text"])
+            else:
+                chars += len(json.dumps(block, default=str))
+    if request.tools:
+        chars += len(json.dumps([{"name": t.name, "description": t.description, "parameters": t.parameters}
+                                 for t in request.tools], default=str))
+    return math.ceil(chars / 4) + 3 * len(request.messages)

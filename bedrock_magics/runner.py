@@ -44,7 +44,7 @@ from .errors import BatchInterrupted, one_line
 from .ledger import cache_key
 from .prices import format_usd
 from .reply import Reply
-from .request import Request
+from .request import Request, estimate_tokens
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -125,12 +125,10 @@ def _quota_owner(bm: "Bedrock", request: Request) -> tuple:
 
 
 def _estimated_tokens(request: Request) -> int:
-    """What a call may count against a token quota, as Bedrock counts it up front: its input (about
-    four characters a token) plus the output it may write (``max_tokens``). Only consistency
-    matters: the pacer learns the limit in these same units."""
-    chars = len(request.system or "") + sum(len(block.get("text") or "") for message in request.messages
-                                            for block in message.get("content") or () if isinstance(block, dict))
-    return chars // 4 + 1 + int(request.max_tokens or 0)
+    """What a call may count against a token quota, as Bedrock counts it up front: its input (the
+    dry run's estimate) plus the output it may write (``max_tokens``). Only consistency matters:
+    the pacer learns the limit in these same units."""
+    return estimate_tokens(request) + int(request.max_tokens or 0)
 
 
 def concurrency_of(bm: "Bedrock", concurrency: int | None) -> int:
@@ -286,6 +284,7 @@ class Runner:
         self._stop = threading.Event()
         self._cache = _cache_api(bm) if use_cache else None
         self._pacers: set[pacing.Pacer] = set()
+        self._owners: dict[tuple[str, str], tuple] = {}  # (endpoint, region) -> quota owner, once per run
         self._first_failures: list[Reply] = []  # the breaker's evidence: the first rows sent
         self._waiting_shown = False
 
@@ -320,10 +319,18 @@ class Runner:
                 pass
         return Done(task, reply)
 
+    def _owner(self, request: Request) -> tuple:
+        # The owner cannot change during a run: resolved once per endpoint and region, not per row.
+        key = (request.endpoint, request.region)
+        owner = self._owners.get(key)
+        if owner is None:
+            owner = self._owners[key] = _quota_owner(self.bm, request)
+        return owner
+
     def _send_paced(self, request: Request) -> Reply:
         """One row's call through its model's pacer: a throttle (or a model still loading) waits and
         sends again, until the call goes through or :data:`THROTTLE_PATIENCE_S` have passed."""
-        pacer = pacing.pacer_for(_quota_owner(self.bm, request), request.endpoint, request.region, request.model)
+        pacer = pacing.pacer_for(self._owner(request), request.endpoint, request.region, request.model)
         self._pacers.add(pacer)
         tokens = _estimated_tokens(request)
         first_refusal, refusals, backoff = None, 0, 1.0
