@@ -1,6 +1,6 @@
-"""Images and documents for ``--image`` / ``--document``: a path, bytes, a PIL image or a
-matplotlib figure made into a Converse ``image`` / ``document`` block, checked against Bedrock's
-documented limits before anything is sent.
+"""Images, documents and videos for ``--image`` / ``--document`` / ``--video``: a path, bytes, a PIL
+image or a matplotlib figure made into a Converse ``image`` / ``document`` / ``video`` block, checked
+against Bedrock's documented limits before anything is sent.
 
 Limits, from AWS's Bedrock API reference: a Converse message holds up to 20 images, each at most
 3.75 MB and 8,000 x 8,000 px, and up to five documents, each at most 4.5 MB, in user turns only
@@ -9,6 +9,14 @@ jpeg, gif or webp (API_runtime_ImageBlock.html); a document is pdf, csv, doc, do
 txt or md, and its name (1-200 characters) may hold only letters, digits, whitespace (never two in
 a row), hyphens, parentheses and square brackets
 (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_DocumentBlock.html).
+
+Videos: a video is mkv, mov, mp4, webm, flv, mpeg, mpg, wmv or three_gp (3GP) (API_runtime_VideoBlock.html;
+nova2-userguide/request-response-schema.html); inline bytes must be "less than 25MB" base64-encoded
+(API_runtime_VideoSource.html), and a request holds a single video (Amazon Nova user guide,
+modalities-video.html: "include a single video in the payload"; nova2-userguide/using-multimodal-models.html:
+25 MB, 1 object). The container is read from the file's first bytes where it has a signature (ISO
+BMFF ``ftyp`` brands for mp4/mov/3gp, EBML for mkv/webm, ``FLV``, MPEG pack/sequence headers, the
+ASF header GUID for wmv), else from the path's extension.
 """
 
 from __future__ import annotations
@@ -18,13 +26,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "LIMITS", "attachment", "check_count", "split_columns"]
+__all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "KINDS", "LIMITS", "VIDEO_FORMATS", "attachment", "base64_size",
+           "check_count", "check_route", "split_columns"]
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 DOCUMENT_FORMATS = ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md")
+VIDEO_FORMATS = ("mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp")
+#: A video's ``bytes`` limit is on its base64 encoding (what goes over the wire), see the docstring.
 LIMITS = {"image": {"bytes": 3_750_000, "count": 20, "pixels": 8000},
-          "document": {"bytes": 4_500_000, "count": 5}}
-_SUFFIX = {"jpg": "jpeg", "htm": "html", "markdown": "md"}
+          "document": {"bytes": 4_500_000, "count": 5},
+          "video": {"base64_bytes": 25_000_000, "count": 1}}
+#: The ``Bedrock.request`` keyword of each kind of attachment.
+KINDS = {"images": "image", "documents": "document", "videos": "video"}
+_SUFFIX = {"jpg": "jpeg", "htm": "html", "markdown": "md", "3gp": "three_gp", "3g2": "three_gp", "qt": "mov",
+           "m4v": "mp4"}
 _BAD_NAME = re.compile(r"[^A-Za-z0-9\s\-()\[\]]")
 
 
@@ -44,6 +59,35 @@ def _document_format(data: bytes, suffix: str | None) -> str | None:
     if data.startswith(b"%PDF"):
         return "pdf"
     return suffix if suffix in DOCUMENT_FORMATS else None
+
+
+#: ASF (Windows Media) header object GUID, the first 16 bytes of a .wmv file.
+_ASF = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+
+
+def _video_format(data: bytes, suffix: str | None) -> str | None:
+    """The Converse video format of ``data`` by its signature, else by ``suffix``; None when neither
+    names one of :data:`VIDEO_FORMATS`."""
+    fmt = None
+    if data[4:8] == b"ftyp":  # ISO base media: the major brand tells QuickTime and 3GPP from MP4
+        brand = data[8:12]
+        fmt = "mov" if brand == b"qt  " else "three_gp" if brand[:3] in (b"3gp", b"3g2") else "mp4"
+    elif data[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska, or WebM by its DocType
+        fmt = "webm" if b"webm" in data[:64] else "mkv"
+    elif data[:3] == b"FLV":
+        fmt = "flv"
+    elif data[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):  # MPEG program stream / video sequence
+        fmt = "mpg" if suffix == "mpg" else "mpeg"
+    elif data[:16] == _ASF:
+        fmt = "wmv"
+    if fmt is None and suffix in VIDEO_FORMATS:
+        fmt = suffix
+    return fmt
+
+
+def base64_size(n: int) -> int:
+    """The length of ``n`` bytes base64-encoded."""
+    return 4 * ((n + 2) // 3)
 
 
 def _rendered(value: Any) -> bytes | None:
@@ -76,8 +120,9 @@ def _doc_name(label: str) -> str:
 
 
 def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, Any]:
-    """The Converse block (``{"image": ...}`` or ``{"document": ...}``) of ``value``; ``ValueError``
-    (one line, naming ``label``) for a missing file, an unknown format or a file over the limits."""
+    """The Converse block (``{"image": ...}``, ``{"document": ...}`` or ``{"video": ...}``) of
+    ``value``; ``ValueError`` (one line, naming ``label``) for a missing file, an unknown format or a
+    file over the limits."""
     suffix, name = None, label
     if isinstance(value, (str, Path)):
         path = Path(value).expanduser()
@@ -90,12 +135,14 @@ def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, An
     else:
         rendered = _rendered(value)
         if rendered is None:
-            raise ValueError(f"--{kind} {label}: give a file path, bytes, a PIL image or a matplotlib figure, "
-                             f"not {type(value).__name__}")
-        if kind == "document":
-            raise ValueError(f"--document {label}: a figure or image is an --image, not a document")
+            what = "a file path or bytes" if kind == "video" else "a file path, bytes, a PIL image or a matplotlib figure"
+            raise ValueError(f"--{kind} {label}: give {what}, not {type(value).__name__}")
+        if kind != "image":
+            raise ValueError(f"--{kind} {label}: a figure or image is an --image, not a {kind}")
         data = rendered
     limit = LIMITS[kind]
+    if kind == "video":
+        return _video(data, suffix, label)
     if len(data) > limit["bytes"]:
         raise ValueError(f"--{kind} {label}: {len(data) / 1e6:.2f} MB is over Bedrock's {limit['bytes'] / 1e6:g} MB "
                          f"limit for one {kind}")
@@ -115,27 +162,51 @@ def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, An
     return {"document": {"format": fmt, "name": _doc_name(name), "source": {"bytes": data}}}
 
 
+def _video(data: bytes, suffix: str | None, label: str) -> dict[str, Any]:
+    fmt = _video_format(data, suffix)
+    if fmt is None:
+        names = ", ".join(f for f in VIDEO_FORMATS if f != "three_gp") + ", 3gp"
+        raise ValueError(f"--video {label}: not one of {names} (give a path with its extension, or the bytes of "
+                         f"one of these containers)")
+    encoded, most = base64_size(len(data)), LIMITS["video"]["base64_bytes"]
+    if encoded >= most:
+        raise ValueError(f"--video {label}: {len(data) / 1e6:.2f} MB is {encoded / 1e6:.2f} MB base64-encoded; Bedrock "
+                         f"takes an inline video under {most / 1e6:g} MB encoded (about {most * 3 / 4 / 1e6:.2f} MB "
+                         f"of file): trim or compress it")
+    return {"video": {"format": fmt, "source": {"bytes": data}}}
+
+
 def check_count(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> None:
-    """``ValueError`` when a request carries more images or documents than Bedrock takes; documents'
-    names must differ (Bedrock refuses two documents of one name)."""
+    """``ValueError`` when a request carries more images, documents or videos than Bedrock takes;
+    documents' names must differ (Bedrock refuses two documents of one name)."""
     for kind, limit in LIMITS.items():
         count = sum(kind in b for b in blocks)
         if count > limit["count"]:
-            raise ValueError(f"{count} {kind}s in one request; Bedrock takes up to {limit['count']}")
+            most = "one" if limit["count"] == 1 else f"up to {limit['count']}"
+            raise ValueError(f"{count} {kind}s in one request; Bedrock takes {most}")
     names = [b["document"]["name"] for b in blocks if "document" in b]
     if len(set(names)) < len(names):
         raise ValueError(f"two documents are named alike ({', '.join(names)}); Bedrock needs distinct names")
+
+
+def check_route(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...], api: str) -> None:
+    """``ValueError`` (one line) for a video on an API that does not carry one: Bedrock takes video
+    blocks on Converse (API_runtime_VideoBlock.html); the OpenAI-compatible APIs document none, and
+    the InvokeModel bodies sent here carry none (Nova's could: nova2-userguide/request-response-schema.html)."""
+    if api != "converse" and any("video" in b for b in blocks):
+        raise ValueError(f"--video is sent on the Converse API only, not {api}; use --api converse with a model "
+                         f"that reads video (Amazon Nova Lite, Pro, Premier, Nova 2 Lite)")
 
 
 _COLUMN = re.compile(r"^\{(\w+)\}$")
 
 
 def split_columns(options: dict[str, Any], columns: Any) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """Take the ``{column}`` values of ``images`` / ``documents`` out of ``options`` (a ``--df`` run
-    attaches each row's file): ``(the other options, [(kind, column), ...])``."""
+    """Take the ``{column}`` values of ``images`` / ``documents`` / ``videos`` out of ``options`` (a
+    ``--df`` run attaches each row's file): ``(the other options, [(kind, column), ...])``."""
     names = {str(c) for c in columns}
     rest, refs = dict(options), []
-    for key, kind in (("images", "image"), ("documents", "document")):
+    for key, kind in KINDS.items():
         values = rest.get(key)
         if values is None:
             continue

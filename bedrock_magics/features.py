@@ -1,16 +1,30 @@
-"""``--schema``, ``--reasoning``, ``--prompt-cache``, ``--image`` and ``--document`` checked against
-the model and the route before anything is sent, and set on the :class:`Request`.
+"""``--schema``, ``--reasoning``, ``--prompt-cache``, ``--image``, ``--document`` and ``--video`` checked
+against the model and the route before anything is sent, and set on the :class:`Request`.
 
 Each refusal is a ``ValueError`` of one line naming the cause and the fix; what only limits a
 feature (a prompt below the model's caching minimum, a route that caches by itself) is a one-line
 :class:`~bedrock_magics.errors.Note` and the call goes ahead. The wire shapes are the routes'
 (``routes/_features.py``); what a model can do comes from ``modelcaps``.
 
-Reasoning, per family (AWS docs: ``claude-messages-extended-thinking.html``,
-``model-parameters-openai.html``): Claude takes a thinking budget of at least 1,024 tokens, below
-``max_tokens``, with temperature unset or 1 and top_p unset; ``low``/``medium``/``high`` give budgets
-of 1,024/4,096/16,384. gpt-oss and GPT-5.x take a reasoning effort (``low``/``medium``/``high``; no
-token budget). Models that always reason (DeepSeek-R1) take no setting.
+Reasoning, per family (the capability data's ``reasoning`` kind; AWS docs:
+``claude-messages-extended-thinking.html``, ``model-parameters-openai.html``,
+nova2-userguide ``extended-thinking.html`` and its code library):
+
+* ``thinking`` (Claude): a thinking budget of at least 1,024 tokens, below ``max_tokens``, with
+  temperature unset or 1 and top_p unset; ``low``/``medium``/``high`` give budgets of
+  1,024/4,096/16,384;
+* ``effort`` (gpt-oss, GPT-5.x): a reasoning effort (``low``/``medium``/``high``; no token budget);
+* ``reasoningConfig`` (Amazon Nova 2 Lite): ``{"type": "enabled", "maxReasoningEffort": level}``, in
+  Converse's ``additionalModelRequestFields`` and at the top of the InvokeModel body; at ``high``
+  Bedrock refuses ``maxTokens`` ("`maxTokens` must be unset when reasoningConfig type is 'enabled'
+  and maxReasoningEffort is 'high'", as recorded from AWS in vercel/ai's
+  amazon-bedrock-nova-2-high-reasoning-validation-error.json) and the Nova 2 model card adds
+  temperature, topP and topK; the reasoning comes back redacted (``[REDACTED]``,
+  nova2-userguide/reasoning-capabilities.html);
+* ``always`` (DeepSeek-R1, Kimi K2 Thinking): no setting (inference-reasoning.html: "Reasoning is
+  always enabled for this model").
+
+AWS documents no reasoning switch for DeepSeek-V3.x or Qwen3 on Bedrock: they are refused.
 """
 
 from __future__ import annotations
@@ -19,7 +33,7 @@ import warnings
 from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
-from .attachments import attachment, check_count
+from .attachments import attachment, check_count, check_route
 from .errors import BedrockError, Note
 from .modelcaps import capabilities
 from .promptcache import cached_prefix_tokens
@@ -57,7 +71,25 @@ def _kind(model: str, caps: dict[str, Any] | None) -> str | None:
     if caps is not None:
         return caps.get("reasoning")
     low = model.lower()  # a model the capability file does not know: go by its family
+    if "nova-2-lite" in low:
+        return "reasoningConfig"
     return "thinking" if "anthropic." in low else "effort" if "openai." in low else None
+
+
+def _nova_reasoning(request: Request, value: str | int, body: dict[str, Any]) -> dict[str, Any]:
+    """Nova 2's ``reasoningConfig`` (module docstring): a level, and at ``high`` no sampling or token limit."""
+    if not isinstance(value, str):
+        raise ValueError(f"{request.model} takes a reasoning effort (low, medium, high), not a token budget")
+    if value == "high":
+        given = [name for name, v in (("--max-tokens", request.max_tokens), ("--temperature", request.temperature),
+                                      ("--top-p", request.top_p)) if v is not None]
+        if given:
+            raise ValueError(f"--reasoning high with {request.model} takes no {', '.join(given)} (Bedrock refuses "
+                             f"them at high effort); leave them unset or use --reasoning medium")
+    config = {"type": "enabled", "maxReasoningEffort": value}
+    if request.api == "invoke":
+        body["reasoningConfig"] = config
+    return {"effort": value, "config": config}
 
 
 def _reasoning(request: Request, value: str | int, caps: dict[str, Any] | None) -> Request:
@@ -67,13 +99,17 @@ def _reasoning(request: Request, value: str | int, caps: dict[str, Any] | None) 
         return request
     if kind is None:
         raise ValueError(f"{request.model} does not reason; --reasoning works with Claude (a thinking budget), "
-                         f"gpt-oss and GPT-5.x (an effort)")
+                         f"gpt-oss, GPT-5.x and Amazon Nova 2 Lite (an effort)")
     body = dict(request.extra.get("body") or {})
-    if kind == "effort":
+    if kind == "reasoningConfig":
+        if request.api not in ("converse", "invoke"):
+            raise ValueError(f"{request.model} reasons on Converse and InvokeModel; use --api converse")
+        mapped: dict[str, Any] = _nova_reasoning(request, value, body)
+    elif kind == "effort":
         efforts = (caps or {}).get("reasoningEfforts") or list(_LEVELS)
         if not isinstance(value, str) or value not in efforts:
             raise ValueError(f"{request.model} takes a reasoning effort ({', '.join(efforts)}), not a token budget")
-        mapped: dict[str, Any] = {"effort": value}
+        mapped = {"effort": value}
         if request.api == "invoke":
             body["reasoning_effort"] = value
     else:
@@ -134,16 +170,18 @@ def _prompt_cache(request: Request, caps: dict[str, Any] | None) -> Request:
 
 
 def _attach(request: Request, images: Sequence[Any], documents: Sequence[Any],
-            caps: dict[str, Any] | None) -> Request:
+            caps: dict[str, Any] | None, videos: Sequence[Any] = ()) -> Request:
     blocks = [attachment(v, "image", label) for label, v in images] + \
         [attachment(v, "document", label) for label, v in documents]
+    blocks += [attachment(v, "video", label) for label, v in videos]
     if not blocks:
         return request
     check_count(blocks)
+    check_route(blocks, request.api)
     if request.api == "invoke":
         raise ValueError("--image/--document are sent on Converse, Chat and Responses; use --api converse")
     inputs = (caps or {}).get("inputs")
-    for kind in ("image", "document"):
+    for kind in ("image", "document", "video"):
         if inputs is not None and kind not in inputs and any(kind in b for b in blocks):
             raise ValueError(f"{request.model} takes no {kind}s (its inputs: {', '.join(inputs)}); "
                              f"choose a model that reads {kind}s")
@@ -153,7 +191,7 @@ def _attach(request: Request, images: Sequence[Any], documents: Sequence[Any],
 
 
 def labelled(values: Any) -> list[tuple[str, Any]]:
-    """``images``/``documents`` as ``(label, value)`` pairs: one value or a list of them (paths,
+    """``images``/``documents``/``videos`` as ``(label, value)`` pairs: one value or a list of them (paths,
     bytes, PIL images, figures), or pairs already; a path labels itself."""
     if values is None:
         return []
@@ -170,16 +208,18 @@ def labelled(values: Any) -> list[tuple[str, Any]]:
 
 def apply(request: Request, options: Mapping[str, Any]) -> Request:
     """``request`` with the features among ``options`` (``schema``, ``reasoning``, ``prompt_cache``,
-    ``images``, ``documents``) set, after checking them against the model and the route.
+    ``images``, ``documents``, ``videos``) set, after checking them against the model and the route.
 
     Raises ``ValueError`` (one line) for what Bedrock would refuse; notes what it would ignore."""
-    if not any(options.get(name) for name in ("schema", "reasoning", "prompt_cache", "images", "documents")):
+    if not any(options.get(name) for name in ("schema", "reasoning", "prompt_cache", "images", "documents",
+                                              "videos")):
         return request
     caps = capabilities(request.model)
     images, documents = labelled(options.get("images")), labelled(options.get("documents"))
+    videos = labelled(options.get("videos"))
     schema, reasoning, prompt_cache = options.get("schema"), options.get("reasoning"), options.get("prompt_cache")
-    if images or documents:
-        request = _attach(request, images, documents, caps)
+    if images or documents or videos:
+        request = _attach(request, images, documents, caps, videos)
     if schema is not None:
         request = _schema(request, schema, caps)
     level = parse_reasoning(reasoning)

@@ -13,7 +13,8 @@ __all__ = ["OPTIONS", "call_options", "check_options", "choice", "messages_of", 
 
 # Options of request()/ask()/stream() besides the prompt; a typo gets a did-you-mean.
 OPTIONS = ("model", "region", "endpoint", "api", "system", "max_tokens", "temperature", "top_p", "stop",
-            "chat", "tools", "extra", "messages", "schema", "reasoning", "prompt_cache", "images", "documents")
+            "chat", "tools", "extra", "messages", "schema", "reasoning", "prompt_cache", "images", "documents",
+            "videos")
 
 
 def call_options(scope: dict[str, Any]) -> dict[str, Any]:

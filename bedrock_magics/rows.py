@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
-from .attachments import attachment
+from .attachments import attachment, check_count, check_route
 from .errors import one_line
 from .reply import Reply
 from .request import Request, RequestTemplate
@@ -195,6 +195,10 @@ def row_tasks(templates: Sequence[RequestTemplate], frame: "pd.DataFrame", templ
             try:
                 request = templates[slot].fill(prompt, tuple(attachment(row[column], kind, f"{{{column}}}")
                                                              for kind, column in attach))
+                if attach:  # the row's files with the run's: how many, and a video's route
+                    blocks = [b for b in request.messages[-1]["content"] if "text" not in b]
+                    check_count(blocks)
+                    check_route(blocks, request.api)
             except ValueError as exc:  # an empty prompt, a row's file missing or too big
                 yield Task(pos, slot, None, failed=unsent(options, one_line(exc)))
             else:

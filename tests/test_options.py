@@ -256,7 +256,7 @@ def test_help_reads_as_plain_text_with_dest_first():
     ("--df reviews --df reviews --out x", "--df"),
 ])
 def test_an_option_given_twice_is_one_usage_error_line_not_last_wins(line, option):
-    assert error(line) == f"%%bedrock: {option} given twice; give it once (only -m, --stop, --image, --document may repeat)"
+    assert error(line) == f"%%bedrock: {option} given twice; give it once (only -m, --stop, --image, --document, --video may repeat)"
 
 
 def test_repeatable_options_still_repeat_and_sub_commands_refuse_repeats_too():

@@ -29,6 +29,9 @@ Sources (AWS's Bedrock user guide unless named):
 * ``prompt-caching.html`` — the minimum tokens per cache checkpoint of each model, and the ``1h``
   TTL of the Claude 4.5 models;
 * ``model-parameters-openai.html`` — gpt-oss reasoning effort ``low``/``medium``/``high``;
+* nova2-userguide ``extended-thinking.html`` — Amazon Nova 2 Lite's ``reasoningConfig`` (the entry's
+  override); ``inference-reasoning.html`` — DeepSeek-R1 always reasons. AWS documents no reasoning
+  switch for DeepSeek-V3.x or Qwen3 on Bedrock, so they have none here;
 * mantle: gpt-oss on ``/v1`` (``/openai/v1/responses`` answers 404, openai/codex#23650), GPT-5.x
   Responses-only on ``/openai/v1`` (livekit/agents#5978; codex PR#19461 for GPT-5.4's effort levels);
   "only gpt-oss support Responses; all models support Chat Completions" (microsoft/PyRIT#1575).
@@ -55,7 +58,9 @@ class Capabilities:
     system_prompt: bool = True
     tool_use: bool = False
     tool_choice: frozenset[str] = frozenset()  # subset of TOOL_CHOICES; empty without tool use
-    reasoning: str | None = None  # "thinking" (Claude budget), "effort" (OpenAI levels), "always", or None
+    # "thinking" (Claude budget), "effort" (OpenAI levels), "reasoningConfig" (Nova 2's maxReasoningEffort),
+    # "always", or None
+    reasoning: str | None = None
     reasoning_efforts: tuple[str, ...] = ()
     thinking_min_budget: int | None = None  # Claude: budget_tokens >= this and < max tokens; temperature 1
     citations: bool = False

@@ -7,6 +7,8 @@ the request's shape was checked (as on AWS, where shape errors come first):
   (Titan Text), an image/document/video block for a model without that input, a ``toolChoice`` kind
   the model lacks, and Claude's extended-thinking rules;
 * InvokeModel with an Anthropic body — :func:`check_anthropic_body`: the same thinking rules;
+* InvokeModel with a Nova body — :func:`check_nova_body`: media the model lacks, the video limits and
+  Nova 2's ``reasoningConfig`` rules, as Converse;
 * the OpenAI-compatible routes — :func:`check_route`: Chat Completions or Responses for a model that
   route does not serve, and on bedrock-mantle a model called under the other path prefix (gpt-oss
   lives under ``/v1``, GPT-5.x under ``/openai/v1``; the other prefix answers 404).
@@ -18,6 +20,21 @@ Remove toolConfig.toolChoice.any and try again." (strands-agents/harness-sdk#124
 ``tool``); Anthropic's thinking errors as Bedrock relays them, prefixed "The model returned the
 following errors: " (workglow-dev/libs#746, danny-avila/LibreChat#8346,
 aws-samples/sample-voice-of-customer-datalake#323).
+
+Nova 2's extended thinking (``reasoningConfig``, nova2-userguide/extended-thinking.html): a model
+without it answers "Malformed input request: the provided reasoning config value is invalid, please
+reformat your input and try again." (Nova Micro and Nova Pro, recorded from AWS in vercel/ai's
+amazon-bedrock-nova-micro-portable-reasoning.json and UKGovernmentBEIS/inspect_ai#5301); an OpenAI model
+relays its ``unknown_parameter`` error (vercel/ai amazon-bedrock-openai-cris-reasoning-config-error.json);
+at ``maxReasoningEffort: high`` a ``maxTokens`` is refused with "`maxTokens` must be unset when
+reasoningConfig type is 'enabled' and maxReasoningEffort is 'high'. …" (vercel/ai
+amazon-bedrock-nova-2-high-reasoning-validation-error.json), and so are temperature, topP and topK
+(the Nova 2 model card, as quoted by third parties; their wording here is INFERRED from the
+``maxTokens`` one).
+
+Videos (API_runtime_VideoSource.html: inline bytes "less than 25MB" base64-encoded; Amazon Nova user
+guide, modalities-video.html: "a single video in the payload"): the wording of both refusals is
+INFERRED (no recorded AWS message).
 """
 
 from __future__ import annotations
@@ -45,8 +62,80 @@ _API = {"runtime/chat": "Chat Completions", "runtime/responses": "the Responses 
         "mantle/responses": "the Responses API", "runtime/converse": "Converse", "runtime/invoke": "InvokeModel"}
 
 
+#: Nova 2's ``reasoningConfig`` values (nova2-userguide/request-response-schema.html).
+REASONING_TYPES = ("enabled", "disabled")
+REASONING_EFFORTS = ("low", "medium", "high")
+BAD_REASONING_CONFIG = (f"{RELAYED}Malformed input request: the provided reasoning config value is invalid, please "
+                        f"reformat your input and try again.")
+UNKNOWN_REASONING_CONFIG = (RELAYED + '{"error":{"code":"unknown_parameter","message":"Unknown parameter: '
+                            '\'reasoningConfig\'.","param":"reasoningConfig","type":"invalid_request_error"}}')
+HIGH_EFFORT_UNSET = (f"{RELAYED}`{{name}}` must be unset when reasoningConfig type is 'enabled' and maxReasoningEffort "
+                     f"is 'high'. Please consult our documentation at https://docs.aws.amazon.com/nova/latest/userguide")
+#: Inline video bytes: under 25 MB base64-encoded (API_runtime_VideoSource.html); one video a request.
+MAX_VIDEO_BASE64 = 25_000_000
+MAX_VIDEOS = 1
+
+
 def _invalid(message: str) -> AwsError:
     return AwsError("ValidationException", message)
+
+
+def check_media(messages: Any, caps: Capabilities) -> None:
+    """Refuse an image/document/video block the model cannot read, a second video, and inline video
+    bytes of 25 MB or more base64-encoded (raw bytes as boto3 sends them are counted encoded)."""
+    videos = 0
+    for i, message in enumerate(messages or []):
+        if not isinstance(message, Mapping):
+            continue
+        role = message.get("role", "user")
+        for j, block in enumerate(message.get("content") or []):
+            if not isinstance(block, Mapping):
+                continue
+            for kind in _MEDIA:
+                if kind in block and kind not in caps.inputs:
+                    raise _invalid(f"This model doesn't support the {kind} field for {role} messages. Remove {kind} "
+                                   f"and try again.")
+            video = block.get("video")
+            if not isinstance(video, Mapping):
+                continue
+            videos += 1
+            if videos > MAX_VIDEOS:
+                raise _invalid("This model accepts a single video per request. Remove the extra videos and try again.")
+            data = (video.get("source") or {}).get("bytes") if isinstance(video.get("source"), Mapping) else None
+            encoded = len(data) if isinstance(data, str) else 4 * ((len(data) + 2) // 3) if data else 0
+            if encoded >= MAX_VIDEO_BASE64:
+                raise _invalid(f"The video at messages.{i}.content.{j} is too large: inline video bytes must be less "
+                               f"than 25MB base64-encoded. Use an Amazon S3 location for larger videos.")
+
+
+def check_reasoning_config(caps: Capabilities, config: Any, settings: Mapping[str, Any]) -> None:
+    """Nova 2's ``reasoningConfig`` (see the module docstring): refused on a model without it, with a
+    value Nova does not take, and at ``high`` effort with any of ``settings`` (``maxTokens``,
+    ``temperature``, ``topP``, ``topK`` as given, None when absent)."""
+    if config is None:
+        return
+    if caps.reasoning != "reasoningConfig":
+        if caps.model_id.startswith("openai."):
+            raise _invalid(UNKNOWN_REASONING_CONFIG)
+        raise _invalid(BAD_REASONING_CONFIG)
+    if (not isinstance(config, Mapping) or config.get("type") not in REASONING_TYPES
+            or config.get("maxReasoningEffort", "medium") not in REASONING_EFFORTS):
+        raise _invalid(BAD_REASONING_CONFIG)
+    if config["type"] == "enabled" and config.get("maxReasoningEffort") == "high":
+        for name, value in settings.items():
+            if value is not None:
+                raise _invalid(HIGH_EFFORT_UNSET.format(name=name))
+
+
+def check_nova_body(body: Mapping[str, Any], caps: Capabilities) -> None:
+    """Refuse a (shape-valid) Nova InvokeModel body that asks ``caps``' model for what it cannot do:
+    media it cannot read, the video limits, and ``reasoningConfig`` (top level in this body)."""
+    check_media(body.get("messages"), caps)
+    config = body.get("inferenceConfig") if isinstance(body.get("inferenceConfig"), Mapping) else {}
+    tokens = config.get("maxTokens", config.get("max_new_tokens"))
+    check_reasoning_config(caps, body.get("reasoningConfig"), {
+        "maxTokens": tokens, "temperature": config.get("temperature"), "topP": config.get("topP"),
+        "topK": config.get("topK")})
 
 
 def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int) -> None:
@@ -55,13 +144,7 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
     ``max_tokens``: the request's ``inferenceConfig.maxTokens``, else the model's limit."""
     if body.get("system") and not caps.system_prompt:
         raise _invalid(NO_SYSTEM)
-    for message in body.get("messages") or []:
-        role = message.get("role", "user")
-        for block in message.get("content") or []:
-            for kind in _MEDIA:
-                if kind in block and kind not in caps.inputs:
-                    raise _invalid(f"This model doesn't support the {kind} field for {role} messages. Remove {kind} "
-                                   f"and try again.")
+    check_media(body.get("messages"), caps)
     choice = next(iter((body.get("toolConfig") or {}).get("toolChoice") or {}), None)
     if choice and choice not in caps.tool_choice:
         raise _invalid(f"This model doesn't support the toolConfig.toolChoice.{choice} field. Remove "
@@ -72,6 +155,11 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
                           "top_k": extra.get("top_k") if isinstance(extra, Mapping) else None}, relayed=True)
     check_thinking(caps, extra.get("thinking") if isinstance(extra, Mapping) else None, max_tokens,
                    config.get("temperature"), forced_tool=choice in ("any", "tool"))
+    if isinstance(extra, Mapping):  # Nova's topK rides in additionalModelRequestFields.inferenceConfig
+        nova = extra.get("inferenceConfig") if isinstance(extra.get("inferenceConfig"), Mapping) else {}
+        check_reasoning_config(caps, extra.get("reasoningConfig"), {
+            "maxTokens": config.get("maxTokens"), "temperature": config.get("temperature"),
+            "topP": config.get("topP"), "topK": nova.get("topK")})
 
 
 def check_anthropic_body(body: Mapping[str, Any], caps: Capabilities) -> None:

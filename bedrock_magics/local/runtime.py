@@ -68,10 +68,13 @@ def _checked_converse_call(catalog: Any, body: Any, model: dict) -> Any:
 
 
 def _invoke_body(req: Request, model: dict) -> Any:
-    """The InvokeModel body as JSON; an Anthropic body is also held to the extended-thinking rules."""
+    """The InvokeModel body as JSON; an Anthropic body is also held to the extended-thinking rules, a
+    Nova body to the media and ``reasoningConfig`` rules."""
     body = _json_body(req.body)
     if model.get("family") == "anthropic" and isinstance(body, dict):
         refusals.check_anthropic_body(body, req.app.catalog.capabilities(model))
+    elif model.get("family") == "nova" and isinstance(body, dict):
+        refusals.check_nova_body(body, req.app.catalog.capabilities(model))
     return body
 
 

@@ -1,7 +1,8 @@
 """The wire shapes of structured output, reasoning, prompt caching and attachments, per API.
 
-``request.schema``, ``request.reasoning`` (already mapped by ``features.py`` to ``{"budget": N}`` or
-``{"effort": "low"}``, see ``Request.extra["reasoning"]``), ``request.prompt_cache`` and the image /
+``request.schema``, ``request.reasoning`` (already mapped by ``features.py`` to ``{"budget": N}``,
+``{"effort": "low"}`` or, for Nova 2, ``{"effort": …, "config": {reasoningConfig}}``, see
+``Request.extra["reasoning"]``), ``request.prompt_cache`` and the image /
 document blocks of the conversation become each API's own fields here; the replies' reasoning text
 and cache/reasoning token counts are read back here. Nothing here does I/O or decides whether a
 model may use a feature (``features.py`` does, before the request is built).
@@ -53,6 +54,8 @@ def converse_fields(request: Request, kwargs: dict[str, Any]) -> None:
         fields = dict(kwargs.get("additionalModelRequestFields") or {})
         if "budget" in reasoning:
             fields["thinking"] = {"type": "enabled", "budget_tokens": reasoning["budget"]}
+        elif "config" in reasoning:  # Amazon Nova 2 (nova2-userguide/extended-thinking.html)
+            fields["reasoningConfig"] = reasoning["config"]
         else:
             fields["reasoning_effort"] = reasoning["effort"]
         kwargs["additionalModelRequestFields"] = fields

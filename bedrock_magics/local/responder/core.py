@@ -97,7 +97,8 @@ class Call:
     stop: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)  # family-specific (embedding options, echoed fields…)
     schema: Mapping[str, Any] | None = None  # structured output: the JSON Schema the reply must fit
-    reasoning: dict | None = None  # {"budget": N, "signed": True} (Claude thinking) or {"effort": "low"|…}
+    # {"budget": N, "signed": True} (Claude thinking), {"effort": "low"|…} or, Nova 2, {"effort": …, "redacted": True}
+    reasoning: dict | None = None
     cache_marks: dict = field(default_factory=dict)  # {"tools": [(n, ttl)], "system": [(offset, ttl)]}
     cache: CacheUsage | None = None  # set by cache.settle before the call is answered
 
@@ -231,6 +232,8 @@ def answer(call: Call) -> Answer:
             thought = tokens.truncate(thought, min(limits), family)
         thought_tokens = tokens.count(thought, family)
         signature = reasoning.signature(thought) if call.reasoning.get("signed") else ""
+        if call.reasoning.get("redacted"):  # billed in full, shown as Nova 2 Lite shows it
+            thought = reasoning.REDACTED
 
     stop_reason, matched = ("tool_use", None) if tool_call else ("end_turn", None)
     if not tool_call:

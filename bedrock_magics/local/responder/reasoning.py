@@ -14,6 +14,11 @@ service read and which of its rules gave the answer:
 Effort ``minimal``/``low`` keeps step 1, ``medium`` (the default, and any thinking budget) steps
 1–2, ``high``/``xhigh`` all three. A thinking budget cuts the text to ``budget_tokens`` tokens.
 The Claude signature is the base64 of the SHA-256 of the reasoning text.
+
+Amazon Nova 2 Lite (Converse ``additionalModelRequestFields.reasoningConfig``, the Nova InvokeModel
+body's ``reasoningConfig``) reasons the same way and is billed for it, but its reasoning text comes
+back as :data:`REDACTED` ("reasoning content is redacted in the output and displays as [REDACTED],
+though you are still charged for these tokens", nova2-userguide/reasoning-capabilities.html).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
+#: The reasoning text Nova 2 Lite shows (module docstring).
+REDACTED = "[REDACTED]"
 STEPS = {"none": 0, "minimal": 1, "low": 1, "medium": 2, "high": 3, "xhigh": 3}
 
 

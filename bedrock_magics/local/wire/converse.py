@@ -31,6 +31,8 @@ NO_TOOL_CONFIG = "The toolConfig field must be defined when using toolUse and to
 # Request -> Call
 
 
+#: VideoFormat (API_runtime_VideoBlock.html), in the API reference's order.
+VIDEO_FORMATS = ("mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _CONTENT_MEMBERS = ("text", "image", "document", "video", "audio", "toolUse", "toolResult", "guardContent",
                     "cachePoint", "reasoningContent", "citationsContent", "searchResult", "toolAddition",
@@ -85,10 +87,13 @@ def converse_call(body: Any, model: dict, *, for_count: bool = False) -> Call:
 
 
 def read_features(call: Call, body: dict) -> None:
-    """Structured output, Claude thinking and the system/tool cache points of a Converse body."""
+    """Structured output, Claude thinking or Nova 2's reasoningConfig, and the system/tool cache points
+    of a Converse body."""
     call.schema = features.converse_schema(body.get("outputConfig"))
     extra = body.get("additionalModelRequestFields")
-    call.reasoning = features.claude_thinking(call.model, extra.get("thinking") if isinstance(extra, dict) else None)
+    extra = extra if isinstance(extra, dict) else {}
+    call.reasoning = (features.claude_thinking(call.model, extra.get("thinking"))
+                      or features.nova_reasoning(call.model, extra.get("reasoningConfig")))
     call.cache_marks = features.converse_cache_marks(body)
 
 
@@ -131,6 +136,9 @@ def _messages(messages: list, system_parts: list[str], errors: Violations) -> tu
                            "have exactly one of its union members set")
             elif "toolUse" in block or "toolResult" in block:
                 uses_tools = True
+            elif isinstance(block.get("video"), dict) and block["video"].get("format") not in VIDEO_FORMATS:
+                errors.add(block["video"].get("format"), f"messages.{i + 1}.member.content.{j + 1}.member.video.format",
+                           f"satisfy enum value set: [{', '.join(VIDEO_FORMATS)}]")
         if role == "system":  # botocore 1.44 allows system-role messages: they extend the system prompt
             system_parts.extend(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str))
             continue

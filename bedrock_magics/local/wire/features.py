@@ -45,6 +45,18 @@ def claude_thinking(model: Mapping[str, Any], thinking: Any) -> dict | None:
     return None
 
 
+def nova_reasoning(model: Mapping[str, Any], config: Any) -> dict | None:
+    """The reasoning of Nova 2's ``reasoningConfig`` (Converse ``additionalModelRequestFields``, the
+    top of the Nova InvokeModel body) when ``enabled``; None when off or when the model has none (its
+    refusal is :func:`~bedrock_magics.local.refusals.check_reasoning_config`'s). Nova 2 Lite bills
+    its reasoning but shows it redacted (nova2-userguide/reasoning-capabilities.html)."""
+    if not isinstance(config, Mapping) or config.get("type") != "enabled":
+        return None
+    if capabilities(model).reasoning != "reasoningConfig":
+        return None
+    return {"effort": str(config.get("maxReasoningEffort") or "medium"), "redacted": True}
+
+
 def openai_effort(effort: Any) -> dict | None:
     """The reasoning of an OpenAI ``reasoning_effort`` / ``reasoning.effort`` (None when absent or
     ``none``)."""

@@ -215,7 +215,7 @@ class Nova(Family):
             "maxTokens": {"type": "integer", "minimum": 1}, "max_new_tokens": {"type": "integer", "minimum": 1},
             "temperature": _UNIT, "topP": _UNIT, "topK": {"type": "integer", "minimum": 0},
             "stopSequences": _STRINGS}},
-        toolConfig={"type": "object"},
+        toolConfig={"type": "object"}, reasoningConfig={"type": "object"},
     )
 
     def parse(self, body: dict, model: dict) -> Call:
@@ -227,6 +227,7 @@ class Nova(Family):
         call = Call(model, body["messages"], responder.system_text(body.get("system")), tools, choice,
                     cfg.get("maxTokens", cfg.get("max_new_tokens")), cfg.get("stopSequences") or [])
         call.cache_marks = features.converse_cache_marks(body)
+        call.reasoning = features.nova_reasoning(model, body.get("reasoningConfig"))  # Nova 2 (top level here)
         return call
 
     def render(self, call: Call) -> dict:
