@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .request import Request
+from .request import Request, block_chars
 
 __all__ = ["cache_saving", "cached_prefix_tokens"]
 
@@ -18,18 +18,9 @@ def cached_prefix_tokens(request: Request) -> int:
     chars = len(request.system or "") + sum(len(json.dumps(t.parameters)) + len(t.description) for t in request.tools)
     for message in request.messages:
         for block in message["content"]:
-            chars += _block_chars(block)
+            chars += block_chars(block)
     chars -= len(request.prompt)
     return max(0, chars // 4)
-
-
-def _block_chars(block: dict[str, Any]) -> int:
-    if "text" in block:
-        return len(block["text"])
-    media = block.get("document") or block.get("image")
-    if media is not None:  # an attachment's bytes (a rough stand-in: models bill images by pixels)
-        return len(media.get("source", {}).get("bytes", b""))
-    return len(json.dumps(block, default=str))  # tool calls and results
 
 
 def cache_saving(request: Request, calls: int, price: Any) -> tuple[int, float] | None:

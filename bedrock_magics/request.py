@@ -103,17 +103,25 @@ class RequestTemplate:
         return replace(self.base, messages=self.base.messages[:-1] + (message,), extra=dict(self.base.extra))
 
 
+def block_chars(block: dict[str, Any]) -> int:
+    """About how many characters one content block weighs: its text, an attachment's byte count (a
+    rough stand-in: models bill images by pixels and videos by frames; the ``repr`` of megabytes of
+    video would cost a second and count several times over), else its JSON (tool calls, results)."""
+    if "text" in block:
+        return len(block["text"])
+    media = block.get("document") or block.get("image") or block.get("video")
+    if media is not None:
+        return len(media.get("source", {}).get("bytes", b""))
+    return len(json.dumps(block, default=str))
+
+
 def estimate_tokens(request: Request) -> int:
     """A rough input-token count for ``request``: about four characters per token (the usual
     rule of thumb for English with BPE tokenizers), plus three per message for the chat format.
     Tool definitions count too (their names, descriptions and JSON schemas are sent as input)."""
     chars = len(request.system or "")
     for message in request.messages:
-        for block in message.get("content", ()):
-            if "text" in block:
-                chars += len(block["text"])
-            else:
-                chars += len(json.dumps(block, default=str))
+        chars += sum(block_chars(block) for block in message.get("content", ()))
     if request.tools:
         chars += len(json.dumps([{"name": t.name, "description": t.description, "parameters": t.parameters}
                                  for t in request.tools], default=str))

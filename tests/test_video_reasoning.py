@@ -84,6 +84,14 @@ def test_a_video_streams_on_converse_stream(bm):
     assert reply.ok and "".join(deltas) == reply.text
 
 
+def test_a_video_is_estimated_by_its_size_for_dry_runs_and_pacing(bm):
+    from bedrock_magics.request import estimate_tokens
+
+    clip = mp4(b"\0" * 4_000_000)
+    tokens = estimate_tokens(bm.request("Describe", model=NOVA, videos=[clip]))
+    assert len(clip) / 4 <= tokens < len(clip) / 4 + 20  # its bytes at four to a token, not their repr
+
+
 def test_video_refusals_are_one_line_and_send_nothing(bm):
     before = len(bm.usage())
     cases = [
