@@ -251,6 +251,8 @@ def test_nova2_reasoning_on_invoke_model_is_in_the_body(bm):
     reply = bm.ask("Why is the sky blue?", model=NOVA2, api="invoke", reasoning="low")
     assert reply.ok and reply.output_tokens > plain.output_tokens  # the service read the top-level reasoningConfig
     assert codecs.codec_for(NOVA2).family == "nova"
+    *deltas, streamed = list(bm.stream("Why is the sky blue?", model=NOVA2, api="invoke", reasoning="low"))
+    assert streamed.ok and "".join(deltas) == streamed.text == reply.text  # the reasoning is not the answer
 
 
 def test_nova2_reasoning_constraints_are_one_line_before_sending(bm):
@@ -343,3 +345,13 @@ def test_service_reads_reasoning_config_at_the_top_of_a_nova_invoke_body(rt):
     del body["inferenceConfig"]
     assert "Malformed input request" in refused(rt.invoke_model, modelId="us.amazon.nova-lite-v1:0",
                                                 body=json.dumps(body))
+
+
+def test_service_streams_nova2_invoke_reasoning_as_its_docs_show(rt):
+    body = {"messages": [{"role": "user", "content": [{"text": "Why?"}]}],
+            "reasoningConfig": {"type": "enabled", "maxReasoningEffort": "low"}}
+    events = [json.loads(e["chunk"]["bytes"]) for e in
+              rt.invoke_model_with_response_stream(modelId=NOVA2, body=json.dumps(body))["body"]]
+    deltas = [e["contentBlockDelta"]["delta"] for e in events if "contentBlockDelta" in e]
+    reasoning = "".join(d["reasoningContent"]["reasoningText"]["text"] for d in deltas if "reasoningContent" in d)
+    assert reasoning == "[REDACTED]" and "".join(d.get("text", "") for d in deltas)

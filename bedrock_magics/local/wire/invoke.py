@@ -234,9 +234,19 @@ class Nova(Family):
         return converse_body(call.answer, "InputTokenCount")
 
     def chunks(self, call: Call) -> list[dict]:
-        out = [{kind: payload} for kind, payload in message_events(call.answer)]
+        out = [{kind: self._invoke_delta(payload)} for kind, payload in message_events(call.answer)]
         return out + [{"metadata": {"usage": converse_usage(call.answer, "InputTokenCount"), "metrics": {},
                                     "trace": {}}}]
+
+    @staticmethod
+    def _invoke_delta(payload: dict) -> dict:
+        """A ConverseStream event payload as this body streams it: a reasoning text delta is
+        ``reasoningContent.reasoningText.text`` here (nova2-userguide code library, "InvokeModel API
+        with reasoning", streaming), where ConverseStream has ``reasoningContent.text``."""
+        reasoning = (payload.get("delta") or {}).get("reasoningContent")
+        if isinstance(reasoning, dict) and "text" in reasoning:
+            return {**payload, "delta": {"reasoningContent": {"reasoningText": {"text": reasoning["text"]}}}}
+        return payload
 
 
 class TitanText(Family):
