@@ -155,7 +155,7 @@ share words therefore have a higher cosine similarity than texts that do not.
 
 from __future__ import annotations
 
-from .cache import CacheUsage, PromptCache, prompt_cache, settle
+from .cache import CacheUsage, PromptCache, commit, prompt_cache, settle
 from .conversation import (PER_MESSAGE_TOKENS, Tool, as_tool, count_input, message_parts, result_text,
                            system_text)
 from .core import STOP_REASONS, Answer, Call, deltas, fragments, respond
@@ -164,5 +164,5 @@ from .shapes import VOCABULARY
 from .values import tool_input
 
 __all__ = ["PER_MESSAGE_TOKENS", "STOP_REASONS", "VOCABULARY", "Answer", "CacheUsage", "Call", "PromptCache",
-           "Tool", "as_tool", "count_input", "deltas", "embed", "fragments", "message_parts", "prompt_cache",
+           "Tool", "as_tool", "commit", "count_input", "deltas", "embed", "fragments", "message_parts", "prompt_cache",
            "respond", "result_text", "settle", "system_text", "tool_input"]
