@@ -10,6 +10,12 @@ Families (bedrock-protocols.md §3.6): ``anthropic`` (Messages), ``nova`` (messa
 Completions body; also DeepSeek, Qwen, AI21 and other OpenAI-style bodies); the embedding families
 ``titan-embed`` and ``cohere-embed`` are handled by ``routes.embed``.
 
+Attachments and ``--schema`` (``features.py`` allows them on these two families only): the Claude
+body carries images as base64 ``image`` blocks and the schema as ``output_config.format`` or a
+forced tool (``tool_choice: {"type": "tool"}``); the Nova body carries images and videos as
+Converse's blocks with base64 ``bytes`` and the schema as a forced ``toolConfig.toolChoice.tool``.
+The forced tool's input becomes the answer in ``routes.invoke`` (``_features.schema_tool_text``).
+
 ``modelids.family_of(model_id)`` reads the family from a model id, an inference-profile id (``us.``,
 ``eu.``, ``apac.``, ``jp.``, ``au.``, ``ca.``, ``global.``, ``us-gov.``) or an ARN
 (``…/foundation-model/ID``, ``…/inference-profile/ID``, custom-model ARNs that embed their base
@@ -20,6 +26,7 @@ Converse, and warns once; pass ``request.extra["family"]`` (the catalog knows it
 
 from __future__ import annotations
 
+import base64
 import json
 import warnings
 from typing import Any
@@ -29,6 +36,7 @@ from ..modelids import EMBED_FAMILIES, family_of
 from ..request import Request
 from . import _common as c
 from ._common import Decoded
+from ._features import forced_tool
 from .converse import converse_kwargs
 
 from ._codec import DEFAULT_MAX_TOKENS, Codec, StreamState, _refuse, _settings  # noqa: F401 - the codec interface
@@ -44,6 +52,8 @@ class Anthropic(Codec):
             for b in m.get("content") or ():
                 if "text" in b:
                     content.append({"type": "text", "text": b["text"]})
+                elif "image" in b:
+                    content.append(_anthropic_image(b["image"]))
                 elif "toolUse" in b:
                     t = b["toolUse"]
                     content.append({"type": "tool_use", "id": t["toolUseId"], "name": t["name"],
@@ -64,6 +74,7 @@ class Anthropic(Codec):
         if request.tools:
             body["tools"] = [{"name": t.name, **({"description": t.description} if t.description else {}),
                               "input_schema": t.parameters} for t in request.tools]
+        _anthropic_schema(request, body)
         return body
 
     def decode(self, body: dict[str, Any]) -> Decoded:
@@ -75,6 +86,50 @@ class Anthropic(Codec):
 
     def stream(self) -> StreamState:
         return _AnthropicStream()
+
+
+def _anthropic_image(image: dict[str, Any]) -> dict[str, Any]:
+    """A Converse image block as the Messages API's base64 image (model-parameters-anthropic-claude-
+    messages-request-response.html: ``{"type": "image", "source": {"type": "base64", "media_type", "data"}}``)."""
+    return {"type": "image", "source": {"type": "base64", "media_type": f"image/{image['format']}",
+                                        "data": _base64(image["source"]["bytes"])}}
+
+
+def _anthropic_schema(request: Request, body: dict[str, Any]) -> None:
+    """``--schema`` in a Claude body: ``output_config.format`` (AWS, structured-output.html: "For
+    InvokeModel API with Anthropic Claude models, use the output_config.format request field"), or,
+    for models without structured output, a forced tool whose input is the answer."""
+    schema = request.schema
+    if schema is None:
+        return
+    if not forced_tool(request):
+        body["output_config"] = {"format": {"type": "json_schema", "schema": schema.json_schema}}
+        return
+    body["tools"] = [*body.get("tools", ()), {"name": schema.name, "description": "Give the answer in this tool's input.",
+                                              "input_schema": schema.json_schema}]
+    body["tool_choice"] = {"type": "tool", "name": schema.name}
+
+
+def _base64(data: Any) -> str:
+    """Media bytes as the base64 text a JSON body carries (a string is taken as already encoded)."""
+    return data if isinstance(data, str) else base64.b64encode(bytes(data)).decode()
+
+
+def _base64_media(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Converse messages with their media ``source.bytes`` as base64 strings: Nova's InvokeModel body
+    is Converse's, but carries binary data as "Base64-encoded strings" (Nova,
+    nova2-userguide/request-response-schema.html)."""
+    out = []
+    for m in messages:
+        content = []
+        for b in m.get("content") or ():
+            kind = next((k for k in ("image", "video") if k in b), None)
+            source = (b[kind].get("source") or {}) if kind else {}
+            if "bytes" in source:
+                b = {kind: {**b[kind], "source": {**source, "bytes": _base64(source["bytes"])}}}
+            content.append(b)
+        out.append({**m, "content": content})
+    return out
 
 
 class _AnthropicStream(StreamState):
@@ -127,8 +182,8 @@ class Nova(Codec):
     family = "nova"
 
     def encode(self, request: Request) -> dict[str, Any]:
-        kwargs = converse_kwargs(request)
-        body: dict[str, Any] = {"schemaVersion": "messages-v1", "messages": kwargs["messages"]}
+        kwargs = converse_kwargs(request)  # with --schema, the forced tool in toolConfig (converse_fields)
+        body: dict[str, Any] = {"schemaVersion": "messages-v1", "messages": _base64_media(kwargs["messages"])}
         for key in ("system", "inferenceConfig", "toolConfig"):
             if key in kwargs:
                 body[key] = kwargs[key]
