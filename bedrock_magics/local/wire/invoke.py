@@ -11,7 +11,9 @@ things for its native JSON body:
 * ``chunks``: the answer as the family's InvokeModelWithResponseStream chunks (the runtime adds the
   invocation metrics to the last one).
 
-This module holds the text families; the embedding and image families are in :mod:`.invoke_media`.
+The Claude and Nova bodies' images, videos and ``output_config`` (structured output) are checked by
+:mod:`.invoke_checks` before they are read. This module holds the text families; the embedding and
+image families are in :mod:`.invoke_media`.
 Two output shapes come from other formats: Nova's body is Converse-shaped (:mod:`.converse`), and
 the Mistral chat and gpt-oss bodies are OpenAI Chat Completions (:mod:`.chat`).
 """
