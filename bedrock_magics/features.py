@@ -189,6 +189,8 @@ def _invoke_attachments(request: Request, blocks: list[dict[str, Any]]) -> None:
     if family not in INVOKE_IMAGE_FAMILIES:
         raise ValueError(f"--image on the InvokeModel API works with Claude and Amazon Nova bodies, not "
                          f"{family or 'this model'}'s; use --api converse for {request.model}")
+    if family != "nova" and any("video" in b for b in blocks):
+        raise ValueError(f"a video goes in Amazon Nova's InvokeModel body only; use --api converse for {request.model}")
 
 
 def _forced_tool_thinking(request: Request) -> None:

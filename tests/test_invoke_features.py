@@ -217,3 +217,15 @@ def test_the_service_checks_nova_media(local_env):
         "format": "txt", "name": "notes", "source": {"bytes": base64.b64encode(b"hello").decode()}}}))
     assert "Base64" in _refused(rt, NOVA, body({"image": {"format": "png", "source": {"bytes": "%%%"}}}))
     assert "format" in _refused(rt, NOVA, body({"image": {"format": "bmp", "source": {"bytes": image}}}))
+
+
+def test_a_claude_body_never_drops_a_document_of_the_conversation(bm, tmp_path):
+    # A conversation begun on Converse may hold a document: the Claude InvokeModel body refuses it in
+    # one line rather than send the prompt without it.
+    doc = tmp_path / "notes.txt"
+    doc.write_text("The meeting is on Tuesday.")
+    history = bm.request("When is the meeting?", model=CLAUDE, documents=[str(doc)]).messages
+    request = bm.request("And where?", model=CLAUDE, api="invoke",
+                         messages=[*history, {"role": "assistant", "content": [{"text": "On Tuesday."}]}])
+    with pytest.raises(ValueError, match="takes no document blocks; use --api converse"):
+        codecs.codec_for(CLAUDE).encode(request)

@@ -29,6 +29,9 @@ class Anthropic(Codec):
                     content.append({"type": "text", "text": b["text"]})
                 elif "image" in b:
                     content.append(_anthropic_image(b["image"]))
+                elif "document" in b or "video" in b:  # e.g. from a chat begun on Converse: never dropped
+                    raise ValueError(f"the Claude InvokeModel body takes no {'document' if 'document' in b else 'video'}"
+                                     f" blocks; use --api converse for {request.model}")
                 elif "toolUse" in b:
                     t = b["toolUse"]
                     content.append({"type": "tool_use", "id": t["toolUseId"], "name": t["name"],
