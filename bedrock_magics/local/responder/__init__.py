@@ -26,9 +26,9 @@ tools and system text); ``Call.answer`` is the answer to it.
 
 Where each API puts the settings: structured output is Converse ``outputConfig.textFormat``
 (``json_schema``, schema given as a JSON string), Chat ``response_format`` (``json_schema``, or
-``json_object``: any object), Responses ``text.format``; a forced tool (Converse
-``toolChoice.tool``, Anthropic ``tool_choice: {type: tool}``, OpenAI named ``tool_choice``) is a
-tool call. Reasoning is Converse ``additionalModelRequestFields.thinking`` and the Anthropic body's
+``json_object``: any object), Responses ``text.format``, the Anthropic body's ``output_config.format``
+(InvokeModel and mantle's Messages API); a forced tool (Converse ``toolChoice.tool``, Anthropic
+``tool_choice: {type: tool}``, OpenAI named ``tool_choice``) is a tool call. Reasoning is Converse ``additionalModelRequestFields.thinking`` and the Anthropic body's
 ``thinking`` (``{"type": "enabled", "budget_tokens": N}``; ``adaptive`` counts as medium effort),
 Responses ``reasoning.effort``, Chat and the gpt-oss InvokeModel body's ``reasoning_effort``.
 
