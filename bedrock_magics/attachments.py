@@ -191,11 +191,12 @@ def check_count(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> No
 
 def check_route(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...], api: str) -> None:
     """``ValueError`` (one line) for a video on an API that does not carry one: Bedrock takes video
-    blocks on Converse (API_runtime_VideoBlock.html); the OpenAI-compatible APIs document none, and
-    the InvokeModel bodies sent here carry none (Nova's could: nova2-userguide/request-response-schema.html)."""
-    if api != "converse" and any("video" in b for b in blocks):
-        raise ValueError(f"--video is sent on the Converse API only, not {api}; use --api converse with a model "
-                         f"that reads video (Amazon Nova Lite, Pro, Premier, Nova 2 Lite)")
+    blocks on Converse (API_runtime_VideoBlock.html) and in Nova's InvokeModel body
+    (nova2-userguide/request-response-schema.html; ``features`` refuses the other bodies); the
+    OpenAI-compatible APIs document none."""
+    if api not in ("converse", "invoke") and any("video" in b for b in blocks):
+        raise ValueError(f"--video is sent on the Converse API (or InvokeModel's Nova body), not {api}; use --api "
+                         f"converse with a model that reads video (Amazon Nova Lite, Pro, Premier, Nova 2 Lite)")
 
 
 _COLUMN = re.compile(r"^\{(\w+)\}$")

@@ -79,6 +79,12 @@ def test_a_video_is_sent_as_a_converse_block_and_answered(bm, tmp_path):
     assert len(bm.usage()) == 2
 
 
+def test_a_video_goes_in_novas_invoke_model_body(bm):
+    plain = bm.ask("What happens?", model=NOVA, api="invoke")
+    reply = bm.ask("What happens?", model=NOVA, api="invoke", videos=[mp4(b"v" * 3000)])
+    assert reply.ok and reply.input_tokens - plain.input_tokens == -(-len(mp4(b"v" * 3000)) // 1000)
+
+
 def test_a_video_streams_on_converse_stream(bm):
     *deltas, reply = list(bm.stream("Describe it", model=NOVA, videos=ebml(b"webm")))
     assert reply.ok and "".join(deltas) == reply.text
@@ -97,9 +103,9 @@ def test_video_refusals_are_one_line_and_send_nothing(bm):
     cases = [
         (dict(model=CLAUDE, videos=[mp4()]), "takes no videos"),
         (dict(model="us.amazon.nova-micro-v1:0", videos=[mp4()]), "takes no videos"),
-        (dict(model=GPT_OSS, api="chat", videos=[mp4()]), "Converse API only, not chat"),
-        (dict(model=GPT_OSS, api="responses", videos=[mp4()]), "Converse API only, not responses"),
-        (dict(model=NOVA, api="invoke", videos=[mp4()]), "Converse API only, not invoke"),
+        (dict(model=GPT_OSS, api="chat", videos=[mp4()]), r"Nova body\), not chat; use --api converse"),
+        (dict(model=GPT_OSS, api="responses", videos=[mp4()]), r"Nova body\), not responses"),
+        (dict(model=CLAUDE, api="invoke", videos=[mp4()]), "Nova's InvokeModel body only"),
         (dict(model=NOVA, videos=[mp4(), ebml(b"webm")]), "2 videos in one request; Bedrock takes one"),
         (dict(model=NOVA, videos=[mp4(b"\0" * 18_750_000)]), "25 MB encoded"),
         (dict(model=NOVA, videos=[b"RIFF\0\0\0\0AVI "]), "not one of mkv"),
@@ -133,7 +139,7 @@ def test_df_video_column_on_top_of_a_video_is_each_rows_error(bm):
 def test_df_video_column_on_a_route_without_video_is_each_rows_error(bm):
     frame = pd.DataFrame({"clip": [mp4()]})
     result = bm.map(frame, "Describe", model=GPT_OSS, api="chat", videos="{clip}", progress=False)
-    assert "Converse API only" in result["answer_error"].iloc[0]
+    assert "not chat; use --api converse" in result["answer_error"].iloc[0]
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ the request's shape was checked (as on AWS, where shape errors come first):
   (Titan Text), an image/document/video block for a model without that input, a ``toolChoice`` kind
   the model lacks, and Claude's extended-thinking rules;
 * InvokeModel with an Anthropic body — :func:`check_anthropic_body`: the same thinking rules;
-* InvokeModel with a Nova body — :func:`check_nova_body`: media the model lacks, the video limits and
-  Nova 2's ``reasoningConfig`` rules, as Converse;
+* InvokeModel with a Nova body — :func:`check_nova_body`: the video limits and Nova 2's
+  ``reasoningConfig`` rules, as Converse;
 * the OpenAI-compatible routes — :func:`check_route`: Chat Completions or Responses for a model that
   route does not serve, and on bedrock-mantle a model called under the other path prefix (gpt-oss
   lives under ``/v1``, GPT-5.x under ``/openai/v1``; the other prefix answers 404).
@@ -80,28 +80,21 @@ def _invalid(message: str) -> AwsError:
     return AwsError("ValidationException", message)
 
 
-def check_media(messages: Any, caps: Capabilities) -> None:
-    """Refuse an image/document/video block the model cannot read, a second video, and inline video
-    bytes of 25 MB or more base64-encoded (raw bytes as boto3 sends them are counted encoded)."""
+def check_videos(messages: Any) -> None:
+    """Refuse a second video, and inline video bytes of 25 MB or more base64-encoded (raw bytes, as
+    the responder may hold them, are counted encoded)."""
     videos = 0
     for i, message in enumerate(messages or []):
-        if not isinstance(message, Mapping):
-            continue
-        role = message.get("role", "user")
-        for j, block in enumerate(message.get("content") or []):
-            if not isinstance(block, Mapping):
-                continue
-            for kind in _MEDIA:
-                if kind in block and kind not in caps.inputs:
-                    raise _invalid(f"This model doesn't support the {kind} field for {role} messages. Remove {kind} "
-                                   f"and try again.")
-            video = block.get("video")
+        content = message.get("content") if isinstance(message, Mapping) else None
+        for j, block in enumerate(content if isinstance(content, list) else []):
+            video = block.get("video") if isinstance(block, Mapping) else None
             if not isinstance(video, Mapping):
                 continue
             videos += 1
             if videos > MAX_VIDEOS:
                 raise _invalid("This model accepts a single video per request. Remove the extra videos and try again.")
-            data = (video.get("source") or {}).get("bytes") if isinstance(video.get("source"), Mapping) else None
+            source = video.get("source") if isinstance(video.get("source"), Mapping) else {}
+            data = source.get("bytes")
             encoded = len(data) if isinstance(data, str) else 4 * ((len(data) + 2) // 3) if data else 0
             if encoded >= MAX_VIDEO_BASE64:
                 raise _invalid(f"The video at messages.{i}.content.{j} is too large: inline video bytes must be less "
@@ -128,9 +121,10 @@ def check_reasoning_config(caps: Capabilities, config: Any, settings: Mapping[st
 
 
 def check_nova_body(body: Mapping[str, Any], caps: Capabilities) -> None:
-    """Refuse a (shape-valid) Nova InvokeModel body that asks ``caps``' model for what it cannot do:
-    media it cannot read, the video limits, and ``reasoningConfig`` (top level in this body)."""
-    check_media(body.get("messages"), caps)
+    """Refuse a Nova InvokeModel body over the video limits or with a ``reasoningConfig`` (top level in
+    this body) the model refuses; its media blocks' formats and modalities are
+    :func:`~bedrock_magics.local.wire.invoke_checks.check_nova`'s."""
+    check_videos(body.get("messages"))
     config = body.get("inferenceConfig") if isinstance(body.get("inferenceConfig"), Mapping) else {}
     tokens = config.get("maxTokens", config.get("max_new_tokens"))
     check_reasoning_config(caps, body.get("reasoningConfig"), {
@@ -144,7 +138,12 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
     ``max_tokens``: the request's ``inferenceConfig.maxTokens``, else the model's limit."""
     if body.get("system") and not caps.system_prompt:
         raise _invalid(NO_SYSTEM)
-    check_media(body.get("messages"), caps)
+    for message in body.get("messages") or []:
+        for block in message.get("content") or []:
+            for kind in _MEDIA:
+                if kind in block:
+                    check_media(caps, kind, message.get("role", "user"))
+    check_videos(body.get("messages"))
     choice = next(iter((body.get("toolConfig") or {}).get("toolChoice") or {}), None)
     if choice and choice not in caps.tool_choice:
         raise _invalid(f"This model doesn't support the toolConfig.toolChoice.{choice} field. Remove "
@@ -160,6 +159,13 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
         check_reasoning_config(caps, extra.get("reasoningConfig"), {
             "maxTokens": config.get("maxTokens"), "temperature": config.get("temperature"),
             "topP": config.get("topP"), "topK": nova.get("topK")})
+
+
+def check_media(caps: Capabilities, kind: str, role: str = "user") -> None:
+    """Refuse an ``image``/``document``/``video`` for a model without that input modality (Converse's
+    words; InvokeModel's Claude and Nova bodies get the same sentence, INFERRED there)."""
+    if kind not in caps.inputs:
+        raise _invalid(f"This model doesn't support the {kind} field for {role} messages. Remove {kind} and try again.")
 
 
 def check_anthropic_body(body: Mapping[str, Any], caps: Capabilities) -> None:
