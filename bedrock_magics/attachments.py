@@ -135,7 +135,8 @@ def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, An
     else:
         rendered = _rendered(value)
         if rendered is None:
-            what = "a file path or bytes" if kind == "video" else "a file path, bytes, a PIL image or a matplotlib figure"
+            what = ("a file path or bytes" if kind == "video"
+                    else "a file path, bytes, a PIL image or a matplotlib figure")
             raise ValueError(f"--{kind} {label}: give {what}, not {type(value).__name__}")
         if kind != "image":
             raise ValueError(f"--{kind} {label}: a figure or image is an --image, not a {kind}")

@@ -32,7 +32,7 @@ def capabilities(model: str) -> dict[str, Any] | None:
     """The capabilities of ``model`` (an id or a geographic profile id), or None when unknown.
 
     Keys: ``inputs`` (``text``, ``image``, ``document``, ``video``), ``structuredOutput``,
-    ``reasoning`` (``thinking`` | ``effort`` | ``always`` | None), ``reasoningEfforts``,
+    ``reasoning`` (``thinking`` | ``effort`` | ``reasoningConfig`` | ``always`` | None), ``reasoningEfforts``,
     ``thinkingMinBudget``, ``promptCaching``, ``cacheMinTokens``, ``routes``."""
     models = _models()
     found = models.get(model)
