@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "LIMITS", "attachment", "check_count", "split_columns"]
+__all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "LIMITS", "attachment", "check_count", "labelled", "split_columns"]
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 DOCUMENT_FORMATS = ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md")
@@ -75,9 +75,11 @@ def _doc_name(label: str) -> str:
     return re.sub(r"\s+", " ", name).strip()[:200] or "document"
 
 
-def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, Any]:
+def attachment(value: Any, kind: str, label: str = "attachment",
+               limits: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Converse block (``{"image": ...}`` or ``{"document": ...}``) of ``value``; ``ValueError``
-    (one line, naming ``label``) for a missing file, an unknown format or a file over the limits."""
+    (one line, naming ``label``) for a missing file, an unknown format or a file over the limits
+    (Converse's :data:`LIMITS`; ``limits`` replaces some, e.g. an embedding model's own ``bytes``)."""
     suffix, name = None, label
     if isinstance(value, (str, Path)):
         path = Path(value).expanduser()
@@ -95,7 +97,7 @@ def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, An
         if kind == "document":
             raise ValueError(f"--document {label}: a figure or image is an --image, not a document")
         data = rendered
-    limit = LIMITS[kind]
+    limit = {**LIMITS[kind], **(limits or {})}
     if len(data) > limit["bytes"]:
         raise ValueError(f"--{kind} {label}: {len(data) / 1e6:.2f} MB is over Bedrock's {limit['bytes'] / 1e6:g} MB "
                          f"limit for one {kind}")
@@ -104,7 +106,7 @@ def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, An
         if fmt is None:
             raise ValueError(f"--image {label}: not a {', '.join(IMAGE_FORMATS)} image")
         size = _size_of_image(data)
-        if size and max(size) > limit["pixels"]:
+        if size and limit["pixels"] and max(size) > limit["pixels"]:
             raise ValueError(f"--image {label}: {size[0]}x{size[1]} px is over Bedrock's {limit['pixels']} px "
                              f"limit on a side")
         return {"image": {"format": fmt, "source": {"bytes": data}}}
@@ -125,6 +127,22 @@ def check_count(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> No
     names = [b["document"]["name"] for b in blocks if "document" in b]
     if len(set(names)) < len(names):
         raise ValueError(f"two documents are named alike ({', '.join(names)}); Bedrock needs distinct names")
+
+
+def labelled(values: Any) -> list[tuple[str, Any]]:
+    """``images``/``documents`` as ``(label, value)`` pairs: one value or a list of them (paths,
+    bytes, PIL images, figures), or pairs already; a path labels itself."""
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)):
+        values = [values]
+    out = []
+    for i, value in enumerate(values, 1):
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+            out.append(value)
+        else:
+            out.append((str(value) if isinstance(value, str) else f"#{i}", value))
+    return out
 
 
 _COLUMN = re.compile(r"^\{(\w+)\}$")

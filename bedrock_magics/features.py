@@ -19,7 +19,7 @@ import warnings
 from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
-from .attachments import attachment, check_count
+from .attachments import attachment, check_count, labelled
 from .errors import BedrockError, Note
 from .modelcaps import capabilities
 from .promptcache import cached_prefix_tokens
@@ -150,22 +150,6 @@ def _attach(request: Request, images: Sequence[Any], documents: Sequence[Any],
     last = request.messages[-1]
     message = {"role": "user", "content": [*blocks, *last["content"]]}
     return replace(request, messages=request.messages[:-1] + (message,))
-
-
-def labelled(values: Any) -> list[tuple[str, Any]]:
-    """``images``/``documents`` as ``(label, value)`` pairs: one value or a list of them (paths,
-    bytes, PIL images, figures), or pairs already; a path labels itself."""
-    if values is None:
-        return []
-    if not isinstance(values, (list, tuple)):
-        values = [values]
-    out = []
-    for i, value in enumerate(values, 1):
-        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
-            out.append(value)
-        else:
-            out.append((str(value) if isinstance(value, str) else f"#{i}", value))
-    return out
 
 
 def apply(request: Request, options: Mapping[str, Any]) -> Request:
