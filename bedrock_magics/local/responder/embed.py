@@ -72,7 +72,7 @@ def image_words(data: bytes) -> str:
 
         with Image.open(io.BytesIO(data)) as image:
             cells = image.convert("RGB").resize((_GRID, _GRID), Image.Resampling.BOX)
-            for pixel in cells.getdata():
+            for pixel in (cells.getpixel((x, y)) for y in range(_GRID) for x in range(_GRID)):
                 names.append(min(_COLOURS, key=lambda n: sum((a - b) ** 2 for a, b in zip(_COLOURS[n], pixel))))
     except Exception:  # noqa: BLE001 - an image pillow cannot read is embedded by its bytes alone
         names = []
