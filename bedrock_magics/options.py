@@ -376,6 +376,9 @@ def _check_combinations(o: CellOptions) -> None:
         if o.df is not None and not o.embed and not _column_images(o):
             raise UsageError("--embed with --df needs the column to embed (--embed COLUMN) or an image column "
                              "(--image {column})")
+        if o.dry_run:
+            raise UsageError("--dry-run estimates prompts; an --embed call costs its input only (shown in its "
+                             "footer and %bedrock usage): drop --dry-run")
     elif o.dimensions is not None:
         raise UsageError("--dimensions sets the size of embeddings: use it with --embed")
     if o.background and any(callable(t) for t in o.tools):

@@ -11,6 +11,7 @@ import json
 import boto3
 import numpy as np
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from PIL import Image
 
@@ -163,9 +164,10 @@ def quotas(local_service):
     local_service.quotas.clear()
 
 
-def test_image_embeddings_draw_on_the_models_runtime_quota(rt, quotas):
+def test_image_embeddings_draw_on_the_models_runtime_quota(local_env, quotas):
     """Image calls go through the quotas of every InvokeModel call: Cohere's image tokens count
     against tokens per minute, Titan Multimodal's calls against requests per minute."""
+    rt = boto3.client("bedrock-runtime", region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
     quotas.set(COHERE_V4, tpm=40)
     body = {"input_type": "search_document", "images": [uri(picture("red"))]}  # 26 tokens
     invoke(rt, COHERE_V4, body)
@@ -178,3 +180,4 @@ def test_image_embeddings_draw_on_the_models_runtime_quota(rt, quotas):
     with pytest.raises(ClientError) as info:
         rt.invoke_model(modelId=TITAN_MM, body=json.dumps({"inputImage": b64(picture("blue"))}))
     assert info.value.response["Error"]["Code"] == "ThrottlingException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import math
 import re
 import struct
@@ -45,15 +46,14 @@ _DATA_URI = re.compile(r"^data:(image/[a-z0-9.+-]+);base64,(.*)$", re.S)
 
 
 def _image_format(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    return None
+    """``png``, ``jpeg``, ``gif``, ``webp`` … as Pillow reads the image's header (None: not an image)."""
+    try:
+        from PIL import Image  # pillow comes with matplotlib, a dependency
+
+        with Image.open(io.BytesIO(data)) as image:
+            return (image.format or "").lower() or None
+    except Exception:  # noqa: BLE001 - whatever Pillow cannot open is no image to the model either
+        return None
 
 
 def _strict_b64(value: str, where: str) -> bytes:
