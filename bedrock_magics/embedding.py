@@ -39,8 +39,8 @@ def check_model(bm: "Bedrock", model: str | None, region: str | None, images: bo
     family = bm.family_of(model, region, fetch=True)
     if wire.kind_of(model, family) is None:
         raise ValueError(f"{model} is not an embedding model: use -m {EMBEDDING_MODELS}")
-    if images and wire.image_inputs(model, family) is None:
-        raise ValueError(f"{model} embeds text only; for --image use {wire.IMAGE_MODELS}")
+    if images:
+        wire.takes_images(model, family)
     return family
 
 
@@ -59,11 +59,9 @@ def settings(model: str, family: str, region: str | None, dimensions: Any, norma
 def image_blocks(model: str, images: Sequence[tuple[str, Any]], family: str | None = None) -> tuple[dict, ...]:
     """The Converse image blocks of ``images`` (``(label, value)``), read under the model's size
     limits; ``ValueError`` (one line, naming the image) for a missing file or one it cannot take."""
-    spec = wire.image_inputs(model, family)
-    if spec is None:
-        if images:
-            raise ValueError(f"{model} embeds text only; for --image use {wire.IMAGE_MODELS}")
+    if not images:
         return ()
+    spec = wire.takes_images(model, family)
     limits = {"bytes": spec.max_bytes, "pixels": spec.max_side}
     return tuple(attachment(value, "image", label, limits=limits) for label, value in images)
 

@@ -389,9 +389,11 @@ def _check_combinations(o: CellOptions) -> None:
                          f"{'--stream' if o.stream else '--dry-run'} (%bedrock response ID --wait shows the answer)")
     if o.long and len(o.models) < 2:
         raise UsageError("--long lays out a comparison (one row per row x model): give several -m")
-    if o.max_cost is not None and (o.job or embed):
-        raise UsageError(f"--max-cost guards a --df run; --{'job' if o.job else 'embed'} is priced by "
-                         "--dry-run instead")
+    if o.max_cost is not None and o.job:
+        raise UsageError("--max-cost guards a --df run; --job is priced by --dry-run instead")
+    if o.max_cost is not None and embed:
+        raise UsageError("--max-cost guards a --df run of prompts; an --embed run costs its input only: try it on "
+                         "--limit N rows first")
     if o.job and o.dry_run:
         raise UsageError("--dry-run estimates a --df run; drop --job to see the estimate")
 

@@ -169,6 +169,8 @@ def test_cell_embeds_a_frames_image_column(cells, photos, tmp_path):
     (f"%%bedrock --embed -m {TITAN_MM} --reasoning low\nred", "--reasoning doesn't apply to --embed"),
     (f"%%bedrock --df frame --embed -m {TITAN_MM}\n# x", "--embed with --df needs the column to embed"),
     (f"%%bedrock --embed -m {TITAN_MM} --dry-run\nred", "--dry-run estimates prompts; an --embed call costs its input"),
+    (f"%%bedrock --df frame --embed --image {{photo}} -m {TITAN_MM} --max-cost 1\n# x",
+     "--max-cost guards a --df run of prompts; an --embed run costs its input only"),
     (f"%%bedrock --df frame --embed --image {{photo}} -m {TITAN_MM}\nEmbed {{photo}}", "the cell body is not sent"),
 ])
 def test_cell_refusals_are_one_usage_line(cells, photos, cell, words):

@@ -48,8 +48,8 @@ API = "invoke"
 # its own in the route table (see routes/__init__).
 CLIENT = "bedrock-runtime"
 
-__all__ = ["API", "CLIENT", "DIMENSIONS", "IMAGE_INPUTS", "ImageInputs", "check_dimensions", "check_images",
-           "image_inputs", "kind_of", "send", "stream"]
+__all__ = ["API", "CLIENT", "DIMENSIONS", "IMAGE_INPUTS", "IMAGE_MODELS", "ImageInputs", "check_dimensions", "check_images",
+           "image_inputs", "kind_of", "send", "stream", "takes_images"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,15 @@ def image_inputs(model: str, family: str | None = None) -> ImageInputs | None:
     return IMAGE_INPUTS.get(kind) if kind else None
 
 
+def takes_images(model: str, family: str | None = None) -> ImageInputs:
+    """What ``model`` takes as images; ``ValueError`` (one line naming models that take images) for a
+    text-only one."""
+    spec = image_inputs(model, family)
+    if spec is None:
+        raise ValueError(f"{model} embeds text only; for --image use {IMAGE_MODELS}")
+    return spec
+
+
 def check_dimensions(model: str, dimensions: Any, family: str | None = None) -> int | None:
     """``dimensions`` as the model takes it; ``ValueError`` (one line) for a size it does not make."""
     if dimensions is None:
@@ -136,9 +145,7 @@ def check_images(model: str, images: list[dict[str, Any]], has_text: bool, famil
     or text with an image where the model takes one or the other."""
     if not images:
         return
-    spec = image_inputs(model, family)
-    if spec is None:
-        raise ValueError(f"{model} embeds text only; for --image use {IMAGE_MODELS}")
+    spec = takes_images(model, family)
     if len(images) > spec.per_call:
         raise ValueError(f"{spec.name} embeds {spec.per_call} image{'s' if spec.per_call > 1 else ''} per call, "
                          f"not {len(images)}; give one --image")
