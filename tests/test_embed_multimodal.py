@@ -120,6 +120,12 @@ def test_refusals_are_one_line_before_anything_is_sent(bm, photos, call, words):
     assert len(bm.usage()) == 0
 
 
+def test_a_prompt_with_an_image_to_an_embedding_model_points_to_embed(bm, photos):
+    with pytest.raises(ValueError, match=f"{TITAN_MM} is an embedding model: embed the text and image with --embed"):
+        bm.ask("what is this?", model=TITAN_MM, api="invoke", images=[str(photos["red"])])
+    assert len(bm.usage()) == 0
+
+
 def test_dimensions_are_checked_for_text_embeddings_too(bm):
     with pytest.raises(ValueError, match="cohere.embed-english-v3 makes vectors of one fixed size; drop --dimensions"):
         bm.embed("hello", model="cohere.embed-english-v3", dimensions=256)

@@ -31,7 +31,6 @@ anything is sent.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -40,6 +39,7 @@ from ..modelids import base_model_id, family_of
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
+from ._codec import base64_text
 
 # Not "embed": every route module's API is the wire API written to Reply.api and the ledger's api
 # column, and embeddings are InvokeModel calls (``invoke`` delegates here for embedding models).
@@ -90,7 +90,6 @@ DIMENSIONS: dict[str, tuple[tuple[int, ...], str] | None] = {
 
 #: What to suggest when a text-only model is given an image.
 IMAGE_MODELS = "amazon.titan-embed-image-v1 or cohere.embed-v4:0 (as us./eu./global.cohere.embed-v4:0)"
-_MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 
 
 def kind_of(model: str, family: str | None = None) -> str | None:
@@ -168,11 +167,11 @@ def _image_blocks(request: Request) -> list[dict[str, Any]]:
 
 
 def _b64(block: dict[str, Any]) -> str:
-    return base64.b64encode(block["image"]["source"]["bytes"]).decode("ascii")
+    return base64_text(block["image"]["source"]["bytes"])
 
 
 def _data_uri(block: dict[str, Any]) -> str:
-    return f"data:{_MIME[block['image']['format']]};base64,{_b64(block)}"
+    return f"data:image/{block['image']['format']};base64,{_b64(block)}"
 
 
 def _titan_body(kind: str, request: Request, text: str, images: list[dict[str, Any]]) -> dict[str, Any]:
