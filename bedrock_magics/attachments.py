@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["DOCUMENT_FORMATS", "IMAGE_FORMATS", "KINDS", "LIMITS", "VIDEO_FORMATS", "attachment", "base64_size",
-           "check_count", "check_route", "split_columns"]
+           "check_count", "check_route", "labelled", "split_columns"]
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 DOCUMENT_FORMATS = ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md")
@@ -119,10 +119,12 @@ def _doc_name(label: str) -> str:
     return re.sub(r"\s+", " ", name).strip()[:200] or "document"
 
 
-def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, Any]:
+def attachment(value: Any, kind: str, label: str = "attachment",
+               limits: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Converse block (``{"image": ...}``, ``{"document": ...}`` or ``{"video": ...}``) of
     ``value``; ``ValueError`` (one line, naming ``label``) for a missing file, an unknown format or a
-    file over the limits."""
+    file over the limits (Converse's :data:`LIMITS`; ``limits`` replaces some, e.g. an embedding
+    model's own ``bytes``)."""
     suffix, name = None, label
     if isinstance(value, (str, Path)):
         path = Path(value).expanduser()
@@ -141,7 +143,7 @@ def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, An
         if kind != "image":
             raise ValueError(f"--{kind} {label}: a figure or image is an --image, not a {kind}")
         data = rendered
-    limit = LIMITS[kind]
+    limit = {**LIMITS[kind], **(limits or {})}
     if kind == "video":
         return _video(data, suffix, label)
     if len(data) > limit["bytes"]:
@@ -152,7 +154,7 @@ def attachment(value: Any, kind: str, label: str = "attachment") -> dict[str, An
         if fmt is None:
             raise ValueError(f"--image {label}: not a {', '.join(IMAGE_FORMATS)} image")
         size = _size_of_image(data)
-        if size and max(size) > limit["pixels"]:
+        if size and limit["pixels"] and max(size) > limit["pixels"]:
             raise ValueError(f"--image {label}: {size[0]}x{size[1]} px is over Bedrock's {limit['pixels']} px "
                              f"limit on a side")
         return {"image": {"format": fmt, "source": {"bytes": data}}}
@@ -198,6 +200,22 @@ def check_route(blocks: list[dict[str, Any]] | tuple[dict[str, Any], ...], api: 
     if api not in ("converse", "invoke") and any("video" in b for b in blocks):
         raise ValueError(f"--video is sent on the Converse API (or InvokeModel's Nova body), not {api}; use --api "
                          f"converse with a model that reads video (Amazon Nova Lite, Pro, Premier, Nova 2 Lite)")
+
+
+def labelled(values: Any) -> list[tuple[str, Any]]:
+    """``images``/``documents``/``videos`` as ``(label, value)`` pairs: one value or a list of them (paths,
+    bytes, PIL images, figures), or pairs already; a path labels itself."""
+    if values is None:
+        return []
+    if not isinstance(values, (list, tuple)):
+        values = [values]
+    out = []
+    for i, value in enumerate(values, 1):
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+            out.append(value)
+        else:
+            out.append((str(value) if isinstance(value, str) else f"#{i}", value))
+    return out
 
 
 _COLUMN = re.compile(r"^\{(\w+)\}$")

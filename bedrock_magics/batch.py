@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from .attachments import split_columns
+from . import embedding
+from .attachments import labelled, split_columns
+from .errors import one_line
 from .modelids import strip_geo
 from .reply import Reply
-from .routes import codecs
 from .rows import (
     Columns,
     base_frame,
@@ -31,6 +32,7 @@ from .rows import (
     check_out,
     distinct_models,
     finish,
+    iter_rows,
     row_tasks,
     unsent,
 )
@@ -336,20 +338,28 @@ def long_form(wide: "pd.DataFrame", own_columns: Iterable[Any], out: str) -> "pd
 def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str | None = None, *,
                out: str | None = None, model: str | None = None, concurrency: int | None = None,
                dimensions: int | None = None, normalize: bool | None = None, input_type: str | None = None,
-               use_cache: bool = True, progress: bool = True, on_row: ProgressCallback | None = None,
-               region: str | None = None) -> "pd.DataFrame":
-    """Embed one text column: one InvokeModel call per row, concurrent, resumable like :func:`map_rows`.
+               images: Any = None, use_cache: bool = True, progress: bool = True,
+               on_row: ProgressCallback | None = None, region: str | None = None) -> "pd.DataFrame":
+    """Embed one text column, an image column, or both: one InvokeModel call per row (one vector of
+    the row's text and images), concurrent, resumable like :func:`map_rows`.
 
     ``model`` is an embedding model: Titan Text Embeddings (``amazon.titan-embed-text-v2:0``, which
-    takes ``dimensions`` 256/512/1024 and ``normalize``) or Cohere Embed
-    (``cohere.embed-english-v3``, ``cohere.embed-multilingual-v3``, which take ``input_type``:
-    ``search_document`` by default, ``search_query``, ``classification``, ``clustering``).
-    ``frame`` may also be a list or Series of texts (then the column is ``text``).
+    takes ``dimensions`` 256/512/1024 and ``normalize``), Titan Multimodal Embeddings
+    (``amazon.titan-embed-image-v1``: text and/or one image, ``dimensions`` 256/384/1024) or Cohere
+    Embed (``cohere.embed-english-v3``, ``cohere.embed-multilingual-v3``: a text or one image;
+    ``us.cohere.embed-v4:0``: text and images, ``dimensions`` 256/512/1024/1536), which take
+    ``input_type``: ``search_document`` by default, ``search_query``, ``classification``,
+    ``clustering``. ``images`` names the frame's column(s) of images (``"photo"`` or ``"{photo}"``;
+    paths, bytes, PIL images or figures); ``column`` may then be None (images only).
+    ``frame`` may also be a list or Series of texts (then the column is ``text``), with ``images`` a
+    list of as many images (then the image column is ``image``).
 
     Returns a new frame with ``frame``'s index and columns plus ``out`` (default
-    ``{column}_embedding``: one 1-D ``numpy.float32`` array per row, None when the row failed),
-    ``{out}_input_tokens``, ``{out}_cost_usd`` and ``{out}_error``. A row whose cell is empty or
-    not text is an error row and is not sent. Raises :class:`BatchInterrupted` on Ctrl-C.
+    ``{column}_embedding``, or ``{image column}_embedding``: one 1-D ``numpy.float32`` array per row,
+    None when the row failed), ``{out}_input_tokens``, ``{out}_cost_usd`` and ``{out}_error``. A row
+    whose text is empty or not text, or whose image is missing or one the model cannot take (format,
+    size), is an error row and is not sent; the others go on. Raises :class:`BatchInterrupted` on
+    Ctrl-C.
     """
     import numpy as np
     import pandas as pd
@@ -357,38 +367,42 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
     if not isinstance(frame, pd.DataFrame):
         if isinstance(frame, str) or not isinstance(frame, Iterable):
             raise TypeError("embed_rows takes a DataFrame and a column name, or a list of texts")
-        frame = pd.DataFrame({"text": list(frame)}, index=frame.index if isinstance(frame, pd.Series) else None)
+        texts = list(frame)
+        data: dict[str, Any] = {"text": texts}
+        if images is not None:
+            images = list(images) if isinstance(images, (list, tuple)) else [images]
+            if len(images) != len(texts):
+                raise ValueError(f"images= needs one image per text: {len(texts)} texts, {len(images)} images")
+            data["image"], images = images, "image"
+        frame = pd.DataFrame(data, index=frame.index if isinstance(frame, pd.Series) else None)
         column = column or "text"
-    if column is None or column not in frame.columns:
+    image_columns = _image_columns(images, frame)
+    if column is not None and column not in frame.columns or column is None and not image_columns:
         known = ", ".join(map(str, frame.columns[:10]))
         raise ValueError(f"the column to embed (--embed COLUMN, column= in Python) must be a text column of the "
-                         f"frame; {column!r} is not one of: {known}")
-    if not model:
-        raise ValueError("an embedding model is needed: add -m amazon.titan-embed-text-v2:0 "
-                         "(or -m cohere.embed-english-v3; model=... in Python)")
-    # An ARN (an application profile routing to Titan Embeddings) is known by the catalog's base model.
-    family = bm.family_of(model, region, fetch=True)
-    if family not in codecs.EMBED_FAMILIES:
-        raise ValueError(f"{model} is not an embedding model: use -m amazon.titan-embed-text-v2:0 (Titan Text "
-                         "Embeddings) or -m cohere.embed-english-v3 (Cohere Embed)")
+                         f"frame, or give images (--image {{column}}); {column!r} is not one of: {known}")
+    family = embedding.check_model(bm, model, region, bool(image_columns))
     suffixes = ("input_tokens", "cost_usd", "error")
-    out = check_out(out or f"{column}_embedding", frame, suffixes=suffixes)
+    out = check_out(out or f"{column or image_columns[0]}_embedding", frame, suffixes=suffixes)
     workers = concurrency_of(bm, concurrency)
-    extra = {name: value for name, value in (("dimensions", dimensions), ("normalize", normalize),
-                                             ("input_type", input_type)) if value is not None}
-    settings: dict[str, Any] = {"model": model, "endpoint": "runtime", "api": "invoke", "extra": extra}
-    if region:
-        settings["region"] = region
-    request = bm.request_template(**settings)  # the settings resolved once, each row's text filled in
+    settings = embedding.settings(model, family, region, dimensions, normalize, input_type)
+    request = bm.request_template(**settings)  # the settings resolved once, each row's input filled in
     warm_up(bm, request.base)
 
+    def row_request(row: Mapping[str, Any]) -> Any:
+        text = row[column] if column is not None else ""
+        if column is not None and (not isinstance(text, str) or not text.strip()):
+            raise ValueError(f"no text to embed in column {column!r} (found {text!r})")
+        blocks = embedding.image_blocks(model, [(f"{{{name}}}", _image_of(row, name)) for name in image_columns],
+                                        family)
+        return embedding.request_for(request.base, text, blocks, family)
+
     def tasks() -> Iterator[Task]:
-        for pos, text in enumerate(frame[column].tolist()):
-            if not isinstance(text, str) or not text.strip():
-                yield Task(pos, 0, None, failed=unsent(settings, f"no text to embed in column {column!r} "
-                                                                   f"(found {text!r})"))
-            else:
-                yield Task(pos, 0, request.fill(text))
+        for pos, row in enumerate(iter_rows(frame)):
+            try:
+                yield Task(pos, 0, row_request(row))
+            except ValueError as exc:  # this row's text or image: its error, the others go on
+                yield Task(pos, 0, None, failed=unsent(settings, one_line(exc)))
 
     def vector(reply: Reply) -> Any:
         return None if reply.embedding is None else np.asarray(reply.embedding, dtype=np.float32)
@@ -403,3 +417,27 @@ def embed_rows(bm: "Bedrock", frame: "pd.DataFrame | Sequence[str]", column: str
         pass
     columns.attach(result, runner.stats.unsent_error)
     return finish(result, runner.stats, progress)
+
+
+def _image_columns(images: Any, frame: "pd.DataFrame") -> list[str]:
+    """The frame's image columns named by ``images`` (``"photo"``, ``"{photo}"``, a list of them, or
+    the magic's ``("{photo}", "{photo}")`` pairs); ``ValueError`` for anything else: a DataFrame run
+    takes each row's image from a column."""
+    names = {str(c) for c in frame.columns}
+    found = []
+    for label, value in labelled(images):
+        text = value if isinstance(value, str) else label
+        name = text[1:-1] if text.startswith("{") and text.endswith("}") else text
+        if not isinstance(value, str) or name not in names:
+            raise ValueError(f"--image {label}: with --df, give a column of the frame holding each row's image, "
+                             f"e.g. --image {{{next(iter(names), 'photo')}}} (images= in Python)")
+        found.append(name)
+    return found
+
+
+def _image_of(row: Mapping[str, Any], column: str) -> Any:
+    """A row's image value; a missing one (None, NaN) is that row's error, named as such."""
+    value = row[column]
+    if value is None or (isinstance(value, float) and value != value):
+        raise ValueError(f"no image in column {column!r} (found {value!r})")
+    return value

@@ -499,8 +499,24 @@ class Bedrock(Session, mantle.MantleMethods):
 
         return batch.compare(self, prompt, models, **kwargs)
 
-    def embed(self, frame_or_texts: Any, *args: Any, **kwargs: Any) -> Any:
-        """Embeddings of texts or of a DataFrame column; see :func:`batch.embed_rows`."""
+    def embed(self, frame_or_texts: Any = None, *args: Any, cell: int | None = None, **kwargs: Any) -> Any:
+        """Embeddings. A text (or None) with ``images=``: one call, whose :class:`Reply` holds the
+        vector in ``.embedding`` (``bm.embed("a red bicycle", images=["bike.png"],
+        model="amazon.titan-embed-image-v1")``), recorded, raising ``BedrockError`` when it fails.
+        A DataFrame (with its text column and/or ``images="{photo}"``) or a list of texts: a
+        DataFrame of vectors, one call per row; see :func:`batch.embed_rows`.
+
+        Raises:
+            ValueError: bad input (one line), before anything is sent.
+        """
+        if frame_or_texts is None or isinstance(frame_or_texts, str):
+            from . import embedding  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+
+            request = embedding.single_request(self, frame_or_texts, *args, **kwargs)
+            reply, error = self._call(request, cell=cell)
+            if error is not None:
+                raise error
+            return reply
         from . import batch
 
         return batch.embed_rows(self, frame_or_texts, *args, **kwargs)

@@ -39,10 +39,10 @@ import warnings
 from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
-from .attachments import attachment, check_count, check_route
+from .attachments import attachment, check_count, check_route, labelled
 from .errors import BedrockError, Note
 from .modelcaps import capabilities
-from .modelids import family_of
+from .modelids import EMBED_FAMILIES, family_of
 from .promptcache import cached_prefix_tokens
 from .reply import Reply
 from .request import Request
@@ -224,6 +224,9 @@ def _invoke_attachments(request: Request, blocks: list[dict[str, Any]]) -> None:
         raise ValueError(f"--document is not sent on the InvokeModel API (Bedrock takes documents on Converse "
                          f"only); use --api converse for {request.model}")
     family = _invoke_family(request)
+    if family in EMBED_FAMILIES:  # an embedding model: --embed sends its images in the model's own body
+        raise ValueError(f"{request.model} is an embedding model: embed the text and image with --embed "
+                         f"(Bedrock.embed(text, images=...) in Python)")
     if family not in INVOKE_IMAGE_FAMILIES:
         raise ValueError(f"--image on the InvokeModel API works with Claude and Amazon Nova bodies, not "
                          f"{family or 'this model'}'s; use --api converse for {request.model}")
@@ -238,22 +241,6 @@ def _forced_tool_thinking(request: Request) -> None:
         raise ValueError(f"--schema with --reasoning: {request.model} would answer the schema through a forced "
                          f"tool, which Claude refuses while thinking; drop --reasoning, or use a model with "
                          f"structured output (Claude Sonnet 4.5 and later)")
-
-
-def labelled(values: Any) -> list[tuple[str, Any]]:
-    """``images``/``documents``/``videos`` as ``(label, value)`` pairs: one value or a list of them (paths,
-    bytes, PIL images, figures), or pairs already; a path labels itself."""
-    if values is None:
-        return []
-    if not isinstance(values, (list, tuple)):
-        values = [values]
-    out = []
-    for i, value in enumerate(values, 1):
-        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
-            out.append(value)
-        else:
-            out.append((str(value) if isinstance(value, str) else f"#{i}", value))
-    return out
 
 
 def apply(request: Request, options: Mapping[str, Any]) -> Request:

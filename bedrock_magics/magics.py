@@ -70,9 +70,14 @@ class BedrockMagics(Magics, LineCommands):
 
     def _cell(self, opts: options.CellOptions, body: str, ns: Any) -> Any:
         if opts.mode == "embed":
-            if any(line.strip() and not line.lstrip().startswith("#") for line in body.splitlines()):
-                raise UsageError(f"--embed {opts.embed} sends column {opts.embed!r} of --df; the cell body is "
-                                 "not sent (IPython needs one: write a # comment there)")
+            text = "\n".join(line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+            if opts.df is not None and text:
+                what = f"--embed {opts.embed} sends column {opts.embed!r} of --df" if opts.embed else \
+                    "--embed sends the --image column of --df"
+                raise UsageError(f"{what}; the cell body is not sent (IPython needs one: write a # comment there)")
+            if opts.df is None and not text and not opts.features.get("images"):
+                raise UsageError("nothing to embed: write the text in the cell, or add --image X")
+            body = body if text else ""  # a body of # comments only: an image alone is embedded
         elif not body:
             raise UsageError("the cell has no prompt: write it below the %%bedrock line")
         self._wait_for_local()

@@ -45,8 +45,13 @@ def _dry_run(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
 
 
 def _embed(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:
-    return bm.embed(run.frame, opts.embed, out=opts.out, model=run.settings.get("model"), region=opts.region,
-                    concurrency=opts.concurrency, use_cache=opts.cache, progress=not opts.quiet)
+    """``--embed``: one vector of the cell's text and ``--image`` (a Reply), or one per row of ``--df``."""
+    common = dict(model=run.settings.get("model"), region=opts.region, dimensions=opts.dimensions,
+                  images=opts.features.get("images"))
+    if run.frame is None:
+        return bm.embed(run.template or None, **common)
+    return bm.embed(run.frame, opts.embed or None, out=opts.out, concurrency=opts.concurrency, use_cache=opts.cache,
+                    progress=not opts.quiet, **common)
 
 
 def _compare(bm: Bedrock, opts: options.CellOptions, run: Run) -> Any:

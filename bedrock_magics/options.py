@@ -63,7 +63,8 @@ class CellOptions:
     df: Any = None
     df_name: str | None = None
     out: str | None = None
-    embed: str | None = None
+    embed: str | None = None  # "--embed COL"; "" for --embed without a column (the cell, or --image {column})
+    dimensions: int | None = None  # --embed: the vector size
     concurrency: int | None = None
     dry_run: bool = False
     cache: bool = True
@@ -82,7 +83,7 @@ class CellOptions:
         """``job``, ``embed``, ``compare`` (several models, on one prompt or over ``--df`` rows), ``map`` or ``single``."""
         if self.job:
             return "job"
-        if self.embed:
+        if self.embed is not None:
             return "embed"
         if len(self.models) > 1:
             return "compare"
@@ -143,7 +144,11 @@ def _cell_parser() -> _Parser:
     p.add_argument("--df", metavar="FRAME", help="one call per row of this DataFrame (a name or an expression, "
                                                  "e.g. reviews.head(3)); {column} from the row")
     p.add_argument("--out", metavar="COL", help="column for the answers (--df)")
-    p.add_argument("--embed", metavar="COL", help="embed this column of --df instead of prompting")
+    p.add_argument("--embed", nargs="?", const="", metavar="COL",
+                   help="embeddings instead of an answer: this column of --df, or (without COL) the cell's "
+                        "text and --image, or the --image {column} of --df")
+    p.add_argument("--dimensions", metavar="N", help="--embed: vector size (Titan Text v2 256/512/1024, Titan "
+                                                      "Multimodal 256/384/1024, Cohere v4 256/512/1024/1536)")
     p.add_argument("--concurrency", metavar="N", help="parallel calls in table modes")
     p.add_argument("--limit", metavar="N", help="only the first N rows of --df")
     p.add_argument("--max-cost", metavar="USD", help="--df: show the estimate, stop before spending past USD")
@@ -314,9 +319,11 @@ def parse_cell(line: str, namespace: Mapping[str, Any]) -> CellOptions:
         value = getattr(ns, name)
         if value is not None:
             value = expand(value, f"--{name}").strip()
-            if not value:
+            if not value and name != "embed":  # --embed alone embeds the cell (or --image {column})
                 raise UsageError(f"--{name} needs a value")
             setattr(opts, name, value)
+    if ns.dimensions is not None:
+        opts.dimensions = _dimensions(expand(ns.dimensions, "--dimensions"))
     if opts.job and not opts.job.startswith("s3://"):
         raise UsageError(f"--job takes an S3 prefix like s3://bucket/prefix/, got {opts.job!r}")
     if opts.role and not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/\S+", opts.role):
@@ -342,10 +349,12 @@ def _check_combinations(o: CellOptions) -> None:
     table = o.df is not None or len(o.models) > 1
     if o.no_format and o.df is not None:
         raise UsageError("--no-format would send the same text for every row of --df; drop it to fill {column}")
-    if (o.embed or o.job) and len(o.models) > 1:
-        raise UsageError(f"--{'embed' if o.embed else 'job'} runs one model; give a single -m")
+    embed = o.embed is not None
+    if (embed or o.job) and len(o.models) > 1:
+        raise UsageError(f"--{'embed' if embed else 'job'} runs one model; give a single -m")
+    # --embed COL embeds a column of --df; --embed alone embeds the cell itself.
     needs_df = [f"--{n.replace('_', '-')}" for n in ("out", "embed", "job", "role", "limit", "max_cost")
-                if getattr(o, n) is not None] + (["--long"] if o.long else [])
+                if (getattr(o, n) if n == "embed" else getattr(o, n) is not None)] + (["--long"] if o.long else [])
     if needs_df and o.df is None:
         raise UsageError(f"{needs_df[0]} needs --df FRAME (a DataFrame whose rows are sent)")
     if o.concurrency is not None and not table:
@@ -356,21 +365,46 @@ def _check_combinations(o: CellOptions) -> None:
         if single_only:
             what = "--df runs" if o.df is not None else "-m comparisons"
             raise UsageError(f"{single_only[0]} applies to a single prompt, not to {what}")
-    if o.embed:
+    if embed:
         unused = [f"--{n.replace('_', '-')}" for n in ("endpoint", "api", "system", "max_tokens", "temperature",
                                                        "top_p", "stop") if getattr(o, n) not in (None, [])]
+        unused += [f"--{n.replace('_', '-')}" for n in ("schema", "reasoning", "prompt_cache", "documents")
+                   if o.features.get(n)]
         if unused:
-            raise UsageError(f"{unused[0]} doesn't apply to --embed (it takes -m, -r, --out, --concurrency)")
+            raise UsageError(f"{unused[0]} doesn't apply to --embed (it takes -m, -r, --image, --dimensions, --out, "
+                             f"--concurrency)")
+        if o.df is not None and not o.embed and not _column_images(o):
+            raise UsageError("--embed with --df needs the column to embed (--embed COLUMN) or an image column "
+                             "(--image {column})")
+        if o.dry_run:
+            raise UsageError("--dry-run estimates prompts; an --embed call costs its input only (shown in its "
+                             "footer and %bedrock usage): drop --dry-run")
+    elif o.dimensions is not None:
+        raise UsageError("--dimensions sets the size of embeddings: use it with --embed")
     if o.background and (o.stream or o.dry_run):
         raise UsageError(f"--background returns at once with the response id; drop "
                          f"{'--stream' if o.stream else '--dry-run'} (%bedrock response ID --wait shows the answer)")
     if o.long and len(o.models) < 2:
         raise UsageError("--long lays out a comparison (one row per row x model): give several -m")
-    if o.max_cost is not None and (o.job or o.embed):
-        raise UsageError(f"--max-cost guards a --df run; --{'job' if o.job else 'embed'} is priced by "
-                         "--dry-run instead")
+    if o.max_cost is not None and o.job:
+        raise UsageError("--max-cost guards a --df run; --job is priced by --dry-run instead")
+    if o.max_cost is not None and embed:
+        raise UsageError("--max-cost guards a --df run of prompts; an --embed run costs its input only: try it on "
+                         "--limit N rows first")
     if o.job and o.dry_run:
         raise UsageError("--dry-run estimates a --df run; drop --job to see the estimate")
+
+
+def _column_images(o: CellOptions) -> bool:
+    """Whether ``--image`` names a ``{column}`` of ``--df`` (kept as its text by cellfeatures)."""
+    return any(isinstance(value, str) and value.startswith("{") for _, value in o.features.get("images") or ())
+
+
+def _dimensions(value: str) -> int:
+    text = value.strip().replace("_", "")
+    if not text.isdigit() or int(text) <= 0:
+        raise UsageError(f"--dimensions takes a vector size such as 256 or 1024, not {value!r}")
+    return int(text)
 
 
 def cell_help() -> str:

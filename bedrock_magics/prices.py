@@ -442,8 +442,8 @@ def cost(model: str, input_tokens: int, output_tokens: int,
 
 def quote(model: str, input_tokens: int, output_tokens: int, *, cache_read_tokens: int = 0,
           cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0, reasoning_tokens: int = 0,
-          overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand",
-          base_model: str | None = None, when: datetime | None = None) -> Quote:
+          input_images: int = 0, overrides: Mapping[str, Mapping[str, float]] | None = None,
+          tier: str = "on_demand", base_model: str | None = None, when: datetime | None = None) -> Quote:
     """The cost of one call and what priced it; never raises (the bookkeeping of a call that
     succeeded must not fail it).
 
@@ -451,11 +451,15 @@ def quote(model: str, input_tokens: int, output_tokens: int, *, cache_read_token
     ``Bedrock.prices``; `` · batch 50%`` is added for the batch tier). An unknown model, a token
     kind without a rate, or any pricing failure gives ``cost_usd=NaN``, ``source=None``, a ``note``
     and one :class:`PriceWarning` line per model and cause. See the module docstring for what the
-    token counts mean.
+    token counts mean. ``input_images`` (sent to an embedding model) have no rate in either source (AWS
+    bills them apart from text), so such a call costs NaN rather than the price of its text alone.
     """
     try:
         priced = _price_call(model, input_tokens, output_tokens, overrides, tier, base_model, cache_read_tokens,
                              cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, when)
+        if priced is not None and _count("input_images", input_images):
+            raise _UnpricedTokens(f"{priced[1].label} has no rate for the input images of {model!r} (AWS bills "
+                                  f"them apart from text tokens)")
     except _UnpricedTokens as exc:
         note = f"{exc}: the cost_usd of {model!r} is NaN"
         _note_once(f"{model}\0{exc}", note, PriceWarning)

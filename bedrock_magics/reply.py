@@ -106,10 +106,15 @@ class Reply:
         return int(self.usage.get("reasoning_tokens") or 0)
 
     @property
+    def input_images(self) -> int:
+        """Images an embedding call sent (Titan Multimodal bills each one besides the text); 0 when none."""
+        return int(self.usage.get("input_images") or 0)
+
+    @property
     def token_details(self) -> dict[str, int]:
-        """The cache and reasoning counts as ``prices.quote`` takes them (reasoning is part of output)."""
+        """The cache, reasoning and image counts as ``prices.quote`` takes them (reasoning is part of output)."""
         return {"cache_read_tokens": self.cache_read_tokens, "cache_write_tokens": self.cache_write_tokens,
-                "reasoning_tokens": min(self.reasoning_tokens, self.output_tokens)}
+                "reasoning_tokens": min(self.reasoning_tokens, self.output_tokens), "input_images": self.input_images}
 
     @property
     def ok(self) -> bool:

@@ -24,7 +24,7 @@ LAYERS = [
     ["display", "picker", "workshop", "frameview"],
     ["core", "toolview"],
     ["batch", "dryrun", "jobs", "overrides", "session", "costcap", "mantle", "features"],
-    ["rows"],
+    ["rows", "embedding"],
     ["runner"],
     ["conversation", "tools", "catalog", "pickrules"],
     ["explain"],

@@ -150,7 +150,9 @@ Embeddings
 ----------
 :func:`embed` returns a deterministic vector: the sum of one pseudo-random vector per lower-cased
 token (seeded by a BLAKE2 hash of the token), L2-normalised when ``normalize`` is true. Texts that
-share words therefore have a higher cosine similarity than texts that do not.
+share words therefore have a higher cosine similarity than texts that do not. An image is embedded as
+the colour names of a 4 x 4 grid over it plus a token of its bytes (:func:`image_words`), so it lies
+near a text naming its colours; text and images in one input average (:func:`embed_parts`).
 """
 
 from __future__ import annotations
@@ -159,10 +161,11 @@ from .cache import CacheUsage, PromptCache, commit, prompt_cache, settle
 from .conversation import (PER_MESSAGE_TOKENS, Tool, as_tool, count_input, message_parts, result_text,
                            system_text)
 from .core import STOP_REASONS, Answer, Call, deltas, fragments, respond
-from .embed import embed
+from .embed import embed, embed_parts, image_words
 from .shapes import VOCABULARY
 from .values import tool_input
 
 __all__ = ["PER_MESSAGE_TOKENS", "STOP_REASONS", "VOCABULARY", "Answer", "CacheUsage", "Call", "PromptCache",
-           "Tool", "as_tool", "commit", "count_input", "deltas", "embed", "fragments", "message_parts", "prompt_cache",
+           "Tool", "as_tool", "commit", "count_input", "deltas", "embed", "embed_parts", "fragments", "image_words",
+           "message_parts", "prompt_cache",
            "respond", "result_text", "settle", "system_text", "tool_input"]
