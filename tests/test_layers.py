@@ -156,8 +156,9 @@ def test_no_module_is_over_600_lines():
 
 def test_load_ext_imports_the_feature_modules_on_first_use_only():
     # %load_ext pays for the shell, the settings and the route table; the feature modules (and the
-    # body codecs, sqlite3, the SDKs) load when a cell first needs them. Their imports are inside
-    # the functions that use them, and still checked by the tests above.
+    # route modules, the body codecs, sqlite3, the SDKs) load when a cell first needs them. Their
+    # imports are inside the functions that use them, and still checked by the tests above; the
+    # route modules load through the route table (routes.Route.module), each read from its own file.
     import subprocess
     import sys
 
@@ -165,7 +166,8 @@ def test_load_ext_imports_the_feature_modules_on_first_use_only():
             "from IPython.core.interactiveshell import InteractiveShell\n"
             "InteractiveShell.instance().run_line_magic('load_ext', 'bedrock_magics')\n"
             "names = ('batch', 'dryrun', 'jobs', 'rows', 'runner', 'catalog', 'tools', 'toolspec', 'explain', 'picker',\n"
-            "         'auth', 'ledger', 'prices', 'endpoints', 'routes.codecs', 'routes.embed', 'local.server')\n"
+            "         'auth', 'ledger', 'prices', 'endpoints', 'routes.codecs', 'routes.embed', 'routes.converse',\n"
+            "         'routes.invoke', 'routes.chat', 'routes.responses', 'routes._features', 'local.server')\n"
             "print(sorted(n for n in names if 'bedrock_magics.' + n in sys.modules))\n"
             "print(sorted(m for m in ('boto3', 'botocore', 'openai', 'pandas', 'numpy', 'ipywidgets')\n"
             "             if m in sys.modules))\n")
