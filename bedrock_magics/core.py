@@ -297,7 +297,8 @@ class Bedrock(Session, mantle.MantleMethods):
         ``explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
         for failures outside a model call (S3, the control plane). Looked up lazily, and only
         for the failures that need them."""
-        from .explain import Hints, explain
+        from .explain import explain
+        from .hints import Hints
 
         # Mantle's server-side tools fail in their own words (an unknown connector, a missing permission).
         return mantle.connector_error(exc, request) or explain(exc, request, Hints(self, exc, request, context))

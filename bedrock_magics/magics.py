@@ -16,7 +16,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
 
-from . import display, options, templating
+from . import display, options, streamview, templating
 from .core import Bedrock
 from .errors import BatchInterrupted, BedrockError
 from .linecommands import LOCAL_BANNER, LineCommands, bad_input_is_usage
@@ -113,7 +113,7 @@ class BedrockMagics(Magics, LineCommands):
                 reply = self.bm.ask(prompt, extra={"background": True}, **kwargs)
             elif (self.bm.streaming if opts.stream is None else opts.stream) and not opts.quiet:
                 label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
-                view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
+                view = streamview.StreamView(label=label, fmt=fmt, shell=self.shell)
                 reply = view.run(self.bm.stream(prompt, on_round=view.on_round, on_reasoning=view.reasoning,
                                                 **kwargs))
             else:

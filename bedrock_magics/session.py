@@ -46,7 +46,7 @@ class Session(BedrockSettings):
         self._service: LocalService | None = None
         self._ledger_warned = False
         # Catalog hints of failed calls, per (region, model, call or not): computed once per catalog
-        # fetch, so a burst of failing rows asks the catalog once (see explain.Hints).
+        # fetch, so a burst of failing rows asks the catalog once (see hints.Hints).
         self._hint_memo: dict[tuple, tuple[Any, dict[str, Any]]] = {}
         super().__init__(**kwargs)
         self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"  # six random hex digits

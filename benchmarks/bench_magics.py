@@ -44,14 +44,14 @@ _LOAD_PROBE = textwrap.dedent("""
     import time
     from IPython.core.interactiveshell import InteractiveShell
     ip = InteractiveShell.instance()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     ip.run_line_magic("load_ext", "bedrock_magics")
-    loaded = time.perf_counter()
+    loaded, cpu = time.perf_counter(), time.process_time()
     from bedrock_magics.magics import _loaded
     magics = _loaded[ip]
     magics._wait_for_local(raise_error=False)
     ready = time.perf_counter()
-    print(f"{(loaded - t0) * 1000:.3f} {(ready - t0) * 1000:.3f}")
+    print(f"{(loaded - t0) * 1000:.3f} {(ready - t0) * 1000:.3f} {(cpu - cpu0) * 1000:.3f}")
     ip.run_line_magic("unload_ext", "bedrock_magics")
 """)
 
@@ -74,13 +74,14 @@ def _env(local: bool, tmp: str, pycache: str | None = None) -> dict[str, str]:
     return env
 
 
-def _probe_load(python: str, env: dict[str, str]) -> tuple[float, float]:
-    """ms of load_ext in one fresh interpreter, and until its local service is ready."""
+def _probe_load(python: str, env: dict[str, str]) -> tuple[float, float, float]:
+    """ms of load_ext in one fresh interpreter, until its local service is ready, and the CPU ms
+    load_ext took (less disturbed than wall time by other work on the machine)."""
     # cwd: a directory with no package in it, so ``python -c`` imports the interpreter's own install
     out = subprocess.run([python, "-c", _LOAD_PROBE], capture_output=True, text=True, env=env, check=True,
                          cwd=env["IPYTHONDIR"].rpartition(os.sep)[0])
-    load, ready = map(float, out.stdout.split()[-2:])
-    return load, ready
+    load, ready, cpu = map(float, out.stdout.split()[-3:])
+    return load, ready, cpu
 
 
 def load_in_process(runs: int, local: bool, tmp: str, compiled: bool = True) -> tuple[float, float]:
@@ -90,7 +91,7 @@ def load_in_process(runs: int, local: bool, tmp: str, compiled: bool = True) -> 
     _probe_load(sys.executable, env)  # writes the bytecode cache (and IPython's profile dir)
     loads, readies = [], []
     for _ in range(runs):
-        load, ready = _probe_load(sys.executable, env)
+        load, ready, _ = _probe_load(sys.executable, env)
         loads.append(load)
         readies.append(ready)
     return statistics.median(loads), statistics.median(readies)
@@ -177,7 +178,9 @@ def compare(before: str, after: str, runs: int, calls: int, rounds: int) -> None
                 _probe_load(python, envs[name])
             for _ in range(runs):
                 for name, python in sides.items():
-                    figures[name].setdefault(regime, []).append(_probe_load(python, envs[name])[0])
+                    wall, _, cpu = _probe_load(python, envs[name])
+                    figures[name].setdefault(regime, []).append(wall)
+                    figures[name].setdefault(regime + " cpu", []).append(cpu)
         for _ in range(rounds):  # each round: one fresh interpreter per side, alternating
             for name, python in sides.items():
                 out = subprocess.run([python, os.path.abspath(__file__), "--overhead-json", "--calls", str(calls)],
@@ -191,7 +194,9 @@ def compare(before: str, after: str, runs: int, calls: int, rounds: int) -> None
     med = {name: {k: statistics.median(v) for k, v in f.items()} for name, f in figures.items()}
     rows = [
         ("%load_ext bedrock_magics, bytecode cached", "cached", "ms", 1),
+        ("  CPU time of it", "cached cpu", "ms", 1),
         ("%load_ext bedrock_magics, compiled from source" + (" (!)" if stale else ""), "source", "ms", 1),
+        ("  CPU time of it", "source cpu", "ms", 1),
         ("per-call overhead of %%bedrock over raw boto3", "overhead", "ms", 2),
         ("  of which Bedrock.ask over raw boto3", "api", "ms", 2),
     ]

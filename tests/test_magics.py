@@ -21,7 +21,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from bedrock_magics import display
+from bedrock_magics import display, streamview
 from bedrock_magics.errors import BedrockError
 from bedrock_magics.local import credentials
 from bedrock_magics import magics as magics_module
@@ -577,7 +577,7 @@ def test_a_stream_that_fails_before_any_text_leaves_no_placeholder(ip):
 
 def test_stream_view_coalesces_updates(ip):
     with capture_output() as captured:
-        view = display.StreamView(label="m", rate=1e-9)  # at most one update per ~30 years
+        view = streamview.StreamView(label="m", rate=1e-9)  # at most one update per ~30 years
         for i in range(50):
             view.add(f"w{i} ")
         assert view.updates == 1  # only the first delta, at once
@@ -585,7 +585,7 @@ def test_stream_view_coalesces_updates(ip):
     assert view.updates == 2 and len(captured.outputs) == 3
     assert captured.outputs[-1].data["text/markdown"].startswith("w0 w1 ") and "w49" in captured.outputs[-1].data["text/markdown"]
     with capture_output() as captured:
-        view = display.StreamView(label="m", rate=0)  # no coalescing: one update per delta
+        view = streamview.StreamView(label="m", rate=0)  # no coalescing: one update per delta
         for i in range(5):
             view.add(f"w{i} ")
     assert view.updates == 5
