@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections import ChainMap
+from functools import cache
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -23,7 +24,7 @@ from .linecommands import LOCAL_BANNER, LineCommands, bad_input_is_usage
 from .modes import MODES, Run, batch_interrupted, cell_profile, mode_of
 from .reply import Reply
 
-__all__ = ["BedrockMagics", "load", "unload", "current", "LOCAL_BANNER"]
+__all__ = ["BedrockMagics", "load", "unload", "current", "help_text", "LOCAL_BANNER"]
 
 _loaded: "weakref.WeakKeyDictionary[Any, BedrockMagics]" = weakref.WeakKeyDictionary()
 # Shells whose last load used the local service: loading again (%reload_ext) keeps local mode.
@@ -187,12 +188,21 @@ class BedrockMagics(Magics, LineCommands):
             display.preview(result, opts.dest)
 
     def _help(self, args: Any) -> None:
-        print(HELP)
+        print(help_text())
 
 
-HELP = "\n".join([inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
-                  "%bedrock sub-commands (line mode):", options.line_help()])
-BedrockMagics.bedrock.__doc__ = HELP  # `%bedrock?` shows every option
+@cache
+def help_text() -> str:
+    """What ``%bedrock?`` and ``%bedrock help`` show: the magic's docstring, every ``%%bedrock``
+    option and every ``%bedrock`` sub-command."""
+    return "\n".join([inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
+                      "%bedrock sub-commands (line mode):", options.line_help()])
+
+
+# `%bedrock?` (and a notebook's Shift-Tab) shows every option: IPython's inspector asks an object's
+# getdoc() before its __doc__, so the option help is formatted when first asked for, not at
+# %load_ext (argparse's formatting of ~80 options is a tenth of the load time).
+BedrockMagics.bedrock.getdoc = help_text  # type: ignore[attr-defined]
 
 
 def current(shell: Any = None) -> Any:

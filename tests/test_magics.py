@@ -633,6 +633,16 @@ def test_small_line_commands(ip):
     assert "no batch inference job named 'nightly'" in usage_error(ip, "%bedrock job status nightly")
 
 
+def test_the_inspector_shows_every_option_and_sub_command(ip):
+    # `%bedrock?` and a notebook's Shift-Tab: IPython's inspector, which reads the help (formatted
+    # when first asked for, not at %load_ext) through the magic's getdoc().
+    text = ip.object_inspect("%bedrock")["docstring"]
+    assert text.startswith("Amazon Bedrock from a notebook cell.")
+    assert "usage: %%bedrock [DEST] [options]" in text and "--max-tokens" in text
+    assert "%bedrock sub-commands (line mode):" in text and "%bedrock usage" in text
+    assert text == magics_module.help_text().strip()
+
+
 def test_streaming_default_comes_from_config(ip):
     run_ok(ip, "%config Bedrock.streaming = False")
     result, captured = run_ok(ip, "%%bedrock\necho: not streamed")
