@@ -20,6 +20,7 @@ catalog's ``family``); embedding options are listed in ``routes.embed``.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
@@ -53,7 +54,8 @@ def _load(api: str) -> ModuleType:
     # A route module (its codecs, base64, ...) loads on the first call that needs it, not at
     # %load_ext. Route modules are one layer (routes), so tests/test_layers.py reads their own
     # imports from their files whether or not they are loaded here.
-    return import_module(f"{__name__}.{api}")
+    name = f"{__name__}.{api}"
+    return sys.modules.get(name) or import_module(name)  # sys.modules first: every call asks
 
 
 @dataclass(frozen=True)
