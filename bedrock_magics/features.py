@@ -4,7 +4,13 @@ the model and the route before anything is sent, and set on the :class:`Request`
 Each refusal is a ``ValueError`` of one line naming the cause and the fix; what only limits a
 feature (a prompt below the model's caching minimum, a route that caches by itself) is a one-line
 :class:`~bedrock_magics.errors.Note` and the call goes ahead. The wire shapes are the routes'
-(``routes/_features.py``); what a model can do comes from ``modelcaps``.
+(``routes/_features.py``, and ``routes/codecs.py`` for InvokeModel bodies); what a model can do comes
+from ``modelcaps``.
+
+On the InvokeModel API (``--api invoke``) the body is the model family's own: ``--image`` goes in
+the Claude and Amazon Nova bodies, ``--schema`` in Claude's ``output_config.format`` (models with
+structured output) or as a forced tool (older Claude models, Nova); other families, and documents
+(which Bedrock takes on Converse only), are refused in one line pointing to ``--api converse``.
 
 Reasoning, per family (AWS docs: ``claude-messages-extended-thinking.html``,
 ``model-parameters-openai.html``): Claude takes a thinking budget of at least 1,024 tokens, below
@@ -22,6 +28,7 @@ from typing import Any, Mapping, Sequence
 from .attachments import attachment, check_count
 from .errors import BedrockError, Note
 from .modelcaps import capabilities
+from .modelids import family_of
 from .promptcache import cached_prefix_tokens
 from .reply import Reply
 from .request import Request
@@ -29,6 +36,12 @@ from .schema import as_schema
 
 __all__ = ["BUDGETS", "apply", "labelled", "parse_reasoning", "validated"]
 
+#: The InvokeModel body families that carry ``--image`` (Anthropic Messages image blocks; Nova's
+#: messages-v1 image blocks, base64 ``bytes``: nova2-userguide/request-response-schema.html).
+INVOKE_IMAGE_FAMILIES = ("anthropic", "nova")
+#: The InvokeModel body families that carry ``--schema``: Claude's ``output_config.format``
+#: (structured-output.html) or a forced tool, Nova's forced ``toolConfig.toolChoice.tool``.
+INVOKE_SCHEMA_FAMILIES = ("anthropic", "nova")
 #: ``--reasoning low|medium|high`` as a Claude thinking budget (tokens).
 BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
 _LEVELS = tuple(BUDGETS)
@@ -101,11 +114,24 @@ def _reasoning(request: Request, value: str | int, caps: dict[str, Any] | None) 
     return replace(request, reasoning=value, extra=extra)
 
 
+def _invoke_family(request: Request) -> str | None:
+    """The InvokeModel body family of the request's model (the catalog's, else the id's)."""
+    return request.extra.get("family") or family_of(request.model)
+
+
 def _schema(request: Request, value: Any, caps: dict[str, Any] | None) -> Request:
     schema = as_schema(value)
-    if request.api == "invoke":
-        raise ValueError("--schema is not available on the InvokeModel API; use --api converse (or chat/responses)")
     extra = dict(request.extra)
+    if request.api == "invoke":
+        family = _invoke_family(request)
+        if family not in INVOKE_SCHEMA_FAMILIES:
+            raise ValueError(f"--schema on the InvokeModel API works with Claude and Amazon Nova bodies, not "
+                             f"{family or 'this model'}'s; use --api converse for {request.model}")
+        if family == "nova" or (caps is not None and not caps.get("structuredOutput")):
+            if caps is not None and not caps.get("toolUse", True):
+                raise ValueError(f"{request.model} has neither structured output nor tool use: --schema cannot be sent")
+            extra["schema_via_tool"] = True  # Nova's body has no output format; older Claude models neither
+        return replace(request, schema=schema, extra=extra)
     if caps is not None and not caps.get("structuredOutput"):
         if request.api != "converse":
             raise ValueError(f"{request.model} has no structured output on the {request.api} API; use --api converse "
@@ -141,7 +167,7 @@ def _attach(request: Request, images: Sequence[Any], documents: Sequence[Any],
         return request
     check_count(blocks)
     if request.api == "invoke":
-        raise ValueError("--image/--document are sent on Converse, Chat and Responses; use --api converse")
+        _invoke_attachments(request, blocks)
     inputs = (caps or {}).get("inputs")
     for kind in ("image", "document"):
         if inputs is not None and kind not in inputs and any(kind in b for b in blocks):
@@ -150,6 +176,30 @@ def _attach(request: Request, images: Sequence[Any], documents: Sequence[Any],
     last = request.messages[-1]
     message = {"role": "user", "content": [*blocks, *last["content"]]}
     return replace(request, messages=request.messages[:-1] + (message,))
+
+
+def _invoke_attachments(request: Request, blocks: list[dict[str, Any]]) -> None:
+    """InvokeModel carries images in the Claude and Nova bodies only, and no documents at all
+    (AWS, inference-api-restrictions.html: "Including documents in the request body is not supported
+    when using InvokeModel and InvokeModelWithResponseStream"; Nova, userguide/invoke.html)."""
+    if any("document" in b for b in blocks):
+        raise ValueError(f"--document is not sent on the InvokeModel API (Bedrock takes documents on Converse "
+                         f"only); use --api converse for {request.model}")
+    family = _invoke_family(request)
+    if family not in INVOKE_IMAGE_FAMILIES:
+        raise ValueError(f"--image on the InvokeModel API works with Claude and Amazon Nova bodies, not "
+                         f"{family or 'this model'}'s; use --api converse for {request.model}")
+    if family != "nova" and any("video" in b for b in blocks):
+        raise ValueError(f"a video goes in Amazon Nova's InvokeModel body only; use --api converse for {request.model}")
+
+
+def _forced_tool_thinking(request: Request) -> None:
+    """Claude refuses a forced tool while thinking ("Thinking may not be enabled when tool_choice
+    forces tool use", claude-messages-extended-thinking.html): say so before sending."""
+    if request.extra.get("schema_via_tool") and "budget" in (request.extra.get("reasoning") or {}):
+        raise ValueError(f"--schema with --reasoning: {request.model} would answer the schema through a forced "
+                         f"tool, which Claude refuses while thinking; drop --reasoning, or use a model with "
+                         f"structured output (Claude Sonnet 4.5 and later)")
 
 
 def labelled(values: Any) -> list[tuple[str, Any]]:
@@ -185,6 +235,8 @@ def apply(request: Request, options: Mapping[str, Any]) -> Request:
     level = parse_reasoning(reasoning)
     if level is not None:
         request = _reasoning(request, level, caps)
+    if schema is not None and level is not None:
+        _forced_tool_thinking(request)
     if prompt_cache:
         request = _prompt_cache(request, caps)
     return request

@@ -70,7 +70,8 @@ class MantleMethods:
         return local_lambda(self, name, function)
 
     def account_id(self, region: str | None = None) -> str:
-        """The AWS account calls go to: the local service's, or STS ``GetCallerIdentity`` (asked once)."""
+        """The AWS account calls go to: the local service's, or STS ``GetCallerIdentity`` (asked once per
+    profile and API key)."""
         return account_id(self, region)
 
 
@@ -114,23 +115,25 @@ def add_server_tools(bm: Any, request: Request, tools: Sequence["ServerTool"]) -
 
 
 def account_id(bm: Any, region: str | None = None) -> str:
-    """The AWS account calls go to: the local service's, or STS ``GetCallerIdentity`` (asked once).
+    """The AWS account calls go to: the local service's, or STS ``GetCallerIdentity`` (asked once per
+    profile and API key).
 
     Raises:
         BedrockError: the identity cannot be read (credentials missing or refused).
     """
     if bm.local:
         return local_credentials.ACCOUNT_ID
-    cached = getattr(bm, "_account", None)
-    if cached:
-        return cached
+    # Asked once per identity: another profile or API key may be another account.
+    accounts, owner = bm._accounts, bm.quota_owner
+    if owner in accounts:
+        return accounts[owner]
     try:
         account = bm.clients.caller_account(region or bm.region)
     except Exception as exc:  # noqa: BLE001 - one explained line, naming the fix
         raise BedrockError(f"cannot read your AWS account id for the Lambda ARN ({type(exc).__name__}); give "
                            "the full ARN (lambda:arn:aws:lambda:REGION:ACCOUNT:function:NAME) or check your "
                            "credentials (%bedrock status)", code="AccountUnknown") from None
-    bm._account = account
+    accounts[owner] = account
     return account
 
 

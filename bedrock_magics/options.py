@@ -367,9 +367,6 @@ def _check_combinations(o: CellOptions) -> None:
                                                        "top_p", "stop") if getattr(o, n) not in (None, [])]
         if unused:
             raise UsageError(f"{unused[0]} doesn't apply to --embed (it takes -m, -r, --out, --concurrency)")
-    if o.background and any(callable(t) for t in o.tools):
-        raise UsageError("--background returns before any tool could run: Python --tools need the answer in the "
-                         "cell (server-side lambda:/gateway: tools are fine)")
     if o.background and (o.stream or o.dry_run):
         raise UsageError(f"--background returns at once with the response id; drop "
                          f"{'--stream' if o.stream else '--dry-run'} (%bedrock response ID --wait shows the answer)")

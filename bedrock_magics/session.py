@@ -48,6 +48,8 @@ class Session(BedrockSettings):
         # Catalog hints of failed calls, per (region, model, call or not): computed once per catalog
         # fetch, so a burst of failing rows asks the catalog once (see hints.Hints).
         self._hint_memo: dict[tuple, tuple[Any, dict[str, Any]]] = {}
+        # AWS account ids by quota owner (profile, API key): STS is asked once per identity (mantle).
+        self._accounts: dict[tuple, str] = {}
         super().__init__(**kwargs)
         self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"  # six random hex digits
         self.cell: int | None = None

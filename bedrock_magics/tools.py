@@ -152,6 +152,9 @@ class ToolLoop:
                  stateful: bool = False) -> None:
         if max_rounds < 1:
             raise ValueError("max_rounds must be at least 1")
+        if request.extra.get("background") and toolbox.specs:
+            raise ValueError("--background returns before any tool could run: Python --tools need the answer in "
+                             "the cell (server-side lambda:/gateway: tools are fine)")
         self.toolbox = toolbox
         self.max_rounds = max_rounds
         self.stateful = stateful

@@ -48,7 +48,8 @@ def base_model_id(model: str) -> str:
 @pytest.fixture
 def aws_env(monkeypatch):
     """The environment with any local-service endpoint overrides removed."""
-    overrides = [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")] + ["AWS_BEDROCK_BASE_URL"]
+    overrides = [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")] + ["AWS_BEDROCK_BASE_URL",
+                                                                             "ANTHROPIC_BEDROCK_MANTLE_BASE_URL"]
     local = any(urlparse(os.environ.get(n, "")).hostname in ("127.0.0.1", "localhost", "::1") for n in overrides)
     for name in overrides:
         monkeypatch.delenv(name, raising=False)

@@ -60,8 +60,8 @@ def test_a_json_schema_dict_gives_a_dict(bm):
 
 
 def test_schema_refusals_are_one_line(bm):
-    with pytest.raises(ValueError, match="InvokeModel"):
-        bm.request("x", model=CLAUDE, api="invoke", schema=Review)
+    with pytest.raises(ValueError, match="InvokeModel"):  # Claude and Nova bodies carry it; Llama's cannot
+        bm.request("x", model="meta.llama3-1-70b-instruct-v1:0", api="invoke", schema=Review)
     with pytest.raises(ValueError, match="JSON object"):
         bm.request("x", model=CLAUDE, schema={"type": "string"})
     with pytest.raises(ValueError, match="pydantic model, a TypedDict"):

@@ -240,6 +240,8 @@ def test_background_is_refused_where_it_cannot_work(bm):
         bm.ask("hi", endpoint="runtime", api="converse", extra={"background": True})
     with pytest.raises(ValueError, match="cannot continue a --chat"):
         bm.ask("hi", chat="c", extra={"background": True}, **MANTLE)
+    with pytest.raises(ValueError, match="Python --tools need the answer"):  # scripts get the check too
+        bm.ask("hi", tools=[add], extra={"background": True}, **MANTLE)
     with pytest.raises(BedrockError, match="drop --stream"):  # the route's refusal, explained
         list(bm.stream("hi", extra={"background": True}, **MANTLE))
 

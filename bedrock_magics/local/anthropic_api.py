@@ -69,14 +69,6 @@ def _runtime_body(body: dict) -> dict:
     return {"anthropic_version": _RUNTIME_VERSION, **out}
 
 
-def _schema(output_config: Any) -> dict | None:
-    """The JSON schema of ``output_config.format`` (``{"type": "json_schema", "schema": {...}}``), if any."""
-    fmt = output_config.get("format") if isinstance(output_config, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
-        return fmt["schema"]
-    return None
-
-
 def _sse(events: Iterable[dict]) -> Iterator[bytes]:
     """Anthropic's server-sent events: ``event: <type>`` and one ``data:`` line per event."""
     for event in events:
@@ -112,7 +104,7 @@ def _messages(req: Request) -> Response:
     caps = req.app.catalog.capabilities(entry)
     refusals.check_anthropic_body(runtime_body, caps)
     call = CODEC.load(runtime_body, entry, streaming=stream)
-    call.schema = _schema(body.get("output_config")) or call.schema
+    call.schema = features.anthropic_output_schema(body.get("output_config")) or call.schema
     settle(req.app, call, req.region)
     admit_call(req, call, name)
     call.extra["id"] = "msg_" + uuid.uuid4().hex[:24]

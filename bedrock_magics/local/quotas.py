@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 from .catalog import max_output_tokens
 from .http import MANTLE, AwsError, OpenAIError, Request
-from .responder import Call
+from .responder import Call, commit
 
 WINDOW_SECONDS = 60.0
 TOO_MANY_REQUESTS = "Too many requests, please wait before trying again."
@@ -184,10 +184,12 @@ def admit_call(req: Request, call: Call, name: str, usage: tuple[int, int] | Non
 
     ``name``: the model as the request named it; ``usage``: (input, output) tokens when the API
     reports others than the answer's (embeddings). A call with no conversation (embeddings, images)
-    reserves no output; any other reserves its ``max_tokens``, or the model's output limit."""
+    reserves no output; any other reserves its ``max_tokens``, or the model's output limit. Only an
+    admitted call's prompt-cache writes are stored: a throttled call caches nothing."""
     n_in, n_out = usage or (call.answer.input_tokens, call.answer.output_tokens)
     if not call.messages:
         reserved = 0
     else:
         reserved = call.max_tokens if call.max_tokens is not None else max_output_tokens(call.model)
     req.app.quotas.admit(req.surface, req.region, call.model, name, n_in, reserved, n_out)
+    commit(req.app, call)

@@ -56,12 +56,10 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
     if body.get("system") and not caps.system_prompt:
         raise _invalid(NO_SYSTEM)
     for message in body.get("messages") or []:
-        role = message.get("role", "user")
         for block in message.get("content") or []:
             for kind in _MEDIA:
-                if kind in block and kind not in caps.inputs:
-                    raise _invalid(f"This model doesn't support the {kind} field for {role} messages. Remove {kind} "
-                                   f"and try again.")
+                if kind in block:
+                    check_media(caps, kind, message.get("role", "user"))
     choice = next(iter((body.get("toolConfig") or {}).get("toolChoice") or {}), None)
     if choice and choice not in caps.tool_choice:
         raise _invalid(f"This model doesn't support the toolConfig.toolChoice.{choice} field. Remove "
@@ -72,6 +70,13 @@ def check_converse(body: Mapping[str, Any], caps: Capabilities, max_tokens: int)
                           "top_k": extra.get("top_k") if isinstance(extra, Mapping) else None}, relayed=True)
     check_thinking(caps, extra.get("thinking") if isinstance(extra, Mapping) else None, max_tokens,
                    config.get("temperature"), forced_tool=choice in ("any", "tool"))
+
+
+def check_media(caps: Capabilities, kind: str, role: str = "user") -> None:
+    """Refuse an ``image``/``document``/``video`` for a model without that input modality (Converse's
+    words; InvokeModel's Claude and Nova bodies get the same sentence, INFERRED there)."""
+    if kind not in caps.inputs:
+        raise _invalid(f"This model doesn't support the {kind} field for {role} messages. Remove {kind} and try again.")
 
 
 def check_anthropic_body(body: Mapping[str, Any], caps: Capabilities) -> None:

@@ -262,7 +262,8 @@ class LocalService:
 
     @property
     def env(self) -> "ServiceEnv":
-        """The environment that points boto3, the aws CLI and the openai SDK at this service.
+        """The environment that points boto3, the aws CLI, the openai SDK and the anthropic SDK's
+        Bedrock mantle client at this service.
 
         Over plain HTTP (``tls=False``) there is no CA to trust and no bearer key, because botocore
         refuses to send a bearer key over HTTP; SigV4 with the local keys works there.
@@ -273,6 +274,8 @@ class LocalService:
             "AWS_ENDPOINT_URL_BEDROCK_MANTLE": self.endpoints["mantle"],
             # The openai SDK's Bedrock provider reads its base URL from here (mantle's /v1 routes).
             "AWS_BEDROCK_BASE_URL": self.endpoints["mantle"] + "/v1",
+            # The anthropic SDK's AnthropicBedrockMantle reads its base URL from here.
+            "ANTHROPIC_BEDROCK_MANTLE_BASE_URL": self.endpoints["mantle"] + "/anthropic",
             "AWS_ACCESS_KEY_ID": local.ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": local.SECRET_ACCESS_KEY,
         }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from ..request import Request
@@ -84,6 +85,24 @@ def _tool_names(request: Request) -> dict[str, str]:
             for m in request.messages for b in m.get("content") or () if "toolUse" in b}
 
 
-# --------------------------------------------------------------------------------------------------
-# Anthropic Messages
-# --------------------------------------------------------------------------------------------------
+def base64_text(data: Any) -> str:
+    """Media bytes as the base64 text a JSON body carries (a string is taken as already encoded)."""
+    return data if isinstance(data, str) else base64.b64encode(bytes(data)).decode()
+
+
+def base64_media(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Converse messages with their media ``source.bytes`` as base64 strings: Nova's InvokeModel body
+    is Converse's, but carries binary data as "Base64-encoded strings" (Nova,
+    nova2-userguide/request-response-schema.html)."""
+    out = []
+    for m in messages:
+        content = []
+        for b in m.get("content") or ():
+            kind = next((k for k in ("image", "video") if k in b), None)
+            source = (b[kind].get("source") or {}) if kind else {}
+            if "bytes" in source:
+                b = {kind: {**b[kind], "source": {**source, "bytes": base64_text(source["bytes"])}}}
+            content.append(b)
+        out.append({**m, "content": content})
+    return out
+

@@ -4,11 +4,17 @@ InvokeModel carries each provider's native body. A ``Codec`` turns a ``Request``
 conversation) into that body (``encode``), reads the response body (``decode``) and reads stream
 chunks (``stream()`` gives a ``StreamState``: ``feed(chunk) -> text delta``, then ``result()``).
 
-Families (bedrock-protocols.md §3.6): ``anthropic`` (Messages), ``nova`` (messages-v1),
+Families (bedrock-protocols.md §3.6): ``anthropic`` (Messages, in ``_anthropic``), ``nova`` (messages-v1),
 ``titan-text``, ``llama`` (Llama 3 chat template in a prompt), ``mistral`` (``[INST]`` prompt),
 ``mistral-chat`` (chat completion), ``cohere-command`` (Command R chat), ``gpt-oss`` (OpenAI Chat
 Completions body; also DeepSeek, Qwen, AI21 and other OpenAI-style bodies); the embedding families
 ``titan-embed`` and ``cohere-embed`` are handled by ``routes.embed``.
+
+Attachments and ``--schema`` (``features.py`` allows them on these two families only): the Claude
+body carries images as base64 ``image`` blocks and the schema as ``output_config.format`` or a
+forced tool (``tool_choice: {"type": "tool"}``); the Nova body carries images and videos as
+Converse's blocks with base64 ``bytes`` and the schema as a forced ``toolConfig.toolChoice.tool``.
+The forced tool's input becomes the answer in ``routes.invoke`` (``_features.schema_tool_text``).
 
 ``modelids.family_of(model_id)`` reads the family from a model id, an inference-profile id (``us.``,
 ``eu.``, ``apac.``, ``jp.``, ``au.``, ``ca.``, ``global.``, ``us-gov.``) or an ARN
@@ -31,91 +37,8 @@ from . import _common as c
 from ._common import Decoded
 from .converse import converse_kwargs
 
-from ._codec import DEFAULT_MAX_TOKENS, Codec, StreamState, _refuse, _settings  # noqa: F401 - the codec interface
-
-
-class Anthropic(Codec):
-    family = "anthropic"
-
-    def encode(self, request: Request) -> dict[str, Any]:
-        messages = []
-        for m in request.messages:
-            content = []
-            for b in m.get("content") or ():
-                if "text" in b:
-                    content.append({"type": "text", "text": b["text"]})
-                elif "toolUse" in b:
-                    t = b["toolUse"]
-                    content.append({"type": "tool_use", "id": t["toolUseId"], "name": t["name"],
-                                    "input": t.get("input") or {}})
-                elif "toolResult" in b:
-                    r = b["toolResult"]
-                    part = {"type": "tool_result", "tool_use_id": r["toolUseId"],
-                            "content": [{"type": "text", "text": c.tool_result_text(r)}]}
-                    if r.get("status") == "error":
-                        part["is_error"] = True
-                    content.append(part)
-            messages.append({"role": m["role"], "content": content})
-        body: dict[str, Any] = {"anthropic_version": "bedrock-2023-05-31",
-                                "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS, "messages": messages}
-        if request.system:
-            body["system"] = request.system
-        body.update(_settings(request, {"temperature": "temperature", "top_p": "top_p", "stop": "stop_sequences"}))
-        if request.tools:
-            body["tools"] = [{"name": t.name, **({"description": t.description} if t.description else {}),
-                              "input_schema": t.parameters} for t in request.tools]
-        return body
-
-    def decode(self, body: dict[str, Any]) -> Decoded:
-        text = "".join(p.get("text", "") for p in body.get("content") or () if p.get("type") == "text")
-        calls = [{"id": p.get("id", ""), "name": p.get("name", ""), "input": p.get("input") or {}}
-                 for p in body.get("content") or () if p.get("type") == "tool_use"]
-        u = body.get("usage") or {}
-        return Decoded(text, calls, body.get("stop_reason"), u.get("input_tokens"), u.get("output_tokens"), body.get("id"))
-
-    def stream(self) -> StreamState:
-        return _AnthropicStream()
-
-
-class _AnthropicStream(StreamState):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tools: dict[int, dict[str, Any]] = {}
-
-    def _feed(self, chunk: dict[str, Any]) -> str:
-        kind, d = chunk.get("type"), self.decoded
-        if kind == "message_start":
-            message = chunk.get("message") or {}
-            d.response_id = message.get("id")
-            u = message.get("usage") or {}
-            d.input_tokens = u.get("input_tokens", d.input_tokens)
-            d.output_tokens = u.get("output_tokens") or d.output_tokens
-        elif kind == "content_block_start":
-            block = chunk.get("content_block") or {}
-            if block.get("type") == "tool_use":
-                self.tools[chunk.get("index", 0)] = {"id": block.get("id", ""), "name": block.get("name", ""), "json": ""}
-            elif block.get("text"):
-                return block["text"]
-        elif kind == "content_block_delta":
-            delta = chunk.get("delta") or {}
-            if delta.get("type") == "text_delta":
-                return delta.get("text", "")
-            if delta.get("type") == "input_json_delta":
-                self.tools.setdefault(chunk.get("index", 0), {"id": "", "name": "", "json": ""})["json"] += \
-                    delta.get("partial_json", "")
-        elif kind == "message_delta":
-            d.stop = (chunk.get("delta") or {}).get("stop_reason", d.stop)
-            u = chunk.get("usage") or {}
-            if u.get("output_tokens") is not None:
-                d.output_tokens = u["output_tokens"]
-            if u.get("input_tokens") is not None:
-                d.input_tokens = u["input_tokens"]
-        return ""
-
-    def result(self) -> Decoded:
-        self.decoded.tool_calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["json"])}
-                                   for _, t in sorted(self.tools.items())]
-        return super().result()
+from ._anthropic import Anthropic  # the Claude Messages body (with its images and --schema)
+from ._codec import DEFAULT_MAX_TOKENS, Codec, StreamState, _refuse, _settings, base64_media  # noqa: F401 - the codec interface
 
 
 # --------------------------------------------------------------------------------------------------
@@ -127,8 +50,8 @@ class Nova(Codec):
     family = "nova"
 
     def encode(self, request: Request) -> dict[str, Any]:
-        kwargs = converse_kwargs(request)
-        body: dict[str, Any] = {"schemaVersion": "messages-v1", "messages": kwargs["messages"]}
+        kwargs = converse_kwargs(request)  # with --schema, the forced tool in toolConfig (converse_fields)
+        body: dict[str, Any] = {"schemaVersion": "messages-v1", "messages": base64_media(kwargs["messages"])}
         for key in ("system", "inferenceConfig", "toolConfig"):
             if key in kwargs:
                 body[key] = kwargs[key]

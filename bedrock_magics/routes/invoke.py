@@ -1,6 +1,8 @@
 """InvokeModel and InvokeModelWithResponseStream on the runtime, through boto3's ``bedrock-runtime``.
 
-The body is the model family's native format (``codecs``); embedding models go to ``embed``.
+The body is the model family's native format (``codecs``, which also carries ``--image`` and
+``--schema`` for Claude and Nova); embedding models go to ``embed``. With ``--schema`` on a forced
+tool the tool's input is the reply's text, sent or streamed.
 Usage comes from Bedrock's ``x-amzn-bedrock-*-token-count`` headers (what Bedrock bills) or, on
 streams, the ``amazon-bedrock-invocationMetrics`` of the last chunk; the body's own counts fill in
 when those are missing. Streams are read through botocore's event-stream parser.
@@ -15,6 +17,7 @@ from ..modelids import EMBED_FAMILIES, family_of
 from ..reply import Reply
 from ..request import Request
 from . import _common as c
+from . import _features as f
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import codecs
@@ -74,9 +77,9 @@ def send(client: Any, request: Request) -> Reply:
     tokens_out = _header_int(headers, "x-amzn-bedrock-output-token-count")
     usage = c.usage(tokens_in if tokens_in is not None else decoded.input_tokens,
                     tokens_out if tokens_out is not None else decoded.output_tokens)
-    out = c.reply(request, API, text=decoded.text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=latency,
-                  request_id=meta.get("RequestId"), response_id=decoded.response_id, tool_calls=decoded.tool_calls)
-    return out
+    text, calls = f.schema_tool_text(request, decoded.text, decoded.tool_calls)  # --schema as a forced tool
+    return c.reply(request, API, text=text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=latency,
+                   request_id=meta.get("RequestId"), response_id=decoded.response_id, tool_calls=calls)
 
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
@@ -115,8 +118,10 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     usage = c.usage(state.metrics.get("inputTokenCount", decoded.input_tokens),
                     state.metrics.get("outputTokenCount", decoded.output_tokens))
     raw = {"chunks": chunks, "contentType": response.get("contentType")}
-    yield c.reply(request, API, text=decoded.text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=clock.ms,
-                  request_id=request_id, response_id=decoded.response_id, tool_calls=decoded.tool_calls, streamed=True)
+    # A forced schema tool streams its input (Claude's input_json_delta), not text: it is the answer.
+    text, calls = f.schema_tool_text(request, decoded.text, decoded.tool_calls)
+    yield c.reply(request, API, text=text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=clock.ms,
+                  request_id=request_id, response_id=decoded.response_id, tool_calls=calls, streamed=True)
 
 
 # -- batch inference job records (CreateModelInvocationJob, modelInvocationType "InvokeModel") -------

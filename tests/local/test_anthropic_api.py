@@ -40,6 +40,13 @@ def test_a_message_is_answered_with_usage(client):
     assert out.usage.input_tokens > 0 and out.usage.output_tokens > 0
 
 
+def test_the_service_environment_alone_points_the_sdk_here(local_env):
+    """``LocalService.env`` (what ``%bedrock local env`` exports) is all the SDK needs: base URL and key."""
+    out = AnthropicBedrockMantle(max_retries=0).messages.create(
+        model=HAIKU, max_tokens=50, messages=[{"role": "user", "content": "Hi"}])
+    assert out.content[0].type == "text" and out.usage.input_tokens > 0
+
+
 def test_sigv4_for_bedrock_mantle_is_accepted(local_env, base_url):
     signed = AnthropicBedrockMantle(aws_access_key=local.ACCESS_KEY_ID, aws_secret_key=local.SECRET_ACCESS_KEY,
                                     aws_region="us-east-1", base_url=base_url, max_retries=0)

@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 EXPECTED = ["AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_BEDROCK_MANTLE", "AWS_BEDROCK_BASE_URL",
+            "ANTHROPIC_BEDROCK_MANTLE_BASE_URL",
             "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_BEARER_TOKEN_BEDROCK", "AWS_DEFAULT_REGION",
             "AWS_CA_BUNDLE", "SSL_CERT_FILE"]
 AWS_CLI = str(Path(sys.executable).with_name("aws"))

@@ -7,6 +7,8 @@ and output tokens per minute, no request quota, and OpenAI-shaped 429s.
 
 from __future__ import annotations
 
+import uuid
+
 import boto3
 import botocore.session
 import openai
@@ -181,3 +183,20 @@ def test_a_quota_set_for_an_inference_profile_counts_apart_from_the_models_own(q
     throttled(runtime.converse, modelId=profile, messages=HELLO)
     for _ in range(3):  # the bare model id: on-demand, not limited
         runtime.converse(modelId=NOVA, messages=HELLO)
+
+
+def test_a_throttled_call_writes_nothing_to_the_prompt_cache(quotas, runtime):
+    """AWS caches the prompt of a call it answers; a 429 leaves the cache as it was, so the retry
+    writes the prefix (and pays the write rate) instead of reading it."""
+    claude = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    context = f"ctx{uuid.uuid4().hex[:6]} " + " ".join(["tide"] * 1500)
+    system = [{"text": context}, {"cachePoint": {"type": "default"}}]
+    quotas.set(claude, rpm=1)
+    runtime.converse(modelId=claude, messages=HELLO)  # the minute's one request
+    throttled(runtime.converse, modelId=claude, system=system, messages=HELLO)
+    quotas.clear()
+    usage = runtime.converse(modelId=claude, system=system, messages=HELLO)["usage"]
+    prefix = tokens.count(context, "claude")
+    assert (usage["cacheWriteInputTokens"], usage.get("cacheReadInputTokens", 0)) == (prefix, 0)
+    again = runtime.converse(modelId=claude, system=system, messages=HELLO)["usage"]
+    assert (again["cacheReadInputTokens"], again.get("cacheWriteInputTokens", 0)) == (prefix, 0)

@@ -26,9 +26,9 @@ tools and system text); ``Call.answer`` is the answer to it.
 
 Where each API puts the settings: structured output is Converse ``outputConfig.textFormat``
 (``json_schema``, schema given as a JSON string), Chat ``response_format`` (``json_schema``, or
-``json_object``: any object), Responses ``text.format``; a forced tool (Converse
-``toolChoice.tool``, Anthropic ``tool_choice: {type: tool}``, OpenAI named ``tool_choice``) is a
-tool call. Reasoning is Converse ``additionalModelRequestFields.thinking`` and the Anthropic body's
+``json_object``: any object), Responses ``text.format``, the Anthropic body's ``output_config.format``
+(InvokeModel and mantle's Messages API); a forced tool (Converse ``toolChoice.tool``, Anthropic
+``tool_choice: {type: tool}``, OpenAI named ``tool_choice``) is a tool call. Reasoning is Converse ``additionalModelRequestFields.thinking`` and the Anthropic body's
 ``thinking`` (``{"type": "enabled", "budget_tokens": N}``; ``adaptive`` counts as medium effort),
 Responses ``reasoning.effort``, Chat and the gpt-oss InvokeModel body's ``reasoning_effort``.
 
@@ -155,7 +155,7 @@ share words therefore have a higher cosine similarity than texts that do not.
 
 from __future__ import annotations
 
-from .cache import CacheUsage, PromptCache, prompt_cache, settle
+from .cache import CacheUsage, PromptCache, commit, prompt_cache, settle
 from .conversation import (PER_MESSAGE_TOKENS, Tool, as_tool, count_input, message_parts, result_text,
                            system_text)
 from .core import STOP_REASONS, Answer, Call, deltas, fragments, respond
@@ -164,5 +164,5 @@ from .shapes import VOCABULARY
 from .values import tool_input
 
 __all__ = ["PER_MESSAGE_TOKENS", "STOP_REASONS", "VOCABULARY", "Answer", "CacheUsage", "Call", "PromptCache",
-           "Tool", "as_tool", "count_input", "deltas", "embed", "fragments", "message_parts", "prompt_cache",
+           "Tool", "as_tool", "commit", "count_input", "deltas", "embed", "fragments", "message_parts", "prompt_cache",
            "respond", "result_text", "settle", "system_text", "tool_input"]

@@ -26,7 +26,7 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import tokens
@@ -62,6 +62,8 @@ class CacheUsage:
     write: int = 0
     ttl: str = "5m"
     automatic: bool = False
+    # The prefixes to cache (key -> expiry), stored only once the call is admitted (``commit``).
+    pending: dict = field(default_factory=dict, repr=False, compare=False)
 
     def details(self) -> list[dict]:
         """Converse's ``cacheDetails`` (the tokens written, by TTL)."""
@@ -122,26 +124,35 @@ class PromptCache:
         self._lock = threading.Lock()
 
     def settle(self, call: Any, region: str, automatic: bool = False) -> CacheUsage:
-        """Look a call's prefixes up, cache them, and say what it read and wrote."""
+        """Look a call's prefixes up and say what it reads and would write; nothing is cached
+        until :meth:`commit` (a call refused by a quota writes nothing, as on AWS)."""
         found = prefixes(call, automatic)
         minimum = AUTOMATIC_MINIMUM if automatic else minimum_tokens(call.model)
         eligible = [p for p in found if minimum is not None and p.tokens >= minimum]
         if not eligible:
             return CacheUsage(automatic=automatic)
         now = self.clock()
+        key = (region, call.model_id)
         with self._lock:
-            key = (region, call.model_id)
             hits = [p for p in eligible if self._expires.get(key + (p.digest,), -1.0) > now]
-            read = max((p.tokens for p in hits), default=0)
-            last = eligible[-1]
-            write = 0 if automatic or last in hits else last.tokens - read
-            for p in eligible:
-                self._expires[key + (p.digest,)] = now + TTL_SECONDS.get(p.ttl, 300)
-            for k in [k for k, t in self._expires.items() if t <= now]:
-                del self._expires[k]
+        read = max((p.tokens for p in hits), default=0)
+        last = eligible[-1]
+        write = 0 if automatic or last in hits else last.tokens - read
         if automatic and read:
             read = AUTOMATIC_MINIMUM + (read - AUTOMATIC_MINIMUM) // 128 * 128
-        return CacheUsage(read, write, last.ttl, automatic)
+        pending = {key + (p.digest,): now + TTL_SECONDS.get(p.ttl, 300) for p in eligible}
+        return CacheUsage(read, write, last.ttl, automatic, pending)
+
+    def commit(self, usage: CacheUsage) -> None:
+        """Cache the prefixes of an admitted call (a read refreshes its TTL) and drop expired ones."""
+        if not usage.pending:
+            return
+        now = self.clock()
+        with self._lock:
+            self._expires.update(usage.pending)
+            for k in [k for k, t in self._expires.items() if t <= now]:
+                del self._expires[k]
+        usage.pending = {}
 
 
 STATE_KEY = "responder.prompt-cache"
@@ -154,6 +165,14 @@ def prompt_cache(app: Any) -> PromptCache:
 
 
 def settle(app: Any, call: Any, region: str, automatic: bool = False) -> Any:
-    """Record what ``call`` reads from and writes to ``app``'s prompt cache (before it is answered)."""
+    """Set what ``call`` reads from and writes to ``app``'s prompt cache (before it is answered);
+    :func:`commit` stores it once the call is admitted."""
     call.cache = prompt_cache(app).settle(call, region, automatic)
     return call
+
+
+def commit(app: Any, call: Any) -> None:
+    """Store what an admitted ``call`` writes to ``app``'s prompt cache (see :func:`settle`)."""
+    usage = getattr(call, "cache", None)
+    if usage is not None:
+        prompt_cache(app).commit(usage)

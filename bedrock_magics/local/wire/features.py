@@ -72,6 +72,15 @@ def converse_schema(config: Any) -> Mapping[str, Any] | None:
     return schema
 
 
+def anthropic_output_schema(output_config: Any) -> dict | None:
+    """The JSON schema of an Anthropic body's ``output_config.format`` (``{"type": "json_schema",
+    "schema": {...}}``; InvokeModel and bedrock-mantle's Messages API), if any."""
+    fmt = output_config.get("format") if isinstance(output_config, Mapping) else None
+    if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+        return fmt["schema"]
+    return None
+
+
 def openai_format(call: Any, fmt: Any) -> None:
     """Set a call's structured output from Chat ``response_format`` or Responses ``text.format``:
     ``json_schema`` (``{"json_schema": {"schema"}}`` in Chat, a flat ``{"schema"}`` in Responses)

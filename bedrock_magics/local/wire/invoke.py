@@ -11,7 +11,9 @@ things for its native JSON body:
 * ``chunks``: the answer as the family's InvokeModelWithResponseStream chunks (the runtime adds the
   invocation metrics to the last one).
 
-This module holds the text families; the embedding and image families are in :mod:`.invoke_media`.
+The Claude and Nova bodies' images, videos and ``output_config`` (structured output) are checked by
+:mod:`.invoke_checks` before they are read. This module holds the text families; the embedding and
+image families are in :mod:`.invoke_media`.
 Two output shapes come from other formats: Nova's body is Converse-shaped (:mod:`.converse`), and
 the Mistral chat and gpt-oss bodies are OpenAI Chat Completions (:mod:`.chat`).
 """
@@ -26,7 +28,8 @@ from .. import responder, tokens
 from ..responder import Answer, Call, Tool
 from ..validation import Violations, malformed, strict
 from .chat import chat_call, chat_chunks, chat_completion, new_completion_id
-from . import features
+from ..capabilities import capabilities
+from . import features, invoke_checks
 from .converse import converse_body, converse_tools, converse_usage, message_events
 from .family import Family
 from .invoke_media import CohereEmbed, Image, TitanEmbed
@@ -82,9 +85,11 @@ class Anthropic(Family):
         tools={"type": "array", "items": {**_NAMED, "properties": {**_NAMED["properties"],
                                                                    "input_schema": {"type": "object"}}}},
         tool_choice={"type": "object"}, metadata={"type": "object"}, thinking={"type": "object"},
+        output_config={"type": "object", "additionalProperties": False, "properties": {"format": {"type": "object"}}},
     )
 
     def parse(self, body: dict, model: dict) -> Call:
+        invoke_checks.check_claude(body, capabilities(model))  # images, output_config.format
         messages = []
         for m in body["messages"]:
             content = m["content"]
@@ -111,6 +116,7 @@ class Anthropic(Family):
         call = Call(model, messages, responder.system_text(_text_blocks(system)) if system else "", tools,
                     _tool_choice_name(body.get("tool_choice")), body["max_tokens"], body.get("stop_sequences") or [])
         call.reasoning = features.claude_thinking(model, body.get("thinking"))
+        call.schema = features.anthropic_output_schema(body.get("output_config"))
         call.cache_marks = self._cache_marks(body)
         return call
 
@@ -219,6 +225,7 @@ class Nova(Family):
     )
 
     def parse(self, body: dict, model: dict) -> Call:
+        invoke_checks.check_nova(body, capabilities(model))  # images and videos as base64; no documents
         cfg = body.get("inferenceConfig") or {}
         errors = Violations()
         tools, choice = converse_tools(body.get("toolConfig"), errors)
