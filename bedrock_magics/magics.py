@@ -12,17 +12,20 @@ import inspect
 import weakref
 from collections import ChainMap
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
 
-from . import display, options, streamview, templating
+from . import display, streamview, templating
 from .core import Bedrock
 from .errors import BatchInterrupted, BedrockError
 from .linecommands import LOCAL_BANNER, LineCommands, bad_input_is_usage
 from .modes import MODES, Run, batch_interrupted, cell_profile, mode_of
 from .reply import Reply
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; loaded by the magic itself (see bedrock)
+    from . import options
 
 __all__ = ["BedrockMagics", "load", "unload", "current", "help_text", "LOCAL_BANNER"]
 
@@ -61,6 +64,11 @@ class BedrockMagics(Magics, LineCommands):
 
         Settings: %config Bedrock (e.g. %config Bedrock.region = "us-west-2").
         """
+        # The option grammar (argparse with ~80 options, and the parsers of option values) loads
+        # with the first %bedrock line, not at %load_ext: it was a fifth of the load time.
+        # tests/test_layers.py reads this import like any other.
+        from . import options
+
         ns = self.shell.user_ns if local_ns in (None, self.shell.user_ns) else ChainMap(local_ns, self.shell.user_ns)
         if cell is None:
             command = options.parse_line(line, ns)
@@ -195,6 +203,8 @@ class BedrockMagics(Magics, LineCommands):
 def help_text() -> str:
     """What ``%bedrock?`` and ``%bedrock help`` show: the magic's docstring, every ``%%bedrock``
     option and every ``%bedrock`` sub-command."""
+    from . import options  # loaded by the first %bedrock line (see BedrockMagics.bedrock)
+
     return "\n".join([inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
                       "%bedrock sub-commands (line mode):", options.line_help()])
 

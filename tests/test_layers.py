@@ -151,7 +151,8 @@ def test_no_module_is_over_600_lines():
 
 def test_load_ext_imports_the_feature_modules_on_first_use_only():
     # %load_ext pays for the shell, the settings and the route table; the feature modules (and the
-    # route modules, the body codecs, sqlite3, the SDKs) load when a cell first needs them. Their
+    # option grammar, the route modules, the body codecs, sqlite3, the SDKs) load when a cell first
+    # needs them. Their
     # imports are inside the functions that use them, and still checked by the tests above; the
     # route modules load through the route table (routes.Route.module), each read from its own file.
     import subprocess
@@ -161,7 +162,7 @@ def test_load_ext_imports_the_feature_modules_on_first_use_only():
             "from IPython.core.interactiveshell import InteractiveShell\n"
             "InteractiveShell.instance().run_line_magic('load_ext', 'bedrock_magics')\n"
             "names = ('batch', 'dryrun', 'jobs', 'rows', 'runner', 'catalog', 'tools', 'toolspec', 'explain', 'hints',\n"
-            "         'features', 'attachments', 'schema', 'picker',\n"
+            "         'features', 'attachments', 'schema', 'picker', 'options', 'optvalues', 'magicparser', 'cellfeatures',\n"
             "         'auth', 'ledger', 'prices', 'endpoints', 'routes.codecs', 'routes.embed', 'routes.converse',\n"
             "         'routes.invoke', 'routes.chat', 'routes.responses', 'routes._features', 'local.server')\n"
             "print(sorted(n for n in names if 'bedrock_magics.' + n in sys.modules))\n"
