@@ -28,10 +28,17 @@ from .http import MANTLE, AwsError, OpenAIError, Request, Response, Router
 from .quotas import admit_call
 from .responder import settle
 from .wire import features
-from .wire.invoke import FAMILIES
+from .wire.invoke import Anthropic
+
+
+class _Messages(Anthropic):
+    """The runtime's Anthropic codec, plus what only Anthropic's own API takes: ``document`` blocks."""
+
+    takes_documents = True
+
 
 #: The runtime codec whose body this API shares (plus ``model`` and ``stream``).
-CODEC = FAMILIES["anthropic"]
+CODEC = _Messages()
 #: The ``anthropic_version`` the runtime codec expects; mantle takes the version as a header instead.
 _RUNTIME_VERSION = "bedrock-2023-05-31"
 #: Body fields of the mantle API that the runtime body lacks.

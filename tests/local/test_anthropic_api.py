@@ -124,3 +124,22 @@ def test_the_model_list_names_the_claude_models_mantle_serves(local_env, base_ur
     ids = [m["id"] for m in page["data"]]
     assert SONNET_5 in ids and HAIKU in ids
     assert all(i.startswith("anthropic.") for i in ids)
+
+
+def test_a_document_with_citations_is_cited_sent_and_streamed(client):
+    """Anthropic's own API takes ``document`` blocks (the runtime's InvokeModel refuses them)."""
+    text = "Tides rise twice a day. The moon pulls the water. Waves are made by wind."
+    messages = [{"role": "user", "content": [
+        {"type": "document", "title": "notes", "citations": {"enabled": True},
+         "source": {"type": "text", "media_type": "text/plain", "data": text}},
+        {"type": "text", "text": "What pulls the water?"}]}]
+    out = client.messages.create(model=SONNET_5, max_tokens=200, messages=messages)
+    cite = out.content[1].citations[0]
+    assert cite.type == "char_location" and cite.cited_text == "The moon pulls the water."
+    assert text[cite.start_char_index:cite.end_char_index] == cite.cited_text
+    with client.messages.stream(model=SONNET_5, max_tokens=200, messages=messages) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    cited = [e.delta.citation for e in events if e.type == "content_block_delta" and e.delta.type == "citations_delta"]
+    assert [c.cited_text for c in cited] == [cite.cited_text]
+    assert "".join(b.text for b in final.content) == "".join(b.text for b in out.content)

@@ -313,26 +313,39 @@ def _cached_call(model: str, words: int, ttl: str | None = None) -> responder.Ca
                                                                             {"text": "Question?"}]}])
 
 
+def admitted(cache, call, region, automatic=False):
+    """What an admitted call reads and writes: settled, then committed, as the service does."""
+    usage = cache.settle(call, region, automatic)
+    cache.commit(usage)
+    return usage
+
+
+def test_a_call_settled_but_not_admitted_caches_nothing():
+    cache = responder.PromptCache(Clock())
+    assert cache.settle(_cached_call(CLAUDE, 1100), "us-east-1").write == 3 + 1100  # refused by a quota: no commit
+    assert admitted(cache, _cached_call(CLAUDE, 1100), "us-east-1").write == 3 + 1100
+
+
 def test_cache_writes_then_reads_within_the_ttl_then_expires():
     cache, clock = responder.PromptCache(Clock()), None
     clock = cache.clock
-    first = cache.settle(_cached_call(CLAUDE, 1100), "us-east-1")
+    first = admitted(cache, _cached_call(CLAUDE, 1100), "us-east-1")
     prefix = 3 + 1100  # the message framing + 1100 one-token words
     assert (first.read, first.write) == (0, prefix) and first.details() == [{"ttl": "5m", "inputTokens": prefix}]
     clock.now += 299
-    again = cache.settle(_cached_call(CLAUDE, 1100), "us-east-1")
+    again = admitted(cache, _cached_call(CLAUDE, 1100), "us-east-1")
     assert (again.read, again.write) == (prefix, 0)
     clock.now += 301  # the read refreshed the TTL at +299: now 301 s later it has expired
-    assert cache.settle(_cached_call(CLAUDE, 1100), "us-east-1").write == prefix
-    other_region = cache.settle(_cached_call(CLAUDE, 1100), "eu-west-1")
+    assert admitted(cache, _cached_call(CLAUDE, 1100), "us-east-1").write == prefix
+    other_region = admitted(cache, _cached_call(CLAUDE, 1100), "eu-west-1")
     assert other_region.write == prefix
 
 
 def test_below_the_minimum_nothing_is_cached_and_haiku_needs_2048():
     cache = responder.PromptCache(Clock())
-    assert cache.settle(_cached_call(CLAUDE, 1000), "us-east-1").write == 0
-    assert cache.settle(_cached_call(CACHING_HAIKU, 1500), "us-east-1").write == 0
-    assert cache.settle(_cached_call(CACHING_HAIKU, 2100), "us-east-1").write == 2103
+    assert admitted(cache, _cached_call(CLAUDE, 1000), "us-east-1").write == 0
+    assert admitted(cache, _cached_call(CACHING_HAIKU, 1500), "us-east-1").write == 0
+    assert admitted(cache, _cached_call(CACHING_HAIKU, 2100), "us-east-1").write == 2103
     assert cache_mod.minimum_tokens(ENTRIES[CACHING_HAIKU]) == 2048
 
 
@@ -355,9 +368,9 @@ def test_the_answer_reports_only_the_uncached_input():
 def test_automatic_caching_reads_whole_128_token_steps():
     cache = responder.PromptCache(Clock())
     call = responder.Call({"modelId": "openai.gpt-oss-120b-1:0"}, [user(" ".join(["word"] * 1300))])
-    assert cache.settle(call, "us-east-1", automatic=True).read == 0
+    assert admitted(cache, call, "us-east-1", automatic=True).read == 0
     call.messages += [{"role": "assistant", "content": [{"text": "ok"}]}, user("more")]
-    assert cache.settle(call, "us-east-1", automatic=True).read == 1024 + 2 * 128  # 1303 tokens cached
+    assert admitted(cache, call, "us-east-1", automatic=True).read == 1024 + 2 * 128  # 1303 tokens cached
 
 
 # -- the notebooks' exercises ---------------------------------------------------------------------------
@@ -395,6 +408,6 @@ def test_different_images_of_one_size_are_different_cache_prefixes():
             {"text": "What is this?"}]}])
 
     cache = responder.PromptCache(Clock())
-    assert cache.settle(call((255, 0, 0)), "us-east-1").write == 3 + 1600
-    assert cache.settle(call((0, 0, 255)), "us-east-1").read == 0  # same size, other pixels: no hit
-    assert cache.settle(call((255, 0, 0)), "us-east-1").read == 3 + 1600
+    assert admitted(cache, call((255, 0, 0)), "us-east-1").write == 3 + 1600
+    assert admitted(cache, call((0, 0, 255)), "us-east-1").read == 0  # same size, other pixels: no hit
+    assert admitted(cache, call((255, 0, 0)), "us-east-1").read == 3 + 1600

@@ -73,6 +73,9 @@ def _claude_model_name(model_id: str) -> str:
 class Anthropic(Family):
     """Anthropic Claude Messages API bodies (``anthropic_version``, ``max_tokens``, ``messages``…)."""
 
+    #: InvokeModel takes no ``document`` blocks (``invoke_checks``); mantle's Messages API does.
+    takes_documents = False
+
     schema = strict(
         ["anthropic_version", "max_tokens", "messages"],
         anthropic_version={"type": "string"}, anthropic_beta=_STRINGS,
@@ -89,7 +92,7 @@ class Anthropic(Family):
     )
 
     def parse(self, body: dict, model: dict) -> Call:
-        invoke_checks.check_claude(body, capabilities(model))  # images, output_config.format
+        invoke_checks.check_claude(body, capabilities(model), self.takes_documents)  # images, documents, output_config
         messages = []
         for m in body["messages"]:
             content = m["content"]

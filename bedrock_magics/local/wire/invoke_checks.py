@@ -12,7 +12,12 @@ Anthropic's vision guide for the limits):
   aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws#778) and 8,000
   pixels a side; at most 100 images a request (Anthropic's API limit);
 * ``output_config.format`` (``{"type": "json_schema", "schema"}``, AWS structured-output.html) only
-  for models with structured output.
+  for models with structured output;
+* no ``document`` blocks on the runtime's InvokeModel ("Including documents in the request body is
+  not supported when using InvokeModel and InvokeModelWithResponseStream", AWS
+  inference-api-restrictions.html; the error Bedrock gives, boto/boto3#4359: "Input tag 'document'
+  found using 'type' does not match any of the expected tags: 'text', 'image', 'tool_use',
+  'tool_result'"). Mantle's Anthropic Messages API, Anthropic's own, takes them.
 
 Nova (messages-v1, Converse's shape; Nova user guide, request-response-schema.html and invoke.html):
 ``image`` (png, jpeg, gif, webp) and ``video`` (mkv, mov, mp4, webm, three_gp, flv, mpeg, mpg, wmv)
@@ -61,12 +66,16 @@ def _decoded(data: Any) -> bytes | None:
         return None
 
 
-def check_claude(body: Mapping[str, Any], caps: Capabilities) -> None:
-    """Refuse the image blocks and ``output_config`` of a (shape-valid) Anthropic body that Bedrock would."""
+def check_claude(body: Mapping[str, Any], caps: Capabilities, documents: bool = False) -> None:
+    """Refuse the image blocks and ``output_config`` of a (shape-valid) Anthropic body that Bedrock
+    would, and its ``document`` blocks unless ``documents`` (mantle's Messages API takes them)."""
     images = 0
     for i, message in enumerate(body.get("messages") or []):
         content = message.get("content") if isinstance(message, Mapping) else None
         for j, part in enumerate(content if isinstance(content, list) else []):
+            if isinstance(part, Mapping) and part.get("type") == "document" and not documents:
+                raise _invalid(f"{RELAYED}messages.{i}.content.{j}: Input tag 'document' found using 'type' does "
+                               f"not match any of the expected tags: 'text', 'image', 'tool_use', 'tool_result'")
             if isinstance(part, Mapping) and part.get("type") == "image":
                 images += 1
                 _claude_image(part, f"messages.{i}.content.{j}")
