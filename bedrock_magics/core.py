@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Se
 
 from traitlets import TraitError
 
-from . import features, mantle, routes
+from . import mantle, routes
 from .conversation import chat_name
 from .errors import BedrockError, Cancelled, Note
 from .modelids import family_of
@@ -110,12 +110,9 @@ class Bedrock(Session, mantle.MantleMethods):
         region = self._call_value("region", overrides.get("region"))
         model = self._call_value("model", overrides.get("model")) if overrides.get("model") else \
             self.default_model(endpoint)
+        from . import endpoints, features  # loaded on first use: %load_ext stays light (tests/test_layers.py)
+
         # Mantle runs in fewer regions than the runtime: say so before any call (real AWS hosts only).
-
-        from . import (
-            endpoints,  # loaded on first use: %load_ext stays light (tests/test_layers.py)
-        )
-
         endpoints.check_for(region, endpoint, self._service.endpoints if self.local and self._service else None)
         functions, server_tools = split_tools(overrides.get("tools"))
         system = overrides["system"] if overrides.get("system") is not None else self.system
@@ -270,6 +267,8 @@ class Bedrock(Session, mantle.MantleMethods):
         try:
             route = routes.get(request.endpoint, request.api)
             reply = route.send(self.client_for(request), request)
+            from . import features  # loaded by request(), like endpoints
+
             error = features.validated(request, reply)
         except KeyboardInterrupt as stop:
             reply = Reply.failed(request, clock.ms, status="cancelled", error="cancelled (interrupted)",
@@ -298,7 +297,8 @@ class Bedrock(Session, mantle.MantleMethods):
         ``explain`` (``model``, ``region``, ``endpoint``, ``api``, ``s3_uri``, ``s3_option`` …)
         for failures outside a model call (S3, the control plane). Looked up lazily, and only
         for the failures that need them."""
-        from .explain import Hints, explain
+        from .explain import explain
+        from .hints import Hints
 
         # Mantle's server-side tools fail in their own words (an unknown connector, a missing permission).
         return mantle.connector_error(exc, request) or explain(exc, request, Hints(self, exc, request, context))
@@ -406,6 +406,8 @@ class Bedrock(Session, mantle.MantleMethods):
             if source is not None and hasattr(source, "close"):
                 source.close()  # release the HTTP stream now, not at garbage collection
         reply.streamed, reply.chat = True, chat
+        from . import features  # loaded by request(), like endpoints
+
         error = features.validated(request, reply)
         self.record(reply, cell)
         if error is not None:

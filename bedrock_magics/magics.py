@@ -11,19 +11,23 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections import ChainMap
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope, no_var_expand
 
-from . import display, options, templating
+from . import display, streamview, templating
 from .core import Bedrock
 from .errors import BatchInterrupted, BedrockError
 from .linecommands import LOCAL_BANNER, LineCommands, bad_input_is_usage
 from .modes import MODES, Run, batch_interrupted, cell_profile, mode_of
 from .reply import Reply
 
-__all__ = ["BedrockMagics", "load", "unload", "current", "LOCAL_BANNER"]
+if TYPE_CHECKING:  # pragma: no cover - annotations only; loaded by the magic itself (see bedrock)
+    from . import options
+
+__all__ = ["BedrockMagics", "load", "unload", "current", "help_text", "LOCAL_BANNER"]
 
 _loaded: "weakref.WeakKeyDictionary[Any, BedrockMagics]" = weakref.WeakKeyDictionary()
 # Shells whose last load used the local service: loading again (%reload_ext) keeps local mode.
@@ -60,6 +64,11 @@ class BedrockMagics(Magics, LineCommands):
 
         Settings: %config Bedrock (e.g. %config Bedrock.region = "us-west-2").
         """
+        # The option grammar (argparse with ~80 options, and the parsers of option values) loads
+        # with the first %bedrock line, not at %load_ext: it was a fifth of the load time.
+        # tests/test_layers.py reads this import like any other.
+        from . import options
+
         ns = self.shell.user_ns if local_ns in (None, self.shell.user_ns) else ChainMap(local_ns, self.shell.user_ns)
         if cell is None:
             command = options.parse_line(line, ns)
@@ -118,7 +127,7 @@ class BedrockMagics(Magics, LineCommands):
                 reply = self.bm.ask(prompt, extra={"background": True}, **kwargs)
             elif (self.bm.streaming if opts.stream is None else opts.stream) and not opts.quiet:
                 label = kwargs.get("model") or self.bm.default_model(kwargs.get("endpoint"))
-                view = display.StreamView(label=label, fmt=fmt, shell=self.shell)
+                view = streamview.StreamView(label=label, fmt=fmt, shell=self.shell)
                 reply = view.run(self.bm.stream(prompt, on_round=view.on_round, on_reasoning=view.reasoning,
                                                 **kwargs))
             else:
@@ -192,12 +201,23 @@ class BedrockMagics(Magics, LineCommands):
             display.preview(result, opts.dest)
 
     def _help(self, args: Any) -> None:
-        print(HELP)
+        print(help_text())
 
 
-HELP = "\n".join([inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
-                  "%bedrock sub-commands (line mode):", options.line_help()])
-BedrockMagics.bedrock.__doc__ = HELP  # `%bedrock?` shows every option
+@cache
+def help_text() -> str:
+    """What ``%bedrock?`` and ``%bedrock help`` show: the magic's docstring, every ``%%bedrock``
+    option and every ``%bedrock`` sub-command."""
+    from . import options  # loaded by the first %bedrock line (see BedrockMagics.bedrock)
+
+    return "\n".join([inspect.cleandoc(BedrockMagics.bedrock.__doc__ or ""), "", options.cell_help(),
+                      "%bedrock sub-commands (line mode):", options.line_help()])
+
+
+# `%bedrock?` (and a notebook's Shift-Tab) shows every option: IPython's inspector asks an object's
+# getdoc() before its __doc__, so the option help is formatted when first asked for, not at
+# %load_ext (argparse's formatting of ~80 options is a tenth of the load time).
+BedrockMagics.bedrock.getdoc = help_text  # type: ignore[attr-defined]
 
 
 def current(shell: Any = None) -> Any:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from . import frameview, options
+from . import frameview
 from .core import Bedrock
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from . import options
 
 __all__ = ["MODES", "Run", "batch_interrupted", "cell_profile", "mode_of"]
 

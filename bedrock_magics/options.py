@@ -30,7 +30,7 @@ from .routes import APIS, ENDPOINTS
 from .servertools import is_server_tool
 from .servertools import parse as parse_server_tool
 
-__all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "SUBCOMMANDS", "cell_help", "line_help", "FORMATS"]
+__all__ = ["CellOptions", "LineCommand", "parse_cell", "parse_line", "subcommands", "cell_help", "line_help", "FORMATS"]
 
 # The numeric options are the settings of the same name: their range is the setting's (config.py).
 _SETTING_TRAITS = BedrockSettings.class_traits(config=True)
@@ -165,6 +165,7 @@ def _cell_parser() -> _Parser:
     return p
 
 
+@lru_cache(maxsize=1)  # built by the first %bedrock line (or help), not at %load_ext
 def _line_parsers() -> dict[str, _Parser]:
     parsers: dict[str, _Parser] = {}
 
@@ -218,8 +219,12 @@ def _line_parsers() -> dict[str, _Parser]:
     return parsers
 
 
-_LINE_PARSERS = _line_parsers()
-SUBCOMMANDS = tuple(n for n in _LINE_PARSERS if " " not in n)  # "local lambda" is part of local
+
+
+def subcommands() -> tuple[str, ...]:
+    """The ``%bedrock`` sub-commands (``local lambda`` is part of ``local``)."""
+    return tuple(n for n in _line_parsers() if " " not in n)
+
 _CHOICES = {"local": ("start", "stop", "status", "auto"), "job": ("status", "collect")}
 USAGE_GROUPS = ("model", "api", "region", "day")  # %bedrock usage --by
 
@@ -230,13 +235,14 @@ def parse_line(line: str, namespace: Mapping[str, Any]) -> LineCommand:
     if argv[:2] == ["local", "lambda"]:
         argv = ["local lambda", *argv[2:]]
     name = argv[0] if argv else "help"
-    if name not in _LINE_PARSERS:
-        hint = did_you_mean(name, SUBCOMMANDS, form="did you mean %bedrock {}? ", cutoff=0.6)
+    parsers = _line_parsers()
+    if name not in parsers:
+        hint = did_you_mean(name, subcommands(), form="did you mean %bedrock {}? ", cutoff=0.6)
         raise UsageError(
             f"%bedrock: unknown sub-command {name!r}; {hint}"
-            f"use one of {', '.join(SUBCOMMANDS)}, or %%bedrock with the prompt in the cell body"
+            f"use one of {', '.join(subcommands())}, or %%bedrock with the prompt in the cell body"
         )
-    args = _LINE_PARSERS[name].parse_args(_expand_line_args(argv[1:], namespace, f"the %bedrock {name} line"))
+    args = parsers[name].parse_args(_expand_line_args(argv[1:], namespace, f"the %bedrock {name} line"))
     if name in _CHOICES:
         args.action = _choice(args.action, _CHOICES[name], f"%bedrock {name}")
     if getattr(args, "region", None):
@@ -417,10 +423,10 @@ def line_help(width: int = 100) -> str:
     description starting in the same column (a usage too long for it gets a line of its own)."""
     import textwrap
 
-    usages = {name: parser.one_line_usage() for name, parser in _LINE_PARSERS.items()}
+    usages = {name: parser.one_line_usage() for name, parser in _line_parsers().items()}
     column = 2 + min(max(len(u) for u in usages.values()), 40) + 2
     lines = []
-    for name, parser in _LINE_PARSERS.items():
+    for name, parser in _line_parsers().items():
         text = textwrap.wrap(parser.description or "", width=max(width - column, 30))
         head = f"  {usages[name]}"
         if len(head) + 2 > column:

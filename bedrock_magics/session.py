@@ -8,9 +8,8 @@ the settings they depend on change, closed by :meth:`Session.close`. The calls t
 
 from __future__ import annotations
 
-import hashlib
+import os
 import threading
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,15 +42,16 @@ class Session(BedrockSettings):
         self._ledger: Ledger | None = None
         self._chats: Conversations | None = None
         self._api_key: str | None = None
+        self._key_id: str | None = None  # the key's fingerprint: identifies it, never shows it
         self._service: LocalService | None = None
         self._ledger_warned = False
         # Catalog hints of failed calls, per (region, model, call or not): computed once per catalog
-        # fetch, so a burst of failing rows asks the catalog once (see explain.Hints).
+        # fetch, so a burst of failing rows asks the catalog once (see hints.Hints).
         self._hint_memo: dict[tuple, tuple[Any, dict[str, Any]]] = {}
         # AWS account ids by quota owner (profile, API key): STS is asked once per identity (mantle).
         self._accounts: dict[tuple, str] = {}
         super().__init__(**kwargs)
-        self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        self.session: str = f"{datetime.now():%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"  # six random hex digits
         self.cell: int | None = None
 
     # ==============================================================================================
@@ -66,11 +66,10 @@ class Session(BedrockSettings):
         with self._lock:
             service = self._local() if self.local else None
             # The key's fingerprint, not the key, goes into the identity (it is kept in memory only once).
-            key_id = hashlib.sha256(self._api_key.encode()).hexdigest() if self._api_key else None
             if service is not None:
-                identity: tuple = ("local", id(service), key_id, self.retry_mode, self.max_attempts)
+                identity: tuple = ("local", id(service), self._key_id, self.retry_mode, self.max_attempts)
             else:
-                identity = ("aws", self.profile, key_id, self.retry_mode, self.max_attempts)
+                identity = ("aws", self.profile, self._key_id, self.retry_mode, self.max_attempts)
             clients = self._clients.get(identity)
             if clients is None:
                 from .auth import (
@@ -99,8 +98,7 @@ class Session(BedrockSettings):
             service = self._local() if self.local else None
             if service is not None:
                 return ("local", service.url)
-            key_id = hashlib.sha256(self._api_key.encode()).hexdigest()[:16] if self._api_key else None
-            return ("aws", self.profile, key_id)
+            return ("aws", self.profile, self._key_id)
 
     def client_for(self, request: Request) -> Any:
         """The client that speaks ``request``'s API (boto3 ``bedrock-runtime`` or ``openai.OpenAI``)."""
@@ -148,8 +146,13 @@ class Session(BedrockSettings):
         """Use this Bedrock API key (bearer) for every call; kept in memory only. ``None`` forgets it."""
         if key is not None and (not isinstance(key, str) or not key.strip()):
             raise ValueError("the API key is empty")
+        key_id = None
+        if key:
+            import hashlib  # OpenSSL's libcrypto (~2 ms): loaded when a key is first set, not at %load_ext
+
+            key_id = hashlib.sha256(key.strip().encode()).hexdigest()[:16]
         with self._lock:
-            self._api_key = key.strip() if key else None
+            self._api_key, self._key_id = (key.strip() if key else None), key_id
         if key:
             remember_secret(self._api_key)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_magics import display
+from bedrock_magics import display, streamview
 from bedrock_magics.errors import BedrockError
 
 
@@ -63,7 +63,7 @@ def test_a_failed_call_renders_its_code_and_one_line(bm):
 
 
 def test_the_stream_view_shows_the_pieces_and_returns_the_final_reply(bm):
-    view = display.StreamView(label="us.amazon.nova-lite-v1:0", fmt="markdown", shell=None)
+    view = streamview.StreamView(label="us.amazon.nova-lite-v1:0", fmt="markdown", shell=None)
     reply = view.run(bm.stream("echo: streamed words arrive in order"))
     assert reply.text == "streamed words arrive in order"
     assert view.text == reply.text  # what was shown is what was answered

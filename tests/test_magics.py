@@ -21,7 +21,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from bedrock_magics import display
+from bedrock_magics import display, streamview
 from bedrock_magics.errors import BedrockError
 from bedrock_magics.local import credentials
 from bedrock_magics import magics as magics_module
@@ -577,7 +577,7 @@ def test_a_stream_that_fails_before_any_text_leaves_no_placeholder(ip):
 
 def test_stream_view_coalesces_updates(ip):
     with capture_output() as captured:
-        view = display.StreamView(label="m", rate=1e-9)  # at most one update per ~30 years
+        view = streamview.StreamView(label="m", rate=1e-9)  # at most one update per ~30 years
         for i in range(50):
             view.add(f"w{i} ")
         assert view.updates == 1  # only the first delta, at once
@@ -585,7 +585,7 @@ def test_stream_view_coalesces_updates(ip):
     assert view.updates == 2 and len(captured.outputs) == 3
     assert captured.outputs[-1].data["text/markdown"].startswith("w0 w1 ") and "w49" in captured.outputs[-1].data["text/markdown"]
     with capture_output() as captured:
-        view = display.StreamView(label="m", rate=0)  # no coalescing: one update per delta
+        view = streamview.StreamView(label="m", rate=0)  # no coalescing: one update per delta
         for i in range(5):
             view.add(f"w{i} ")
     assert view.updates == 5
@@ -631,6 +631,16 @@ def test_small_line_commands(ip):
     _, captured = run_ok(ip, "%bedrock pick")  # no widget front end in a plain shell: text instead
     assert captured.stdout.strip()
     assert "no batch inference job named 'nightly'" in usage_error(ip, "%bedrock job status nightly")
+
+
+def test_the_inspector_shows_every_option_and_sub_command(ip):
+    # `%bedrock?` and a notebook's Shift-Tab: IPython's inspector, which reads the help (formatted
+    # when first asked for, not at %load_ext) through the magic's getdoc().
+    text = ip.object_inspect("%bedrock")["docstring"]
+    assert text.startswith("Amazon Bedrock from a notebook cell.")
+    assert "usage: %%bedrock [DEST] [options]" in text and "--max-tokens" in text
+    assert "%bedrock sub-commands (line mode):" in text and "%bedrock usage" in text
+    assert text == magics_module.help_text().strip()
 
 
 def test_streaming_default_comes_from_config(ip):

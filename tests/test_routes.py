@@ -85,14 +85,18 @@ ROUTE_MODELS = {("runtime", "converse"): GPT_RUNTIME, ("runtime", "invoke"): GPT
                 ("mantle", "chat"): GPT_MANTLE, ("mantle", "responses"): GPT_MANTLE}
 
 
-def test_importing_routes_imports_no_sdk_and_builds_the_route_table():
-    # %load_ext must stay fast: the route modules are plain Python (the route table is read from
-    # their declarations), and boto3/openai load only when a call first needs a client.
+def test_importing_routes_imports_no_sdk_and_no_route_module_until_a_call_needs_it():
+    # %load_ext must stay fast: the route table is plain data, a route module loads on the first
+    # call that needs it, and boto3/openai load only when a call first needs a client.
     code = ("import sys, bedrock_magics.routes as r\n"
             "print(sorted(m for m in ('boto3', 'botocore', 'openai', 'httpx', 'numpy', 'pandas') if m in sys.modules))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('bedrock_magics.routes.')))\n"
+            "print(r.APIS['mantle'], r.client_kind('chat'), r.uses_server_state('mantle', 'responses'))\n"
+            "print(sorted(m for m in sys.modules if m.startswith('bedrock_magics.routes.')))\n"
             "print(r.get('runtime', 'converse') is sys.modules['bedrock_magics.routes.converse'])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["[]", "True"], out.stdout + out.stderr
+    assert out.stdout.split("\n")[:5] == ["[]", "[]", "('responses', 'chat') openai True", "[]", "True"], \
+        out.stdout + out.stderr
 
 
 def test_the_route_table_is_what_the_route_modules_declare():
@@ -107,6 +111,21 @@ def test_the_route_table_is_what_the_route_modules_declare():
     for module in (chat, converse, invoke, responses):
         for route in (r for r in routes.TABLE if r.api == module.API):
             assert route.module is module and route.label == module.LABEL and route.client == module.CLIENT
+    assert routes.get("runtime", "embed") is embed
+
+
+def test_the_plain_data_table_says_what_each_route_module_declares():
+    # routes/__init__ writes the declarations out as data (so %load_ext imports no wire code):
+    # every row must equal its module's constants, and every route module must have a row.
+    from pathlib import Path
+
+    fields = ("API", "LABEL", "CLIENT", "ENDPOINTS", "DEFAULT_ON", "SERVER_STATE", "BATCH_TYPE", "CAPABILITIES")
+    for row in routes._DECLARED:
+        module = routes.get(row["endpoints"][0], row["api"])
+        assert row == {name.lower(): getattr(module, name) for name in fields}, module.__name__
+    modules = {p.stem for p in Path(routes.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
+    # embed is reached through invoke (its own API is InvokeModel's), codecs holds the InvokeModel bodies
+    assert modules - {"embed", "codecs"} == {row["api"] for row in routes._DECLARED}
     assert routes.batch_route("Converse") is converse and routes.batch_route("InvokeModel") is invoke
     with pytest.raises(ValueError, match="records are Converse or InvokeModel bodies, not .Chat."):
         routes.batch_route("Chat")

@@ -5,9 +5,12 @@ route table built from what each module declares it serves.
 Each route module declares ``API``, ``LABEL``, ``CLIENT`` (the ``auth.Clients`` kind it takes),
 ``ENDPOINTS``, ``DEFAULT_ON`` (the endpoints whose API it is unless one is chosen),
 ``SERVER_STATE`` (the endpoints that keep a conversation server-side), ``BATCH_TYPE`` (the batch
-inference job's ``modelInvocationType`` for its body, or None) and ``CAPABILITIES``. Everything
-else reads the table here (:data:`TABLE`, :data:`APIS`, :data:`DEFAULT_APIS`, :func:`get`, ...):
-adding an API means adding its module and naming it in ``_MODULES``.
+inference job's ``modelInvocationType`` for its body, or None) and ``CAPABILITIES``. The same
+declarations are written out here as plain data (:data:`_DECLARED`), so the table is built without
+importing any wire code: ``%load_ext`` reads the table, and a route module loads when a call first
+needs it (:attr:`Route.module`). ``tests/test_routes.py`` checks every row against its module, so the
+two cannot drift. Everything else reads the table here (:data:`TABLE`, :data:`APIS`,
+:data:`DEFAULT_APIS`, :func:`get`, ...): adding an API means adding its module and its row.
 
 Conventions for ``Request.extra`` understood by every route: ``"body"`` — extra wire fields merged
 into the request (e.g. ``{"top_k": 50}`` for an Anthropic InvokeModel body, ``{"store": False}`` for
@@ -17,19 +20,42 @@ catalog's ``family``); embedding options are listed in ``routes.embed``.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
-
-from . import chat, converse, invoke, responses
+from typing import Any
 
 __all__ = ["ALL_APIS", "APIS", "DEFAULT_APIS", "ENDPOINTS", "INVOCATION_TYPES", "LABELS", "SUPPORTED", "TABLE", "Route",
            "batch_route", "client_kind", "get", "uses_server_state"]
 
 #: The endpoints, in the order they are offered.
 ENDPOINTS = ("runtime", "mantle")
-# The route modules, in the order their APIs are offered (an endpoint's default API comes first).
-_MODULES = (converse, invoke, chat, responses)
+
+
+# What each route module declares (its module-level constants, lower-cased), in the order their
+# APIs are offered (an endpoint's default API comes first); the module is ``routes.<api>``. Plain
+# data, so building the table imports no wire code; tests/test_routes.py holds each row equal to
+# its module's constants.
+_DECLARED: tuple[dict[str, Any], ...] = (
+    dict(api="converse", label="Converse", client="bedrock-runtime", endpoints=("runtime",),
+         default_on=("runtime",), server_state=(), batch_type="Converse",
+         capabilities=frozenset({"stream", "tools", "count_tokens"})),
+    dict(api="invoke", label="InvokeModel", client="bedrock-runtime", endpoints=("runtime",), default_on=(),
+         server_state=(), batch_type="InvokeModel", capabilities=frozenset({"stream", "tools", "embed"})),
+    dict(api="chat", label="Chat Completions", client="openai", endpoints=("runtime", "mantle"), default_on=(),
+         server_state=(), batch_type=None, capabilities=frozenset({"stream", "tools"})),
+    dict(api="responses", label="Responses", client="openai", endpoints=("runtime", "mantle"),
+         default_on=("mantle",), server_state=("mantle",), batch_type=None, capabilities=frozenset({"stream", "tools"})),
+)
+
+
+def _load(api: str) -> ModuleType:
+    # A route module (its codecs, base64, ...) loads on the first call that needs it, not at
+    # %load_ext. Route modules are one layer (routes), so tests/test_layers.py reads their own
+    # imports from their files whether or not they are loaded here.
+    name = f"{__name__}.{api}"
+    return sys.modules.get(name) or import_module(name)  # sys.modules first: every call asks
 
 
 @dataclass(frozen=True)
@@ -38,7 +64,6 @@ class Route:
 
     endpoint: str
     api: str
-    module: ModuleType
     label: str
     client: str
     default: bool
@@ -46,11 +71,17 @@ class Route:
     batch_type: str | None
     capabilities: frozenset[str]
 
+    @property
+    def module(self) -> ModuleType:
+        """The route module (``send``/``stream``), imported on first use."""
+        return _load(self.api)
+
 
 def _table() -> tuple[Route, ...]:
-    routes = [Route(endpoint, m.API, m, m.LABEL, m.CLIENT, endpoint in m.DEFAULT_ON, endpoint in m.SERVER_STATE,
-                    m.BATCH_TYPE if endpoint == "runtime" else None, m.CAPABILITIES)
-              for endpoint in ENDPOINTS for m in _MODULES if endpoint in m.ENDPOINTS]
+    routes = [Route(endpoint, d["api"], d["label"], d["client"], endpoint in d["default_on"],
+                    endpoint in d["server_state"], d["batch_type"] if endpoint == "runtime" else None,
+                    d["capabilities"])
+              for endpoint in ENDPOINTS for d in _DECLARED if endpoint in d["endpoints"]]
     return tuple(sorted(routes, key=lambda r: (ENDPOINTS.index(r.endpoint), not r.default)))
 
 
@@ -80,7 +111,7 @@ def get(endpoint: str, api: str) -> ModuleType:
         if (route.endpoint, route.api) == (endpoint, api):
             return route.module
     if (endpoint, api) in _DIRECT:
-        return import_module(f"{__name__}.{_DIRECT[(endpoint, api)]}")
+        return _load(_DIRECT[(endpoint, api)])
     valid = ", ".join(APIS.get(endpoint, ()))
     if valid:
         raise ValueError(f"the {endpoint} endpoint has no {api!r} API; choose one of: {valid}")
