@@ -195,7 +195,7 @@ MANTLE_OPENAI_MODEL = os.environ.get("BEDROCK_MAGICS_AWS_MANTLE_MODEL", "openai.
 _HELLO = [{"role": "user", "content": [{"text": PROMPT}]}]
 
 
-def _refused(call, *args, **kwargs) -> dict:
+def _refusal(call, *args, **kwargs) -> dict:
     """The ClientError response of a call that Bedrock must refuse."""
     from botocore.exceptions import ClientError
 
@@ -221,20 +221,20 @@ def _signed_post(path: str, body: bytes, headers: dict | None = None, sign: bool
                                          retries=False)
 
 
-def test_request_metadata_over_16_entries_is_refused(runtime):
-    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO,
+def test_request_metadata_over_16_entries_is_refusal(runtime):
+    error = _refusal(runtime.converse, modelId=MODEL, messages=_HELLO,
                      requestMetadata={f"k{i}": "v" for i in range(17)})
     assert error["Error"]["Code"] == "ValidationException"
     assert "requestMetadata" in error["Error"]["Message"] and "16" in error["Error"]["Message"]
 
 
-def test_empty_request_metadata_is_refused(runtime):
-    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={})
+def test_empty_request_metadata_is_refusal(runtime):
+    error = _refusal(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={})
     assert error["Error"]["Code"] == "ValidationException" and "requestMetadata" in error["Error"]["Message"]
 
 
-def test_request_metadata_with_a_character_outside_its_pattern_is_refused(runtime):
-    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={"team": "a|b"})
+def test_request_metadata_with_a_character_outside_its_pattern_is_refusal(runtime):
+    error = _refusal(runtime.converse, modelId=MODEL, messages=_HELLO, requestMetadata={"team": "a|b"})
     assert error["Error"]["Code"] == "ValidationException"
 
 
@@ -264,26 +264,26 @@ def test_an_unauthenticated_upload_is_refused_before_its_body_is_sent(aws_env):
     assert status.split()[1] == "403", status
 
 
-def test_an_invoke_body_over_25_mb_is_refused(runtime):
-    error = _refused(runtime.invoke_model, modelId=MODEL, body=b"x" * 25_000_001)
+def test_an_invoke_body_over_25_mb_is_refusal(runtime):
+    error = _refusal(runtime.invoke_model, modelId=MODEL, body=b"x" * 25_000_001)
     assert error["ResponseMetadata"]["HTTPStatusCode"] in (400, 413)
 
 
 def test_an_unknown_guardrail_is_awss_validation_error(runtime):
-    error = _refused(runtime.converse, modelId=MODEL, messages=_HELLO,
+    error = _refusal(runtime.converse, modelId=MODEL, messages=_HELLO,
                      guardrailConfig={"guardrailIdentifier": "nosuchguardrail0", "guardrailVersion": "1"})
     assert error["Error"]["Code"] == "ValidationException"
     assert error["Error"]["Message"] == "The guardrail identifier or version provided in the request does not exist."
 
 
 def test_get_guardrail_of_an_unknown_id_is_not_found(control):
-    error = _refused(control.get_guardrail, guardrailIdentifier="nosuchguardrail0")
+    error = _refusal(control.get_guardrail, guardrailIdentifier="nosuchguardrail0")
     assert error["Error"]["Code"] == "ResourceNotFoundException"
     assert "guardrails" in control.list_guardrails()
 
 
-def test_create_guardrail_with_a_bad_name_is_refused(control):
-    error = _refused(control.create_guardrail, name="bad name!", blockedInputMessaging="x", blockedOutputsMessaging="x")
+def test_create_guardrail_with_a_bad_name_is_refusal(control):
+    error = _refusal(control.create_guardrail, name="bad name!", blockedInputMessaging="x", blockedOutputsMessaging="x")
     assert error["Error"]["Code"] == "ValidationException" and "name" in error["Error"]["Message"]
 
 
@@ -580,3 +580,73 @@ def test_aws_reads_a_matplotlib_figure(aws_features_bm):
     reply = aws_features_bm.ask("Which bar is taller, red or blue? One word.", model=_CLAUDE, images=[fig], max_tokens=20)
     plt.close(fig)
     assert "blue" in reply.text.lower()
+
+
+# ======================================================================================================
+# InvokeModel attachments and schemas, video, Nova 2 reasoning, multimodal embeddings: what the local
+# service refuses or answers here, checked against real Bedrock.
+
+_NOVA2 = os.environ.get("BEDROCK_MAGICS_AWS_NOVA2_MODEL", "us.amazon.nova-2-lite-v1:0")
+_NOVA_VIDEO = os.environ.get("BEDROCK_MAGICS_AWS_NOVA_VIDEO_MODEL", "us.amazon.nova-lite-v1:0")
+_CLAUDE_BODY = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 50}
+
+
+def test_aws_invoke_model_refuses_a_claude_document_block(runtime):
+    """inference-api-restrictions.html: no documents in InvokeModel bodies (local: invoke_checks)."""
+    body = {**_CLAUDE_BODY, "messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Tides rise."}},
+        {"type": "text", "text": "Summarize."}]}]}
+    assert "document" in _refused(runtime.invoke_model, modelId=_CLAUDE, body=json.dumps(body))
+
+
+def test_aws_invoke_model_takes_a_claude_image_and_output_config(runtime):
+    import base64
+
+    body = {**_CLAUDE_BODY, "max_tokens": 200, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                     "data": base64.b64encode(_PNG).decode()}},
+        {"type": "text", "text": "Give the picture's size class."}]}],
+        "output_config": {"format": {"type": "json_schema", "schema": {
+            "type": "object", "additionalProperties": False, "required": ["size"],
+            "properties": {"size": {"type": "string", "enum": ["tiny", "large"]}}}}}}
+    out = json.loads(runtime.invoke_model(modelId=_CLAUDE, body=json.dumps(body))["body"].read())
+    assert json.loads(out["content"][-1]["text"])["size"] in ("tiny", "large")
+
+
+def test_aws_nova_invoke_model_refuses_a_document_block(runtime):
+    body = {"schemaVersion": "messages-v1", "messages": [{"role": "user", "content": [
+        {"document": {"format": "txt", "name": "notes", "source": {"bytes": "VGlkZXMgcmlzZS4="}}},
+        {"text": "Summarize."}]}], "inferenceConfig": {"maxTokens": 50}}
+    _refused(runtime.invoke_model, modelId=MODEL, body=json.dumps(body))
+
+
+def test_aws_refuses_a_video_format_outside_its_list(runtime):
+    message = _refused(runtime.converse, modelId=_NOVA_VIDEO,
+                       messages=_user({"video": {"format": "avi", "source": {"bytes": b"RIFF0000AVI "}}}))
+    assert "format" in message
+
+
+def test_aws_nova2_reasoning_config_is_answered_and_refused_at_high_with_max_tokens(runtime):
+    fields = {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": "low"}}
+    out = runtime.converse(modelId=_NOVA2, messages=_user(), additionalModelRequestFields=fields)
+    assert any("reasoningContent" in b for b in out["output"]["message"]["content"])
+    high = {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": "high"}}
+    _refused(runtime.converse, modelId=_NOVA2, messages=_user(), inferenceConfig={"maxTokens": 500},
+             additionalModelRequestFields=high)
+    _refused(runtime.converse, modelId=MODEL, messages=_user(), additionalModelRequestFields=fields)  # Nova 1
+
+
+@pytest.mark.parametrize("model", ["amazon.titan-embed-image-v1", "us.cohere.embed-v4:0"])
+def test_aws_embeds_an_image(aws_features_bm, model):
+    reply = aws_features_bm.embed(images=_PNG_LARGE(), model=model)
+    assert reply.ok and reply.embedding.ndim == 1 and reply.embedding.size >= 256
+
+
+def _PNG_LARGE() -> bytes:  # noqa: N802 - a constant made on demand (Pillow comes with matplotlib)
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
