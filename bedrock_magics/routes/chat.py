@@ -55,20 +55,12 @@ def send(client: Any, request: Request) -> Reply:
     raw = c.dump(completion)
     choice = (raw.get("choices") or [{}])[0]
     message = choice.get("message") or {}
-    return c.reply(request, API, text=c.strip_reasoning(message.get("content") or ""), usage_=_usage(raw.get("usage")),
+    inline, answer = c.split_reasoning(message.get("content") or "")  # gpt-oss's <reasoning>…</reasoning>
+    return c.reply(request, API, text=answer, usage_=_usage(raw.get("usage")),
                    stop_raw=choice.get("finish_reason"), raw=raw, latency_ms=latency,
                    request_id=getattr(completion, "_request_id", None), response_id=raw.get("id"),
                    tool_calls=c.chat_completion_calls(message),
-                   reasoning=message.get("reasoning") or message.get("reasoning_content") or _inline(message))
-
-
-def _inline(message: dict[str, Any]) -> str | None:
-    """gpt-oss's ``<reasoning>…</reasoning>`` prefix of the content, as text (None without)."""
-    content = message.get("content") or ""
-    answer = c.strip_reasoning(content)
-    if answer == content:
-        return None
-    return content[: len(content) - len(answer)].strip().removeprefix("<reasoning>").removesuffix("</reasoning>")
+                   reasoning=message.get("reasoning") or message.get("reasoning_content") or inline)
 
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
@@ -114,6 +106,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                                  for _, t in sorted(tools.items())]
     raw = {"id": completion_id, "object": "chat.completion", "model": model,
            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
-    yield c.reply(request, API, text=c.strip_reasoning(text), usage_=_usage(usage), stop_raw=finish, raw=raw,
+    inline, answer = c.split_reasoning(text)
+    yield c.reply(request, API, text=answer, usage_=_usage(usage), stop_raw=finish, raw=raw,
                   latency_ms=clock.ms, request_id=request_id, response_id=completion_id, tool_calls=calls,
-                  streamed=True, reasoning=reasoning or _inline(message))
+                  streamed=True, reasoning=reasoning or inline)
