@@ -109,6 +109,27 @@ def test_unsigned_reasoning_from_another_model_is_not_sent_to_claude(bm):
     assert all(p["type"] != "thinking" or p["signature"] for m in body["messages"] for p in m["content"])
 
 
+def test_redacted_thinking_is_kept_and_sent_back_as_it_came():
+    # Claude's redacted_thinking (claude-messages-extended-thinking.html): opaque data, no text to show.
+    codec = codecs.Anthropic()
+    body = {"id": "msg_1", "type": "message", "role": "assistant", "stop_reason": "end_turn",
+            "usage": {"input_tokens": 5, "output_tokens": 9},
+            "content": [{"type": "redacted_thinking", "data": "EmwKAhgBEgy"}, {"type": "text", "text": "Blue."}]}
+    decoded = codec.decode(body)
+    assert decoded.text == "Blue." and decoded.reasoning == ""
+    assert decoded.reasoning_blocks == [{"reasoningContent": {"redactedContent": "EmwKAhgBEgy"}}]
+    stream = codec.stream()
+    pieces = [p for chunk in (
+        {"type": "message_start", "message": {"id": "msg_1", "usage": {"input_tokens": 5, "output_tokens": 1}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "redacted_thinking", "data": "EmwKAhgBEgy"}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Blue."}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}},
+    ) for p in stream.feed(chunk)]
+    assert pieces == ["Blue."] and stream.result().reasoning_blocks == decoded.reasoning_blocks
+
+
 # -- the magic ---------------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -95,13 +95,23 @@ def _thinking_block(reasoning: dict[str, Any]) -> list[dict[str, Any]]:
     """A Converse ``reasoningContent`` block as the Messages API's thinking block (the inverse of
     ``_reasoning_block``); ``[]`` for an unsigned one, which Claude would refuse (another model's reasoning)."""
     if "redactedContent" in reasoning:
-        data = reasoning["redactedContent"]
-        # Converse gives the redacted data as bytes (a blob); the Messages API carries it as a string.
-        return [{"type": "redacted_thinking", "data": data.decode() if isinstance(data, (bytes, bytearray)) else data}]
+        return [{"type": "redacted_thinking", "data": _redacted_text(reasoning["redactedContent"])}]
     text = reasoning.get("reasoningText") or {}
     if not text.get("signature"):
         return []
     return [{"type": "thinking", "thinking": text.get("text") or "", "signature": text["signature"]}]
+
+
+def _redacted_text(data: Any) -> str:
+    """Redacted thinking as the Messages API's ``data`` string. Converse gives it as a blob (bytes);
+    how Bedrock maps the two is not documented: the bytes are taken as the string's UTF-8, else as
+    raw bytes to base64 (INFERRED)."""
+    if not isinstance(data, (bytes, bytearray)):
+        return str(data)
+    try:
+        return bytes(data).decode()
+    except UnicodeDecodeError:
+        return base64_text(data)
 
 
 def _anthropic_image(image: dict[str, Any]) -> dict[str, Any]:

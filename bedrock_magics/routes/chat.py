@@ -71,6 +71,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     request_id = c.stream_request_id(chunks)
     text, finish, usage, completion_id, model, reasoning = "", None, None, None, None, ""
     tools: dict[int, dict[str, Any]] = {}
+    inline = f.InlineReasoning()  # gpt-oss's <reasoning>…</reasoning> inside the content deltas
     with c.stream_errors(request_id, client), closing(chunks):
         for chunk in chunks:
             completion_id, model = chunk.id or completion_id, chunk.model or model
@@ -85,7 +86,9 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                     yield Thinking(piece)
                 if delta is not None and delta.content:
                     text += delta.content
-                    yield delta.content
+                    for piece in inline.feed(delta.content):
+                        reasoning += piece.text if isinstance(piece, Thinking) else ""
+                        yield piece
                 for i, call in enumerate((delta.tool_calls if delta is not None else None) or ()):
                     tool = tools.setdefault(call.index if call.index is not None else i,
                                             {"id": "", "name": "", "arguments": ""})
@@ -95,6 +98,9 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                         tool["arguments"] += call.function.arguments or ""
                 if choice.finish_reason:
                     finish = choice.finish_reason
+        for piece in inline.finish():
+            reasoning += piece.text if isinstance(piece, Thinking) else ""
+            yield piece
     if finish is None:
         raise c.incomplete_stream("The Chat Completions stream", request_id)
     calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["arguments"])}
@@ -106,7 +112,6 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                                  for _, t in sorted(tools.items())]
     raw = {"id": completion_id, "object": "chat.completion", "model": model,
            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
-    inline, answer = c.split_reasoning(text)
-    yield c.reply(request, API, text=answer, usage_=_usage(usage), stop_raw=finish, raw=raw,
+    yield c.reply(request, API, text=c.strip_reasoning(text), usage_=_usage(usage), stop_raw=finish, raw=raw,
                   latency_ms=clock.ms, request_id=request_id, response_id=completion_id, tool_calls=calls,
-                  streamed=True, reasoning=reasoning or inline)
+                  streamed=True, reasoning=reasoning)
