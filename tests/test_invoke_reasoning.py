@@ -156,6 +156,8 @@ def test_magic_shows_the_reasoning_collapsed_sent_and_streamed(ip, model):
     assert reply.streamed and reply.reasoning
     markdown = [b["text/markdown"] for b in bundles(streamed) if "text/markdown" in b]
     assert "<details><summary>Reasoning</summary>" in markdown[-1]  # the finished rendering
+    # The first piece (the reasoning, which comes first) is shown at once, dimmed, before any answer.
+    assert markdown[1].startswith('<div style="opacity:0.6;white-space:pre-wrap">') and reply.text[:10] not in markdown[1]
     assert all("reasoning&gt;" not in m and "<reasoning>" not in m for m in markdown)
 
 
