@@ -561,6 +561,30 @@ def test_aws_gpt_oss_reasoning_tokens_are_counted(aws_features_bm):
     assert reply.ok and reply.reasoning
 
 
+@pytest.mark.parametrize("model", [_CLAUDE, OPENAI_MODEL])
+def test_aws_invoke_model_reads_the_reasoning_back_sent_and_streamed(aws_features_bm, model):
+    # tests/test_invoke_reasoning.py against the local service: Claude's thinking blocks, gpt-oss's
+    # <reasoning>…</reasoning> prefix (whose streamed shape AWS does not document).
+    bm = aws_features_bm
+    sent = bm.ask("Is 1001 prime?", model=model, api="invoke", reasoning="low", max_tokens=3000)
+    assert sent.ok and sent.reasoning and "<reasoning>" not in sent.text
+    seen: list[str] = []
+    *deltas, streamed = list(bm.stream("Is 1001 prime?", model=model, api="invoke", reasoning="low", max_tokens=3000,
+                                       on_reasoning=seen.append))
+    assert streamed.ok and streamed.reasoning == "".join(seen) and "".join(deltas) == streamed.text
+    assert not any("reasoning>" in d for d in deltas)
+
+
+def test_aws_claude_invoke_model_tool_round_with_thinking(aws_features_bm):
+    def lookup(term: str) -> str:
+        """Look a term up in the glossary."""
+        return f"{term}: a fully managed service for foundation models"
+
+    reply = aws_features_bm.ask("Use the lookup tool on the term 'bedrock', then say what it is.", model=_CLAUDE,
+                                api="invoke", reasoning="low", max_tokens=3000, tools=[lookup])
+    assert reply.ok and reply.reasoning  # the tool-result round sent the signed thinking back
+
+
 def test_aws_prompt_cache_writes_then_reads(aws_features_bm):
     system = "You answer in one short sentence about Amazon Bedrock prompt caching. " * 250
     first = aws_features_bm.ask("What is caching?", model=_CLAUDE, system=system, prompt_cache=True, max_tokens=100)

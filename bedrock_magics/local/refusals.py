@@ -6,7 +6,8 @@ the request's shape was checked (as on AWS, where shape errors come first):
 * Converse (and ConverseStream) — :func:`check_converse`: a system prompt for a model without one
   (Titan Text), an image/document/video block for a model without that input, a ``toolChoice`` kind
   the model lacks, and Claude's extended-thinking rules;
-* InvokeModel with an Anthropic body — :func:`check_anthropic_body`: the same thinking rules;
+* InvokeModel with an Anthropic body — :func:`check_anthropic_body`: the same thinking rules, and the
+  thinking blocks sent back in the history (:func:`check_thinking_blocks`);
 * InvokeModel with a Nova body — :func:`check_nova_body`: the video limits and Nova 2's
   ``reasoningConfig`` rules, as Converse;
 * the OpenAI-compatible routes — :func:`check_route`: Chat Completions or Responses for a model that
@@ -20,6 +21,13 @@ Remove toolConfig.toolChoice.any and try again." (strands-agents/harness-sdk#124
 ``tool``); Anthropic's thinking errors as Bedrock relays them, prefixed "The model returned the
 following errors: " (workglow-dev/libs#746, danny-avila/LibreChat#8346,
 aws-samples/sample-voice-of-customer-datalake#323).
+
+Thinking blocks sent back (Anthropic's rules, as Bedrock relays them): a ``thinking`` block without its
+signature, "messages.369.content.0.thinking.signature: Field required" (can1357/oh-my-pi#10486, an empty
+signature too); with a signature Claude did not give, "messages.39.content.0: Invalid signature in thinking
+block" (openclaw/openclaw#88020); with thinking on, a tool-use turn answered by tool results must start with
+its thinking, "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. When
+`thinking` is enabled, a final `assistant` message must start with a thinking block …" (vercel/ai#4980).
 
 Nova 2's extended thinking (``reasoningConfig``, nova2-userguide/extended-thinking.html): a model
 without it answers "Malformed input request: the provided reasoning config value is invalid, please
@@ -43,6 +51,7 @@ from typing import Any, Mapping
 
 from .capabilities import Capabilities
 from .http import AwsError, OpenAIError
+from .responder.reasoning import signature
 
 NO_SYSTEM = ("This model doesn't support system messages. Try again without a system message or use a model that "
              "supports system messages.")
@@ -53,6 +62,11 @@ THINKING_TEMPERATURE = (f"{RELAYED}`temperature` may only be set to 1 when think
 THINKING_MAX_TOKENS = (f"{RELAYED}`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
                        f"documentation at {_THINKING_DOCS}#max-tokens-and-context-window-size")
 THINKING_FORCED_TOOL = f"{RELAYED}Thinking may not be enabled when tool_choice forces tool use."
+THINKING_FIRST = (f"{RELAYED}messages.{{index}}.content.0.type: Expected `thinking` or `redacted_thinking`, but "
+                  "found `{found}`. When `thinking` is enabled, a final `assistant` message must start with a "
+                  "thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). We "
+                  "recommend you include thinking blocks from previous turns. To avoid this requirement, disable "
+                  "`thinking`.")
 #: Claude Sonnet 5 / Opus 5 take no sampling parameters (a 400 invalid_request_error, per langchain-aws's
 #: test_anthropic_mantle.py); the wording is INFERRED from Anthropic's other parameter errors.
 NO_SAMPLING = "`{name}` is not supported for this model; remove it and try again."
@@ -174,6 +188,36 @@ def check_anthropic_body(body: Mapping[str, Any], caps: Capabilities) -> None:
     check_sampling(caps, {name: body.get(name) for name in ("temperature", "top_p", "top_k")}, relayed=True)
     check_thinking(caps, body.get("thinking"), body.get("max_tokens"), body.get("temperature"),
                    forced_tool=choice.get("type") in ("any", "tool"))
+    thinking = body.get("thinking")
+    check_thinking_blocks(body.get("messages"), enabled=caps.reasoning == "thinking" and isinstance(thinking, Mapping)
+                          and thinking.get("type") in ("enabled", "adaptive"))
+
+
+def check_thinking_blocks(messages: Any, *, enabled: bool) -> None:
+    """The thinking blocks of an Anthropic body's history: each signed with the signature its text was
+    given (``responder.reasoning.signature``), and, with thinking ``enabled``, the assistant turn whose
+    tool calls the last message answers opening with one (see the module docstring)."""
+    messages = messages if isinstance(messages, list) else []
+    for i, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(part, Mapping) or part.get("type") != "thinking":
+                continue
+            given = part.get("signature")
+            if not isinstance(given, str) or not given:
+                raise _invalid(f"{RELAYED}messages.{i}.content.{j}.thinking.signature: Field required")
+            if given != signature(str(part.get("thinking") or "")):
+                raise _invalid(f"{RELAYED}messages.{i}.content.{j}: Invalid signature in thinking block")
+    if not enabled or len(messages) < 2:
+        return
+    turn, answer = messages[-2], messages[-1]
+    blocks = [p for p in (turn.get("content") if isinstance(turn, Mapping) else None) or [] if isinstance(p, Mapping)]
+    results = [p for p in (answer.get("content") if isinstance(answer, Mapping) else None) or []
+               if isinstance(p, Mapping) and p.get("type") == "tool_result"]
+    if turn.get("role") == "assistant" and results and any(p.get("type") == "tool_use" for p in blocks):
+        first = blocks[0].get("type") if blocks else "nothing"
+        if first not in ("thinking", "redacted_thinking"):
+            raise _invalid(THINKING_FIRST.format(index=len(messages) - 2, found=first))
 
 
 def check_sampling(caps: Capabilities, values: Mapping[str, Any], *, relayed: bool) -> None:

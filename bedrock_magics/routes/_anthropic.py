@@ -1,20 +1,30 @@
 """The Anthropic Claude Messages body of InvokeModel (``anthropic_version: bedrock-2023-05-31``):
 the conversation with its images, tools and ``--schema``, the response body and its stream
-(``message_start`` … ``content_block_delta`` (``text_delta``, ``input_json_delta``) … ``message_stop``).
+(``message_start`` … ``content_block_delta`` (``thinking_delta``, ``signature_delta``, ``text_delta``,
+``input_json_delta``) … ``message_stop``).
+
+With ``--reasoning`` the response opens with ``thinking`` (text and signature) or ``redacted_thinking``
+(``data``) blocks. They are kept in the history as Converse ``reasoningContent`` blocks and sent back
+as they came, because Claude wants them on a tool-use follow-up ("When `thinking` is enabled, a final
+`assistant` message must start with a thinking block", as Bedrock relays it, vercel/ai#4980) and checks
+their signatures ("Invalid signature in thinking block", openclaw/openclaw#88020). Claude's usage does
+not count its thinking apart from the output, so there are no reasoning tokens here.
 
 AWS: model-parameters-anthropic-claude-messages-request-response.html (the body, base64 images),
-structured-output.html (``output_config.format`` for Claude on InvokeModel).
+structured-output.html (``output_config.format`` for Claude on InvokeModel),
+claude-messages-extended-thinking.html (thinking blocks).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..reply import Thinking
 from ..request import Request
 from . import _common as c
-from ._codec import DEFAULT_MAX_TOKENS, Codec, StreamState, _settings, base64_text
+from ._codec import DEFAULT_MAX_TOKENS, Codec, Piece, StreamState, _settings, base64_text
 from ._common import Decoded
-from ._features import forced_tool
+from ._features import converse_reasoning, forced_tool
 
 
 class Anthropic(Codec):
@@ -27,6 +37,8 @@ class Anthropic(Codec):
             for b in m.get("content") or ():
                 if "text" in b:
                     content.append({"type": "text", "text": b["text"]})
+                elif "reasoningContent" in b:
+                    content += _thinking_block(b["reasoningContent"])
                 elif "image" in b:
                     content.append(_anthropic_image(b["image"]))
                 elif "document" in b or "video" in b:  # e.g. from a chat begun on Converse: never dropped
@@ -60,10 +72,46 @@ class Anthropic(Codec):
         calls = [{"id": p.get("id", ""), "name": p.get("name", ""), "input": p.get("input") or {}}
                  for p in body.get("content") or () if p.get("type") == "tool_use"]
         u = body.get("usage") or {}
-        return Decoded(text, calls, body.get("stop_reason"), u.get("input_tokens"), u.get("output_tokens"), body.get("id"))
+        blocks = [b for p in body.get("content") or () for b in _reasoning_block(p)]
+        return Decoded(text, calls, body.get("stop_reason"), u.get("input_tokens"), u.get("output_tokens"), body.get("id"),
+                       reasoning=converse_reasoning({"content": blocks}) or "", reasoning_blocks=blocks)
 
     def stream(self) -> StreamState:
         return _AnthropicStream()
+
+
+def _reasoning_block(part: dict[str, Any]) -> list[dict[str, Any]]:
+    """A response's ``thinking`` / ``redacted_thinking`` block as a Converse ``reasoningContent`` block
+    (``[]`` for other blocks): ``reasoningText {text, signature}`` or ``redactedContent``."""
+    if part.get("type") == "thinking":
+        return [{"reasoningContent": {"reasoningText": {"text": part.get("thinking") or "",
+                                                        "signature": part.get("signature") or ""}}}]
+    if part.get("type") == "redacted_thinking":
+        return [{"reasoningContent": {"redactedContent": part.get("data") or ""}}]
+    return []
+
+
+def _thinking_block(reasoning: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Converse ``reasoningContent`` block as the Messages API's thinking block (the inverse of
+    ``_reasoning_block``); ``[]`` for an unsigned one, which Claude would refuse (another model's reasoning)."""
+    if "redactedContent" in reasoning:
+        return [{"type": "redacted_thinking", "data": _redacted_text(reasoning["redactedContent"])}]
+    text = reasoning.get("reasoningText") or {}
+    if not text.get("signature"):
+        return []
+    return [{"type": "thinking", "thinking": text.get("text") or "", "signature": text["signature"]}]
+
+
+def _redacted_text(data: Any) -> str:
+    """Redacted thinking as the Messages API's ``data`` string. Converse gives it as a blob (bytes);
+    how Bedrock maps the two is not documented: the bytes are taken as the string's UTF-8, else as
+    raw bytes to base64 (INFERRED)."""
+    if not isinstance(data, (bytes, bytearray)):
+        return str(data)
+    try:
+        return bytes(data).decode()
+    except UnicodeDecodeError:
+        return base64_text(data)
 
 
 def _anthropic_image(image: dict[str, Any]) -> dict[str, Any]:
@@ -92,8 +140,9 @@ class _AnthropicStream(StreamState):
     def __init__(self) -> None:
         super().__init__()
         self.tools: dict[int, dict[str, Any]] = {}
+        self.thinking: dict[int, dict[str, Any]] = {}  # index -> the thinking block as it grows
 
-    def _feed(self, chunk: dict[str, Any]) -> str:
+    def _feed(self, chunk: dict[str, Any]) -> Piece:
         kind, d = chunk.get("type"), self.decoded
         if kind == "message_start":
             message = chunk.get("message") or {}
@@ -105,12 +154,22 @@ class _AnthropicStream(StreamState):
             block = chunk.get("content_block") or {}
             if block.get("type") == "tool_use":
                 self.tools[chunk.get("index", 0)] = {"id": block.get("id", ""), "name": block.get("name", ""), "json": ""}
+            elif block.get("type") in ("thinking", "redacted_thinking"):
+                self.thinking[chunk.get("index", 0)] = dict(block)
+                return Thinking(block.get("thinking") or "")
             elif block.get("text"):
                 return block["text"]
         elif kind == "content_block_delta":
             delta = chunk.get("delta") or {}
             if delta.get("type") == "text_delta":
                 return delta.get("text", "")
+            if delta.get("type") in ("thinking_delta", "signature_delta"):
+                block = self.thinking.setdefault(chunk.get("index", 0), {"type": "thinking", "thinking": ""})
+                if delta["type"] == "signature_delta":
+                    block["signature"] = delta.get("signature", "")
+                    return None
+                block["thinking"] = (block.get("thinking") or "") + (delta.get("thinking") or "")
+                return Thinking(delta.get("thinking") or "")
             if delta.get("type") == "input_json_delta":
                 self.tools.setdefault(chunk.get("index", 0), {"id": "", "name": "", "json": ""})["json"] += \
                     delta.get("partial_json", "")
@@ -126,4 +185,5 @@ class _AnthropicStream(StreamState):
     def result(self) -> Decoded:
         self.decoded.tool_calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["json"])}
                                    for _, t in sorted(self.tools.items())]
+        self.decoded.reasoning_blocks = [b for _, block in sorted(self.thinking.items()) for b in _reasoning_block(block)]
         return super().result()

@@ -6,8 +6,12 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from ..reply import Thinking
 from ..request import Request
 from ._common import Decoded
+
+#: What a stream reader's ``_feed`` gives: a text delta, a piece of reasoning, or nothing ("" / None).
+Piece = str | Thinking | None
 
 #: Anthropic's Messages body requires max_tokens; Converse's own default for Claude models is 4096.
 DEFAULT_MAX_TOKENS = 4096
@@ -19,24 +23,40 @@ DEFAULT_MAX_TOKENS = 4096
 
 
 class StreamState:
-    """Accumulates one InvokeModelWithResponseStream: ``feed`` each decoded chunk, then ``result``."""
+    """Accumulates one InvokeModelWithResponseStream: ``feed`` each decoded chunk, ``finish`` when the
+    chunks end, then ``result``. Both give the pieces to show: text deltas of the answer, and
+    ``Thinking`` pieces of the model's reasoning (kept apart, as the Converse stream does)."""
 
     def __init__(self) -> None:
         self.decoded = Decoded()
         self.metrics: dict[str, Any] = {}
 
-    def feed(self, chunk: dict[str, Any]) -> str:
-        """Read one chunk; return its text delta (``""`` when it has none)."""
+    def feed(self, chunk: dict[str, Any]) -> list[str | Thinking]:
+        """Read one chunk; return its pieces (``[]`` when it has none)."""
         # Bedrock merges its invocation metrics into each family's last chunk.
         metrics = chunk.get("amazon-bedrock-invocationMetrics")
         if metrics:
             self.metrics = metrics
-        delta = self._feed(chunk) or ""
-        self.decoded.text += delta
-        return delta
+        return self._take(self._feed(chunk))
 
-    def _feed(self, chunk: dict[str, Any]) -> str:
+    def finish(self) -> list[str | Thinking]:
+        """The pieces still held back when the stream ends (a reader that buffers overrides ``_finish``)."""
+        return self._take(self._finish())
+
+    def _take(self, out: Piece | list[Piece]) -> list[str | Thinking]:
+        pieces = [p for p in (out if isinstance(out, list) else [out]) if p and (not isinstance(p, Thinking) or p.text)]
+        for piece in pieces:
+            if isinstance(piece, Thinking):
+                self.decoded.reasoning += piece.text
+            else:
+                self.decoded.text += piece
+        return pieces
+
+    def _feed(self, chunk: dict[str, Any]) -> Piece | list[Piece]:
         raise NotImplementedError
+
+    def _finish(self) -> list[Piece]:
+        return []
 
     def result(self) -> Decoded:
         d = self.decoded

@@ -30,6 +30,11 @@ class Decoded:
     input_tokens: int | None = None
     output_tokens: int | None = None
     response_id: str | None = None
+    reasoning: str = ""  # the model's thinking, apart from the answer
+    # The thinking as Converse reasoningContent blocks to keep in the history (Claude's signed or
+    # redacted thinking, which Anthropic wants sent back on a tool-use follow-up); [] when none.
+    reasoning_blocks: list[dict[str, Any]] = field(default_factory=list)
+    reasoning_tokens: int | None = None  # where the body reports them
 
 
 # Every wire's stop/finish reason, lower-cased, -> Converse's vocabulary.
@@ -75,9 +80,10 @@ def usage(input_tokens: Any, output_tokens: Any, total: Any = None, more: dict[s
     return {"input_tokens": i, "output_tokens": o, "total_tokens": int(total) if total else i + o, **(more or {})}
 
 
-def assistant_message(text: str, tool_calls: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The assistant turn in Converse's shape (text block, then toolUse blocks)."""
-    content: list[dict[str, Any]] = [{"text": text}] if text else []
+def assistant_message(text: str, tool_calls: Iterable[dict[str, Any]] = (),
+                      reasoning_blocks: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The assistant turn in Converse's shape (reasoningContent blocks, text block, then toolUse blocks)."""
+    content: list[dict[str, Any]] = [*reasoning_blocks, *([{"text": text}] if text else [])]
     content += [{"toolUse": {"toolUseId": c["id"], "name": c["name"], "input": c["input"]}} for c in tool_calls]
     return {"role": "assistant", "content": content or [{"text": ""}]}
 
@@ -85,8 +91,10 @@ def assistant_message(text: str, tool_calls: Iterable[dict[str, Any]] = ()) -> d
 def reply(request: Request, api: str, *, text: str, usage_: dict[str, int], stop_raw: Any, raw: Any,
           latency_ms: float, request_id: str | None = None, response_id: str | None = None,
           tool_calls: list[dict[str, Any]] | None = None, streamed: bool = False,
-          stop: str | None = None, reasoning: str | None = None) -> Reply:
-    """A successful Reply with every field a route fills."""
+          stop: str | None = None, reasoning: str | None = None,
+          reasoning_blocks: Iterable[dict[str, Any]] = ()) -> Reply:
+    """A successful Reply with every field a route fills (``reasoning_blocks``: the thinking to keep
+    in the assistant turn, see ``Decoded``)."""
     calls = list(tool_calls or [])
     stop_reason = stop or normalize_stop(stop_raw)
     if calls and stop_reason in (None, "end_turn"):
@@ -94,7 +102,8 @@ def reply(request: Request, api: str, *, text: str, usage_: dict[str, int], stop
     return Reply(
         text=text, model=request.model, region=request.region, endpoint=request.endpoint, api=api,
         usage=usage_, latency_ms=latency_ms, stop_reason=stop_reason, raw=raw, request_id=request_id,
-        response_id=response_id, tool_calls=calls, message=assistant_message(text, calls), streamed=streamed,
+        response_id=response_id, tool_calls=calls, message=assistant_message(text, calls, reasoning_blocks),
+        streamed=streamed,
         reasoning=reasoning or None,
     )
 
@@ -186,12 +195,25 @@ def chat_completion_calls(message: dict[str, Any]) -> list[dict[str, Any]]:
     return calls
 
 
-_REASONING = re.compile(r"^\s*<reasoning>.*?</reasoning>\s*", re.DOTALL)
+# One or more leading <reasoning>…</reasoning> blocks (a stream wraps each of its pieces).
+_REASONING = re.compile(r"^\s*((?:<reasoning>.*?</reasoning>\s*)+)", re.DOTALL)
+_TAGS = re.compile(r"</?reasoning>")
+
+
+def split_reasoning(text: str) -> tuple[str, str]:
+    """``(reasoning, answer)`` of a gpt-oss text: on Bedrock (InvokeModel, and the runtime's Chat
+    Completions) it puts its reasoning in ``<reasoning>…</reasoning>`` before the answer
+    (bedrock-features.md; promptfoo#9587). ``("", text)`` without."""
+    text = text or ""
+    match = _REASONING.match(text)
+    if not match:
+        return "", text
+    return _TAGS.sub("", match.group(1)).strip(), text[match.end():]
 
 
 def strip_reasoning(text: str) -> str:
-    """gpt-oss on Bedrock puts its reasoning in ``<reasoning>…</reasoning>`` before the answer."""
-    return _REASONING.sub("", text or "", count=1)
+    """The answer of a gpt-oss text, without its ``<reasoning>…</reasoning>`` prefix."""
+    return split_reasoning(text)[1]
 
 
 def dump(obj: Any) -> Any:

@@ -20,6 +20,7 @@ import base64
 import json
 from typing import Any
 
+from ..reply import Thinking
 from ..request import Request
 
 #: Converse document format -> MIME type (for the OpenAI wires' data URLs).
@@ -82,6 +83,11 @@ def converse_reasoning(message: dict[str, Any]) -> str | None:
     parts = [((b["reasoningContent"].get("reasoningText") or {}).get("text") or "")
              for b in message.get("content") or () if "reasoningContent" in b]
     return "".join(parts) or None
+
+
+def converse_reasoning_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Converse message's ``reasoningContent`` blocks, as they are (to keep in the history)."""
+    return [b for b in message.get("content") or () if "reasoningContent" in b]
 
 
 def schema_tool_text(request: Request, text: str, calls: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
@@ -189,6 +195,67 @@ def responses_reasoning(raw: dict[str, Any]) -> str | None:
             pieces = item.get("content") or item.get("summary") or ()
             parts.append("".join(p.get("text", "") for p in pieces))
     return "\n".join(p for p in parts if p) or None
+
+
+class InlineReasoning:
+    """Splits a gpt-oss stream's text into reasoning and answer as it arrives.
+
+    On Bedrock gpt-oss puts its reasoning in ``<reasoning>…</reasoning>`` before the answer
+    (``_common.split_reasoning``); streamed, the tags come inside the text deltas, possibly a
+    block per delta and possibly cut between deltas. ``feed`` gives ``Thinking`` pieces for the
+    reasoning (without tags) and text pieces for the answer, holding back only what might be a
+    cut tag; ``finish`` gives what is held back. The answer pieces add up to what ``split_reasoning``
+    gives for the whole text.
+    """
+
+    OPEN, CLOSE = "<reasoning>", "</reasoning>"
+
+    def __init__(self) -> None:
+        self.held = ""
+        self.inside = False  # within a <reasoning> block
+        self.answering = False  # past the reasoning: everything else is the answer
+        self.reasoned = False  # a reasoning block was read (the answer's leading whitespace goes)
+
+    def feed(self, text: str) -> list[str | Thinking]:
+        """The pieces of one text delta."""
+        if self.answering:
+            return [text] if text else []
+        self.held += text or ""
+        out: list[str | Thinking] = []
+        while self.held:
+            if self.inside:
+                end = self.held.find(self.CLOSE)
+                if end < 0:  # all of it is reasoning, but a cut closing tag at its end
+                    shown = len(self.held) - _cut_tag(self.held, self.CLOSE)
+                    out.append(Thinking(self.held[:shown]))
+                    self.held = self.held[shown:]
+                    break
+                out.append(Thinking(self.held[:end]))
+                self.held, self.inside, self.reasoned = self.held[end + len(self.CLOSE):], False, True
+                continue
+            rest = self.held.lstrip()
+            if rest.startswith(self.OPEN):
+                self.held, self.inside = rest[len(self.OPEN):], True
+            elif self.OPEN.startswith(rest):  # only whitespace, or a cut opening tag: wait for more
+                break
+            else:
+                self.answering = True
+                out.append(rest if self.reasoned else self.held)
+                self.held = ""
+        return [p for p in out if p and (not isinstance(p, Thinking) or p.text)]
+
+    def finish(self) -> list[str | Thinking]:
+        """What was held back, once the text has ended."""
+        held, self.held = self.held, ""
+        if self.inside:
+            return [Thinking(held)] if held else []
+        held = held.lstrip() if self.reasoned else held
+        return [held] if held else []
+
+
+def _cut_tag(text: str, tag: str) -> int:
+    """The length of the longest end of ``text`` that begins ``tag`` (a tag cut between deltas)."""
+    return next((n for n in range(min(len(tag) - 1, len(text)), 0, -1) if text.endswith(tag[:n])), 0)
 
 
 def _present(**counts: Any) -> dict[str, int]:

@@ -55,20 +55,12 @@ def send(client: Any, request: Request) -> Reply:
     raw = c.dump(completion)
     choice = (raw.get("choices") or [{}])[0]
     message = choice.get("message") or {}
-    return c.reply(request, API, text=c.strip_reasoning(message.get("content") or ""), usage_=_usage(raw.get("usage")),
+    inline, answer = c.split_reasoning(message.get("content") or "")  # gpt-oss's <reasoning>…</reasoning>
+    return c.reply(request, API, text=answer, usage_=_usage(raw.get("usage")),
                    stop_raw=choice.get("finish_reason"), raw=raw, latency_ms=latency,
                    request_id=getattr(completion, "_request_id", None), response_id=raw.get("id"),
                    tool_calls=c.chat_completion_calls(message),
-                   reasoning=message.get("reasoning") or message.get("reasoning_content") or _inline(message))
-
-
-def _inline(message: dict[str, Any]) -> str | None:
-    """gpt-oss's ``<reasoning>…</reasoning>`` prefix of the content, as text (None without)."""
-    content = message.get("content") or ""
-    answer = c.strip_reasoning(content)
-    if answer == content:
-        return None
-    return content[: len(content) - len(answer)].strip().removeprefix("<reasoning>").removesuffix("</reasoning>")
+                   reasoning=message.get("reasoning") or message.get("reasoning_content") or inline)
 
 
 def stream(client: Any, request: Request) -> Iterator[str | Reply]:
@@ -79,6 +71,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
     request_id = c.stream_request_id(chunks)
     text, finish, usage, completion_id, model, reasoning = "", None, None, None, None, ""
     tools: dict[int, dict[str, Any]] = {}
+    inline = f.InlineReasoning()  # gpt-oss's <reasoning>…</reasoning> inside the content deltas
     with c.stream_errors(request_id, client), closing(chunks):
         for chunk in chunks:
             completion_id, model = chunk.id or completion_id, chunk.model or model
@@ -93,7 +86,9 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                     yield Thinking(piece)
                 if delta is not None and delta.content:
                     text += delta.content
-                    yield delta.content
+                    for piece in inline.feed(delta.content):
+                        reasoning += piece.text if isinstance(piece, Thinking) else ""
+                        yield piece
                 for i, call in enumerate((delta.tool_calls if delta is not None else None) or ()):
                     tool = tools.setdefault(call.index if call.index is not None else i,
                                             {"id": "", "name": "", "arguments": ""})
@@ -103,6 +98,9 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                         tool["arguments"] += call.function.arguments or ""
                 if choice.finish_reason:
                     finish = choice.finish_reason
+        for piece in inline.finish():
+            reasoning += piece.text if isinstance(piece, Thinking) else ""
+            yield piece
     if finish is None:
         raise c.incomplete_stream("The Chat Completions stream", request_id)
     calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["arguments"])}
@@ -116,4 +114,4 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
     yield c.reply(request, API, text=c.strip_reasoning(text), usage_=_usage(usage), stop_raw=finish, raw=raw,
                   latency_ms=clock.ms, request_id=request_id, response_id=completion_id, tool_calls=calls,
-                  streamed=True, reasoning=reasoning or _inline(message))
+                  streamed=True, reasoning=reasoning)

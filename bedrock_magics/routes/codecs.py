@@ -2,7 +2,9 @@
 
 InvokeModel carries each provider's native body. A ``Codec`` turns a ``Request`` (Converse-shaped
 conversation) into that body (``encode``), reads the response body (``decode``) and reads stream
-chunks (``stream()`` gives a ``StreamState``: ``feed(chunk) -> text delta``, then ``result()``).
+chunks (``stream()`` gives a ``StreamState``: ``feed(chunk)`` and ``finish()`` give the text deltas and
+``Thinking`` pieces to show, then ``result()``). The reasoning read back: Claude's ``thinking`` blocks
+(``_anthropic``), Nova 2's ``reasoningContent`` blocks, gpt-oss's ``<reasoning>…</reasoning>`` prefix.
 
 Families (bedrock-protocols.md §3.6): ``anthropic`` (Messages, in ``_anthropic``), ``nova`` (messages-v1),
 ``titan-text``, ``llama`` (Llama 3 chat template in a prompt), ``mistral`` (``[INST]`` prompt),
@@ -31,14 +33,16 @@ import warnings
 from typing import Any
 
 from ..errors import Note
+from ..reply import Thinking
 from ..modelids import EMBED_FAMILIES, family_of
 from ..request import Request
 from . import _common as c
+from . import _features as f
 from ._common import Decoded
 from .converse import converse_kwargs
 
 from ._anthropic import Anthropic  # the Claude Messages body (with its images and --schema)
-from ._codec import DEFAULT_MAX_TOKENS, Codec, StreamState, _refuse, _settings, base64_media  # noqa: F401 - the codec interface
+from ._codec import DEFAULT_MAX_TOKENS, Codec, Piece, StreamState, _refuse, _settings, base64_media  # noqa: F401 - the codec interface
 
 
 # --------------------------------------------------------------------------------------------------
@@ -63,7 +67,9 @@ class Nova(Codec):
         calls = [{"id": b["toolUse"].get("toolUseId", ""), "name": b["toolUse"].get("name", ""),
                   "input": b["toolUse"].get("input") or {}} for b in message.get("content") or () if "toolUse" in b]
         u = body.get("usage") or {}
-        return Decoded(text, calls, body.get("stopReason"), u.get("inputTokens"), u.get("outputTokens"))
+        # Nova 2 Lite's reasoning: a reasoningContent block, "[REDACTED]" (nova2-userguide/reasoning-capabilities.html)
+        return Decoded(text, calls, body.get("stopReason"), u.get("inputTokens"), u.get("outputTokens"),
+                       reasoning=f.converse_reasoning(message) or "")
 
     def stream(self) -> StreamState:
         return _NovaStream()
@@ -74,7 +80,7 @@ class _NovaStream(StreamState):
         super().__init__()
         self.tools: dict[int, dict[str, Any]] = {}
 
-    def _feed(self, chunk: dict[str, Any]) -> str:
+    def _feed(self, chunk: dict[str, Any]) -> Piece:
         d = self.decoded
         if "contentBlockStart" in chunk:
             start = chunk["contentBlockStart"]
@@ -87,6 +93,11 @@ class _NovaStream(StreamState):
             delta = event.get("delta") or {}
             if "text" in delta:
                 return delta["text"]
+            if "reasoningContent" in delta:
+                # This body streams reasoningContent.reasoningText.text (nova2-userguide code library,
+                # "InvokeModel API with reasoning"); ConverseStream's reasoningContent.text is read too.
+                piece = delta["reasoningContent"] or {}
+                return Thinking((piece.get("reasoningText") or {}).get("text") or piece.get("text") or "")
             if "toolUse" in delta:
                 tool = self.tools.setdefault(event.get("contentBlockIndex", 0), {"id": "", "name": "", "json": ""})
                 piece = (delta["toolUse"] or {}).get("input")
@@ -279,9 +290,11 @@ class OpenAIChat(Codec):
         choice = (body.get("choices") or [{}])[0]
         message = choice.get("message") or {}
         u = body.get("usage") or {}
-        return Decoded(c.strip_reasoning(message.get("content") or ""), c.chat_completion_calls(message),
-                       choice.get("finish_reason") or choice.get("stop_reason"), u.get("prompt_tokens"),
-                       u.get("completion_tokens"), body.get("id"))
+        reasoning, answer = c.split_reasoning(message.get("content") or "")  # gpt-oss: <reasoning>…</reasoning>
+        return Decoded(answer, c.chat_completion_calls(message), choice.get("finish_reason") or choice.get("stop_reason"),
+                       u.get("prompt_tokens"), u.get("completion_tokens"), body.get("id"),
+                       reasoning=reasoning or message.get("reasoning") or message.get("reasoning_content") or "",
+                       reasoning_tokens=_reasoning_tokens(u))
 
     def stream(self) -> StreamState:
         return _ChatStream()
@@ -294,24 +307,34 @@ class MistralChat(OpenAIChat):
     max_tokens_name = "max_tokens"
 
 
+def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
+    """``completion_tokens_details.reasoning_tokens`` of a chat-completion usage, where reported."""
+    return (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or None
+
+
 class _ChatStream(StreamState):
-    """Chat-completion chunks: ``choices[0].delta`` (OpenAI) or ``choices[0].message`` (Mistral)."""
+    """Chat-completion chunks: ``choices[0].delta`` (OpenAI) or ``choices[0].message`` (Mistral).
+    gpt-oss's ``<reasoning>…</reasoning>`` in the content is split off as it streams."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tools: dict[int, dict[str, Any]] = {}
-        self.reasoning = False
+        self.inline = f.InlineReasoning()
 
-    def _feed(self, chunk: dict[str, Any]) -> str:
+    def _feed(self, chunk: dict[str, Any]) -> list[Piece]:
         d = self.decoded
         d.response_id = d.response_id or chunk.get("id")
         u = chunk.get("usage") or {}
         if u:
             d.input_tokens, d.output_tokens = u.get("prompt_tokens"), u.get("completion_tokens")
-        text = ""
+            d.reasoning_tokens = _reasoning_tokens(u)
+        pieces: list[Piece] = []
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or choice.get("message") or {}
-            text += delta.get("content") or ""
+            thought = delta.get("reasoning") or delta.get("reasoning_content")
+            if thought:
+                pieces.append(Thinking(thought))
+            pieces += self.inline.feed(delta.get("content") or "")
             for i, call in enumerate(delta.get("tool_calls") or ()):
                 tool = self.tools.setdefault(call.get("index", i), {"id": "", "name": "", "json": ""})
                 fn = call.get("function") or {}
@@ -322,12 +345,14 @@ class _ChatStream(StreamState):
             reason = choice.get("finish_reason") or choice.get("stop_reason")
             if reason:
                 d.stop = reason
-        return text
+        return pieces
+
+    def _finish(self) -> list[Piece]:
+        return list(self.inline.finish())
 
     def result(self) -> Decoded:
         self.decoded.tool_calls = [{"id": t["id"], "name": t["name"], "input": c.parse_arguments(t["json"])}
                                    for _, t in sorted(self.tools.items())]
-        self.decoded.text = c.strip_reasoning(self.decoded.text)
         return super().result()
 
 
@@ -457,7 +482,7 @@ class _SniffingStream(StreamState):
         super().__init__()
         self.inner: StreamState | None = None
 
-    def feed(self, chunk: dict[str, Any]) -> str:
+    def feed(self, chunk: dict[str, Any]) -> list[str | Thinking]:
         if self.inner is None:
             if "type" in chunk and str(chunk.get("type", "")).startswith(("message", "content_block")):
                 self.inner = Anthropic().stream()
@@ -474,6 +499,9 @@ class _SniffingStream(StreamState):
             else:
                 self.inner = Nova().stream()
         return self.inner.feed(chunk)
+
+    def finish(self) -> list[str | Thinking]:
+        return self.inner.finish() if self.inner is not None else []
 
     def result(self) -> Decoded:
         if self.inner is None:

@@ -6,6 +6,8 @@ tool the tool's input is the reply's text, sent or streamed.
 Usage comes from Bedrock's ``x-amzn-bedrock-*-token-count`` headers (what Bedrock bills) or, on
 streams, the ``amazon-bedrock-invocationMetrics`` of the last chunk; the body's own counts fill in
 when those are missing. Streams are read through botocore's event-stream parser.
+The model's reasoning (``--reasoning``) is read back by the codec: the reply's ``reasoning``, streamed as
+``Thinking`` pieces apart from the answer, and ``reasoning_tokens`` where the body counts them (gpt-oss).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..modelids import EMBED_FAMILIES, family_of
-from ..reply import Reply
+from ..reply import Reply, Thinking
 from ..request import Request
 from . import _common as c
 from . import _features as f
@@ -76,14 +78,20 @@ def send(client: Any, request: Request) -> Reply:
     tokens_in = _header_int(headers, "x-amzn-bedrock-input-token-count")
     tokens_out = _header_int(headers, "x-amzn-bedrock-output-token-count")
     usage = c.usage(tokens_in if tokens_in is not None else decoded.input_tokens,
-                    tokens_out if tokens_out is not None else decoded.output_tokens)
+                    tokens_out if tokens_out is not None else decoded.output_tokens, more=_reasoning_count(decoded))
     text, calls = f.schema_tool_text(request, decoded.text, decoded.tool_calls)  # --schema as a forced tool
     return c.reply(request, API, text=text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=latency,
-                   request_id=meta.get("RequestId"), response_id=decoded.response_id, tool_calls=calls)
+                   request_id=meta.get("RequestId"), response_id=decoded.response_id, tool_calls=calls,
+                   reasoning=decoded.reasoning, reasoning_blocks=decoded.reasoning_blocks)
 
 
-def stream(client: Any, request: Request) -> Iterator[str | Reply]:
-    """InvokeModelWithResponseStream: text deltas, then the final Reply (``streamed=True``)."""
+def _reasoning_count(decoded: codecs.Decoded) -> dict[str, int]:
+    """``{"reasoning_tokens": N}`` where the body reports them, else ``{}`` (none are invented)."""
+    return {"reasoning_tokens": int(decoded.reasoning_tokens)} if decoded.reasoning_tokens else {}
+
+
+def stream(client: Any, request: Request) -> Iterator[str | Thinking | Reply]:
+    """InvokeModelWithResponseStream: text deltas and reasoning pieces, then the final Reply (``streamed=True``)."""
     from . import (
         codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
     )
@@ -109,19 +117,19 @@ def stream(client: Any, request: Request) -> Iterator[str | Reply]:
                 continue
             chunk = json.loads(part.get("bytes") or b"{}")
             chunks.append(chunk)
-            delta = state.feed(chunk)
-            if delta:
-                yield delta
+            yield from state.feed(chunk)
+        yield from state.finish()
     decoded = state.result()
     if decoded.stop is None and not state.metrics:
         raise c.incomplete_stream("The InvokeModelWithResponseStream response", request_id)
     usage = c.usage(state.metrics.get("inputTokenCount", decoded.input_tokens),
-                    state.metrics.get("outputTokenCount", decoded.output_tokens))
+                    state.metrics.get("outputTokenCount", decoded.output_tokens), more=_reasoning_count(decoded))
     raw = {"chunks": chunks, "contentType": response.get("contentType")}
     # A forced schema tool streams its input (Claude's input_json_delta), not text: it is the answer.
     text, calls = f.schema_tool_text(request, decoded.text, decoded.tool_calls)
     yield c.reply(request, API, text=text, usage_=usage, stop_raw=decoded.stop, raw=raw, latency_ms=clock.ms,
-                  request_id=request_id, response_id=decoded.response_id, tool_calls=calls, streamed=True)
+                  request_id=request_id, response_id=decoded.response_id, tool_calls=calls, streamed=True,
+                  reasoning=decoded.reasoning, reasoning_blocks=decoded.reasoning_blocks)
 
 
 # -- batch inference job records (CreateModelInvocationJob, modelInvocationType "InvokeModel") -------

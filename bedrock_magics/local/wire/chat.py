@@ -190,7 +190,10 @@ def chat_chunks(answer: Answer, model_name: str, completion_id: str | None = Non
 
     out = [chunk({"role": "assistant", "content": ""})]
     if inline and answer.reasoning:
-        out.append(chunk({"content": inline_reasoning(answer)}))
+        # Each streamed piece in its own tags, as Bedrock's gpt-oss streams showed them
+        # ("<reasoning>…(skip</reasoning><reasoning> 4). Must be …</reasoning>", browseros-ai/BrowserOS#167;
+        # recorded on the runtime's Chat Completions, INFERRED for InvokeModelWithResponseStream).
+        out += [chunk({"content": f"<reasoning>{piece}</reasoning>"}) for piece in answer.reasoning_chunks()]
     elif answer.reasoning:
         out += [chunk({"reasoning": piece}) for piece in answer.reasoning_chunks()]
     out += [chunk({"content": piece}) for piece in answer.chunks()]
