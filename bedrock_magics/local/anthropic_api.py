@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from . import refusals
 from .http import MANTLE, AwsError, OpenAIError, Request, Response, Router

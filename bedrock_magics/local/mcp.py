@@ -65,7 +65,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
-from . import responder
 from .http import OpenAIError
 from .responder import Answer, Call, Tool, count_input, fragments
 from .responder.values import Prompt
