@@ -34,13 +34,10 @@ cached tokens); ``cache_read_tokens`` and ``cache_write_tokens`` come on top;
 ``output_tokens`` include any ``reasoning_tokens`` (every Bedrock API counts reasoning as output
 and bills it at the output rate), so reasoning tokens never add to the cost again.
 
-Images sent to an embedding model (``input_images``) are billed per image on top of the text tokens
-where the source gives a per-image rate (``input_per_image``, USD per image): AWS bills Titan
-Multimodal Embeddings G1 that way. genai-prices has no per-image rates; the bundled table has the
-ones it could source from AWS's pricing page (see its ``image_note``). Cohere Embed v4 counts its
-images as input tokens (in Bedrock's input-token count) that AWS prices at an image-token rate of
-their own; with no sourced rate for them, its calls with images cost NaN unless ``Bedrock.prices``
-gives an ``input_per_image``.
+Images sent to an embedding model (``input_images``) cost a per-image rate (``input_per_image``, USD)
+on top of the text tokens, as AWS bills Titan Multimodal Embeddings G1; only the bundled table has
+such rates (sourced in its ``image_note``). Cohere Embed v4's images are input tokens at an
+image-token rate of their own, unsourced: NaN unless ``Bedrock.prices`` gives ``input_per_image``.
 
 Tiers: ``tier="batch"`` prices a record of a batch inference job at 50 % of on-demand, as AWS bills
 the models that support batch inference; the factor is in ``data/prices.json`` (``"tiers"``).
@@ -48,7 +45,7 @@ the models that support batch inference; the factor is in ``data/prices.json`` (
 :func:`quote` is the one entry point of a call's bookkeeping (cost + ``source`` label for the
 footer and the ledger, never raising); :func:`cost` / :func:`cost_or_nan` / :func:`lookup` are
 the older names, kept. :func:`context_window` and :func:`model_columns` serve the model picker and
-``%bedrock models``. :func:`format_usd` is the one money formatter of the package.
+``%bedrock models``. :func:`format_usd` (from :mod:`.money`) is the one money formatter of the package.
 """
 
 from __future__ import annotations
@@ -68,6 +65,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from . import genaiprices
 from .errors import Note
+from .money import format_usd
 from .modelids import arn_kind, base_model_id
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; genai_prices is imported on first use
@@ -521,35 +519,6 @@ def _note_once(key: str, message: str, category: type[Warning]) -> None:
             return
         _warned.add(key)
     warnings.warn(message, category, stacklevel=3)
-
-
-def format_usd(value: Any, unknown: str = "n/a") -> str:
-    """An amount of US dollars for people: ``$0`` · ``$0.000013`` · ``$0.0123`` · ``$0.5`` · ``$1,234.57``.
-
-    Amounts under a dollar keep three significant digits (Bedrock calls cost fractions of a cent,
-    which a fixed ``.4f`` would round to ``$0.0000``); a dollar or more has cents. ``None`` and NaN
-    give ``unknown``. This is the package's one money formatter: use it wherever a cost is shown.
-
-    >>> format_usd(0.0000131), format_usd(0.01234), format_usd(1234.567), format_usd(float("nan"))
-    ('$0.0000131', '$0.0123', '$1,234.57', 'n/a')
-    """
-    if value is None or isinstance(value, bool):
-        return unknown
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return unknown
-    if math.isnan(number) or math.isinf(number):
-        return unknown
-    sign, number = ("-" if number < 0 else ""), abs(number)
-    if number == 0:
-        return "$0"
-    # Three significant digits: 2 + the number of zeros after the point.
-    decimals = 2 - math.floor(math.log10(number))
-    if number >= 1 or round(number, decimals) >= 1:  # 0.9996 rounds up to a dollar: show cents
-        return f"{sign}${number:,.2f}"
-    text = f"{number:.{decimals}f}".rstrip("0").rstrip(".")
-    return f"{sign}${text}"
 
 
 def check_overrides(value: Any) -> dict[str, dict[str, float]]:
