@@ -152,8 +152,7 @@ def _tokens(used: Any) -> str:
     images = getattr(used, "input_images", 0)
     if images and not used.output_tokens:
         return f"{images:,} image{'s' if images != 1 else ''} · {used.input_tokens:,} tokens"
-    counts = f"{used.input_tokens:,} in / {used.output_tokens:,} out tokens"
-    return f"{images:,} image{'s' if images != 1 else ''} · {counts}" if images else counts
+    return f"{used.input_tokens:,} in / {used.output_tokens:,} out tokens"
 
 
 def footer(reply: "Reply") -> str:
