@@ -71,8 +71,8 @@ from .modelids import arn_kind, base_model_id
 if TYPE_CHECKING:  # pragma: no cover - typing only; genai_prices is imported on first use
     import pandas as pd
 
-__all__ = ["OVERRIDE_SOURCE", "Price", "PriceWarning", "Quote", "as_of", "check_overrides", "context_window",
-           "IMAGE_KEY", "cost", "cost_or_nan", "format_usd", "lookup", "model_columns", "normalize",
+__all__ = ["IMAGE_KEY", "OVERRIDE_SOURCE", "Price", "PriceWarning", "Quote", "as_of", "check_overrides",
+           "context_window", "cost", "cost_or_nan", "format_usd", "lookup", "model_columns", "normalize",
            "quote", "rates_table", "source", "table", "tier_factor"]
 
 #: ``Price.source`` of the user's ``Bedrock.prices`` overrides.
