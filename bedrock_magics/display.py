@@ -146,11 +146,21 @@ def _stop_note(reply: "Reply") -> str | None:
     return f"stopped: {reason}"
 
 
+def _tokens(used: Any) -> str:
+    """``230 in / 43 out tokens``; an embedding of images names them first (AWS bills each Titan
+    Multimodal image apart from the text tokens): ``1 image · 0 tokens``."""
+    images = getattr(used, "input_images", 0)
+    if images and not used.output_tokens:
+        return f"{images:,} image{'s' if images != 1 else ''} · {used.input_tokens:,} tokens"
+    return f"{used.input_tokens:,} in / {used.output_tokens:,} out tokens"
+
+
 def footer(reply: "Reply") -> str:
     """One line: model · route · input/output tokens · latency · estimated cost (· stop reason).
 
     After a tool loop (:class:`ToolRounds`) the tokens, latency and cost are those of every round,
-    and the number of rounds is named: ``230 in / 43 out tokens · 2 rounds · …``.
+    and the number of rounds is named: ``230 in / 43 out tokens · 2 rounds · …``. An embedding with
+    images counts them: ``1 image · 12 tokens · 85 ms · $0.0000696 (bundled table 2025-11-01)``.
     """
     route = "/".join(p for p in (reply.endpoint, reply.api) if p)
     parts = [reply.model or "unknown model"]
@@ -158,7 +168,7 @@ def footer(reply: "Reply") -> str:
         parts.append(route)
     entry = _registry.get(id(reply))
     used: Any = entry.totals if entry is not None and entry.totals is not None else reply
-    parts.append(f"{used.input_tokens:,} in / {used.output_tokens:,} out tokens")
+    parts.append(_tokens(used))
     if used is not reply:
         parts.append(f"{used.rounds} rounds")
     parts.append(_duration(used.latency_ms))

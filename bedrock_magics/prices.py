@@ -22,7 +22,8 @@ so ``amazon.nova-lite-v2`` would otherwise take ``amazon.nova-lite-v1``'s price)
 
 An unknown model costs ``NaN``, never 0 and never a neighbour's price: a silent guess would make a
 notebook's spend look other than it is. The same holds for a token kind the source has no rate for
-(cache reads on a model without a cache-read rate, 1-hour cache writes without a 1-hour rate).
+(cache reads on a model without a cache-read rate, 1-hour cache writes without a 1-hour rate) and
+for input images on a model without a per-image rate.
 Cache writes on a model whose source gives a cache-read rate but no cache-write rate (Amazon Nova)
 are billed at the input rate, as AWS and genai-prices do.
 
@@ -33,13 +34,18 @@ cached tokens); ``cache_read_tokens`` and ``cache_write_tokens`` come on top;
 ``output_tokens`` include any ``reasoning_tokens`` (every Bedrock API counts reasoning as output
 and bills it at the output rate), so reasoning tokens never add to the cost again.
 
+Images sent to an embedding model (``input_images``) cost a per-image rate (``input_per_image``, USD)
+on top of the text tokens, as AWS bills Titan Multimodal Embeddings G1; only the bundled table has
+such rates (sourced in its ``image_note``). Cohere Embed v4's images are input tokens at an
+image-token rate of their own, unsourced: NaN unless ``Bedrock.prices`` gives ``input_per_image``.
+
 Tiers: ``tier="batch"`` prices a record of a batch inference job at 50 % of on-demand, as AWS bills
 the models that support batch inference; the factor is in ``data/prices.json`` (``"tiers"``).
 
 :func:`quote` is the one entry point of a call's bookkeeping (cost + ``source`` label for the
 footer and the ledger, never raising); :func:`cost` / :func:`cost_or_nan` / :func:`lookup` are
 the older names, kept. :func:`context_window` and :func:`model_columns` serve the model picker and
-``%bedrock models``. :func:`format_usd` is the one money formatter of the package.
+``%bedrock models``. :func:`format_usd` (from :mod:`.money`) is the one money formatter of the package.
 """
 
 from __future__ import annotations
@@ -59,13 +65,14 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from . import genaiprices
 from .errors import Note
+from .money import format_usd
 from .modelids import arn_kind, base_model_id
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; genai_prices is imported on first use
     import pandas as pd
 
-__all__ = ["OVERRIDE_SOURCE", "Price", "PriceWarning", "Quote", "as_of", "check_overrides", "context_window",
-           "cost", "cost_or_nan", "format_usd", "lookup", "model_columns", "normalize",
+__all__ = ["IMAGE_KEY", "OVERRIDE_SOURCE", "Price", "PriceWarning", "Quote", "as_of", "check_overrides",
+           "context_window", "cost", "cost_or_nan", "format_usd", "lookup", "model_columns", "normalize",
            "quote", "rates_table", "source", "table", "tier_factor"]
 
 #: ``Price.source`` of the user's ``Bedrock.prices`` overrides.
@@ -80,6 +87,8 @@ _CONTEXT_SUFFIX = re.compile(r":\d+k$")
 
 # Optional override keys, USD per 1,000 tokens, beside the required input/output ones.
 _CACHE_KEYS = ("cache_read_per_1k", "cache_write_per_1k", "cache_write_1h_per_1k")
+# Optional override and table key: USD per input image of an embedding call (not per 1,000 tokens).
+IMAGE_KEY = "input_per_image"
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
@@ -98,6 +107,8 @@ class Price:
     day a dated price change took effect). The cache rates are None where the source has none;
     ``long_context`` says the source raises the rates above a prompt-size threshold (the numbers
     here are the base tier, which :func:`quote` goes beyond when a prompt crosses it).
+    ``input_per_image`` is USD per input image of an embedding call (None: the source has no
+    per-image rate).
     """
 
     model: str
@@ -110,6 +121,7 @@ class Price:
     cache_write_1h_per_1k: float | None = None
     context_window: int | None = None
     long_context: bool = False
+    input_per_image: float | None = None
 
     @property
     def input_per_1m(self) -> float:
@@ -243,7 +255,8 @@ def _per_1k(entry: Mapping[str, Any], key: str) -> float | None:
 
 def _table_price(key: str, entry: Mapping[str, Any], source_name: str, date_: str | None) -> Price:
     return Price(key, float(entry["input_per_1k"]), float(entry["output_per_1k"]), source_name, date_,
-                 *(_per_1k(entry, k) for k in _CACHE_KEYS), context_window=entry.get("context_window"))
+                 *(_per_1k(entry, k) for k in _CACHE_KEYS), context_window=entry.get("context_window"),
+                 input_per_image=_per_1k(entry, IMAGE_KEY))
 
 
 # -- genai-prices (imported lazily, bundled data only) -----------------------------------------------
@@ -355,7 +368,11 @@ def _count(name: str, value: Any) -> int:
     return int(value)
 
 
-def _check_rates(price: Price, cache_read: int, cache_write: int, cache_write_1h: int) -> None:
+def _check_rates(price: Price, cache_read: int, cache_write: int, cache_write_1h: int, images: int) -> None:
+    if images and price.input_per_image is None:
+        raise _UnpricedTokens(f"{price.label} has no per-image rate for the input images of {price.model!r} "
+                              f"(AWS bills them apart from text tokens; set Bedrock.prices[...]['{IMAGE_KEY}'], "
+                              f"USD per image, to price them)")
     how = ("set Bedrock.prices[...] with 'cache_read_per_1k', 'cache_write_per_1k' and 'cache_write_1h_per_1k' "
            "to price it")
     if cache_read and price.cache_read_per_1k is None:
@@ -391,14 +408,15 @@ def _on_demand(price: Price, info: Any, when: datetime, input_tokens: int, outpu
 
 def _price_call(model: str, input_tokens: Any, output_tokens: Any, overrides: Mapping[str, Mapping[str, float]] | None,
                 tier: str, base_model: str | None, cache_read_tokens: Any, cache_write_tokens: Any,
-                cache_write_1h_tokens: Any, reasoning_tokens: Any, when: datetime | None) -> tuple[float, Price] | None:
+                cache_write_1h_tokens: Any, reasoning_tokens: Any, input_images: Any,
+                when: datetime | None) -> tuple[float, Price] | None:
     """``(cost, price)`` of one call, None when the model is unknown; raises on bad input or data."""
     factor = tier_factor(tier)  # an unknown tier is a mistake even when the model is unknown
     counts = [_count(name, value) for name, value in (
         ("input_tokens", input_tokens), ("output_tokens", output_tokens), ("cache_read_tokens", cache_read_tokens),
         ("cache_write_tokens", cache_write_tokens), ("cache_write_1h_tokens", cache_write_1h_tokens),
-        ("reasoning_tokens", reasoning_tokens))]
-    inp, out, read, write, write_1h, reasoning = counts
+        ("reasoning_tokens", reasoning_tokens), ("input_images", input_images))]
+    inp, out, read, write, write_1h, reasoning, images = counts
     if write_1h > write:
         raise ValueError(f"cache_write_1h_tokens ({write_1h}) are part of cache_write_tokens ({write}), "
                          "so they cannot exceed them")
@@ -410,8 +428,11 @@ def _price_call(model: str, input_tokens: Any, output_tokens: Any, overrides: Ma
     if found is None:
         return None
     price, info = found
-    _check_rates(price, read, write, write_1h)
-    return _on_demand(price, info, when, inp, out, read, write, write_1h, reasoning) * factor, price
+    _check_rates(price, read, write, write_1h, images)
+    amount = _on_demand(price, info, when, inp, out, read, write, write_1h, reasoning)
+    if images:  # AWS bills each input image of an embedding call on top of its text tokens
+        amount += images * price.input_per_image
+    return amount * factor, price
 
 
 def _unknown_note(model: str) -> str:
@@ -422,18 +443,20 @@ def _unknown_note(model: str) -> str:
 def cost(model: str, input_tokens: int, output_tokens: int,
          overrides: Mapping[str, Mapping[str, float]] | None = None, tier: str = "on_demand",
          base_model: str | None = None, *, cache_read_tokens: int = 0, cache_write_tokens: int = 0,
-         cache_write_1h_tokens: int = 0, reasoning_tokens: int = 0, when: datetime | None = None) -> float:
+         cache_write_1h_tokens: int = 0, reasoning_tokens: int = 0, input_images: int = 0,
+         when: datetime | None = None) -> float:
     """Estimated USD cost of one call; ``NaN`` (with one :class:`PriceWarning` per model) when unknown.
 
     ``tier="batch"`` prices one record of a batch inference job: 50 % of the on-demand cost
     (:func:`tier_factor`). ``overrides`` are on-demand prices, scaled the same way. ``base_model``
     prices an id that does not name its model (see :func:`lookup`). The token counts follow the
     module's conventions (``input_tokens`` exclude cache reads and writes; ``output_tokens`` include
-    ``reasoning_tokens``); ``when`` (default now) picks dated rates. Raises on bad counts, an
-    unknown tier or a malformed override; :func:`quote` never raises.
+    ``reasoning_tokens``; ``input_images`` are billed per image); ``when`` (default now) picks dated
+    rates. Raises on bad counts, an unknown tier, a malformed override or a token kind or image
+    without a rate; :func:`quote` never raises.
     """
     priced = _price_call(model, input_tokens, output_tokens, overrides, tier, base_model, cache_read_tokens,
-                         cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, when)
+                         cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, input_images, when)
     if priced is None:
         _note_once(model, _unknown_note(model), PriceWarning)
         return math.nan
@@ -451,15 +474,13 @@ def quote(model: str, input_tokens: int, output_tokens: int, *, cache_read_token
     ``Bedrock.prices``; `` · batch 50%`` is added for the batch tier). An unknown model, a token
     kind without a rate, or any pricing failure gives ``cost_usd=NaN``, ``source=None``, a ``note``
     and one :class:`PriceWarning` line per model and cause. See the module docstring for what the
-    token counts mean. ``input_images`` (sent to an embedding model) have no rate in either source (AWS
-    bills them apart from text), so such a call costs NaN rather than the price of its text alone.
+    token counts mean. ``input_images`` (sent to an embedding model) cost the source's per-image
+    rate each, on top of the text tokens; where the source has none, the call costs NaN rather than
+    the price of its text alone.
     """
     try:
         priced = _price_call(model, input_tokens, output_tokens, overrides, tier, base_model, cache_read_tokens,
-                             cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, when)
-        if priced is not None and _count("input_images", input_images):
-            raise _UnpricedTokens(f"{priced[1].label} has no rate for the input images of {model!r} (AWS bills "
-                                  f"them apart from text tokens)")
+                             cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, input_images, when)
     except _UnpricedTokens as exc:
         note = f"{exc}: the cost_usd of {model!r} is NaN"
         _note_once(f"{model}\0{exc}", note, PriceWarning)
@@ -500,40 +521,12 @@ def _note_once(key: str, message: str, category: type[Warning]) -> None:
     warnings.warn(message, category, stacklevel=3)
 
 
-def format_usd(value: Any, unknown: str = "n/a") -> str:
-    """An amount of US dollars for people: ``$0`` · ``$0.000013`` · ``$0.0123`` · ``$0.5`` · ``$1,234.57``.
-
-    Amounts under a dollar keep three significant digits (Bedrock calls cost fractions of a cent,
-    which a fixed ``.4f`` would round to ``$0.0000``); a dollar or more has cents. ``None`` and NaN
-    give ``unknown``. This is the package's one money formatter: use it wherever a cost is shown.
-
-    >>> format_usd(0.0000131), format_usd(0.01234), format_usd(1234.567), format_usd(float("nan"))
-    ('$0.0000131', '$0.0123', '$1,234.57', 'n/a')
-    """
-    if value is None or isinstance(value, bool):
-        return unknown
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return unknown
-    if math.isnan(number) or math.isinf(number):
-        return unknown
-    sign, number = ("-" if number < 0 else ""), abs(number)
-    if number == 0:
-        return "$0"
-    # Three significant digits: 2 + the number of zeros after the point.
-    decimals = 2 - math.floor(math.log10(number))
-    if number >= 1 or round(number, decimals) >= 1:  # 0.9996 rounds up to a dollar: show cents
-        return f"{sign}${number:,.2f}"
-    text = f"{number:.{decimals}f}".rstrip("0").rstrip(".")
-    return f"{sign}${text}"
-
-
 def check_overrides(value: Any) -> dict[str, dict[str, float]]:
     """Validate a ``Bedrock.prices`` value; returns it normalised, raises ValueError with one line.
 
     Each entry needs ``input_per_1k`` and ``output_per_1k`` (USD per 1,000 tokens, on-demand) and may
-    add ``cache_read_per_1k``, ``cache_write_per_1k`` and ``cache_write_1h_per_1k``.
+    add ``cache_read_per_1k``, ``cache_write_per_1k``, ``cache_write_1h_per_1k`` and ``input_per_image``
+    (USD per input image of an embedding call).
     """
     if not isinstance(value, Mapping):
         raise ValueError("Bedrock.prices must be a dict: model id -> {'input_per_1k': USD, 'output_per_1k': USD}")
@@ -544,15 +537,17 @@ def check_overrides(value: Any) -> dict[str, dict[str, float]]:
         if not isinstance(entry, Mapping) or not {"input_per_1k", "output_per_1k"} <= set(entry):
             raise ValueError(f"Bedrock.prices[{model!r}] must be a dict with 'input_per_1k' and 'output_per_1k' "
                              f"(USD per 1,000 tokens), not {entry!r}")
-        unknown = set(entry) - {"input_per_1k", "output_per_1k", *_CACHE_KEYS}
+        unknown = set(entry) - {"input_per_1k", "output_per_1k", *_CACHE_KEYS, IMAGE_KEY}
         if unknown:
             raise ValueError(f"Bedrock.prices[{model!r}] has unknown key(s) {', '.join(map(repr, sorted(unknown)))}; "
-                             f"known: 'input_per_1k', 'output_per_1k', {', '.join(map(repr, _CACHE_KEYS))}")
+                             f"known: 'input_per_1k', 'output_per_1k', {', '.join(map(repr, _CACHE_KEYS))}, "
+                             f"{IMAGE_KEY!r}")
         numbers = {}
         for key in entry:
             number = entry[key]
             if isinstance(number, bool) or not isinstance(number, (int, float)) or math.isnan(number) or number < 0:
-                raise ValueError(f"Bedrock.prices[{model!r}][{key!r}] must be a number >= 0 (USD per 1,000 tokens), "
+                unit = "USD per image" if key == IMAGE_KEY else "USD per 1,000 tokens"
+                raise ValueError(f"Bedrock.prices[{model!r}][{key!r}] must be a number >= 0 ({unit}), "
                                  f"not {number!r}")
             numbers[key] = float(number)
         clean[model] = numbers
@@ -573,8 +568,9 @@ def table() -> "pd.DataFrame":
 def rates_table() -> "pd.DataFrame":
     """Every Bedrock model either source prices, one row per source entry: ``model, name, source,
     context_window, input_per_1m_usd, output_per_1m_usd, cache_read_per_1m_usd,
-    cache_write_per_1m_usd, cache_write_1h_per_1m_usd, long_context`` (today's rates; NaN where the
-    source has no rate). genai-prices' ids are its own (``regional.`` / ``global.`` entries)."""
+    cache_write_per_1m_usd, cache_write_1h_per_1m_usd, input_per_image_usd, long_context`` (today's
+    rates; NaN where the source has no rate). genai-prices' ids are its own (``regional.`` /
+    ``global.`` entries)."""
     import pandas as pd
 
     _, aws, _ = genaiprices.snapshot()
@@ -587,7 +583,9 @@ def rates_table() -> "pd.DataFrame":
              "input_per_1m_usd": p.input_per_1m, "output_per_1m_usd": p.output_per_1m,
              "cache_read_per_1m_usd": _per_1m(p.cache_read_per_1k),
              "cache_write_per_1m_usd": _per_1m(p.cache_write_per_1k),
-             "cache_write_1h_per_1m_usd": _per_1m(p.cache_write_1h_per_1k), "long_context": p.long_context}
+             "cache_write_1h_per_1m_usd": _per_1m(p.cache_write_1h_per_1k),
+             "input_per_image_usd": math.nan if p.input_per_image is None else p.input_per_image,
+             "long_context": p.long_context}
             for name, p in prices]
     frame = pd.DataFrame(rows)
     frame["context_window"] = frame["context_window"].astype("Int64")

@@ -51,9 +51,10 @@ def test_one_image_embedding_is_a_recorded_reply(bm, photos):
     assert cos(reply.embedding, text.embedding) > 0.9  # the local service puts a picture near its colour
     usage = bm.usage()
     assert usage["model"].tolist() == [TITAN_MM] * 3 and usage["status"].tolist() == ["ok"] * 3
-    # AWS bills Titan Multimodal's images apart from the text, at a rate the price sources lack: unknown,
-    # never the price of the text alone. The text-only call is unpriced too (no rate for the model).
-    assert math.isnan(reply.cost_usd) and usage["cost_usd"].isna().all()
+    # AWS bills Titan Multimodal's images apart from the text: $0.00006 per image on top of $0.0008 per
+    # 1,000 text tokens (the bundled table; tests/test_embed_prices.py checks it to the last digit).
+    assert reply.cost_usd == again.cost_usd == pytest.approx(0.00006, rel=1e-12)
+    assert usage["cost_usd"].tolist() == pytest.approx([0.00006, 0.00006, text.input_tokens / 1000 * 0.0008])
 
 
 def test_text_and_image_in_one_vector_with_dimensions(bm, photos):

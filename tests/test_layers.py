@@ -35,7 +35,7 @@ LAYERS = [
     ["routes"],
     ["reply"],
     ["toolspec", "servertools", "templating", "pacing", "genaiprices", "optvalues", "magicparser", "schema",
-     "attachments", "modelcaps", "promptcache", "footnotes", "cellfeatures", "tables"],
+     "attachments", "modelcaps", "promptcache", "footnotes", "cellfeatures", "tables", "money"],
     ["request", "errors", "modelids", "logredact"],
     ["redact"],
 ]
