@@ -500,26 +500,30 @@ def pooled(tasks: Iterable[T], work: Callable[[T], R], accept: Callable[[R, bool
         except KeyboardInterrupt:
             if stop is not None:
                 stop.set()
-            pending -= sum(future.cancel() for future in futures)
+            # The futures, not the counter, say what is still coming: the interrupt may have landed
+            # between taking a result and counting it, and a drain waiting for that one would hang.
+            live = [future for future in futures if not future.cancel()]
             if on_interrupt is not None:
-                on_interrupt(pending)
-            _drain(results, pending, accept)
+                on_interrupt(sum(not future.done() for future in live) + results.qsize())
+            _drain(results, live, accept)
             raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _drain(results: queue.SimpleQueue, pending: int, accept: Callable[[Any, bool], None]) -> None:
-    """After Ctrl-C: collect the calls already in flight (they are billed, so keep them). A second
-    Ctrl-C stops waiting; those rows stay cancelled, their replies still reach the ledger (and the
-    cache, for the next run)."""
+def _drain(results: queue.SimpleQueue, live: list[Future], accept: Callable[[Any, bool], None]) -> None:
+    """After Ctrl-C: collect the calls already in flight (they are billed, so keep them) until every
+    ``live`` future is done and its result taken. A second Ctrl-C stops waiting; those rows stay
+    cancelled, their replies still reach the ledger (and the cache, for the next run)."""
     try:
-        while pending > 0:
+        while True:
             try:
                 result = results.get(timeout=0.1)
             except queue.Empty:
+                # A worker puts its result before its future is done: all done and none queued is the end.
+                if all(future.done() for future in live) and results.empty():
+                    return
                 continue
-            pending -= 1
             accept(result, True)
     except KeyboardInterrupt:
         pass

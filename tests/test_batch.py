@@ -622,3 +622,71 @@ def test_a_model_without_count_tokens_is_estimated_after_its_first_refusal(bm, s
     assert (dry["count_method"] == "estimate").all()
     assert "CountTokens unavailable" in dry.attrs["bedrock"]["notes"][NOVA]
     assert svc.app.requests_total == 1  # one refusal, then the estimate without asking
+
+
+def test_after_ctrl_c_the_pool_collects_what_is_in_flight_then_stops():
+    """``runner.pooled``: a Ctrl-C while results are handled sets stop, cancels what has not started,
+    collects the calls in flight (``draining=True``) and re-raises; the drain ends when the live
+    futures are done, whatever the counter said when the interrupt landed."""
+    import threading
+
+    from bedrock_magics.runner import pooled
+
+    gate, started = threading.Event(), threading.Semaphore(0)
+    seen: list[tuple[int, bool]] = []
+    told: list[int] = []
+
+    def work(n: int) -> int:
+        started.release()
+        if n > 0:
+            gate.wait(30)  # in flight until the interrupt has landed
+        return n
+
+    def accept(n: int, draining: bool) -> None:
+        seen.append((n, draining))
+        if n == 0:
+            for _ in range(2):
+                started.acquire()  # two more tasks are running on the two workers
+            raise KeyboardInterrupt
+
+    def interrupted(in_flight: int) -> None:
+        told.append(in_flight)
+        gate.set()  # the calls in flight finish while the pool drains
+
+    stop = threading.Event()
+    with pytest.raises(KeyboardInterrupt):
+        pooled(range(50), work, accept, concurrency=2, stop=stop, on_interrupt=interrupted)
+    assert stop.is_set() and told == [2]
+    drained = sorted(n for n, draining in seen if draining)
+    assert seen[0] == (0, False) and drained[:2] == [1, 2] and len(seen) <= 1 + 2 * 2  # the queued rest cancelled
+
+
+@pytest.mark.timeout(60)
+def test_a_ctrl_c_landing_between_taking_a_result_and_counting_it_does_not_hang_the_drain(monkeypatch):
+    """The stop button's SIGINT can land on any bytecode: here right after the pool took a result
+    off its queue (simulated by the queue raising once, in the main thread). The drain must still
+    end once the calls in flight are done, not wait for a result that was already taken."""
+    import queue
+    import threading
+
+    from bedrock_magics import runner
+
+    gate = threading.Event()
+
+    class SignalAfterGet(queue.SimpleQueue):
+        armed = True
+
+        def get(self, *args, **kwargs):
+            item = super().get(*args, **kwargs)
+            if SignalAfterGet.armed and threading.current_thread() is threading.main_thread():
+                SignalAfterGet.armed = False
+                gate.set()  # the other call in flight may now finish
+                raise KeyboardInterrupt
+            return item
+
+    monkeypatch.setattr(runner.queue, "SimpleQueue", SignalAfterGet)
+    seen: list[tuple[int, bool]] = []
+    with pytest.raises(KeyboardInterrupt):
+        runner.pooled(range(10), lambda n: n if n == 0 else (gate.wait(30), n)[1],
+                      lambda n, draining: seen.append((n, draining)), concurrency=2)
+    assert (1, True) in seen  # the call in flight was collected; task 0's result was taken by the signal
