@@ -31,11 +31,10 @@ ledger), so every row of a run behaves exactly like one ``%%bedrock`` cell on th
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
@@ -460,7 +459,7 @@ def pooled(tasks: Iterable[T], work: Callable[[T], R], accept: Callable[[R, bool
            on_idle: Callable[[], None] | None = None, name: str = "bedrock-row") -> None:
     """Run ``work(task)`` on ``concurrency`` worker threads, at most ``2 × concurrency`` tasks queued
     at once (``tasks`` is read lazily), and hand each result to ``accept(result, draining)`` in the
-    calling thread, in completion order. ``work`` must not raise (a row's failure is its result).
+    calling thread as the tasks complete. ``work`` must not raise (a row's failure is its result).
 
     Once ``stop`` is set no further task is handed out. ``on_idle()`` is called in the calling thread
     while no result arrives (every tenth of a second), e.g. to say on a bar why it waits.
@@ -469,62 +468,56 @@ def pooled(tasks: Iterable[T], work: Callable[[T], R], accept: Callable[[R, bool
     how many are still running, and those are collected (``draining=True``) before the
     ``KeyboardInterrupt`` propagates; a second Ctrl-C stops waiting for them.
     """
-    results: queue.SimpleQueue = queue.SimpleQueue()
     window = 2 * concurrency
+    # Submitted tasks whose result has not been handed to accept yet. Results are read from the
+    # futures, never taken off a queue: a SIGINT may land on any bytecode, and one landing just
+    # after a result was taken would lose that row (or, counted, hang the drain waiting for it).
     futures: set[Future] = set()
-    pending = 0
     tasks = iter(tasks)
     exhausted = False
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
     try:
         try:
             while True:
-                while not exhausted and pending < window and not (stop is not None and stop.is_set()):
+                while not exhausted and len(futures) < window and not (stop is not None and stop.is_set()):
                     task = next(tasks, None)
                     if task is None:
                         exhausted = True
                         break
-                    futures.add(pool.submit(lambda t=task: results.put(work(t))))
-                    pending += 1
-                if pending == 0:
+                    futures.add(pool.submit(work, task))
+                if not futures:
                     break
-                try:
-                    result = results.get(timeout=0.1)  # short waits keep Ctrl-C responsive
-                except queue.Empty:
+                done, _ = wait(futures, timeout=0.1, return_when=FIRST_COMPLETED)  # short: Ctrl-C stays responsive
+                if not done:
                     if on_idle is not None:
                         on_idle()
                     continue
-                pending -= 1
-                accept(result, False)
-                futures = {f for f in futures if not f.done()}
+                for future in done:
+                    futures.discard(future)
+                    accept(future.result(), False)
         except KeyboardInterrupt:
             if stop is not None:
                 stop.set()
-            # The futures, not the counter, say what is still coming: the interrupt may have landed
-            # between taking a result and counting it, and a drain waiting for that one would hang.
             live = [future for future in futures if not future.cancel()]
             if on_interrupt is not None:
-                on_interrupt(sum(not future.done() for future in live) + results.qsize())
-            _drain(results, live, accept)
+                on_interrupt(sum(not future.done() for future in live))
+            _drain(live, accept)
             raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _drain(results: queue.SimpleQueue, live: list[Future], accept: Callable[[Any, bool], None]) -> None:
-    """After Ctrl-C: collect the calls already in flight (they are billed, so keep them) until every
-    ``live`` future is done and its result taken. A second Ctrl-C stops waiting; those rows stay
-    cancelled, their replies still reach the ledger (and the cache, for the next run)."""
+def _drain(live: list[Future], accept: Callable[[Any, bool], None]) -> None:
+    """After Ctrl-C: collect the calls already in flight (they are billed, so keep them). A second
+    Ctrl-C stops waiting; those rows stay cancelled, their replies still reach the ledger (and the
+    cache, for the next run)."""
+    pending = set(live)
     try:
-        while True:
-            try:
-                result = results.get(timeout=0.1)
-            except queue.Empty:
-                # A worker puts its result before its future is done: all done and none queued is the end.
-                if all(future.done() for future in live) and results.empty():
-                    return
-                continue
-            accept(result, True)
+        while pending:
+            done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.discard(future)
+                accept(future.result(), True)
     except KeyboardInterrupt:
         pass
 

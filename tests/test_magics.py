@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import textwrap
@@ -27,7 +26,7 @@ from bedrock_magics.local import credentials
 from bedrock_magics import magics as magics_module
 from bedrock_magics.magics import LOCAL_BANNER, current
 from bedrock_magics.reply import Reply
-from conftest import Hostile
+from conftest import Hostile, interrupt_main_thread
 
 RUNTIME_MODEL = "us.amazon.nova-lite-v1:0"
 OPENAI_MODEL = "openai.gpt-oss-120b-1:0"  # served by runtime /openai/v1 too
@@ -104,7 +103,7 @@ def shown_text(captured) -> str:
 
 
 class interrupt_when:
-    """What the notebook's stop button does: SIGINT to the kernel's process, sent as soon as
+    """What the notebook's stop button does: SIGINT to the kernel's main thread, sent as soon as
     ``ready()`` (polled from a thread) says the cell is where the test wants it interrupted."""
 
     def __init__(self, ready) -> None:
@@ -114,7 +113,7 @@ class interrupt_when:
     def _watch(self) -> None:
         while not self.stopped.wait(0.01):
             if self.ready():
-                os.kill(os.getpid(), signal.SIGINT)
+                interrupt_main_thread()
                 return
 
     def __enter__(self) -> "interrupt_when":
