@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,11 +131,26 @@ def _pydantic_typeddict(value: Any) -> Any:
     return typing_extensions.TypedDict(value.__name__, typing.get_type_hints(value), total=value.__total__)
 
 
+#: The schemas made of classes, by class and name: pydantic's JSON-Schema generation costs about a
+#: millisecond, once per class rather than once per call (a class redefined in a cell is a new key).
+_MADE: "weakref.WeakKeyDictionary[type, dict[str | None, OutputSchema]]" = weakref.WeakKeyDictionary()
+
+
 def as_schema(value: Any, name: str | None = None) -> OutputSchema:
     """An :class:`OutputSchema` from a pydantic model, a TypedDict, a dataclass or a JSON-Schema dict;
     ``ValueError`` (one line) for anything else, or for a schema whose top level is not an object."""
     if isinstance(value, OutputSchema):
         return value
+    if not isinstance(value, type):
+        return _made(value, name)
+    made = _MADE.get(value, {}).get(name)
+    if made is None:
+        made = _made(value, name)
+        _MADE.setdefault(value, {})[name] = made
+    return made
+
+
+def _made(value: Any, name: str | None) -> OutputSchema:
     label = name or getattr(value, "__name__", None) or (value.get("title") if isinstance(value, dict) else None) \
         or "answer"
     if isinstance(value, dict):

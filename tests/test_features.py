@@ -385,3 +385,21 @@ def test_df_column_images_really_reach_the_service(bm):
                     progress=False)
     assert result["answer_error"].notna().all()
     assert all("image" in e.lower() for e in result["answer_error"])
+
+
+def test_a_schema_class_is_made_once_and_a_redefined_class_anew():
+    """pydantic's JSON-Schema generation runs once per class, not once per call or row; a class
+    redefined in a cell (a new class) gets its own schema."""
+    from pydantic import BaseModel
+
+    class Point(BaseModel):
+        x: int
+
+    assert as_schema(Point) is as_schema(Point)
+    assert as_schema(Point, "p").name == "p" and as_schema(Point).name == "Point"
+
+    class Point(BaseModel):  # noqa: F811 - the cell run again, with a field added
+        x: int
+        y: int
+
+    assert set(as_schema(Point).json_schema["properties"]) == {"x", "y"}
