@@ -324,3 +324,29 @@ def test_load_ext_does_not_import_genai_prices():
               "bedrock_magics.prices.cost('amazon.nova-lite-v1:0', 1, 1)\n"
               "print('genai_prices' in sys.modules)\n")
     assert run_python(script).split("\n")[:2] == ["[]", "True"]
+
+
+def test_flat_rates_bill_exactly_what_genai_prices_computes():
+    """Calls at flat rates are billed from the rates themselves (genai-prices' per-call Usage machinery
+    is kept for tiered, long-context rates): the same amount, for every flat Bedrock entry."""
+    from datetime import datetime, timezone
+
+    from genai_prices import Usage
+
+    _, aws, _ = genaiprices.snapshot()
+    when = datetime(2026, 1, 15, tzinfo=timezone.utc)
+    checked = 0
+    for info in aws.models:
+        price = prices.Price(**genaiprices.rates(info, when))
+        if price.long_context:
+            continue
+        read = 1200 if price.cache_read_per_1k is not None else 0
+        write = 900 if price.cache_write_per_1k is not None else 0
+        write_1h = 300 if write and price.cache_write_1h_per_1k is not None else 0
+        ours = prices._on_demand(price, None, when, 4321, 765, read, write, write_1h, 100)
+        usage = Usage(input_tokens=4321 + read + write, output_tokens=765, cache_read_tokens=read,
+                      cache_write_tokens=write, cache_write_1h_tokens=write_1h, output_reasoning_tokens=100)
+        theirs = float(info.calc_price(usage, aws, genai_request_timestamp=when).total_price)
+        assert math.isclose(ours, theirs, rel_tol=1e-12), info.id
+        checked += 1
+    assert checked > 50
