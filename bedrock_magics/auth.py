@@ -153,6 +153,7 @@ class Clients:
         # A callable is asked on first use only (the local service starts its S3 lazily).
         self._s3_endpoint = s3_endpoint
         self._lock = threading.RLock()
+        self._env_seen: tuple[tuple, str] | None = None  # the identity environment last seen, and its hash
         self._clients: dict[tuple, Any] = {}
         self._sessions: dict[str, Any] = {}
         remember_secret(self._api_key, *(self._credentials[1:] if self._credentials else ()))
@@ -182,7 +183,11 @@ class Clients:
     # -- the plan -------------------------------------------------------------------------------------
 
     def _env_fingerprint(self) -> str:
-        return _fingerprint(*(os.environ.get(name) for name in _IDENTITY_ENV))
+        values = tuple(os.environ.get(name) for name in _IDENTITY_ENV)
+        last = self._env_seen  # every call asks: hash only when the environment changed
+        if last is None or last[0] != values:
+            last = self._env_seen = (values, _fingerprint(*values))
+        return last[1]
 
     def _plan(self) -> _Plan:
         env = self._env_fingerprint()

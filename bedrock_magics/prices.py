@@ -272,6 +272,7 @@ def _genai_candidates(model: str) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
+@lru_cache(maxsize=1024)  # the bundled data never changes in a process: one lookup per model
 def _genai_find(model: str) -> Any | None:
     for ident in _genai_candidates(model):
         info = genaiprices.find(ident)
