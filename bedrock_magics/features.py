@@ -42,10 +42,11 @@ from typing import Any, Mapping, Sequence
 from .attachments import attachment, check_count, check_route, labelled
 from .errors import BedrockError, Note
 from .modelcaps import capabilities
-from .modelids import EMBED_FAMILIES, family_of
+from .modelids import EMBED_FAMILIES
 from .promptcache import cached_prefix_tokens
 from .reply import Reply
 from .request import Request
+from .routes._common import body_family
 from .schema import as_schema
 
 __all__ = ["BUDGETS", "apply", "labelled", "parse_reasoning", "validated"]
@@ -150,16 +151,11 @@ def _reasoning(request: Request, value: str | int, caps: dict[str, Any] | None) 
     return replace(request, reasoning=value, extra=extra)
 
 
-def _invoke_family(request: Request) -> str | None:
-    """The InvokeModel body family of the request's model (the catalog's, else the id's)."""
-    return request.extra.get("family") or family_of(request.model)
-
-
 def _schema(request: Request, value: Any, caps: dict[str, Any] | None) -> Request:
     schema = as_schema(value)
     extra = dict(request.extra)
     if request.api == "invoke":
-        family = _invoke_family(request)
+        family = body_family(request)
         if family not in INVOKE_SCHEMA_FAMILIES:
             raise ValueError(f"--schema on the InvokeModel API works with Claude and Amazon Nova bodies, not "
                              f"{family or 'this model'}'s; use --api converse for {request.model}")
@@ -223,7 +219,7 @@ def _invoke_attachments(request: Request, blocks: list[dict[str, Any]]) -> None:
     if any("document" in b for b in blocks):
         raise ValueError(f"--document is not sent on the InvokeModel API (Bedrock takes documents on Converse "
                          f"only); use --api converse for {request.model}")
-    family = _invoke_family(request)
+    family = body_family(request)
     if family in EMBED_FAMILIES:  # an embedding model: --embed sends its images in the model's own body
         raise ValueError(f"{request.model} is an embedding model: embed the text and image with --embed "
                          f"(Bedrock.embed(text, images=...) in Python)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from ..errors import BedrockError
+from ..modelids import family_of
 from ..reply import Reply
 from ..request import Request
 
@@ -50,6 +51,12 @@ _STOP = {
     "error_toxic": "content_filtered", "guardrail_intervened": "guardrail_intervened",
     "model_context_window_exceeded": "model_context_window_exceeded",
 }
+
+
+def body_family(request: Request) -> str | None:
+    """The InvokeModel body family of the request's model: the catalog's (``extra["family"]``), else
+    the one its id names (``modelids.family_of``)."""
+    return request.extra.get("family") or family_of(request.model)
 
 
 def normalize_stop(raw: Any) -> str | None:

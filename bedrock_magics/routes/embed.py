@@ -226,7 +226,7 @@ def send(client: Any, request: Request) -> Reply:
     make, before anything is sent."""
     import numpy as np
 
-    family = request.extra.get("family") or family_of(request.model)
+    family = c.body_family(request)
     kind = kind_of(request.model, family)
     if kind is None:
         from .codecs import UnsupportedFamilyError  # the body codecs load on first use

@@ -35,10 +35,6 @@ BATCH_TYPE = "InvokeModel"
 CAPABILITIES = frozenset({"stream", "tools", "embed"})
 
 
-def _family(request: Request) -> str | None:
-    return request.extra.get("family") or family_of(request.model)
-
-
 def _body(codec: codecs.Codec, request: Request) -> bytes:
     body = codec.encode(request)
     body.update(request.extra.get("body") or {})  # caller's extra wire fields (e.g. top_k)
@@ -59,7 +55,7 @@ def send(client: Any, request: Request) -> Reply:
         codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
     )
 
-    family = _family(request)
+    family = c.body_family(request)
     if family in EMBED_FAMILIES:
         from . import embed  # embeddings' wire code loads with the first embedding call
 
@@ -96,7 +92,7 @@ def stream(client: Any, request: Request) -> Iterator[str | Thinking | Reply]:
         codecs,  # the body codecs load with the first InvokeModel call, not at %load_ext
     )
 
-    family = _family(request)
+    family = c.body_family(request)
     if family in EMBED_FAMILIES:
         from . import embed  # embeddings' wire code loads with the first embedding call
 
