@@ -41,6 +41,17 @@ def decode(data: Any) -> bytes | None:
         return None
 
 
+def strict_decode(data: Any) -> bytes | None:
+    """Bytes of a base64 string as Bedrock's wire carries media (strict: no stray characters); None
+    when ``data`` is not one."""
+    if not isinstance(data, str):
+        return None
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def source_bytes(source: Any) -> bytes | None:
     """The bytes of a Converse media ``source`` (``{"bytes": …}``; S3 locations have none here)."""
     return decode(source.get("bytes")) if isinstance(source, Mapping) else None

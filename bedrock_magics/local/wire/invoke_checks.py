@@ -31,14 +31,12 @@ no AWS page or issue shows are marked INFERRED beside them.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, Mapping
 
 from ..capabilities import Capabilities
 from ..http import AwsError
 from ..refusals import RELAYED, check_media
-from ..responder.media import image_size
+from ..responder.media import image_size, strict_decode
 from ..validation import malformed
 
 #: Anthropic's image media types.
@@ -54,16 +52,6 @@ _MAGIC = {"png": lambda d: d.startswith(b"\x89PNG\r\n\x1a\n"), "jpeg": lambda d:
 
 def _invalid(message: str) -> AwsError:
     return AwsError("ValidationException", message)
-
-
-def _decoded(data: Any) -> bytes | None:
-    """Strict base64 (None when ``data`` is not a base64 string)."""
-    if not isinstance(data, str) or not data:
-        return None
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def check_claude(body: Mapping[str, Any], caps: Capabilities, documents: bool = False) -> None:
@@ -109,7 +97,7 @@ def _claude_image(part: Mapping[str, Any], where: str) -> None:
     if isinstance(data, str) and len(data) > CLAUDE_IMAGE_BYTES:
         raise _invalid(f"{RELAYED}{where}.image.source.base64: image exceeds 5 MB maximum: {len(data)} bytes > "
                        f"{CLAUDE_IMAGE_BYTES} bytes")
-    raw = _decoded(data)
+    raw = strict_decode(data) or None
     fmt = media_type.split("/", 1)[1]
     if raw is None or not _MAGIC[fmt](raw):
         # Anthropic's words for bytes that are not the declared type (INFERRED for bad base64).
@@ -145,7 +133,7 @@ def _nova_media(media: Any, kind: str, formats: tuple[str, ...], where: str) -> 
     source = media.get("source")
     if kind == "video" and isinstance(source, Mapping) and isinstance(source.get("s3Location"), Mapping):
         return
-    raw = _decoded(source.get("bytes") if isinstance(source, Mapping) else None)
+    raw = strict_decode(source.get("bytes") if isinstance(source, Mapping) else None) or None
     if raw is None:
         raise malformed(f"{where}/source/bytes: expected a Base64-encoded string")
     if kind == "image" and not _MAGIC[media["format"]](raw):

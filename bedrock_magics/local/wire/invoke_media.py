@@ -13,7 +13,6 @@ about 1,610 tokens per 512 x 512 px image in the input-token header.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import math
@@ -58,10 +57,9 @@ def _image_format(data: bytes) -> str | None:
 
 def _strict_b64(value: str, where: str) -> bytes:
     """Bytes of a base64 string; Bedrock's ValidationException for anything else."""
-    try:
-        data = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise malformed(f"{where}: invalid base64 encoding") from None
+    data = media.strict_decode(value)
+    if data is None:
+        raise malformed(f"{where}: invalid base64 encoding")
     if not data:
         raise malformed(f"{where}: expected a non-empty base64-encoded image")
     return data
